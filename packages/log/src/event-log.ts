@@ -1,0 +1,152 @@
+// The backend-neutral contract of Herald's log. Every backend (in-memory, SQLite, later
+// PostgreSQL) implements `EventLog` and passes the same contract test suite.
+// See "The event and its place in the log" in DESIGN.md.
+import type { CloudEvent } from "@herald/cloudevents";
+
+/** What a stream is expected to look like before an append. */
+export type ExpectedVersion = "any" | "no-stream" | "exists" | number;
+
+export interface AppendOptions {
+  /**
+   * The stream every event of this append goes to. Without it each event goes to its
+   * derived stream: the `partitionkey` extension, else `subject`, else `source`.
+   */
+  readonly stream?: string;
+  /** Checked against `stream` (required when this is not `any`). Default `any`. */
+  readonly expectedVersion?: ExpectedVersion;
+}
+
+/** The log's answer for one appended event, in the order the events were given. */
+export interface AppendResult {
+  readonly id: string;
+  readonly source: string;
+  readonly position: number;
+  readonly stream: string;
+  readonly version: number;
+  /** True when `source`+`id` was already in the log: position/stream/version are the first copy's. */
+  readonly duplicate: boolean;
+}
+
+/** An event as the log holds it. */
+export interface StoredEvent {
+  /** Global, strictly increasing, gapless among committed events, starting at 1. */
+  readonly position: number;
+  readonly stream: string;
+  /** 0-based version within the stream. */
+  readonly version: number;
+  /** When the log committed it, ms since the epoch. */
+  readonly recordedAt: number;
+  /** The event in the CloudEvents JSON format, exactly as stored (lets readers skip re-encoding). */
+  readonly json: string;
+  /** The decoded event (decoded on first access). */
+  readonly event: CloudEvent;
+}
+
+/** A filter over stored events; the server passes a compiled CESQL expression here. */
+export type EventPredicate = (stored: StoredEvent) => boolean;
+
+export interface ReadOptions {
+  /** Return events with position > after. Default 0 (from the start). */
+  readonly after?: number;
+  /** Max events returned. Default 100. */
+  readonly limit?: number;
+  readonly filter?: EventPredicate;
+  /**
+   * With a filter, at most this many positions are scanned before the read returns
+   * (possibly with fewer than `limit` events); `next` tells where to resume.
+   */
+  readonly scanLimit?: number;
+}
+
+export interface ReadPage {
+  readonly events: readonly StoredEvent[];
+  /** The position to pass as `after` for the next page (never skips, never repeats). */
+  readonly next: number;
+}
+
+export interface ReadStreamOptions {
+  /** First version to return (forwards: ascending from it; backwards: descending from it). */
+  readonly from?: number;
+  readonly limit?: number;
+  readonly direction?: "forwards" | "backwards";
+}
+
+export interface StreamInfo {
+  readonly stream: string;
+  /** Version of the last event; -1 when the stream has none (only possible once deleted). */
+  readonly version: number;
+  readonly deleted: boolean;
+}
+
+export interface ListStreamsOptions {
+  readonly prefix?: string;
+  /** Page after this stream name (streams are listed in name order). */
+  readonly after?: string;
+  readonly limit?: number;
+}
+
+export interface SubscribeOptions {
+  /** Deliver events with position > after: catch-up first, then live, no gap, no duplicate. */
+  readonly after: number;
+  readonly filter?: EventPredicate;
+  /** Events read per catch-up batch. */
+  readonly batchSize?: number;
+}
+
+/** A catch-up + live subscription. Iterate it; `close()` ends the iteration. */
+export interface LogSubscription extends AsyncIterable<StoredEvent> {
+  close(): void;
+}
+
+/** Consumer-group progress: the last position a group has fully handled. */
+export interface CheckpointStore {
+  load(group: string): Promise<number | undefined>;
+  store(group: string, position: number): Promise<void>;
+  delete(group: string): Promise<void>;
+  list(): Promise<ReadonlyArray<{ readonly group: string; readonly position: number }>>;
+}
+
+/** Small durable key/value records for the server's own state (subscription resources…). */
+export interface MetadataStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(prefix: string): Promise<ReadonlyArray<{ readonly key: string; readonly value: string }>>;
+}
+
+/** Drop events older than maxAgeMs and/or beyond the newest maxCount of each stream. */
+export interface RetentionPolicy {
+  /** Applies to streams whose name starts with this prefix… */
+  readonly streamPrefix?: string;
+  /** …and/or events of exactly this type. */
+  readonly type?: string;
+  readonly maxAgeMs?: number;
+  /** Per stream. */
+  readonly maxCount?: number;
+}
+
+export interface RetentionReport {
+  readonly deleted: number;
+}
+
+export interface EventLog {
+  /** Atomic: all events are stored or none. Resolves only once the events are durable. */
+  append(events: readonly CloudEvent[], options?: AppendOptions): Promise<readonly AppendResult[]>;
+  read(options?: ReadOptions): Promise<ReadPage>;
+  readStream(stream: string, options?: ReadStreamOptions): Promise<readonly StoredEvent[]>;
+  streamInfo(stream: string): Promise<StreamInfo | undefined>;
+  listStreams(options?: ListStreamsOptions): Promise<readonly StreamInfo[]>;
+  /** Position of the newest committed event, 0 when empty. */
+  headPosition(): Promise<number>;
+  /** Position of the first event recorded at or after `time` (ms), for "start at time". */
+  positionAtTime(time: number): Promise<number>;
+  subscribe(options: SubscribeOptions): LogSubscription;
+  /** Soft delete: events become unreadable, the version is kept (a tombstone) and never reused. */
+  deleteStream(stream: string, options?: { readonly expectedVersion?: ExpectedVersion }): Promise<void>;
+  setRetention(policies: readonly RetentionPolicy[]): void;
+  /** Apply retention now (backends also run it in the background). */
+  runRetention(): Promise<RetentionReport>;
+  readonly checkpoints: CheckpointStore;
+  readonly metadata: MetadataStore;
+  close(): Promise<void>;
+}
