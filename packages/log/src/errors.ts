@@ -38,3 +38,13 @@ export class LogClosedError extends Error {
 export class LogInputError extends Error {
   override readonly name = "LogInputError";
 }
+
+/** The SQLite database is held by another open log (in this or another process): one log owns a file. */
+export class LogLockedError extends Error {
+  override readonly name = "LogLockedError";
+  readonly path: string;
+  constructor(path: string, options?: ErrorOptions) {
+    super(`the log database ${path} is open in another connection or process`, options);
+    this.path = path;
+  }
+}

@@ -17,7 +17,13 @@ export type {
   StreamInfo,
   SubscribeOptions,
 } from "./event-log.js";
-export { LogClosedError, LogInputError, StreamDeletedError, VersionConflictError } from "./errors.js";
+export {
+  LogClosedError,
+  LogInputError,
+  LogLockedError,
+  StreamDeletedError,
+  VersionConflictError,
+} from "./errors.js";
 export { createMemoryLog, type MemoryLogOptions } from "./memory/memory-log.js";
 export type { Durability } from "./sqlite/schema.js";
 export { openSqliteLog, type SqliteLogOptions } from "./sqlite/sqlite-log.js";

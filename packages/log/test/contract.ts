@@ -89,6 +89,7 @@ export function eventLogContract(name: string, backend: BackendUnderTest): void 
       assert.equal(first.event.id, results[0]!.id);
       assert.deepEqual((first.event as unknown as { data: unknown }).data, { n: 1 });
       assert.equal(JSON.parse(first.json).id, results[0]!.id);
+      assert.equal(first.event, first.event, "the decoded event is cached");
       assert.ok(Math.abs(first.recordedAt - Date.now()) < 60_000);
     });
 

@@ -18,7 +18,13 @@ import {
   expectationMet,
   type StreamState,
 } from "../append-rules.js";
-import { LogClosedError, StreamDeletedError, VersionConflictError } from "../errors.js";
+import {
+  LogClosedError,
+  LogInputError,
+  LogLockedError,
+  StreamDeletedError,
+  VersionConflictError,
+} from "../errors.js";
 import { encodeEvent } from "../event-codec.js";
 import type {
   AppendOptions,
@@ -82,6 +88,8 @@ interface PreparedEvent {
 }
 
 const FILTER_CHUNK = 512;
+/** How long open waits for another connection to release the database. */
+const OPEN_TIMEOUT_MS = 2000;
 
 function toStored(row: EventRow): LazyStoredEvent {
   return new LazyStoredEvent(row[0], row[1], row[2], row[3], row[4]);
@@ -123,13 +131,17 @@ class SqliteEventLog implements EventLog {
   constructor(options: SqliteLogOptions) {
     const durability = options.durability ?? "full";
     if (durability !== "full" && durability !== "normal")
-      throw new Error(`durability must be "full" or "normal", got ${String(durability)}`);
-    const db = new Database(options.path, { timeout: 2000 });
+      throw new LogInputError(`durability must be "full" or "normal", got ${String(durability)}`);
+    if (typeof options.path !== "string" || options.path === "")
+      throw new LogInputError("path must name the database file");
+    const db = new Database(options.path, { timeout: OPEN_TIMEOUT_MS });
     try {
       configureConnection(db, durability);
       applySchema(db);
     } catch (error) {
       db.close();
+      if (error instanceof Database.SqliteError && error.code === "SQLITE_BUSY")
+        throw new LogLockedError(options.path, { cause: error });
       throw error;
     }
     this.#db = db;
@@ -206,6 +218,7 @@ class SqliteEventLog implements EventLog {
     this.metadata = new SqliteMetadata(db, enqueue, checkOpen);
     this.#retention = new SqliteRetention(db, {
       enqueue,
+      checkOpen,
       positionAtTime: (time) => this.#positionAtTime(time),
       batchSize: options.retentionBatchSize ?? 500,
       intervalMs: options.retentionIntervalMs ?? 60_000,

@@ -8,6 +8,8 @@ import type { Enqueue } from "./sqlite-stores.js";
 
 export interface RetentionContext {
   readonly enqueue: Enqueue;
+  /** Throws LogClosedError once the log is closed (checked before every scan). */
+  readonly checkOpen: () => void;
   readonly positionAtTime: (time: number) => number;
   readonly batchSize: number;
   readonly intervalMs: number;
@@ -92,10 +94,12 @@ export class SqliteRetention {
   }
 
   async #applyAge(policy: RetentionPolicy, index: number, maxAgeMs: number): Promise<number> {
+    this.#context.checkOpen();
     const cutoff = this.#context.positionAtTime(Date.now() - maxAgeMs) - 1;
     let cursor = this.#ageScanned[index] ?? 0;
     let deleted = 0;
     while (cursor < cutoff) {
+      this.#context.checkOpen();
       const rows = this.#scanRange.all(cursor, cutoff, this.#context.batchSize);
       if (rows.length === 0) break;
       cursor = rows[rows.length - 1]![0];
@@ -113,10 +117,12 @@ export class SqliteRetention {
     let after = "";
     let deleted = 0;
     for (;;) {
+      this.#context.checkOpen();
       const streams = this.#streamsPage.all({ low: prefix, high, after, limit: 256 });
       if (streams.length === 0) return deleted;
       for (const [stream, version] of streams) {
         for (;;) {
+          this.#context.checkOpen();
           const rows =
             policy.type === undefined
               ? this.#oldestBeyondCount.all(stream, version - maxCount, batch)
