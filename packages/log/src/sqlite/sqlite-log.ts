@@ -76,6 +76,8 @@ type KeyRow = [number, string, number];
 type StreamRow = { version: number; deleted: number };
 
 interface PendingWrite {
+  /** Events it writes (1 for other writes): bounds how much one group commit does. */
+  readonly weight: number;
   readonly apply: (group: WriteGroup) => unknown;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
@@ -88,6 +90,8 @@ interface PreparedEvent {
 }
 
 const FILTER_CHUNK = 512;
+/** A group commit takes queued writes up to this many events; the rest go into the next group. */
+const MAX_GROUP_EVENTS = 20_000;
 /** How long open waits for another connection to release the database. */
 const OPEN_TIMEOUT_MS = 2000;
 
@@ -235,7 +239,7 @@ class SqliteEventLog implements EventLog {
       stream: named ?? deriveStream(event),
       json: encodeEvent(event),
     }));
-    return this.#enqueue((group) => this.#applyAppend(group, prepared, named, expected));
+    return this.#enqueue((group) => this.#applyAppend(group, prepared, named, expected), prepared.length);
   }
 
   #applyAppend(
@@ -430,7 +434,7 @@ class SqliteEventLog implements EventLog {
     this.#closed = true;
     this.#retention.stop();
     // Writes already queued were promised an answer: commit them before closing.
-    if (this.#queue.length > 0) this.#flush();
+    while (this.#queue.length > 0) this.#flush();
     this.#signal.close();
     this.#db.close();
   }
@@ -440,24 +444,47 @@ class SqliteEventLog implements EventLog {
     return row === undefined ? undefined : { version: row.version, deleted: row.deleted === 1 };
   }
 
-  #enqueue<T>(apply: (group: WriteGroup) => T): Promise<T> {
+  #enqueue<T>(apply: (group: WriteGroup) => T, weight = 1): Promise<T> {
     if (this.#closed) return Promise.reject(new LogClosedError());
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ apply, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        // setImmediate lets every append that arrives in this turn of the event loop join the group.
-        setImmediate(() => this.#flush());
-      }
+      this.#queue.push({ apply, weight, resolve: resolve as (value: unknown) => void, reject });
+      this.#scheduleFlush();
     });
   }
 
-  /** One group commit: every queued write in one transaction, each in its own savepoint. */
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // setImmediate lets every write that arrives in this turn of the event loop join the group.
+    setImmediate(() => this.#flush());
+  }
+
+  /** Takes the next group from the queue: everything queued, up to MAX_GROUP_EVENTS events. */
+  #takeGroup(): PendingWrite[] {
+    let events = 0;
+    let count = 0;
+    while (
+      count < this.#queue.length &&
+      (count === 0 || events + this.#queue[count]!.weight <= MAX_GROUP_EVENTS)
+    ) {
+      events += this.#queue[count]!.weight;
+      count += 1;
+    }
+    if (count === this.#queue.length) {
+      const all = this.#queue;
+      this.#queue = [];
+      return all;
+    }
+    return this.#queue.splice(0, count);
+  }
+
+  /** One group commit: a group of queued writes in one transaction, each in its own savepoint. */
   #flush(): void {
     this.#flushScheduled = false;
-    const writes = this.#queue;
-    if (writes.length === 0) return;
-    this.#queue = [];
+    if (this.#queue.length === 0) return;
+    const writes = this.#takeGroup();
+    // What did not fit waits for the next turn, so one flush never blocks the event loop for long.
+    if (this.#queue.length > 0 && !this.#closed) this.#scheduleFlush();
     this.#lastRecordedAt = Math.max(this.#lastRecordedAt, Date.now());
     const group = new WriteGroup(this.#head, this.#lastRecordedAt, (stream) => this.#lookupStream(stream));
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
