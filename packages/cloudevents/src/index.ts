@@ -1,7 +1,43 @@
-// Placeholder until the event model lands (see packages/cloudevents/README.md).
-export interface CloudEvent {
-  readonly specversion: "1.0";
-  readonly id: string;
-  readonly source: string;
-  readonly type: string;
-}
+// @herald/cloudevents: CloudEvents 1.0 event model, validation, JSON format and protocol bindings.
+export {
+  CloudEventDecodeError,
+  type CloudEventDecodeReason,
+  CloudEventError,
+  CloudEventValidationError,
+  type ValidationIssue,
+} from "./errors.js";
+export {
+  CloudEvent,
+  type CloudEventInit,
+  createDecodedEvent,
+  validateCloudEvent,
+  validateDecodedEvent,
+} from "./event.js";
+export * from "./extensions.js";
+export {
+  decodeJsonBatch,
+  decodeJsonBatchArray,
+  decodeJsonEvent,
+  decodeJsonEventObject,
+  encodeJsonBatch,
+  encodeJsonEvent,
+} from "./json-format.js";
+export {
+  CLOUDEVENTS_BATCH_JSON,
+  CLOUDEVENTS_JSON,
+  isJsonMediaType,
+  mediaTypeEssence,
+  mediaTypeParameter,
+} from "./media-type.js";
+export {
+  INT32_MAX,
+  INT32_MIN,
+  isAbsoluteUri,
+  isCeString,
+  isInt32,
+  isMediaType,
+  isTimestamp,
+  isUriReference,
+  RECOMMENDED_MAX_NAME_LENGTH,
+} from "./type-system.js";
+export { CORE_ATTRIBUTES, type ExtensionValue } from "./validate.js";
