@@ -41,3 +41,16 @@ export {
   RECOMMENDED_MAX_NAME_LENGTH,
 } from "./type-system.js";
 export { CORE_ATTRIBUTES, type ExtensionValue } from "./validate.js";
+export { canonicalString } from "./bindings/common.js";
+export { decodeHeaderValue, encodeHeaderValue } from "./bindings/header-value.js";
+export {
+  decodeHttp,
+  detectHttpMode,
+  encodeHttp,
+  encodeHttpBatch,
+  type HttpContentMode,
+  type HttpDetectedMode,
+  type HttpHeadersInput,
+  type HttpMessage,
+  type HttpMessageInput,
+} from "./bindings/http.js";
