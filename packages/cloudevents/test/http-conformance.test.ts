@@ -72,6 +72,20 @@ function toolRequest(e: YamlEvent): { headers: Record<string, string>; body: str
   return { headers, body: e.Data ?? "" };
 }
 
+/** The event with surrounding whitespace trimmed from every attribute value. */
+function trimmed(e: YamlEvent): YamlEvent {
+  const trim = (r: Record<string, string>) =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.trim()]));
+  const { Extensions, ...attributes } = e.ContextAttributes;
+  return {
+    ...e,
+    ContextAttributes: {
+      ...trim(attributes),
+      ...(Extensions ? { Extensions: trim(Extensions) } : {}),
+    } as YamlEvent["ContextAttributes"],
+  };
+}
+
 function checkEvent(e: YamlEvent, event: CloudEvent): void {
   const { Extensions, ...attributes } = e.ContextAttributes;
   for (const [key, value] of Object.entries({ ...attributes, ...Extensions }))
@@ -89,7 +103,7 @@ function checkEvent(e: YamlEvent, event: CloudEvent): void {
 
 for (const file of ["v1.yaml", "v1.0/v1_minimum.yaml"]) {
   describe(`conformance: yaml/${file}`, () => {
-    for (const [index, e] of loadYamlEvents(file).entries()) {
+    for (let [index, e] of loadYamlEvents(file).entries()) {
       const { Extensions, ...attributes } = e.ContextAttributes;
       // Erratum: values with control characters (v1.yaml's block-scalar extension ends with "\n") break the
       // spec's String type ("U+000A ... not usable in HTTP headers"), so Herald must reject them, by name.
@@ -97,23 +111,32 @@ for (const file of ["v1.yaml", "v1.0/v1_minimum.yaml"]) {
         .filter(([, v]) => !isCeString(v))
         .map(([k]) => k);
       it(`#${index} ${e.Mode ?? "binary"} ${attributes["id"]}${invalid.length > 0 ? " (rejected: control characters)" : ""}`, () => {
-        const request = toolRequest(e);
         if (invalid.length > 0) {
           assert.throws(
-            () => decodeHttp(request),
+            () => decodeHttp(toolRequest(e)),
             (err: unknown) =>
               err instanceof CloudEventValidationError &&
               err.issues.map((i) => i.attribute).join() === invalid.join(),
           );
-          return;
+          // The rest of the event is fine: with the trailing newline trimmed it must decode completely.
+          e = trimmed(e);
         }
-        const [event] = decodeHttp(request);
+        const [event] = decodeHttp(toolRequest(e));
         assert.ok(event !== undefined);
         checkEvent(e, event);
         // Whatever was received re-encodes, in both modes, to the same event and to schema-valid JSON.
         for (const mode of ["binary", "structured"] as const) {
           const again: CloudEvent | undefined = decodeHttp(encodeHttp(event, mode))[0];
-          assert.deepEqual(again, event, mode);
+          // Binary mode sends non-binary data without a datacontenttype as application/json.
+          const defaulted: boolean =
+            mode === "binary" && event.datacontenttype === undefined && event.data !== undefined
+              ? !(event.data instanceof Uint8Array)
+              : false;
+          assert.deepEqual(
+            again,
+            defaulted ? event.cloneWith({ datacontenttype: "application/json" }) : event,
+            mode,
+          );
         }
         assert.equal(schemaErrors(JSON.parse(encodeHttp(event, "structured").body as string)), undefined);
       });
