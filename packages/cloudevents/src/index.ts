@@ -54,3 +54,32 @@ export {
   type HttpMessage,
   type HttpMessageInput,
 } from "./bindings/http.js";
+export {
+  type AmqpMessage,
+  type AmqpMessageInput,
+  type AmqpValue,
+  decodeAmqp,
+  encodeAmqp,
+} from "./bindings/amqp.js";
+export {
+  decodeKafka,
+  encodeKafka,
+  type KafkaEncodeOptions,
+  type KafkaHeaderValue,
+  type KafkaMessage,
+  type KafkaMessageInput,
+} from "./bindings/kafka.js";
+export {
+  decodeMqtt,
+  encodeMqtt3,
+  encodeMqtt5,
+  type MqttMessage,
+  type MqttMessageInput,
+} from "./bindings/mqtt.js";
+export { decodeNats, encodeNats, type NatsMessage, type NatsMessageInput } from "./bindings/nats.js";
+export {
+  chooseWebSocketSubprotocol,
+  decodeWebSocket,
+  encodeWebSocket,
+  WEBSOCKET_JSON_SUBPROTOCOL,
+} from "./bindings/websocket.js";

@@ -134,3 +134,33 @@ export function singleValue<V>(name: string, value: V | readonly V[] | undefined
   if (value.length === 1) return value[0] as V;
   throw new CloudEventDecodeError("malformed", `header ${name} appears ${value.length} times`);
 }
+
+/** Parses a JSON body with the package's typed errors (`malformed` when empty or not JSON). */
+export function parseJsonBody(body: string | Uint8Array | null | undefined, what: string): unknown {
+  if (body === undefined || body === null || body.length === 0) {
+    throw new CloudEventDecodeError("malformed", `structured mode needs a ${what}`);
+  }
+  const text = bodyText(body, what);
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new CloudEventDecodeError("malformed", `${what} is not valid JSON: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}
+
+/**
+ * Whether a content type selects structured mode (`application/cloudevents...`); throws
+ * `unsupported-media-type` for CloudEvents formats other than JSON (e.g. +avro).
+ */
+export function isStructuredJson(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const essence = mediaTypeEssence(contentType);
+  if (!essence.startsWith("application/cloudevents")) return false;
+  if (essence === "application/cloudevents+json") return true;
+  throw new CloudEventDecodeError(
+    "unsupported-media-type",
+    `event format ${contentType} is not supported (only application/cloudevents+json)`,
+  );
+}

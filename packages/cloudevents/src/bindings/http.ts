@@ -8,7 +8,14 @@ import {
   encodeJsonEvent,
 } from "../json-format.js";
 import { CLOUDEVENTS_BATCH_JSON, CLOUDEVENTS_JSON, mediaTypeEssence } from "../media-type.js";
-import { binaryPayload, bodyText, canonicalString, dataFromBody, NO_DATA, singleValue } from "./common.js";
+import {
+  binaryPayload,
+  canonicalString,
+  dataFromBody,
+  NO_DATA,
+  singleValue,
+  parseJsonBody,
+} from "./common.js";
 import { decodeHeaderValue, encodeHeaderValue } from "./header-value.js";
 
 /** Incoming headers as node's IncomingHttpHeaders gives them: any case, single or repeated values. */
@@ -110,17 +117,7 @@ function unsupportedFormat(contentType: string): CloudEventDecodeError {
 }
 
 function parseBody(body: string | Uint8Array | null | undefined): unknown {
-  if (body === undefined || body === null || body.length === 0) {
-    throw new CloudEventDecodeError("malformed", "structured mode needs a body");
-  }
-  const text = bodyText(body, "body");
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new CloudEventDecodeError("malformed", `body is not valid JSON: ${(cause as Error).message}`, {
-      cause,
-    });
-  }
+  return parseJsonBody(body, "body");
 }
 
 function decodeBinary(
