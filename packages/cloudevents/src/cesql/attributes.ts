@@ -12,8 +12,8 @@ const INT32_MAX = 2147483647;
  * CloudEvents attribute value and counts as absent.
  */
 export function readAttribute(event: CesqlEvent, name: string): CesqlValue | undefined {
-  if (!Object.hasOwn(event, name) || name === "data") return undefined;
   const value = event[name];
+  if (value === undefined || !Object.hasOwn(event, name) || name === "data") return undefined;
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -29,8 +29,8 @@ export function readAttribute(event: CesqlEvent, name: string): CesqlValue | und
   }
 }
 
-export function hasAttribute(event: CesqlEvent, name: string): boolean {
-  return readAttribute(event, name) !== undefined;
+export function missingAttributeMessage(name: string): string {
+  return `missing attribute ${JSON.stringify(name)}`;
 }
 
 function representObject(value: object): string | undefined {

@@ -3,7 +3,7 @@ import { compileNode } from "./compiler.js";
 import { CesqlError } from "./errors.js";
 import { parseCesql } from "./parser.js";
 import { Scope } from "./scope.js";
-import type { CesqlEvaluation, CesqlEvent, CompiledCesql, CesqlValue } from "./types.js";
+import type { CesqlEvaluation, CesqlEvent, CompiledCesql } from "./types.js";
 
 const NO_ERRORS: readonly CesqlError[] = Object.freeze([]);
 const TRUE_RESULT: CesqlEvaluation = Object.freeze({ value: true, errors: NO_ERRORS });
@@ -31,8 +31,11 @@ class CompiledExpression implements CompiledCesql {
   ) {}
 
   evaluate(event: CesqlEvent): CesqlEvaluation {
-    const value = this.run(event);
-    const errors = this.scope.take();
+    const scope = this.scope;
+    scope.take(); // a no-op unless an earlier evaluation was interrupted
+    scope.collect = true;
+    const value = this.root(event ?? EMPTY_EVENT, scope);
+    const errors = scope.take();
     if (errors !== undefined) return { value, errors };
     if (value === true) return TRUE_RESULT;
     if (value === false) return FALSE_RESULT;
@@ -40,13 +43,10 @@ class CompiledExpression implements CompiledCesql {
   }
 
   matches(event: CesqlEvent): boolean {
-    const value = this.run(event);
-    this.scope.take();
-    return value === true;
-  }
-
-  private run(event: CesqlEvent): CesqlValue {
-    this.scope.take(); // in case an earlier evaluation was interrupted
-    return this.root(event ?? EMPTY_EVENT, this.scope);
+    const scope = this.scope;
+    // Only the value is needed: errors are counted (operators rely on the count) but not built.
+    scope.count = 0;
+    scope.collect = false;
+    return this.root(event ?? EMPTY_EVENT, scope) === true;
   }
 }

@@ -1,5 +1,7 @@
-import { type ConcreteType, castTo, zeroValue } from "./casts.js";
+import { missingAttributeMessage, readAttribute } from "./attributes.js";
+import { type ConcreteType, castTo, toBoolean, toInteger, toStringValue, zeroValue } from "./casts.js";
 import { Scope } from "./scope.js";
+import { intern } from "./strings.js";
 import type { CesqlEvent, CesqlType, CesqlValue } from "./types.js";
 
 /** Evaluates one subexpression; records errors in the scope and always returns a value (§3.3). */
@@ -14,11 +16,14 @@ export interface Compiled {
   readonly fallible: boolean;
   /** Set when the value does not depend on the event and raises no error. */
   readonly constant?: { readonly value: CesqlValue };
+  /** Set for a bare attribute reference, so operators can read the attribute directly (hot path). */
+  readonly attribute?: string;
 }
 
 export const EMPTY_EVENT: CesqlEvent = Object.freeze({});
 
 export function constant(value: CesqlValue): Compiled {
+  if (typeof value === "string") value = intern(value);
   return {
     type: typeof value === "string" ? "string" : typeof value === "number" ? "integer" : "boolean",
     evaluate: () => value,
@@ -45,6 +50,7 @@ export function foldIfConstant(compiled: Compiled, operands: readonly Compiled[]
  */
 export function castedTo(compiled: Compiled, target: ConcreteType): Compiled {
   if (compiled.type === target) return compiled;
+  if (compiled.attribute !== undefined) return attributeAs(compiled.attribute, target);
   const inner = compiled.evaluate;
   if (compiled.constant !== undefined) {
     const scope = new Scope();
@@ -70,4 +76,36 @@ export function castedTo(compiled: Compiled, target: ConcreteType): Compiled {
       return s.count === mark ? castTo(target, value, s) : zero;
     },
   };
+}
+
+/** Reads an attribute already cast to `target`: one closure instead of a read wrapped by a cast. */
+function attributeAs(name: string, target: ConcreteType): Compiled {
+  const message = missingAttributeMessage(name);
+  let evaluate: Evaluator;
+  if (target === "string") {
+    evaluate = (event, scope) => {
+      const value = readAttribute(event, name);
+      if (typeof value === "string") return value;
+      if (value !== undefined) return toStringValue(value);
+      scope.fail("missingAttribute", message);
+      return "";
+    };
+  } else if (target === "integer") {
+    evaluate = (event, scope) => {
+      const value = readAttribute(event, name);
+      if (typeof value === "number") return value;
+      if (value !== undefined) return toInteger(value, scope);
+      scope.fail("missingAttribute", message);
+      return 0;
+    };
+  } else {
+    evaluate = (event, scope) => {
+      const value = readAttribute(event, name);
+      if (typeof value === "boolean") return value;
+      if (value !== undefined) return toBoolean(value, scope);
+      scope.fail("missingAttribute", message);
+      return false;
+    };
+  }
+  return { type: target, fallible: true, evaluate };
 }

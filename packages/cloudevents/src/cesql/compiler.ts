@@ -1,5 +1,5 @@
 import type { Node } from "./ast.js";
-import { readAttribute } from "./attributes.js";
+import { missingAttributeMessage, readAttribute } from "./attributes.js";
 import { compileCall } from "./calls.js";
 import { type Compiled, constant } from "./compiled.js";
 import { compileBinary, compileIn, compileLikeOperator, compileNegate, compileNot } from "./operators.js";
@@ -40,10 +40,11 @@ export function compileNode(node: Node): Compiled {
  * cannot be determined (§3.2); enclosing operators then yield their own zero value.
  */
 function compileAttribute(name: string): Compiled {
-  const message = `missing attribute ${JSON.stringify(name)}`;
+  const message = missingAttributeMessage(name);
   return {
     type: "any",
     fallible: true,
+    attribute: name,
     evaluate: (event, scope) => {
       const value = readAttribute(event, name);
       if (value !== undefined) return value;

@@ -1,8 +1,10 @@
 import type { ArithmeticOperator, BinaryOperator, ComparisonOperator, LogicOperator } from "./ast.js";
-import { type ConcreteType, castTo, INT32_MAX, INT32_MIN, typeOfValue } from "./casts.js";
+import { missingAttributeMessage, readAttribute } from "./attributes.js";
+import { type ConcreteType, castTo, INT32_MAX, INT32_MIN, toStringValue, typeOfValue } from "./casts.js";
 import { type Compiled, castedTo, type Evaluator, foldIfConstant } from "./compiled.js";
 import { compileLike } from "./like.js";
 import { Scope } from "./scope.js";
+import { intern } from "./strings.js";
 import type { CesqlValue } from "./types.js";
 
 // Every operator follows one rule for errors: when an operand (or the implicit cast of an operand)
@@ -116,6 +118,9 @@ function compileEquality(equal: boolean, leftOperand: Compiled, right: Compiled)
     };
     return { type: "boolean", fallible: true, evaluate };
   }
+  if (leftOperand.attribute !== undefined && right.constant !== undefined && right.type === "string") {
+    return attributeEqualsString(leftOperand.attribute, right.constant.value as string, equal);
+  }
   const left = castedTo(leftOperand, right.type);
   const l = left.evaluate;
   const fallible = left.fallible || right.fallible;
@@ -137,6 +142,27 @@ function compileEquality(equal: boolean, leftOperand: Compiled, right: Compiled)
     return scope.count === mark ? (a === b) === equal : false;
   };
   return { type: "boolean", fallible, evaluate };
+}
+
+/** `attribute = 'text'`, the most common filter, fused into one closure. */
+function attributeEqualsString(name: string, expected: string, equal: boolean): Compiled {
+  const message = missingAttributeMessage(name);
+  const evaluate: Evaluator = equal
+    ? (event, scope) => {
+        const value = readAttribute(event, name);
+        if (typeof value === "string") return value === expected;
+        if (value !== undefined) return toStringValue(value) === expected;
+        scope.fail("missingAttribute", message);
+        return false;
+      }
+    : (event, scope) => {
+        const value = readAttribute(event, name);
+        if (typeof value === "string") return value !== expected;
+        if (value !== undefined) return toStringValue(value) !== expected;
+        scope.fail("missingAttribute", message);
+        return false;
+      };
+  return { type: "boolean", fallible: true, evaluate };
 }
 
 const ORDERINGS: Readonly<
@@ -245,17 +271,33 @@ export function compileIn(operand: Compiled, set: readonly Compiled[], negated: 
   let evaluate: Evaluator;
   if (set.every((element) => element.constant !== undefined)) {
     const tables = constantSetTables(set.map((element) => element.constant?.value as CesqlValue));
-    evaluate = (event, scope) => {
-      const mark = scope.count;
-      const value = l(event, scope);
-      if (scope.count !== mark) return false;
-      const table = tables[staticType ?? typeOfValue(value)];
+    const lookup = (table: SetTable, value: CesqlValue, scope: Scope): boolean => {
       if (table.castErrors.length > 0) {
         for (const message of table.castErrors) scope.fail("cast", message);
         return false;
       }
-      return table.values.has(value) !== negated;
+      return table.has(value) !== negated;
     };
+    if (operand.attribute !== undefined) {
+      // `attribute IN ('a', 'b')`, the common filter shape, without the generic layers.
+      const name = operand.attribute;
+      const message = missingAttributeMessage(name);
+      const hasString = tables.string.has;
+      evaluate = (event, scope) => {
+        const value = readAttribute(event, name);
+        if (typeof value === "string") return hasString(value) !== negated;
+        if (value !== undefined) return lookup(tables[typeOfValue(value)], value, scope);
+        scope.fail("missingAttribute", message);
+        return false;
+      };
+    } else {
+      evaluate = (event, scope) => {
+        const mark = scope.count;
+        const value = l(event, scope);
+        if (scope.count !== mark) return false;
+        return lookup(tables[staticType ?? typeOfValue(value)], value, scope);
+      };
+    }
   } else {
     const elements = set.map((element) => element.evaluate);
     const values: CesqlValue[] = new Array(elements.length);
@@ -274,18 +316,31 @@ export function compileIn(operand: Compiled, set: readonly Compiled[], negated: 
 }
 
 interface SetTable {
-  readonly values: ReadonlySet<CesqlValue>;
+  readonly has: (value: CesqlValue) => boolean;
   /** Messages of the casts that failed; the same on every evaluation, so prepared once. */
   readonly castErrors: readonly string[];
 }
 
-/** The constant elements cast to each possible type of x, ready for a hash lookup. */
+/** The constant elements cast to each possible type of x, ready for lookup. */
 function constantSetTables(elements: readonly CesqlValue[]): Readonly<Record<ConcreteType, SetTable>> {
   const table = (type: ConcreteType): SetTable => {
     const scope = new Scope();
-    const values = new Set(elements.map((element) => castTo(type, element, scope)));
+    const cast = elements.map((element) => castTo(type, element, scope));
+    const values = [...new Set(cast.map((value) => (typeof value === "string" ? intern(value) : value)))];
     const castErrors = (scope.take() ?? []).map((error) => error.message);
-    return { values, castErrors };
+    return { has: membership(values), castErrors };
   };
   return { string: table("string"), integer: table("integer"), boolean: table("boolean") };
+}
+
+/** A scan beats hashing for the few elements a filter usually lists. */
+function membership(values: readonly CesqlValue[]): (value: CesqlValue) => boolean {
+  if (values.length > 8) {
+    const set = new Set(values);
+    return (value) => set.has(value);
+  }
+  return (value) => {
+    for (let i = 0; i < values.length; i++) if (values[i] === value) return true;
+    return false;
+  };
 }

@@ -61,3 +61,13 @@ export function trimUnicodeWhiteSpace(text: string): string {
   while (end > start && isUnicodeWhiteSpace(text.charCodeAt(end - 1))) end--;
   return start === 0 && end === text.length ? text : text.slice(start, end);
 }
+
+/**
+ * The engine's canonical copy of `text`. A property key is stored internalized, so literals that
+ * pass through here compare by pointer with equal internalized strings (V8), a cheap speed-up for
+ * the string comparisons every filter makes. The value is unchanged.
+ */
+export function intern(text: string): string {
+  const holder: Record<string, true> = { [text]: true };
+  return Object.keys(holder)[0] ?? text;
+}
