@@ -1,5 +1,6 @@
 // The contract every EventLog backend passes. Each backend's test file calls `eventLogContract`.
 import assert from "node:assert/strict";
+import { CloudEvent } from "@herald/cloudevents";
 import { afterEach, describe, it } from "node:test";
 import {
   type AppendResult,
@@ -90,6 +91,8 @@ export function eventLogContract(name: string, backend: BackendUnderTest): void 
       assert.deepEqual((first.event as unknown as { data: unknown }).data, { n: 1 });
       assert.equal(JSON.parse(first.json).id, results[0]!.id);
       assert.equal(first.event, first.event, "the decoded event is cached");
+      assert.ok(first.event instanceof CloudEvent);
+      assert.equal(first.event["partitionkey"], "pk-1");
       assert.ok(Math.abs(first.recordedAt - Date.now()) < 60_000);
     });
 
@@ -140,7 +143,10 @@ export function eventLogContract(name: string, backend: BackendUnderTest): void 
       await assert.rejects(log.append([testEvent()], { expectedVersion: 0 }), LogInputError);
       await assert.rejects(log.append([testEvent()], { stream: "" }), LogInputError);
       await assert.rejects(log.append([testEvent()], { stream: "s", expectedVersion: 1.5 }), LogInputError);
-      await assert.rejects(log.append([testEvent({ id: "" })]), LogInputError);
+      // Not a valid CloudEvent (the model would refuse to build it): the log checks anyway.
+      const noId = { specversion: "1.0", id: "", source: "/x", type: "t" } as unknown as CloudEvent;
+      await assert.rejects(log.append([noId]), LogInputError);
+      await assert.rejects(log.append([null as unknown as CloudEvent]), LogInputError);
       await assert.rejects(log.read({ limit: 0 }), LogInputError);
       await assert.rejects(log.read({ after: -1 }), LogInputError);
       await assert.rejects(log.readStream("s", { direction: "sideways" as "forwards" }), LogInputError);
