@@ -411,6 +411,21 @@ export function eventLogContract(name: string, backend: BackendUnderTest): void 
       assert.equal((await waiting).done, true);
     });
 
+    it("hands out each event once when next() is called again before the previous call settled", async () => {
+      const { log } = await open();
+      const subscription = log.subscribe({ after: 0, batchSize: 2 });
+      const iterator = subscription[Symbol.asyncIterator]();
+      const calls = Array.from({ length: 5 }, () => iterator.next());
+      await log.append([testEvent(), testEvent(), testEvent()]);
+      await log.append([testEvent(), testEvent()]);
+      const results = await Promise.all(calls);
+      assert.deepEqual(
+        results.map((r) => r.value?.position),
+        [1, 2, 3, 4, 5],
+      );
+      subscription.close();
+    });
+
     it("ends subscriptions when the log closes and rejects calls after close", async () => {
       const { log } = await open();
       const subscription = log.subscribe({ after: 0 });
