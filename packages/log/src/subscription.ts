@@ -21,6 +21,8 @@ export type PageReader = (
 ) => Promise<ReadPage>;
 
 const DEFAULT_BATCH_SIZE = 500;
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** With a filter, one read scans at most this many positions, so a rare match cannot block the loop for long. */
 const FILTERED_SCAN_LIMIT = 5000;
 
@@ -66,9 +68,15 @@ export class CatchUpSubscription implements LogSubscription {
       finished = true;
       return { value: undefined, done: true };
     };
+    let readBefore = false;
     const refill = async (): Promise<IteratorResult<StoredEvent>> => {
       if (batchNext > this.#after) this.#after = batchNext;
       while (!finished && !this.#stopped()) {
+        // Reads complete synchronously and events are handed out as resolved promises, so a long
+        // catch-up would otherwise run entirely in microtasks and starve I/O: yield between batches.
+        if (readBefore) await yieldToEventLoop();
+        readBefore = true;
+        if (finished || this.#stopped()) break;
         let page: ReadPage;
         try {
           page = await this.#read(this.#after, this.#batchSize, this.#filter, this.#scanLimit);
@@ -91,6 +99,7 @@ export class CatchUpSubscription implements LogSubscription {
           this.#cancelWait = wait.cancel;
           await wait.promise;
           this.#cancelWait = undefined;
+          readBefore = false;
         }
       }
       return done();

@@ -411,6 +411,22 @@ export function eventLogContract(name: string, backend: BackendUnderTest): void 
       assert.equal((await waiting).done, true);
     });
 
+    it("lets the event loop run between catch-up batches", async () => {
+      const { log } = await open();
+      await log.append(Array.from({ length: 2000 }, () => testEvent()));
+      let timerRan = false;
+      setImmediate(() => {
+        timerRan = true;
+      });
+      let deliveredBeforeTimer = 0;
+      const subscription = log.subscribe({ after: 0, batchSize: 100 });
+      for await (const stored of subscription) {
+        if (!timerRan) deliveredBeforeTimer += 1;
+        if (stored.position === 2000) break;
+      }
+      assert.ok(deliveredBeforeTimer < 2000, `the timer ran only after ${deliveredBeforeTimer} events`);
+    });
+
     it("hands out each event once when next() is called again before the previous call settled", async () => {
       const { log } = await open();
       const subscription = log.subscribe({ after: 0, batchSize: 2 });
