@@ -249,6 +249,7 @@ function compileArithmetic(
 /** `x [NOT] LIKE pattern`: x is cast to String; the pattern is compiled once, here. */
 export function compileLikeOperator(operand: Compiled, pattern: string, negated: boolean): Compiled {
   const matches = compileLike(pattern);
+  if (operand.attribute !== undefined) return attributeLike(operand.attribute, matches, negated);
   const value = castedTo(operand, "string");
   const inner = value.evaluate;
   const evaluate: Evaluator = value.fallible
@@ -259,6 +260,19 @@ export function compileLikeOperator(operand: Compiled, pattern: string, negated:
       }
     : (event, scope) => matches(inner(event, scope) as string) !== negated;
   return foldIfConstant({ type: "boolean", fallible: value.fallible, evaluate }, [operand]);
+}
+
+/** `attribute LIKE 'prefix%'`, the prefix and suffix filters, fused into one closure. */
+function attributeLike(name: string, matches: (text: string) => boolean, negated: boolean): Compiled {
+  const message = missingAttributeMessage(name);
+  const evaluate: Evaluator = (event, scope) => {
+    const value = readAttribute(event, name);
+    if (typeof value === "string") return matches(value) !== negated;
+    if (value !== undefined) return matches(toStringValue(value)) !== negated;
+    scope.fail("missingAttribute", message);
+    return false;
+  };
+  return { type: "boolean", fallible: true, evaluate };
 }
 
 /**
@@ -282,14 +296,27 @@ export function compileIn(operand: Compiled, set: readonly Compiled[], negated: 
       // `attribute IN ('a', 'b')`, the common filter shape, without the generic layers.
       const name = operand.attribute;
       const message = missingAttributeMessage(name);
+      const strings = tables.string.values;
       const hasString = tables.string.has;
-      evaluate = (event, scope) => {
-        const value = readAttribute(event, name);
-        if (typeof value === "string") return hasString(value) !== negated;
-        if (value !== undefined) return lookup(tables[typeOfValue(value)], value, scope);
-        scope.fail("missingAttribute", message);
-        return false;
-      };
+      evaluate =
+        strings.length <= SCAN_LIMIT
+          ? (event, scope) => {
+              const value = readAttribute(event, name);
+              if (typeof value === "string") {
+                for (let i = 0; i < strings.length; i++) if (strings[i] === value) return !negated;
+                return negated;
+              }
+              if (value !== undefined) return lookup(tables[typeOfValue(value)], value, scope);
+              scope.fail("missingAttribute", message);
+              return false;
+            }
+          : (event, scope) => {
+              const value = readAttribute(event, name);
+              if (typeof value === "string") return hasString(value) !== negated;
+              if (value !== undefined) return lookup(tables[typeOfValue(value)], value, scope);
+              scope.fail("missingAttribute", message);
+              return false;
+            };
     } else {
       evaluate = (event, scope) => {
         const mark = scope.count;
@@ -316,6 +343,8 @@ export function compileIn(operand: Compiled, set: readonly Compiled[], negated: 
 }
 
 interface SetTable {
+  /** The distinct elements after the cast. */
+  readonly values: readonly CesqlValue[];
   readonly has: (value: CesqlValue) => boolean;
   /** Messages of the casts that failed; the same on every evaluation, so prepared once. */
   readonly castErrors: readonly string[];
@@ -328,14 +357,16 @@ function constantSetTables(elements: readonly CesqlValue[]): Readonly<Record<Con
     const cast = elements.map((element) => castTo(type, element, scope));
     const values = [...new Set(cast.map((value) => (typeof value === "string" ? intern(value) : value)))];
     const castErrors = (scope.take() ?? []).map((error) => error.message);
-    return { has: membership(values), castErrors };
+    return { values, has: membership(values), castErrors };
   };
   return { string: table("string"), integer: table("integer"), boolean: table("boolean") };
 }
 
-/** A scan beats hashing for the few elements a filter usually lists. */
+/** Up to this many elements a scan beats hashing (filters usually list a few). */
+const SCAN_LIMIT = 8;
+
 function membership(values: readonly CesqlValue[]): (value: CesqlValue) => boolean {
-  if (values.length > 8) {
+  if (values.length > SCAN_LIMIT) {
     const set = new Set(values);
     return (value) => set.has(value);
   }
