@@ -32,6 +32,9 @@ function checkEvaluation(compiled: CompiledCesql, input: Record<string, unknown>
     assert.ok(KINDS.has(error.kind) && error.kind !== "parse", error.kind);
   }
   assert.equal(compiled.matches(input), value === true);
+  // Errors make every enclosing operator yield its zero value, so `true` never comes with errors:
+  // matches() is therefore the spec's filter rule (§1.2: true and no errors).
+  if (value === true) assert.deepEqual(errors, []);
   return result;
 }
 
