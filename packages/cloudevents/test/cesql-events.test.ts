@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type CesqlEvent, compileCesql } from "../src/cesql/index.js";
+import { CloudEvent } from "../src/event.js";
 import { BASE_EVENT, check } from "./cesql/helpers.js";
 
 /** Shaped like Herald's CloudEvent: attributes are own properties, methods live on the prototype. */
@@ -25,6 +26,28 @@ describe("CESQL input events", () => {
     check("EXISTS constructor", false, [], event);
     check("EXISTS tojson", false, [], event);
     check("constructor = 'x'", false, ["missingAttribute"], event);
+  });
+
+  test("a Herald CloudEvent: attributes and extensions, never methods or data", () => {
+    const event = new CloudEvent({
+      id: "42",
+      source: "https://shop.example.com/orders",
+      type: "com.example.order.created",
+      time: new Date("2026-11-25T09:00:00Z"),
+      region: "eu",
+      priority: 3,
+      urgent: true,
+      signature: new Uint8Array([1, 2, 3]),
+      data: new Uint8Array([9, 9]),
+    });
+    check("type LIKE 'com.example.order.%' AND region = 'eu' AND priority > 2 AND urgent", true, [], event);
+    check("time LIKE '2026-11-25T09:00:00%'", true, [], event);
+    check("signature = 'AQID'", true, [], event);
+    check("specversion = '1.0' AND id = 42", true, [], event);
+    for (const name of ["data", "tojson", "clonewith", "extensionsrecord", "constructor"]) {
+      check(`EXISTS ${name}`, false, [], event);
+    }
+    assert.equal(compileCesql("source LIKE 'https://%'").matches(event), true);
   });
 
   test("inherited properties are never attributes (prototype pollution does not leak in)", () => {
