@@ -49,24 +49,51 @@ export function isAbsoluteUri(value: string): boolean {
   return SCHEME_PREFIX.test(value) && URI_CHARS.test(value);
 }
 
-// RFC 3339 date-time: full-date "T" full-time, with a mandatory offset.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+// RFC 3339 date-time: full-date "T" full-time with a mandatory offset, checked by hand (no regex captures,
+// no allocations): the broker checks `time` on every event.
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Value of `count` decimal digits at `at`, or -1 when any is not a digit. */
+function digits(value: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
 
 /** Timestamp: an RFC 3339 date-time with valid field ranges (leap second 60 allowed). */
 export function isTimestamp(value: string): boolean {
-  const m = RFC3339.exec(value);
-  if (m === null) return false;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  if (month < 1 || month > 12 || day < 1) return false;
+  // YYYY-MM-DDTHH:MM:SS then [.fraction] then Z or +HH:MM
+  if (value.length < 20) return false;
+  const year = digits(value, 0, 4);
+  const month = digits(value, 5, 2);
+  const day = digits(value, 8, 2);
+  const hour = digits(value, 11, 2);
+  const minute = digits(value, 14, 2);
+  const second = digits(value, 17, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return false;
+  if (minute < 0 || minute > 59 || second < 0 || second > 60) return false;
+  const t = value.charCodeAt(10);
+  if (value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45 || (t !== 84 && t !== 116)) return false;
+  if (value.charCodeAt(13) !== 58 || value.charCodeAt(16) !== 58) return false;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const maxDay = month === 2 && !leap ? 28 : DAYS_IN_MONTH[month - 1]!;
-  if (day > maxDay) return false;
-  if (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 60) return false;
-  if (m[7] !== undefined && (Number(m[7]) > 23 || Number(m[8]) > 59)) return false;
-  return true;
+  if (day > (month === 2 && !leap ? 28 : DAYS_IN_MONTH[month - 1]!)) return false;
+  let i = 19;
+  if (value.charCodeAt(i) === 46) {
+    const first = ++i;
+    while (i < value.length && value.charCodeAt(i) >= 48 && value.charCodeAt(i) <= 57) i++;
+    if (i === first) return false;
+  }
+  const zone = value.charCodeAt(i);
+  if (zone === 90 || zone === 122) return i + 1 === value.length;
+  if (zone !== 43 && zone !== 45) return false;
+  if (i + 6 !== value.length || value.charCodeAt(i + 3) !== 58) return false;
+  const offsetHour = digits(value, i + 1, 2);
+  const offsetMinute = digits(value, i + 4, 2);
+  return offsetHour >= 0 && offsetHour <= 23 && offsetMinute >= 0 && offsetMinute <= 59;
 }
 
 /** RFC 3339 text of a Date (UTC, millisecond precision). */
