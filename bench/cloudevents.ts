@@ -6,6 +6,7 @@ import {
   decodeHttp,
   decodeJsonEvent,
   decodeKafka,
+  decodeTrustedJsonEvent,
   encodeHttp,
   encodeJsonEvent,
   encodeKafka,
@@ -79,6 +80,10 @@ const modelSection: Section = {
     "json.decode+validate": compare(
       measure("herald", () => decodeJsonEvent(jsonText), { iterations: n }),
       measure("sdk", () => new SdkEvent(JSON.parse(jsonText)), { iterations: n }),
+    ),
+    "json.decode (trusted, no validation)": compare(
+      measure("herald", () => decodeTrustedJsonEvent(jsonText), { iterations: n }),
+      measure("sdk", () => new SdkEvent(JSON.parse(jsonText), false), { iterations: n }),
     ),
     "kafka.binary.decode+validate": compare(
       measure("herald", () => decodeKafka(heraldKafka), { iterations: n }),

@@ -34,6 +34,8 @@ export interface NormalizeOptions {
   readonly strictEnvelope: boolean;
   /** Id to use when none is given (constructor only). */
   readonly makeId?: () => string;
+  /** Input written by this package from a valid event (e.g. read back from a log): copy, do not check. */
+  readonly trusted?: boolean;
 }
 
 /** Where normalize writes the accepted members, in canonical order. */
@@ -86,6 +88,10 @@ export function normalizeEvent(
     return issues;
   }
   const src = init as Record<string, unknown>;
+  if (options.trusted === true && target !== undefined) {
+    copyTrusted(src, target);
+    return issues;
+  }
   const strict = options.strictEnvelope;
   let specversion: unknown;
   let id: unknown;
@@ -259,4 +265,16 @@ export function normalizeEvent(
   }
   if (hasData) target["data"] = data;
   return issues;
+}
+
+/** Copies members of an already-validated JSON event as they are (data_base64 becomes bytes, null is absent). */
+function copyTrusted(src: Record<string, unknown>, target: EventTarget): void {
+  const keys = Object.keys(src);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const value = src[key];
+    if (value === undefined || (value === null && key !== "data")) continue;
+    if (key === "data_base64") target["data"] = base64ToBytes(value as string);
+    else target[key] = value;
+  }
 }
