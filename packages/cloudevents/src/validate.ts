@@ -263,7 +263,13 @@ export function normalizeEvent(
       target[ext[0]] = ext[1];
     }
   }
-  if (hasData) target["data"] = data;
+  if (hasData) {
+    // A Buffer (or other subclass) is viewed as a plain Uint8Array so equality and JSON behave the same.
+    target["data"] =
+      data instanceof Uint8Array && data.constructor !== Uint8Array
+        ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+        : data;
+  }
   return issues;
 }
 

@@ -123,6 +123,19 @@ describe("HTTP binary mode", () => {
     for (const e of cases) assert.deepEqual(decodeOne(encodeHttp(e, "binary")), e);
   });
 
+  it("copies a Buffer body into a plain Uint8Array the event owns", () => {
+    const body = Buffer.from([1, 2, 3]);
+    const e = decodeOne({
+      headers: { "ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t" },
+      body,
+    });
+    assert.equal(Object.getPrototypeOf(e.data), Uint8Array.prototype);
+    body[0] = 99;
+    assert.deepEqual(e.data, new Uint8Array([1, 2, 3]));
+    const given = new CloudEvent({ ...base, data: Buffer.from([4]) });
+    assert.equal(Object.getPrototypeOf(given.data), Uint8Array.prototype);
+  });
+
   it("sends non-binary data without a datacontenttype as application/json", () => {
     const e = new CloudEvent({ ...base, data: { a: 1 } });
     const msg = encodeHttp(e, "binary");

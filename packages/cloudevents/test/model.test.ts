@@ -278,6 +278,12 @@ describe("copy-on-change", () => {
     assert.deepEqual(Object.keys(changed), ["specversion", "id", "source", "type"]);
   });
 
+  it("gives a fresh id when the patch removes it", () => {
+    const fresh = original.cloneWith({ id: undefined });
+    assert.notEqual(fresh.id, original.id);
+    assert.match(fresh.id, /^[0-9a-f-]{36}$/);
+  });
+
   it("replaces data by data_base64 and revalidates the result", () => {
     const changed = original.cloneWith<Uint8Array>({ data_base64: "AA==" });
     assert.deepEqual(changed.data, new Uint8Array([0]));
