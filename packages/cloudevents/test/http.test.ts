@@ -54,6 +54,8 @@ describe("ce- header value percent-encoding", () => {
     assert.equal(decodeHeaderValue('"quoted \\"value\\" here"', "ce-x"), 'quoted "value" here');
     assert.equal(decodeHeaderValue("plain old value", "ce-x"), "plain old value");
     assert.equal(decodeHeaderValue("100%", "ce-x"), "100%");
+    assert.equal(decodeHeaderValue(" \t/padded%20value\t ", "ce-x"), "/padded value");
+    assert.equal(decodeHeaderValue("%20kept%20", "ce-x"), " kept ");
   });
 
   it("rejects byte sequences that are not UTF-8, e.g. the overlong %C0%A0", () => {
