@@ -169,6 +169,13 @@ describe("HTTP binary mode", () => {
       "unsupported-media-type",
     );
     assert.equal(decodeError({ headers: {}, body: "" }).reason, "unsupported-media-type");
+    // With ce- headers it is a CloudEvent attempt: a missing specversion is a validation issue.
+    assert.throws(
+      () => decodeHttp({ headers: { "ce-id": "1", "ce-source": "/s", "ce-type": "t" } }),
+      (err: unknown) =>
+        err instanceof CloudEventValidationError &&
+        err.issues.map((i) => i.attribute).join() === "specversion",
+    );
     const binary = { "ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t" };
     assert.equal(
       decodeError({ headers: { ...binary, "content-type": "application/json" }, body: "{oops" }).reason,
