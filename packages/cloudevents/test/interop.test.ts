@@ -6,6 +6,7 @@ import {
   decodeHttp,
   decodeKafka,
   encodeHttp,
+  encodeHttpBatch,
   encodeKafka,
   type HttpHeadersInput,
 } from "@herald/cloudevents";
@@ -136,7 +137,32 @@ describe("official SDK -> Herald", () => {
   });
 });
 
+describe("official SDK -> Herald: typed extensions in binary modes", () => {
+  it("arrive as their canonical strings", () => {
+    const sdk = new SdkEvent(attrs({ count: 42, flag: true }, "typed-binary"));
+    const http = SdkHttp.binary(sdk);
+    const [fromHttp] = decodeHttp({
+      headers: overTheWire(http.headers) as HttpHeadersInput,
+      body: wireValue(http.body),
+    });
+    assert.deepEqual(fromHttp!.extensionsRecord(), { count: "42", flag: "true" });
+    const kafka = SdkKafka.binary(sdk);
+    const fromKafka = decodeKafka({ headers: overTheWire(kafka.headers), value: wireValue(kafka.value) });
+    assert.deepEqual(fromKafka.extensionsRecord(), { count: "42", flag: "true" });
+  });
+});
+
 describe("Herald -> official SDK", () => {
+  it("HTTP batch: the SDK reads every event of a Herald batch", () => {
+    const events = inits.map(([name, extra]) => new CloudEvent(attrs(extra, `batch-${slug(name)}`)));
+    const sdk = SdkHttp.toEvent(encodeHttpBatch(events));
+    assert.ok(Array.isArray(sdk));
+    assert.deepEqual(
+      sdk.map((e) => plain(e)),
+      events.map((e) => plain(e)),
+    );
+  });
+
   for (const [name, extra] of inits) {
     const herald = new CloudEvent(attrs(extra, `herald-${slug(name)}`));
     const expected = plain(herald);
