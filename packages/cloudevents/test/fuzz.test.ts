@@ -28,6 +28,7 @@ import {
   validateCloudEvent,
 } from "@herald/cloudevents";
 import fc from "fast-check";
+import { schemaErrors } from "./helpers/schema.js";
 
 const RUNS = 300;
 const TIMEOUT = { timeout: 30_000 };
@@ -332,7 +333,9 @@ describe("property: valid events survive every binding", () => {
   it("structured modes and formats return the identical event", TIMEOUT, () => {
     fc.assert(
       fc.property(validEvent, (e) => {
-        assert.deepEqual(decodeJsonEvent(encodeJsonEvent(e)), e);
+        const json = encodeJsonEvent(e);
+        assert.equal(schemaErrors(JSON.parse(json)), undefined, json);
+        assert.deepEqual(decodeJsonEvent(json), e);
         assert.deepEqual(decodeHttp(encodeHttp(e, "structured")), [e]);
         assert.deepEqual(decodeHttp(encodeHttpBatch([e, e])), [e, e]);
         assert.deepEqual(decodeKafka(encodeKafka(e, "structured")), e);
