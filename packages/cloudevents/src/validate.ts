@@ -279,8 +279,8 @@ function copyTrusted(src: Record<string, unknown>, target: EventTarget): void {
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     const value = src[key];
-    if (value === undefined || (value === null && key !== "data")) continue;
-    if (key === "data_base64") target["data"] = base64ToBytes(value as string);
+    if (value === undefined || (value === null && key !== "data") || key === "__proto__") continue;
+    if (key === "data_base64" && typeof value === "string") target["data"] = base64ToBytes(value);
     else target[key] = value;
   }
 }

@@ -14,6 +14,7 @@ import {
   decodeKafka,
   decodeMqtt,
   decodeNats,
+  decodeTrustedJsonEvent,
   decodeWebSocket,
   encodeAmqp,
   encodeHttp,
@@ -149,6 +150,8 @@ describe("fuzz: decoders only throw typed errors", () => {
       fc.property(body, (input) => {
         const value = input ?? "";
         onlyTypedErrors(() => decodeJsonEvent(value));
+        // Meant for Herald's own output only, but even on garbage it must fail typed or keep its prototype.
+        onlyTypedErrors(() => assert.ok(decodeTrustedJsonEvent(value) instanceof CloudEvent));
         onlyTypedErrors(() => decodeJsonBatch(value));
         onlyTypedErrors(() => decodeJsonBatch(`[${typeof value === "string" ? value : ""}]`));
         onlyTypedErrors(() => decodeWebSocket(value));

@@ -156,6 +156,11 @@ describe("JSON event format", () => {
       decodeJsonEvent(`{"specversion":"1.0","id":"1","source":"/s","type":"t","time":"x"}`),
     );
     assert.throws(() => decodeTrustedJsonEvent("[1]"), CloudEventDecodeError);
+    const proto = decodeTrustedJsonEvent(
+      `{"__proto__":{"x":1},"specversion":"1.0","id":"1","source":"/s","type":"t"}`,
+    );
+    assert.ok(proto instanceof CloudEvent);
+    assert.equal(typeof proto.cloneWith, "function");
   });
 
   it("encodes a value JSON cannot hold as a typed error", () => {
