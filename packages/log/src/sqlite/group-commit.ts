@@ -24,8 +24,8 @@ export interface GroupCommitOptions {
   /** recorded_at of the newest event, so commit times never go backwards. */
   readonly lastRecordedAt: number;
   readonly lookupStream: (stream: string) => StreamState | undefined;
-  /** Called after each successful COMMIT (and after the writes' promises were settled). */
-  readonly onCommit: (head: number) => void;
+  /** Called after each successful COMMIT, with the streams it changed (the writes' promises are already settled). */
+  readonly onCommit: (head: number, changed: Iterable<[string, StreamState]>) => void;
 }
 
 export class GroupCommit {
@@ -148,6 +148,6 @@ export class GroupCommit {
       if (outcome.ok) write.resolve(outcome.value);
       else write.reject(outcome.error);
     });
-    this.#options.onCommit(this.#head);
+    this.#options.onCommit(this.#head, group.changedStreams());
   }
 }

@@ -82,6 +82,8 @@ interface PreparedEvent {
 }
 
 const FILTER_CHUNK = 512;
+/** Stream states the writer keeps in memory (it is the only writer, so they stay exact). */
+const STREAM_CACHE_SIZE = 100_000;
 /** How long open waits for another connection to release the database. */
 const OPEN_TIMEOUT_MS = 2000;
 
@@ -96,6 +98,8 @@ class SqliteEventLog implements EventLog {
   readonly checkpoints: SqliteCheckpoints;
   readonly metadata: SqliteMetadata;
   readonly #writer: GroupCommit;
+  /** Committed stream states by name (null = no such stream); saves a SELECT per stream per group. */
+  readonly #streamCache = new Map<string, StreamState | null>();
   #closed = false;
 
   readonly #insert: Database.Statement<[number, string, number, string, string, string, number, string]>;
@@ -185,8 +189,11 @@ class SqliteEventLog implements EventLog {
     this.#writer = new GroupCommit(db, {
       head,
       lastRecordedAt,
-      lookupStream: (stream) => this.#lookupStream(stream),
-      onCommit: (committed) => signal.advance(committed),
+      lookupStream: (stream) => this.#committedStream(stream),
+      onCommit: (committed, changed) => {
+        for (const [stream, state] of changed) this.#streamCache.set(stream, state);
+        signal.advance(committed);
+      },
     });
 
     const enqueue = <T>(apply: (group: WriteGroup) => T): Promise<T> => this.#writer.enqueue(apply);
@@ -311,7 +318,7 @@ class SqliteEventLog implements EventLog {
     this.#checkOpen();
     checkStreamName(stream);
     const { from, limit, backwards } = checkReadStreamOptions(options);
-    const state = this.#lookupStream(stream);
+    const state = this.#committedStream(stream);
     if (state === undefined) return [];
     if (state.deleted) throw new StreamDeletedError(stream);
     const rows = backwards
@@ -323,7 +330,7 @@ class SqliteEventLog implements EventLog {
   async streamInfo(stream: string): Promise<StreamInfo | undefined> {
     this.#checkOpen();
     checkStreamName(stream);
-    const state = this.#lookupStream(stream);
+    const state = this.#committedStream(stream);
     return state === undefined ? undefined : { stream, version: state.version, deleted: state.deleted };
   }
 
@@ -413,6 +420,16 @@ class SqliteEventLog implements EventLog {
     this.#writer.close();
     this.#signal.close();
     this.#db.close();
+  }
+
+  /** A stream's committed state, from the cache or the database. */
+  #committedStream(stream: string): StreamState | undefined {
+    const cached = this.#streamCache.get(stream);
+    if (cached !== undefined) return cached ?? undefined;
+    const state = this.#lookupStream(stream);
+    if (this.#streamCache.size >= STREAM_CACHE_SIZE) this.#streamCache.clear();
+    this.#streamCache.set(stream, state ?? null);
+    return state;
   }
 
   #lookupStream(stream: string): StreamState | undefined {
