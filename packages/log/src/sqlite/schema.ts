@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS events (
   recorded_at INTEGER NOT NULL,         -- commit time, ms since the epoch, non-decreasing with position
   json        TEXT    NOT NULL          -- the event in the CloudEvents JSON format
 );
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_source_id ON events (source, id);
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_id_source ON events (id, source);
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream_version ON events (stream, version);
 CREATE TABLE IF NOT EXISTS streams (
   name    TEXT    PRIMARY KEY,

@@ -134,7 +134,7 @@ class SqliteEventLog implements EventLog {
     this.#db = db;
     this.#insert = db.prepare(
       `INSERT INTO events (position, stream, version, source, id, type, recorded_at, json)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, id) DO NOTHING`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, source) DO NOTHING`,
     );
     this.#findByKey = db
       .prepare<[string, string], KeyRow>(
