@@ -487,6 +487,29 @@ export function eventLogContract(name: string, backend: BackendUnderTest): void 
       assert.equal(next[0]!.version, 5);
     });
 
+    it("keeps the version of a stream whose events retention removed", async () => {
+      const { log } = await open();
+      await log.append([testEvent(), testEvent(), testEvent()], { stream: "tmp-1" });
+      await log.append([testEvent()], { stream: "kept" });
+      log.setRetention([{ streamPrefix: "tmp-", maxCount: 0 }]);
+      assert.equal((await log.runRetention()).deleted, 3);
+      assert.deepEqual(await log.readStream("tmp-1"), []);
+      assert.deepEqual(await log.streamInfo("tmp-1"), { stream: "tmp-1", version: 2, deleted: false });
+      assert.deepEqual(
+        (await log.listStreams()).map((s) => [s.stream, s.version]),
+        [
+          ["kept", 0],
+          ["tmp-1", 2],
+        ],
+      );
+      await assert.rejects(
+        log.append([testEvent()], { stream: "tmp-1", expectedVersion: "no-stream" }),
+        VersionConflictError,
+      );
+      const next = await log.append([testEvent()], { stream: "tmp-1", expectedVersion: 2 });
+      assert.deepEqual([next[0]!.position, next[0]!.version], [5, 3]);
+    });
+
     it("applies retention by max age", async () => {
       const { log } = await open();
       await log.append([testEvent(), testEvent({ type: "t" })], { stream: "old" });
@@ -580,11 +603,15 @@ export function eventLogContract(name: string, backend: BackendUnderTest): void 
       await log.append([testEvent({ source: "/r", id: "1" }), testEvent()], { stream: "keep" });
       await log.append([testEvent()], { stream: "tail" });
       await log.deleteStream("tail");
+      await log.append([testEvent(), testEvent()], { stream: "emptied" });
+      log.setRetention([{ streamPrefix: "emptied", maxCount: 0 }]);
+      assert.equal((await log.runRetention()).deleted, 2);
       await log.checkpoints.store("g", 2);
       await log.metadata.set("k", "v");
       const again = await reopen();
       opened.push(again);
-      assert.equal(await again.headPosition(), 3);
+      assert.equal(await again.headPosition(), 5);
+      assert.deepEqual(await again.streamInfo("emptied"), { stream: "emptied", version: 1, deleted: false });
       assert.deepEqual(
         (await readAll(again)).map((e) => [e.position, e.stream, e.version]),
         [
@@ -598,7 +625,9 @@ export function eventLogContract(name: string, backend: BackendUnderTest): void 
       const dup = await again.append([testEvent({ source: "/r", id: "1" })]);
       assert.deepEqual([dup[0]!.position, dup[0]!.duplicate], [1, true]);
       const next = await again.append([testEvent()], { stream: "keep", expectedVersion: 1 });
-      assert.deepEqual([next[0]!.position, next[0]!.version], [4, 2]);
+      assert.deepEqual([next[0]!.position, next[0]!.version], [6, 2]);
+      const revived = await again.append([testEvent()], { stream: "emptied" });
+      assert.deepEqual([revived[0]!.position, revived[0]!.version], [7, 2]);
     });
   });
 }

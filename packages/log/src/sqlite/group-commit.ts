@@ -132,7 +132,7 @@ export class GroupCommit {
           outcomes.push({ ok: false, error });
         }
       }
-      for (const [stream, state] of group.changedStreams())
+      for (const [stream, state] of group.streamsToPersist())
         this.#upsertStream.run(stream, state.version, state.deleted ? 1 : 0);
       if (group.removedEvents) this.#setHead.run(group.head);
       this.#commit.run();

@@ -43,7 +43,6 @@ import type {
   SubscribeOptions,
 } from "../event-log.js";
 import { HeadSignal } from "../head-signal.js";
-import { prefixUpperBound } from "../retention.js";
 import { LazyStoredEvent } from "../stored-event.js";
 import { deriveStream } from "../stream-name.js";
 import { CatchUpSubscription } from "../subscription.js";
@@ -51,6 +50,7 @@ import { GroupCommit } from "./group-commit.js";
 import { applySchema, configureConnection, type Durability } from "./schema.js";
 import { SqliteRetention } from "./sqlite-retention.js";
 import { SqliteCheckpoints, SqliteMetadata } from "./sqlite-stores.js";
+import { StreamCatalog } from "./stream-catalog.js";
 import type { WriteGroup } from "./write-group.js";
 
 export interface SqliteLogOptions {
@@ -73,7 +73,6 @@ export function openSqliteLog(options: SqliteLogOptions): EventLog {
 type EventRow = [number, string, number, number, string];
 /** [position, stream, version] */
 type KeyRow = [number, string, number];
-type StreamRow = { version: number; deleted: number };
 
 interface PreparedEvent {
   readonly event: CloudEvent;
@@ -104,16 +103,12 @@ class SqliteEventLog implements EventLog {
 
   readonly #insert: Database.Statement<[number, string, number, string, string, string, number, string]>;
   readonly #findByKey: Database.Statement<[string, string], KeyRow>;
-  readonly #findStream: Database.Statement<[string], StreamRow>;
+  readonly #catalog: StreamCatalog;
   readonly #readAfter: Database.Statement<[number, number], EventRow>;
   readonly #readStreamForwards: Database.Statement<[string, number, number], EventRow>;
   readonly #readStreamBackwards: Database.Statement<[string, number, number], EventRow>;
   readonly #deleteStreamEvents: Database.Statement<[string]>;
   readonly #firstAtOrAfter: Database.Statement<[number], [number, number]>;
-  readonly #listStreams: Database.Statement<
-    [{ low: string; high: string | null; after: string | null; limit: number }],
-    { name: string; version: number; deleted: number }
-  >;
 
   constructor(options: SqliteLogOptions) {
     const durability = options.durability ?? "full";
@@ -141,7 +136,7 @@ class SqliteEventLog implements EventLog {
         "SELECT position, stream, version FROM events WHERE source = ? AND id = ?",
       )
       .raw(true);
-    this.#findStream = db.prepare("SELECT version, deleted FROM streams WHERE name = ?");
+    this.#catalog = new StreamCatalog(db);
     const columns = "position, stream, version, recorded_at, json";
     this.#readAfter = db
       .prepare<[number, number], EventRow>(
@@ -164,11 +159,6 @@ class SqliteEventLog implements EventLog {
         "SELECT position, recorded_at FROM events WHERE position >= ? ORDER BY position LIMIT 1",
       )
       .raw(true);
-    this.#listStreams = db.prepare(
-      `SELECT name, version, deleted FROM streams
-       WHERE name >= @low AND (@high IS NULL OR name < @high) AND (@after IS NULL OR name > @after)
-       ORDER BY name LIMIT @limit`,
-    );
 
     const maxPosition = db
       .prepare<[], [number | null]>("SELECT max(position) FROM events")
@@ -204,6 +194,8 @@ class SqliteEventLog implements EventLog {
       enqueue,
       checkOpen,
       positionAtTime: (time) => this.#positionAtTime(time),
+      catalog: this.#catalog,
+      streamState: (stream) => this.#committedStream(stream),
       batchSize: options.retentionBatchSize ?? 500,
       intervalMs: options.retentionIntervalMs ?? 60_000,
     });
@@ -337,14 +329,11 @@ class SqliteEventLog implements EventLog {
   async listStreams(options?: ListStreamsOptions): Promise<readonly StreamInfo[]> {
     this.#checkOpen();
     const { limit } = checkListStreamsOptions(options);
-    const prefix = options?.prefix ?? "";
-    const rows = this.#listStreams.all({
-      low: prefix,
-      high: prefix === "" ? null : (prefixUpperBound(prefix) ?? null),
-      after: options?.after ?? null,
-      limit,
+    const names = this.#catalog.names(options?.prefix ?? "", options?.after, limit);
+    return names.map((stream) => {
+      const state = this.#committedStream(stream)!;
+      return { stream, version: state.version, deleted: state.deleted };
     });
-    return rows.map((row) => ({ stream: row.name, version: row.version, deleted: row.deleted === 1 }));
   }
 
   async headPosition(): Promise<number> {
@@ -397,7 +386,7 @@ class SqliteEventLog implements EventLog {
       if (!expectationMet(expected, state))
         throw new VersionConflictError(stream, expected, actualVersion(state));
       this.#deleteStreamEvents.run(stream);
-      group.setStream(stream, { version: state?.version ?? -1, deleted: true });
+      group.setStream(stream, { version: state?.version ?? -1, deleted: true }, true);
       group.removedEvents = true;
     });
   }
@@ -433,8 +422,7 @@ class SqliteEventLog implements EventLog {
   }
 
   #lookupStream(stream: string): StreamState | undefined {
-    const row = this.#findStream.get(stream);
-    return row === undefined ? undefined : { version: row.version, deleted: row.deleted === 1 };
+    return this.#catalog.state(stream);
   }
 
   #checkOpen(): void {

@@ -2,15 +2,20 @@
 // and deletes in small batches, each batch one operation of a group commit, so appends keep
 // flowing while it runs. Deleting never touches positions or stream versions.
 import type Database from "better-sqlite3";
+import type { StreamState } from "../append-rules.js";
 import type { RetentionPolicy, RetentionReport } from "../event-log.js";
-import { policyCovers, prefixUpperBound } from "../retention.js";
+import { policyCovers } from "../retention.js";
 import type { Enqueue } from "./sqlite-stores.js";
+import type { StreamCatalog } from "./stream-catalog.js";
 
 export interface RetentionContext {
   readonly enqueue: Enqueue;
   /** Throws LogClosedError once the log is closed (checked before every scan). */
   readonly checkOpen: () => void;
   readonly positionAtTime: (time: number) => number;
+  /** Stream names in order (for count policies) and a stream's committed state. */
+  readonly catalog: StreamCatalog;
+  readonly streamState: (stream: string) => StreamState | undefined;
   readonly batchSize: number;
   readonly intervalMs: number;
 }
@@ -18,13 +23,10 @@ export interface RetentionContext {
 export class SqliteRetention {
   readonly #context: RetentionContext;
   readonly #scanRange: Database.Statement<[number, number, number], [number, string, string]>;
-  readonly #streamsPage: Database.Statement<
-    [{ low: string; high: string | null; after: string; limit: number }],
-    [string, number]
-  >;
   readonly #oldestBeyondCount: Database.Statement<[string, number, number], [number]>;
   readonly #oldestOfTypeBeyondCount: Database.Statement<[string, string, number, number], [number]>;
   readonly #deletePosition: Database.Statement<[number]>;
+  readonly #streamAt: Database.Statement<[number], [string]>;
   #policies: readonly RetentionPolicy[] = [];
   /** Per policy: positions up to here were already checked against its age limit. */
   #ageScanned: number[] = [];
@@ -38,13 +40,6 @@ export class SqliteRetention {
         "SELECT position, stream, type FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?",
       )
       .raw(true);
-    this.#streamsPage = db
-      .prepare<[{ low: string; high: string | null; after: string; limit: number }], [string, number]>(
-        `SELECT name, version FROM streams
-         WHERE name >= @low AND (@high IS NULL OR name < @high) AND name > @after AND deleted = 0
-         ORDER BY name LIMIT @limit`,
-      )
-      .raw(true);
     this.#oldestBeyondCount = db
       .prepare<[string, number, number], [number]>(
         "SELECT position FROM events WHERE stream = ? AND version <= ? ORDER BY version LIMIT ?",
@@ -56,6 +51,7 @@ export class SqliteRetention {
       )
       .raw(true);
     this.#deletePosition = db.prepare("DELETE FROM events WHERE position = ?");
+    this.#streamAt = db.prepare<[number], [string]>("SELECT stream FROM events WHERE position = ?").raw(true);
     if (context.intervalMs > 0) {
       this.#timer = setInterval(() => {
         if (this.#policies.length > 0 && this.#running === undefined) void this.run().catch(() => {});
@@ -112,35 +108,44 @@ export class SqliteRetention {
 
   async #applyCount(policy: RetentionPolicy, maxCount: number): Promise<number> {
     const prefix = policy.streamPrefix ?? "";
-    const high = prefix === "" ? null : (prefixUpperBound(prefix) ?? null);
     const batch = this.#context.batchSize;
-    let after = "";
+    let after: string | undefined;
     let deleted = 0;
     for (;;) {
       this.#context.checkOpen();
-      const streams = this.#streamsPage.all({ low: prefix, high, after, limit: 256 });
+      const streams = this.#context.catalog.names(prefix, after, 256);
       if (streams.length === 0) return deleted;
-      for (const [stream, version] of streams) {
+      for (const stream of streams) {
+        const state = this.#context.streamState(stream);
+        if (state === undefined || state.deleted) continue;
         for (;;) {
           this.#context.checkOpen();
           const rows =
             policy.type === undefined
-              ? this.#oldestBeyondCount.all(stream, version - maxCount, batch)
+              ? this.#oldestBeyondCount.all(stream, state.version - maxCount, batch)
               : this.#oldestOfTypeBeyondCount.all(stream, policy.type, batch, maxCount);
           if (rows.length === 0) break;
           deleted += await this.#delete(rows.map(([position]) => position));
           if (rows.length < batch) break;
         }
       }
-      after = streams[streams.length - 1]![0];
+      after = streams[streams.length - 1];
     }
   }
 
   #delete(positions: readonly number[]): Promise<number> {
     return this.#context.enqueue((group) => {
+      // A stream's version is read back from its newest event: before that event may go, its
+      // version is written to the streams table so it is never handed out again.
+      const touched = new Map<string, ReturnType<typeof group.stream>>();
+      for (const position of positions) {
+        const stream = this.#streamAt.get(position)?.[0];
+        if (stream !== undefined && !touched.has(stream)) touched.set(stream, group.stream(stream));
+      }
       let changes = 0;
       for (const position of positions) changes += this.#deletePosition.run(position).changes;
       if (changes > 0) group.removedEvents = true;
+      for (const [stream, state] of touched) if (state !== undefined) group.setStream(stream, state, true);
       return changes;
     });
   }

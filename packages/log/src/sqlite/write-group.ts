@@ -9,6 +9,8 @@ export class WriteGroup {
   removedEvents = false;
   readonly #known = new Map<string, StreamState | null>();
   readonly #dirty = new Set<string>();
+  /** Streams whose state must be written to the streams table (tombstones, versions retention would lose). */
+  readonly #persist = new Set<string>();
   readonly #lookup: (stream: string) => StreamState | undefined;
 
   constructor(head: number, recordedAt: number, lookup: (stream: string) => StreamState | undefined) {
@@ -25,12 +27,22 @@ export class WriteGroup {
     return state;
   }
 
-  setStream(name: string, state: StreamState): void {
+  /**
+   * Records a stream's new state for the rest of the group. `persist`: also write it to the streams
+   * table — needed only when the events will not tell it (a tombstone, or retention removing the
+   * stream's newest events); an append's version is read back from the events themselves.
+   */
+  setStream(name: string, state: StreamState, persist = false): void {
     this.#known.set(name, state);
     this.#dirty.add(name);
+    if (persist) this.#persist.add(name);
   }
 
   *changedStreams(): Iterable<[string, StreamState]> {
     for (const name of this.#dirty) yield [name, this.#known.get(name)!];
+  }
+
+  *streamsToPersist(): Iterable<[string, StreamState]> {
+    for (const name of this.#persist) yield [name, this.#known.get(name)!];
   }
 }
