@@ -16,9 +16,11 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_id_source ON events (id, source);
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream_version ON events (stream, version);
+-- Only what the events cannot tell: tombstones, and versions whose newest events retention removed.
+-- A stream's version is max(this row's version, its newest event's version) — see stream-catalog.ts.
 CREATE TABLE IF NOT EXISTS streams (
   name    TEXT    PRIMARY KEY,
-  version INTEGER NOT NULL,             -- version of the stream's last event; kept after deletion
+  version INTEGER NOT NULL,             -- the stream's version when the row was written
   deleted INTEGER NOT NULL DEFAULT 0    -- 1 = tombstone
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
