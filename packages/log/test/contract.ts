@@ -349,6 +349,18 @@ export function eventLogContract(name: string, backend: BackendUnderTest): void 
         page1.map((s) => s.stream),
         ["order-1", "order-2"],
       );
+      await log.deleteStream("order-0");
+      const fromBefore = await log.listStreams({ prefix: "order-", after: "a" });
+      assert.deepEqual(
+        fromBefore.map((s) => [s.stream, s.deleted]),
+        [
+          ["order-0", true],
+          ["order-1", false],
+          ["order-2", false],
+          ["order-3", false],
+        ],
+      );
+      assert.deepEqual(await log.listStreams({ prefix: "order-", after: "order-9" }), []);
       const page2 = await log.listStreams({ prefix: "order-", after: "order-2", limit: 2 });
       assert.deepEqual(
         page2.map((s) => [s.stream, s.version, s.deleted]),

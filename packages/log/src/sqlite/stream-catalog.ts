@@ -6,16 +6,31 @@ import type Database from "better-sqlite3";
 import type { StreamState } from "../append-rules.js";
 import { prefixUpperBound } from "../retention.js";
 
-type Bounds = { after: string; low: string; high: string };
-type OpenBounds = { after: string; low: string };
+/** A lookup of the next name: after `from` (exclusive or inclusive), below `high` when there is one. */
+type NextName = (from: string, high: string | undefined) => string | undefined;
+
+/**
+ * Prepares the seeks for the next name of `column` in `table`. One lower bound per statement: given
+ * two (`> after AND >= low`), SQLite seeks on one and scans from there, so the caller passes the larger.
+ */
+function nextNameQuery(db: Database.Database, table: string, column: string, inclusive: boolean): NextName {
+  const base = `SELECT ${column} FROM ${table} WHERE ${column} ${inclusive ? ">=" : ">"} @from`;
+  const open = db.prepare<[{ from: string }], [string]>(`${base} ORDER BY ${column} LIMIT 1`).raw(true);
+  const bounded = db
+    .prepare<[{ from: string; high: string }], [string]>(
+      `${base} AND ${column} < @high ORDER BY ${column} LIMIT 1`,
+    )
+    .raw(true);
+  return (from, high) => (high === undefined ? open.get({ from }) : bounded.get({ from, high }))?.[0];
+}
 
 export class StreamCatalog {
   readonly #row: Database.Statement<[string], { version: number; deleted: number }>;
   readonly #newest: Database.Statement<[string], [number]>;
-  readonly #nextEventStream: Database.Statement<[Bounds], [string]>;
-  readonly #nextEventStreamOpen: Database.Statement<[OpenBounds], [string]>;
-  readonly #nextRow: Database.Statement<[Bounds], [string]>;
-  readonly #nextRowOpen: Database.Statement<[OpenBounds], [string]>;
+  readonly #nextStreamAfter: NextName;
+  readonly #nextStreamFrom: NextName;
+  readonly #nextRowAfter: NextName;
+  readonly #nextRowFrom: NextName;
 
   constructor(db: Database.Database) {
     this.#row = db.prepare("SELECT version, deleted FROM streams WHERE name = ?");
@@ -24,14 +39,10 @@ export class StreamCatalog {
         "SELECT version FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1",
       )
       .raw(true);
-    const next = (table: string, column: string, bounded: boolean): string =>
-      `SELECT ${column} FROM ${table} WHERE ${column} > @after AND ${column} >= @low` +
-      (bounded ? ` AND ${column} < @high` : "") +
-      ` ORDER BY ${column} LIMIT 1`;
-    this.#nextEventStream = db.prepare<[Bounds], [string]>(next("events", "stream", true)).raw(true);
-    this.#nextEventStreamOpen = db.prepare<[OpenBounds], [string]>(next("events", "stream", false)).raw(true);
-    this.#nextRow = db.prepare<[Bounds], [string]>(next("streams", "name", true)).raw(true);
-    this.#nextRowOpen = db.prepare<[OpenBounds], [string]>(next("streams", "name", false)).raw(true);
+    this.#nextStreamAfter = nextNameQuery(db, "events", "stream", false);
+    this.#nextStreamFrom = nextNameQuery(db, "events", "stream", true);
+    this.#nextRowAfter = nextNameQuery(db, "streams", "name", false);
+    this.#nextRowFrom = nextNameQuery(db, "streams", "name", true);
   }
 
   /** The committed state of a stream; undefined when it never existed. */
@@ -46,11 +57,12 @@ export class StreamCatalog {
   names(prefix: string, after: string | undefined, limit: number): string[] {
     const high = prefix === "" ? undefined : prefixUpperBound(prefix);
     const names: string[] = [];
-    // Stream names are never empty, so "" is below every name.
-    let cursor = after ?? "";
+    // The first seek starts at the prefix unless `after` lies beyond it; later seeks go past the last name.
+    let inclusive = after === undefined || after < prefix;
+    let from = inclusive ? prefix : after!;
     while (names.length < limit) {
-      const fromEvents = this.#next(this.#nextEventStream, this.#nextEventStreamOpen, cursor, prefix, high);
-      const fromRows = this.#next(this.#nextRow, this.#nextRowOpen, cursor, prefix, high);
+      const fromEvents = inclusive ? this.#nextStreamFrom(from, high) : this.#nextStreamAfter(from, high);
+      const fromRows = inclusive ? this.#nextRowFrom(from, high) : this.#nextRowAfter(from, high);
       const name =
         fromEvents === undefined
           ? fromRows
@@ -59,18 +71,9 @@ export class StreamCatalog {
             : fromRows;
       if (name === undefined) break;
       names.push(name);
-      cursor = name;
+      from = name;
+      inclusive = false;
     }
     return names;
-  }
-
-  #next(
-    bounded: Database.Statement<[Bounds], [string]>,
-    open: Database.Statement<[OpenBounds], [string]>,
-    after: string,
-    low: string,
-    high: string | undefined,
-  ): string | undefined {
-    return (high === undefined ? open.get({ after, low }) : bounded.get({ after, low, high }))?.[0];
   }
 }
