@@ -56,7 +56,8 @@ export class SqliteMetadata implements MetadataStore {
   readonly #get: Database.Statement<[string], { value: string }>;
   readonly #set: Database.Statement<[string, string]>;
   readonly #delete: Database.Statement<[string]>;
-  readonly #list: Database.Statement<[{ low: string; high: string | null }], { key: string; value: string }>;
+  readonly #listAll: Database.Statement<[], { key: string; value: string }>;
+  readonly #listRange: Database.Statement<[string, string], { key: string; value: string }>;
 
   constructor(db: Database.Database, enqueue: Enqueue, checkOpen: () => void) {
     this.#enqueue = enqueue;
@@ -66,9 +67,8 @@ export class SqliteMetadata implements MetadataStore {
       "INSERT INTO metadata (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     );
     this.#delete = db.prepare("DELETE FROM metadata WHERE key = ?");
-    this.#list = db.prepare(
-      "SELECT key, value FROM metadata WHERE key >= @low AND (@high IS NULL OR key < @high) ORDER BY key",
-    );
+    this.#listAll = db.prepare("SELECT key, value FROM metadata ORDER BY key");
+    this.#listRange = db.prepare("SELECT key, value FROM metadata WHERE key >= ? AND key < ? ORDER BY key");
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -87,6 +87,9 @@ export class SqliteMetadata implements MetadataStore {
 
   async list(prefix: string): Promise<ReadonlyArray<{ readonly key: string; readonly value: string }>> {
     this.#checkOpen();
-    return this.#list.all({ low: prefix, high: prefix === "" ? null : (prefixUpperBound(prefix) ?? null) });
+    const high = prefix === "" ? undefined : prefixUpperBound(prefix);
+    if (high !== undefined) return this.#listRange.all(prefix, high);
+    // No upper bound (empty prefix, or one made of U+FFFF only): filter the tail.
+    return this.#listAll.all().filter((entry) => entry.key.startsWith(prefix));
   }
 }
