@@ -79,6 +79,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   //   registerSubscriptionRoutes(router, manager); await manager.start();
 
   const onError = (error: unknown) => logger.error({ err: error }, "request failed");
+  const logRequests = logger.isLevelEnabled("debug");
   const server = createServer({ keepAliveTimeout: 10_000 }, (req, res) => {
     handleRequest(req, res).catch(onError);
   });
@@ -87,12 +88,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     const started = performance.now();
     res.once("finish", () => {
       const route = routeLabel(pathOf(req.url));
-      metrics.observeRequest(
-        req.method ?? "GET",
-        route,
-        res.statusCode,
-        (performance.now() - started) / 1000,
-      );
+      const seconds = (performance.now() - started) / 1000;
+      metrics.observeRequest(req.method ?? "GET", route, res.statusCode, seconds);
+      if (logRequests) {
+        logger.debug(
+          { method: req.method, url: req.url, status: res.statusCode, ms: seconds * 1000 },
+          "request",
+        );
+      }
       if (closing) server.closeIdleConnections();
     });
     if (closing) {

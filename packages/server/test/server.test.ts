@@ -120,14 +120,20 @@ describe("startServer", () => {
         done();
       },
     });
-    const logger = createLogger("info", sink);
+    const logger = createLogger("debug", sink);
     const server = await startServer({ port: 0, memory: true, logger });
+    await get(`${server.url}/healthz?probe=1`);
     await server.close();
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     const listening = records.find((r) => r.msg === "herald listening");
     assert.ok(listening, lines.join("\n"));
     assert.equal(listening.url, server.url);
+    assert.equal(listening.level, 30);
     assert.equal(typeof listening.time, "string");
+    const request = records.find((r) => r.msg === "request");
+    assert.ok(request, "debug level logs each request");
+    assert.equal(request.url, "/healthz?probe=1");
+    assert.equal(request.status, 200);
     assert.ok(records.some((r) => r.msg === "herald stopped"));
   });
 });

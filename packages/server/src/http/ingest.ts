@@ -131,13 +131,14 @@ function checkEvents(
   if (tooLarge.length > 0) throw badRequest("an attribute exceeds the size limit", tooLarge);
   if (systemStreams.length > 0) throw badRequest("streams starting with `$` belong to Herald", systemStreams);
   const principal = principalOf(req);
+  if (principal.typePrefixes === undefined) return;
   const forbidden = forbiddenType(
     principal,
     events.map((e) => e.type),
   );
   if (forbidden !== undefined) {
     throw new HttpProblem(403, "Forbidden", `the API key may not publish events of type ${forbidden}`, {
-      errors: [{ field: "type", reason: `allowed type prefixes: ${principal.typePrefixes?.join(", ")}` }],
+      errors: [{ field: "type", reason: `allowed type prefixes: ${principal.typePrefixes.join(", ")}` }],
     });
   }
 }
