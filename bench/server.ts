@@ -6,7 +6,7 @@
 //   3. publish → delivery latency p50/p99 at a fixed rate (5k events/s): Herald push subscription to a local
 //      webhook sink vs a JetStream durable pull consumer
 // The server runs in a child process (like `herald serve`), SQLite with durability "full".
-// Usage: node bench/dist/server.js [--quick]. The LAST line of output is one JSON object with all figures.
+// Usage: node bench/dist/server.js [--quick] [--seconds N]. The LAST line of output is one JSON object with all figures.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -20,7 +20,8 @@ import { connect as natsConnect } from "@nats-io/transport-node";
 import { startServer } from "@herald/server";
 
 const quick = process.argv.includes("--quick");
-const SECONDS = quick ? 0.5 : 5;
+const secondsFlag = process.argv.indexOf("--seconds");
+const SECONDS = secondsFlag > 0 ? Number(process.argv[secondsFlag + 1]) : quick ? 0.5 : 5;
 const CONNECTIONS = 64;
 const BATCH = 100;
 const BATCH_CONNECTIONS = 8;
@@ -58,6 +59,23 @@ function figures(events: number, seconds: number, latencies: number[]): Figures 
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** The server process's CPU seconds so far, from its own /metrics (robust to a busy machine). */
+async function serverCpuSeconds(url: URL): Promise<number> {
+  const text = await (await fetch(new URL("/metrics", url))).text();
+  return Number(/^herald_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
+
+/** Runs a Herald phase and adds the server's CPU cost per event (µs). */
+async function withCpu<T extends Figures>(
+  url: URL,
+  phase: () => Promise<T>,
+): Promise<T & { serverCpuUsPerEvent: number }> {
+  const before = await serverCpuSeconds(url);
+  const result = await phase();
+  const after = await serverCpuSeconds(url);
+  return { ...result, serverCpuUsPerEvent: round(((after - before) * 1e6) / Math.max(1, result.events)) };
+}
 
 /** A minimal keep-alive HTTP/1.1 client connection: one request in flight, responses with content-length. */
 class RawConnection {
@@ -368,15 +386,16 @@ async function natsFigures(): Promise<
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "herald-bench-server-"));
   const { child, url } = await spawnHerald(dataDir);
-  const line = (name: string, f: Figures) =>
+  const line = (name: string, f: Figures & { serverCpuUsPerEvent?: number }) =>
     console.log(
-      `${name.padEnd(44)} ${String(f.eventsPerSec).padStart(9)} events/s   p50 ${f.p50ms.toFixed(3)} ms   p99 ${f.p99ms.toFixed(3)} ms`,
+      `${name.padEnd(44)} ${String(f.eventsPerSec).padStart(9)} events/s   p50 ${f.p50ms.toFixed(3)} ms   p99 ${f.p99ms.toFixed(3)} ms` +
+        (f.serverCpuUsPerEvent === undefined ? "" : `   server CPU ${f.serverCpuUsPerEvent} µs/event`),
     );
   try {
     console.log(`herald server bench${quick ? " (quick)" : ""}: ${SECONDS}s per phase, server ${url.href}`);
-    const single = await heraldSingle(url);
+    const single = await withCpu(url, () => heraldSingle(url));
     line("herald  single-event ingest (64 conns)", single);
-    const batched = await heraldBatched(url);
+    const batched = await withCpu(url, () => heraldBatched(url));
     line(`herald  batched ingest (${BATCH}/req, ${BATCH_CONNECTIONS} conns)`, batched);
     const push = await heraldPushLatency(url);
     if ("skipped" in push) console.log(`herald  publish→push latency: skipped (${push.skipped})`);
@@ -410,7 +429,9 @@ if (process.argv[2] === "--serve") {
   const server = await startServer({
     port: 0,
     dataDir: process.argv[3]!,
-    durability: "full",
+    // Diagnostics: HERALD_BENCH_STORAGE=memory / HERALD_BENCH_DURABILITY=normal isolate the HTTP layer's cost.
+    storage: process.env.HERALD_BENCH_STORAGE === "memory" ? "memory" : "sqlite",
+    durability: process.env.HERALD_BENCH_DURABILITY === "normal" ? "normal" : "full",
     logLevel: "silent",
     sinks: { allowList: [], allowPrivateNetworks: true },
   });

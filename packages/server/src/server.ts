@@ -84,20 +84,31 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     handleRequest(req, res).catch(onError);
   });
 
+  // Responses being worked on: on close they are told to end their connection after answering.
+  const inFlight = new Set<ServerResponse>();
+
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
-    res.once("finish", () => {
-      const route = routeLabel(pathOf(req.url));
+    inFlight.add(res);
+    try {
+      await dispatch(req, res);
+    } finally {
+      // Handlers return once they answered (long-lived streams: once they ended), so no listeners needed.
+      inFlight.delete(res);
       const seconds = (performance.now() - started) / 1000;
-      metrics.observeRequest(req.method ?? "GET", route, res.statusCode, seconds);
+      metrics.observeRequest(req.method ?? "GET", routeLabel(pathOf(req.url)), res.statusCode, seconds);
       if (logRequests) {
         logger.debug(
           { method: req.method, url: req.url, status: res.statusCode, ms: seconds * 1000 },
           "request",
         );
       }
-      if (closing) server.closeIdleConnections();
-    });
+      // While closing, a connection that just finished its last request is idle: let it go.
+      if (closing) setImmediate(() => server.closeIdleConnections());
+    }
+  }
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (closing) {
       res.setHeader("connection", "close");
       req.resume();
@@ -132,10 +143,6 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       rejectUpgrade(socket, problem);
     }
   });
-  server.on("clientError", (error, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
-    else socket.destroy(error);
-  });
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -163,6 +170,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       closing = true;
       logger.info("herald shutting down");
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
       server.closeIdleConnections();
       // SUBSCRIPTIONS SEAM: `await manager.stop({ drainMs: config.shutdownDrainMs });` (ends SSE,
       // long polls and WebSockets, drains in-flight pushes, persists checkpoints).
