@@ -26,9 +26,10 @@ export interface LimitsConfig {
 }
 
 export interface SinkPolicyConfig {
-  /** Host names (or `*.suffix` patterns) push sinks may target beyond the default policy. */
+  /** When non-empty, every push sink must match one entry: host name, `*.example.com`, IP address or CIDR range. */
   allowList: string[];
-  /** Allow sinks on private networks (10/8, 192.168/16, localhost…). Link-local and metadata stay refused. */
+  /** Allow sinks on loopback and private networks (RFC 1918, CGNAT, unique-local). Link-local and cloud
+   * metadata addresses are refused whatever this says. */
   allowPrivateNetworks: boolean;
 }
 
@@ -70,7 +71,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
     maxReadScan: 10_000,
   },
   logLevel: "info",
-  sinks: { allowList: [], allowPrivateNetworks: false },
+  sinks: { allowList: [], allowPrivateNetworks: true },
   shutdownDrainMs: 5000,
 });
 

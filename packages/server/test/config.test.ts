@@ -52,7 +52,7 @@ describe("resolveConfig", () => {
     assert.equal(config.limits.maxBodyBytes, 1000, "file limit kept");
     assert.equal(config.limits.maxBatchLength, 20, "env limit beats file limit");
     assert.equal(config.limits.maxAttributeBytes, DEFAULT_CONFIG.limits.maxAttributeBytes);
-    assert.deepEqual(config.sinks, { allowList: ["hooks.example.com"], allowPrivateNetworks: false });
+    assert.deepEqual(config.sinks, { allowList: ["hooks.example.com"], allowPrivateNetworks: true });
   });
 
   it("reads the file named by HERALD_CONFIG when no file is given", () => {
@@ -86,7 +86,7 @@ describe("resolveConfig", () => {
         HERALD_MAX_READ_LIMIT: "50",
         HERALD_MAX_READ_SCAN: "500",
         HERALD_SINK_ALLOW_LIST: "a.example.com, *.b.example.com",
-        HERALD_SINK_ALLOW_PRIVATE_NETWORKS: "true",
+        HERALD_SINK_ALLOW_PRIVATE_NETWORKS: "false",
         HERALD_API_KEYS: "publisher-key-1:publish:com.acme.,org.x.;admin-key-0001:admin,consume",
       },
     });
@@ -105,7 +105,7 @@ describe("resolveConfig", () => {
         maxReadLimit: 50,
         maxReadScan: 500,
       },
-      sinks: { allowList: ["a.example.com", "*.b.example.com"], allowPrivateNetworks: true },
+      sinks: { allowList: ["a.example.com", "*.b.example.com"], allowPrivateNetworks: false },
       apiKeys: [
         { key: "publisher-key-1", scopes: ["publish"], typePrefixes: ["com.acme.", "org.x."] },
         { key: "admin-key-0001", scopes: ["admin", "consume"] },
