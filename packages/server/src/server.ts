@@ -90,11 +90,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     inFlight.add(res);
+    // 'close' follows the end of the exchange, also for streams (SSE) that outlive their handler.
+    res.once("close", () => {
+      inFlight.delete(res);
+      // While closing, the connection of an exchange that just ended is idle: let it go.
+      if (closing) setImmediate(() => server.closeIdleConnections());
+    });
     try {
       await dispatch(req, res);
     } finally {
-      // Handlers return once they answered (long-lived streams: once they ended), so no listeners needed.
-      inFlight.delete(res);
+      // Duration until the handler returned: the answer for plain requests, the start for streams.
       const seconds = (performance.now() - started) / 1000;
       metrics.observeRequest(req.method ?? "GET", routeLabel(pathOf(req.url)), res.statusCode, seconds);
       if (logRequests) {
@@ -103,8 +108,6 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
           "request",
         );
       }
-      // While closing, a connection that just finished its last request is idle: let it go.
-      if (closing) setImmediate(() => server.closeIdleConnections());
     }
   }
 
@@ -172,8 +175,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
       server.closeIdleConnections();
-      // SUBSCRIPTIONS SEAM: `await manager.stop({ drainMs: config.shutdownDrainMs });` (ends SSE,
-      // long polls and WebSockets, drains in-flight pushes, persists checkpoints).
+      // SUBSCRIPTIONS SEAM: `await manager.stop({ drainMs: config.shutdownDrainMs });` (stops dispatching,
+      // drains in-flight pushes, persists checkpoints).
+      // Streams still open (SSE) have nothing more to send: end them so their connections can close.
+      for (const res of inFlight) if (res.headersSent && !res.writableEnded) res.end();
       const drained = await Promise.race([
         serverClosed.then(() => true),
         delay(config.shutdownDrainMs).then(() => false),
