@@ -94,6 +94,19 @@ describe("POST /streams/{stream}", () => {
     });
   }
 
+  it("409 for an append to a deleted stream, 404 for reading it", async () => {
+    await withServer({}, async (server) => {
+      await appendTo(server.url, "gone");
+      await server.log.deleteStream("gone");
+      const answer = await appendTo(server.url, "gone");
+      assert.equal(answer.status, 409);
+      assert.equal(answer.body.title, "Stream Deleted");
+      assert.equal(answer.body.stream, "gone");
+      assert.equal((await get(`${server.url}/streams/gone`)).status, 404);
+      assert.equal(await server.log.headPosition(), 1);
+    });
+  });
+
   it("400 for a system stream", async () => {
     await withServer({}, async (server) => {
       const answer = await appendTo(server.url, "$deadletter-x");

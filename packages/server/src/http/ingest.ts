@@ -17,6 +17,7 @@ import {
   type EventLog,
   type ExpectedVersion,
   LogClosedError,
+  LogInputError,
   StreamDeletedError,
   VersionConflictError,
 } from "@herald/log";
@@ -180,6 +181,7 @@ async function append(
         extensions: { stream: error.stream },
       });
     }
+    if (error instanceof LogInputError) throw badRequest(error.message);
     if (error instanceof LogClosedError) {
       throw new HttpProblem(503, "Service Unavailable", "the log is closed: the server is shutting down", {
         headers: { "retry-after": "1" },

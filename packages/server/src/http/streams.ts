@@ -1,5 +1,5 @@
 // One stream: append with an expected version (the event-store use) and read forwards or backwards.
-import type { EventLog } from "@herald/log";
+import { type EventLog, type StoredEvent, StreamDeletedError } from "@herald/log";
 import type { LimitsConfig } from "../config.js";
 import { EXPECTED_VERSION_HEADER, type IngestDeps, ingest, parseExpectedVersion } from "./ingest.js";
 import { badRequest, notFound, sendJson } from "./problem.js";
@@ -49,7 +49,7 @@ export function registerStreamRoutes(router: Router, deps: StreamDeps): void {
     const fromGiven = query.get("from") !== null && query.get("from") !== "";
     const from = intParam(query, "from", 0, direction === "backwards" ? -1 : 0);
     const options = fromGiven ? { from, limit, direction } : { limit, direction };
-    const events = fromGiven && from < 0 ? [] : await deps.log.readStream(stream, options);
+    const events = fromGiven && from < 0 ? [] : await readStream(deps.log, stream, options);
     if (events.length === 0) {
       const info = await deps.log.streamInfo(stream);
       if (info === undefined || info.deleted)
@@ -62,6 +62,19 @@ export function registerStreamRoutes(router: Router, deps: StreamDeps): void {
     else next = last ? last.version - 1 : fromGiven ? from : -1;
     sendJson(res, 200, eventsPage(events, next));
   });
+}
+
+async function readStream(
+  log: EventLog,
+  stream: string,
+  options: Parameters<EventLog["readStream"]>[1],
+): Promise<readonly StoredEvent[]> {
+  try {
+    return await log.readStream(stream, options);
+  } catch (error) {
+    if (error instanceof StreamDeletedError) throw notFound(`stream ${JSON.stringify(stream)} was deleted`);
+    throw error;
+  }
 }
 
 function checkStreamName(stream: string, limits: LimitsConfig): void {
