@@ -94,3 +94,30 @@ describe("restart and resume", () => {
     }
   });
 });
+
+describe("graceful stop", () => {
+  it("drains an in-flight push and stores its checkpoint before stopping", async () => {
+    const target = await startSink(async (_req, res) => {
+      await new Promise((r) => setTimeout(r, 200));
+      res.writeHead(204);
+      res.end();
+    });
+    try {
+      let h = await startHarness();
+      const log = h.log;
+      await createSubscription(h.url, { id: "drain", sink: target.url, types: ["drain.thing"] });
+      const [stored] = await log.append([makeEvent({ type: "drain.thing" })]);
+      await waitFor(() => (target.received.length > 0 ? true : undefined));
+      const started = Date.now();
+      await h.close({ drainMs: 5_000 });
+      assert.ok(Date.now() - started >= 100, "stop did not wait for the in-flight push");
+      assert.equal(await log.checkpoints.load("subscription/drain"), stored!.position);
+      h = await startHarness({ log });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(target.received.length, 1, "an acked push was delivered again");
+      await h.close({ closeLog: true });
+    } finally {
+      await target.close();
+    }
+  });
+});

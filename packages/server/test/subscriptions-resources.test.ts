@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import YAML from "yaml";
-import { api, type Harness, startHarness } from "./support/harness.js";
+import { api, type Harness, makeEvent, startHarness } from "./support/harness.js";
 
 /** HERALD_CONFORMANCE_DIR, else the nearest `shared/conformance` above the repository. */
 function conformanceDir(): string {
@@ -179,3 +179,39 @@ describe("subscription resources", () => {
     assert.deepEqual((res.body as { types: string[] }).types, ["k"]);
   });
 });
+
+describe("subscription changes take effect", () => {
+  it("PUT switches the filter; DELETE stops delivery", async () => {
+    const h = await startHarness();
+    try {
+      await api(h.url, "POST", "/subscriptions", { id: "chg", types: ["one"], config: { ordering: "none" } });
+      await h.log.append([makeEvent({ type: "one" }), makeEvent({ type: "two" })]);
+      const first = await pullTypes(h.url, "chg");
+      assert.deepEqual(first, ["one"]);
+      assert.equal(
+        (
+          await api(h.url, "PUT", "/subscriptions/chg", {
+            types: ["two", "three"],
+            config: { ordering: "none" },
+          })
+        ).status,
+        200,
+      );
+      await h.log.append([makeEvent({ type: "one" }), makeEvent({ type: "three" })]);
+      // Delivery resumes from the checkpoint under the new filter: "two" and "three" come, "one" no more.
+      assert.deepEqual(await pullTypes(h.url, "chg"), ["three", "two"]);
+      assert.equal((await api(h.url, "DELETE", "/subscriptions/chg")).status, 200);
+      assert.equal((await api(h.url, "POST", "/subscriptions/chg/pull", { waitMs: 0 })).status, 404);
+      assert.equal(await h.log.metadata.get("subscription/chg"), undefined);
+      assert.equal(await h.log.checkpoints.load("subscription/chg"), undefined);
+    } finally {
+      await h.close({ closeLog: true });
+    }
+  });
+});
+
+async function pullTypes(base: string, id: string): Promise<string[]> {
+  const res = await api(base, "POST", `/subscriptions/${id}/pull`, { max: 10, waitMs: 300 });
+  const messages = (res.body as { messages: Array<{ event: { type: string } }> }).messages;
+  return messages.map((m) => m.event.type).sort();
+}

@@ -352,20 +352,14 @@ export class SubscriptionManager {
     const checkpoint = (await this.store.loadCheckpoint(id)) ?? 0;
     const saved = await this.store.loadRedrive(id);
     const counts = { delivered: 0, retried: 0, deadLettered: 0 };
-    const running: Running = {
-      resource,
-      settings,
-      matcher: compileMatcher(resource),
-      dispatcher: undefined as unknown as Dispatcher,
-      redrive: { pending: new Set(saved.pending), redriven: new Set(saved.redriven), dirty: false },
-      counts,
-    };
+    const redrive = { pending: new Set(saved.pending), redriven: new Set(saved.redriven), dirty: false };
+    const matcher = compileMatcher(resource);
     const target = resource.sink !== undefined ? pushTarget(resource, settings) : undefined;
-    running.dispatcher = new Dispatcher(
+    const dispatcher = new Dispatcher(
       {
         id,
         settings,
-        matcher: running.matcher,
+        matcher,
         log: this.log,
         metrics: this.metrics,
         logger: this.logger,
@@ -402,14 +396,15 @@ export class SubscriptionManager {
           await this.log.append([deadLetterEvent(id, entry, reason)], { stream: deadLetterStream(id) });
         },
         redriveDone: (version) => {
-          running.redrive.pending.delete(version);
-          running.redrive.dirty = true;
+          redrive.pending.delete(version);
+          redrive.dirty = true;
         },
       },
       checkpoint,
     );
+    const running: Running = { resource, settings, matcher, dispatcher, redrive, counts };
     this.running.set(id, running);
-    running.dispatcher.start();
+    dispatcher.start();
     if (saved.pending.length > 0) {
       const entries: EntrySeed[] = [];
       for (const version of saved.pending) {

@@ -123,8 +123,12 @@ export function parseSubscription(body: unknown, id: string | undefined): Parsed
     issues.push({ field: "/source", reason: "must be a non-empty string" });
   }
   if (body.types !== undefined) {
-    if (!Array.isArray(body.types) || body.types.some((t) => typeof t !== "string" || t.length === 0)) {
-      issues.push({ field: "/types", reason: "must be an array of non-empty strings" });
+    if (
+      !Array.isArray(body.types) ||
+      body.types.length === 0 ||
+      body.types.some((t) => typeof t !== "string" || t.length === 0)
+    ) {
+      issues.push({ field: "/types", reason: "must be a non-empty array of non-empty strings" });
     }
   }
   if (body.filters !== undefined) {
