@@ -102,13 +102,14 @@ export function registerSubscriptionRoutes(router: Router, manager: Subscription
 
 // ---------- SSE ----------
 
+/** Resolves when the stream ended (the handler lasts as long as the connection). */
 function serveSse(
   manager: SubscriptionManager,
   id: string,
   url: URL,
   req: IncomingMessage,
   res: ServerResponse,
-): void {
+): Promise<void> {
   const { autoAck, credit } = streamOptions(manager, id, url);
   req.resume();
   res.writeHead(200, {
@@ -135,11 +136,15 @@ function serveSse(
   const heartbeat = setInterval(() => res.write(": ping\n\n"), SSE_HEARTBEAT_MS);
   heartbeat.unref();
   res.on("drain", () => attached?.resume());
-  res.on("close", () => {
-    clearInterval(heartbeat);
-    attached?.detach();
-  });
+  const ended = new Promise<void>((resolve) =>
+    res.on("close", () => {
+      clearInterval(heartbeat);
+      attached?.detach();
+      resolve();
+    }),
+  );
   attached = manager.attach(id, consumer);
+  return ended;
 }
 
 // ---------- WebSocket ----------
