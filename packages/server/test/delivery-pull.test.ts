@@ -210,6 +210,26 @@ describe("pull delivery", () => {
     assert.equal((await api(h.url, "POST", "/subscriptions/bad-pull/ack", { ackIds: "x" })).status, 400);
   });
 
+  it("lag counts matching unacked events, buffered or still in the log", async () => {
+    await createSubscription(h.url, { id: "lag", types: ["lag.match"] });
+    const events = Array.from({ length: 600 }, (_, i) =>
+      makeEvent({ type: i % 2 === 0 ? "lag.match" : "lag.other", subject: `s${i % 7}` }),
+    );
+    await h.log.append(events);
+    const stats = async () =>
+      (await api(h.url, "GET", "/subscriptions/lag/stats")).body as Record<string, unknown>;
+    // The window holds at most 256 events; the rest are counted by scanning the log.
+    const before = await waitFor(async () => {
+      const s = await stats();
+      return s.buffered === 256 ? s : undefined;
+    });
+    assert.equal(before.lag, 300);
+    assert.equal(before.lagExact, true);
+    const messages = await pull(h.url, "lag", 5, 1000);
+    await ack(h.url, "lag", messages);
+    assert.equal((await stats()).lag, 300 - messages.length);
+  });
+
   it("exports per-subscription metrics on the registry", async () => {
     await createSubscription(h.url, { id: "met", types: ["met.thing"] });
     await h.log.append([makeEvent({ type: "met.thing" }), makeEvent({ type: "met.thing" })]);

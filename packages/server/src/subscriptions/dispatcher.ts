@@ -118,6 +118,8 @@ export class Dispatcher {
   private readonly streams = new Set<StreamConsumer>();
   private readonly streamHeld = new Map<StreamConsumer, number>();
   private readonly pushes = new Map<Entry, AbortController>();
+  /** stop() waiting for in-flight pushes to settle. */
+  private readonly settleWaiters = new Map<Entry, () => void>();
   private readonly bufferLimit: number;
   private inFlight = 0;
   private readPosition: number;
@@ -443,7 +445,6 @@ export class Dispatcher {
     else this.fail(entry, outcome.failure, outcome.retryAfterMs);
   }
 
-  private readonly settleWaiters = new Map<Entry, () => void>();
   private settledPush(entry: Entry): Promise<void> {
     return new Promise((resolve) => this.settleWaiters.set(entry, resolve));
   }
