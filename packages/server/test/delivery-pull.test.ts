@@ -43,6 +43,23 @@ describe("pull delivery", () => {
     assert.ok(Date.now() - started >= 140);
   });
 
+  it("a long-poll whose client hung up takes nothing with it", async () => {
+    await createSubscription(h.url, { id: "hangup", types: ["hang.thing"] });
+    const controller = new AbortController();
+    const abandoned = fetch(`${h.url}/subscriptions/hangup/pull`, {
+      method: "POST",
+      body: JSON.stringify({ max: 10, waitMs: 5000 }),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    await sleep(50);
+    controller.abort();
+    await abandoned;
+    await sleep(50);
+    await h.log.append([makeEvent({ type: "hang.thing" })]);
+    const [m] = await pull(h.url, "hangup", 10, 1000);
+    assert.equal(m?.deliveryCount, 1);
+  });
+
   it("nack with delayMs redelivers after the delay with deliveryCount + 1", async () => {
     await createSubscription(h.url, { id: "nk", types: ["nk.thing"] });
     await h.log.append([makeEvent({ type: "nk.thing" })]);
