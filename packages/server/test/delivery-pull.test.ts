@@ -2,6 +2,7 @@
 // ordering, maxInFlight, start positions and load sharing between consumers.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { createMemoryLog, type EventLog } from "@herald/log";
 import { ack, createSubscription, type PulledMessage, pull } from "./support/consumer.js";
 import { api, type Harness, makeEvent, sleep, startHarness, waitFor } from "./support/harness.js";
 
@@ -258,5 +259,43 @@ describe("pull delivery", () => {
     assert.match(text, /herald_subscription_lag\{subscription="met"\} 1/);
     assert.match(text, /herald_subscription_in_flight\{subscription="met"\} 0/);
     assert.match(text, /herald_subscription_delivery_latency_seconds_count\{subscription="met"\} 1/);
+  });
+});
+
+describe("reader failures", () => {
+  it("a failing log subscription is retried from where the reader got to", async () => {
+    const log = createMemoryLog();
+    let failures = 0;
+    // The first subscription the dispatcher opens fails on its first read.
+    const subscribe = (options: Parameters<EventLog["subscribe"]>[0]) => {
+      if (failures > 0) return log.subscribe(options);
+      failures++;
+      return {
+        close() {},
+        [Symbol.asyncIterator]() {
+          return { next: () => Promise.reject(new Error("disk hiccup")) };
+        },
+      };
+    };
+    const flaky = new Proxy(log, {
+      get(target, property) {
+        if (property === "subscribe") return subscribe;
+        const value = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const h = await startHarness({ log: flaky });
+    try {
+      await createSubscription(h.url, { id: "flaky", types: ["flaky.thing"] });
+      const [stored] = await log.append([makeEvent({ type: "flaky.thing" })]);
+      const messages = await pull(h.url, "flaky", 10, 3000);
+      assert.equal(failures, 1);
+      assert.deepEqual(
+        messages.map((m) => m.position),
+        [stored!.position],
+      );
+    } finally {
+      await h.close({ closeLog: true });
+    }
   });
 });

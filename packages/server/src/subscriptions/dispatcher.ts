@@ -104,6 +104,8 @@ export interface AckResult {
   readonly unknown: readonly string[];
 }
 
+const READ_RETRY_MS = 1000;
+
 export class Dispatcher {
   readonly id: string;
   private readonly deps: DispatcherDeps;
@@ -147,10 +149,20 @@ export class Dispatcher {
   }
 
   start(): void {
-    this.reading = this.readLoop().catch((error: unknown) => {
-      if (!this.stopped)
-        this.deps.logger.error({ err: error, subscription: this.id }, "subscription reader failed");
-    });
+    this.reading = this.readUntilStopped();
+  }
+
+  /** A failing read (e.g. a transient storage error) is retried from where the reader got to. */
+  private async readUntilStopped(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.readLoop();
+      } catch (error) {
+        if (this.stopped) return;
+        this.deps.logger.error({ err: error, subscription: this.id }, "subscription reader failed; retrying");
+      }
+      if (!this.stopped) await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS).unref());
+    }
   }
 
   /** Stops dispatching; waits up to drainMs for in-flight pushes, then aborts them. */
