@@ -167,7 +167,7 @@ export function handleSubscriptionUpgrade(
   let id: string;
   let options: { autoAck: boolean; credit: number };
   try {
-    id = decodeURIComponent(match[1]!);
+    id = decodePathSegment(match[1]!);
     options = streamOptions(manager, id, url);
   } catch (error) {
     const problem = problemOf(error);
@@ -256,6 +256,14 @@ function streamOptions(
   }
   const credit = queryInt(url, "max", 1, 10_000) ?? settings.maxInFlight;
   return { autoAck: ack === "auto", credit };
+}
+
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest("the subscription id in the path is not valid percent-encoding");
+  }
 }
 
 function allow(res: ServerResponse, methods: string): void {

@@ -60,7 +60,25 @@ export class PushClient {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
 
+  /** The policy's verdict per sink URL (both are fixed for the process's life). */
+  private readonly checked = new Map<string, URL | Error>();
+
   constructor(private readonly policy: SinkPolicy) {}
+
+  private checkedUrl(sink: string): URL {
+    let verdict = this.checked.get(sink);
+    if (verdict === undefined) {
+      try {
+        verdict = this.policy.checkUrl(sink);
+      } catch (error) {
+        verdict = error as Error;
+      }
+      if (this.checked.size > 10_000) this.checked.clear();
+      this.checked.set(sink, verdict);
+    }
+    if (verdict instanceof Error) throw verdict;
+    return verdict;
+  }
 
   async attempt(
     target: PushTarget,
@@ -70,7 +88,7 @@ export class PushClient {
   ): Promise<PushResult> {
     let url: URL;
     try {
-      url = this.policy.checkUrl(target.url);
+      url = this.checkedUrl(target.url);
     } catch (error) {
       return { kind: "reject", failure: { error: (error as Error).message } };
     }
