@@ -70,6 +70,7 @@ export { type RetryOptions, retry } from "./middleware/retry.js";
 export { timeout } from "./middleware/timeout.js";
 export { tracing } from "./middleware/tracing.js";
 export { signWebhook, type VerifyOptions, verifyWebhook, webhookKey } from "./receiver/webhook-signature.js";
+export { Receiver, type ReceiverOptions } from "./receiver/receiver.js";
 export { type EventPredicate, Router, type RouterOptions, type TypedHandler } from "./router.js";
 export {
   contextFromEvent,

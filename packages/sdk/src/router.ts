@@ -1,6 +1,6 @@
 // Router: handlers keyed by event type, typed definition, or filter (CESQL text or a predicate),
 // wrapped by middleware. The first matching route (in registration order) handles an event.
-import type { CloudEvent } from "@herald/cloudevents";
+import { type CloudEvent, compileCesql } from "@herald/cloudevents";
 import { NonRetryableError } from "./errors.js";
 import {
   compose,
@@ -28,12 +28,6 @@ interface Route {
   readonly describe: string;
   readonly matches: EventPredicate;
   readonly run: (event: CloudEvent, ctx: HandlerContext) => Promise<HandlerResult>;
-}
-
-/** Compiles a CESQL expression to a predicate; installed by `useCesql()` (see cesql.ts). */
-let cesqlCompiler: ((expression: string) => EventPredicate) | undefined;
-export function setCesqlCompiler(compile: (expression: string) => EventPredicate): void {
-  cesqlCompiler = compile;
 }
 
 export class Router {
@@ -72,11 +66,14 @@ export class Router {
     );
   }
 
-  /** Routes events matching a CESQL expression (needs `@herald/cloudevents` CESQL) or a predicate. */
+  /**
+   * Routes events matching a CESQL v1 expression (compiled now: a syntax error throws CesqlError here,
+   * not per event) or a predicate.
+   */
   when(filter: string | EventPredicate, handler: Handler, ...middleware: Middleware[]): this {
     if (typeof filter === "function") return this.#add("predicate", filter, handler, middleware);
-    if (!cesqlCompiler) throw new Error("CESQL filters need the CESQL engine: call useCesql() first");
-    return this.#add(`sql ${filter}`, cesqlCompiler(filter), handler, middleware);
+    const compiled = compileCesql(filter);
+    return this.#add(`sql ${filter}`, (e) => compiled.matches(e), handler, middleware);
   }
 
   /** The router as a handler: give it to `client.subscribe`, a Receiver, or call it directly. */

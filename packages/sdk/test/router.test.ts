@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CloudEvent } from "@herald/cloudevents";
+import { CesqlError, CloudEvent } from "@herald/cloudevents";
 import {
   defineEvent,
   type DeadLetter,
@@ -41,6 +41,23 @@ test("routes by type, typed definition and predicate; the first match wins", asy
   await router.handle(event({ type: "c.happened" }), ctxFor(event()));
   assert.deepEqual(seen, ["type:1", "predicate:2", "typed:Ada:false", "fallback:c.happened"]);
   assert.deepEqual(router.routes(), ["type a.happened", "type greeting.sent v2", "predicate", "predicate"]);
+});
+
+test("CESQL filters route by expression and fail fast on a syntax error", async () => {
+  const seen: string[] = [];
+  const router = new Router({ defaults: false })
+    .when("type LIKE 'order.%' AND EXISTS priority AND priority > 5", (e) => void seen.push(`urgent:${e.id}`))
+    .when("type LIKE 'order.%'", (e) => void seen.push(`order:${e.id}`));
+  for (const e of [
+    event({ id: "1", type: "order.placed", priority: 9 }),
+    event({ id: "2", type: "order.placed", priority: 1 }),
+    event({ id: "3", type: "order.placed" }),
+    event({ id: "4", type: "payment.received", priority: 9 }),
+  ]) {
+    await router.handle(e, ctxFor(e));
+  }
+  assert.deepEqual(seen, ["urgent:1", "order:2", "order:3"]);
+  assert.throws(() => router.when("type = ", () => {}), CesqlError);
 });
 
 test("unmatched events are ignored by default, or rejected as non-retryable", async () => {

@@ -16,7 +16,10 @@ export class FakeBroker {
   readonly requests: Recorded[] = [];
   connections = 0;
   #script: Reply[] = [];
-  #fallback: (req: Recorded) => Reply = () => ({ status: 404, body: { title: "no script" } });
+  #fallback: (req: Recorded) => Reply | Promise<Reply> = () => ({
+    status: 404,
+    body: { title: "no script" },
+  });
   readonly #server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -28,11 +31,12 @@ export class FakeBroker {
         body: Buffer.concat(chunks).toString(),
       };
       this.requests.push(recorded);
-      const reply = this.#script.shift() ?? this.#fallback(recorded);
-      if (reply === "hang") return;
-      if (reply === "destroy") return req.socket.destroy();
-      const body = reply.body === undefined ? "" : JSON.stringify(reply.body);
-      res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers }).end(body);
+      void Promise.resolve(this.#script.shift() ?? this.#fallback(recorded)).then((reply) => {
+        if (reply === "hang") return;
+        if (reply === "destroy") return req.socket.destroy();
+        const body = reply.body === undefined ? "" : JSON.stringify(reply.body);
+        res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers }).end(body);
+      });
     });
   });
 
@@ -45,7 +49,7 @@ export class FakeBroker {
     return this;
   }
 
-  otherwise(fn: (req: Recorded) => Reply): this {
+  otherwise(fn: (req: Recorded) => Reply | Promise<Reply>): this {
     this.#fallback = fn;
     return this;
   }
