@@ -210,15 +210,15 @@ function answerFailure(res: http.ServerResponse, error: Error): void {
   if (!isRetryable(error)) {
     const status = "status" in error && typeof error.status === "number" ? error.status : 422;
     const extra = "issues" in error ? { errors: error.issues } : {};
-    return answerProblem(res, status, error.name, error.message, extra);
-  }
-  if (error instanceof RetryableError) {
+    answerProblem(res, status, error.name, error.message, extra);
+  } else if (error instanceof RetryableError) {
     const headers: Record<string, string> = {};
     if (error.delayMs !== undefined)
       headers["retry-after"] = String(Math.max(1, Math.ceil(error.delayMs / 1000)));
-    return answerProblem(res, 503, error.name, error.message, {}, headers);
+    answerProblem(res, 503, error.name, error.message, {}, headers);
+  } else {
+    answerProblem(res, 500, error.name, error.message);
   }
-  return answerProblem(res, 500, error.name, error.message);
 }
 
 function answerProblem(
