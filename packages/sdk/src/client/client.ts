@@ -146,10 +146,19 @@ export class HeraldClient {
     return this.#replies.request(event, options);
   }
 
-  /** Runs `handler` for every message of a pull subscription; see PullConsumer. */
-  subscribe(subscription: string, handler: Handler, options: SubscribeOptions = {}): PullConsumer {
+  /**
+   * Runs `handler` (a function or a Router) for every message of a pull subscription: ack on success,
+   * nack with backoff on failure; `stop()` (or client.close()) finishes in-flight handlers. Several
+   * consumers of one subscription share its events (a consumer group).
+   */
+  subscribe(
+    subscription: string,
+    handler: Handler | { readonly handle: Handler },
+    options: SubscribeOptions = {},
+  ): PullConsumer {
     this.#assertOpen();
-    const consumer = new PullConsumer(this, subscription, handler, options);
+    const fn: Handler = typeof handler === "function" ? handler : (event, ctx) => handler.handle(event, ctx);
+    const consumer = new PullConsumer(this, subscription, fn, options);
     this.#consumers.add(consumer);
     consumer.stopped.finally(() => this.#consumers.delete(consumer));
     consumer.start();
@@ -160,6 +169,18 @@ export class HeraldClient {
 
   async createSubscription(init: SubscriptionInit): Promise<Subscription> {
     return (await this.#json("POST", "/subscriptions", init)) as Subscription;
+  }
+
+  /** Creates the subscription, or returns the existing one with that id unchanged (safe at every start). */
+  async ensureSubscription(init: SubscriptionInit & { readonly id: string }): Promise<Subscription> {
+    try {
+      return await this.createSubscription(init);
+    } catch (error) {
+      if (!(error instanceof HeraldApiError && error.status === 409)) throw error;
+      const existing = await this.getSubscription(init.id);
+      if (!existing) throw error;
+      return existing;
+    }
   }
 
   async getSubscription(id: string): Promise<Subscription | undefined> {

@@ -175,12 +175,12 @@ export class Receiver {
       }
       throw error;
     }
-    const attempt = Number(req.headers["herald-delivery-count"] ?? 1) || 1;
     let reply: CloudEvent | undefined;
     // A batch is handled in order; the first failure decides the answer (the broker pushes one event at a time).
     for (const event of events) {
       const outcome = await runHandler(this.#handler, event, {
-        attempt,
+        // The broker does not tell a push sink the delivery count; it applies maxDeliveries itself.
+        attempt: 1,
         signal: this.#handlers.signal,
         transport: "push",
         publishReply: false,
