@@ -26,10 +26,12 @@ export function tracing(): Middleware {
       },
       parent,
     );
+    // No OpenTelemetry SDK (or not sampled): nothing to record or propagate beyond what the event carries.
+    if (!span.isRecording()) return next().finally(() => span.end());
     const spanContext = span.spanContext();
     const traceparent = formatTraceparent(spanContext);
     const emit: typeof ctx.emit = (out) => {
-      if (out["traceparent"] !== undefined || !span.isRecording()) return ctx.emit(out);
+      if (out["traceparent"] !== undefined) return ctx.emit(out);
       return ctx.emit(out instanceof CloudEvent ? out.cloneWith({ traceparent }) : { ...out, traceparent });
     };
     return context.with(trace.setSpan(parent, span), async () => {
