@@ -1,6 +1,15 @@
 // A durable inbox in SQLite (better-sqlite3): survives restarts, shareable by processes on one host.
-import Database from "better-sqlite3";
+// better-sqlite3 is an optional peer dependency, loaded on first use: services that keep the
+// in-memory inbox do not need a native module.
+import { createRequire } from "node:module";
+import type Database from "better-sqlite3";
 import type { ClaimResult, Inbox } from "./inbox.js";
+
+let DatabaseClass: typeof Database | undefined;
+function openDatabase(path: string): Database.Database {
+  DatabaseClass ??= createRequire(import.meta.url)("better-sqlite3") as typeof Database;
+  return new DatabaseClass(path);
+}
 
 export interface SqliteInboxOptions {
   /** File path, or ":memory:". */
@@ -23,7 +32,7 @@ export class SqliteInbox implements Inbox {
   readonly #timer: NodeJS.Timeout;
 
   constructor(options: SqliteInboxOptions) {
-    this.#db = new Database(options.path);
+    this.#db = openDatabase(options.path);
     this.#db.pragma("journal_mode = WAL");
     this.#db.pragma("busy_timeout = 5000");
     this.#db.exec(
