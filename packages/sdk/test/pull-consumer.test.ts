@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
+import type { CloudEvent } from "@herald/cloudevents";
 import { HeraldClient, NonRetryableError, RetryableError } from "@herald/sdk";
 import { deferred, event } from "./support/events.js";
 import { FakePullBroker } from "./support/fake-pull-broker.js";
@@ -98,6 +99,19 @@ test("publishes what the handler emitted and its reply before acking", async () 
   );
   assert.equal(published[1]!["causationid"], "req-1");
   assert.equal(published[1]!["correlationid"], "req-1");
+  await client.close();
+});
+
+test("a handler that returns a non-event value (e.g. from Array.push) is just done", async () => {
+  const client = new HeraldClient({ url });
+  const seen: string[] = [];
+  fake.push(msg("v1"));
+  const record: (e: CloudEvent) => void = (e) => seen.push(e.id); // returns a number at run time
+  const consumer = client.subscribe("orders", record, { waitMs: 50 });
+  await until(() => fake.acked.length === 1);
+  await consumer.stop();
+  assert.deepEqual(fake.published, []);
+  assert.deepEqual(fake.nacked, []);
   await client.close();
 });
 

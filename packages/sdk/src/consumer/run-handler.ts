@@ -1,10 +1,10 @@
 // Runs one handling of one event as a unit of work: delivery span, handler, then publish what the
 // handler emitted (and its reply, when `publishReply`), then commit hooks. Shared by the pull consumer
 // and the Receiver.
-import type { CloudEvent } from "@herald/cloudevents";
+import { CloudEvent } from "@herald/cloudevents";
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { toError } from "../errors.js";
-import { type Handler, type HandlerContext, replyTo, UnitOfWork } from "../handler.js";
+import { type Handler, type HandlerContext, type OutgoingEvent, replyTo, UnitOfWork } from "../handler.js";
 import { contextFromEvent, sdkTracer } from "../tracing/trace-context.js";
 
 /** Publishes a handler's output atomically; throws when it is not durable. */
@@ -23,6 +23,15 @@ export interface RunOptions {
 export type RunOutcome =
   | { readonly ok: true; readonly reply: CloudEvent | undefined }
   | { readonly ok: false; readonly error: Error };
+
+// A handler typed to return void may still return a value at run time (`(e) => list.push(e)`):
+// only an event, or attributes with a type, count as a reply.
+function isOutgoingEvent(value: unknown): value is OutgoingEvent {
+  if (value instanceof CloudEvent) return true;
+  return (
+    typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string"
+  );
+}
 
 export async function runHandler(
   handler: Handler,
@@ -50,7 +59,7 @@ export async function runHandler(
     const returned = await context.with(trace.setSpan(contextFromEvent(event), span), () =>
       Promise.resolve(handler(event, work.context)),
     );
-    const reply = returned ? replyTo(event, returned) : undefined;
+    const reply = isOutgoingEvent(returned) ? replyTo(event, returned) : undefined;
     const out = options.publishReply && reply ? [...work.outbox, reply] : work.outbox;
     if (out.length > 0) {
       if (!options.publish)
