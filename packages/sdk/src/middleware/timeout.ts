@@ -24,14 +24,14 @@ class DeadlineTicker {
 
   add(deadline: Deadline): void {
     this.#pending.add(deadline);
-    if (!this.#timer) {
-      this.#timer = setInterval(() => this.#tick(), this.#granularityMs);
-      this.#timer.unref();
-    }
+    // Referenced while a deadline is pending (like a timer per event would be), unreferenced when idle.
+    if (!this.#timer) this.#timer = setInterval(() => this.#tick(), this.#granularityMs);
+    else if (this.#pending.size === 1) this.#timer.ref();
   }
 
   delete(deadline: Deadline): void {
     this.#pending.delete(deadline);
+    if (this.#pending.size === 0) this.#timer?.unref();
   }
 
   #tick(): void {
