@@ -192,16 +192,18 @@ async function paced(p: Pipeline, prefix: string): Promise<Figures> {
 
 let subscriptionSeq = 0;
 
+// Each consume() phase gets its own type and subscription (start: beginning), so phases do not mix.
 function sdkPipeline(url: string): Pipeline {
   const client = new HeraldClient({ url });
-  const type = `bench.sdk.${process.pid}.${++subscriptionSeq}`;
+  let type = "";
   return {
     async send(id) {
       const result = await client.send(new CloudEvent({ source: "/bench/sdk", type, id, data: { id } }));
       if (!result.ok) throw new Error(`send failed: ${result.kind}`);
     },
     async consume(onHandled) {
-      const subscription = `sdk-${process.pid}-${subscriptionSeq}`;
+      const subscription = `sdk-${process.pid}-${++subscriptionSeq}`;
+      type = `bench.${subscription}`;
       await client.createSubscription({
         id: subscription,
         types: [type],
@@ -219,7 +221,7 @@ function sdkPipeline(url: string): Pipeline {
 function rawPipeline(url: string): Pipeline {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
   const base = new URL(url);
-  const type = `bench.raw.${process.pid}.${++subscriptionSeq}`;
+  let type = "";
   const post = (path: string, contentType: string, body: string) =>
     new Promise<string>((resolve, reject) => {
       const req = http.request(
@@ -254,7 +256,8 @@ function rawPipeline(url: string): Pipeline {
       );
     },
     async consume(onHandled) {
-      const subscription = `raw-${process.pid}-${subscriptionSeq}`;
+      const subscription = `raw-${process.pid}-${++subscriptionSeq}`;
+      type = `bench.${subscription}`;
       await post(
         "/subscriptions",
         "application/json",

@@ -92,7 +92,11 @@ export class HeraldClient {
   readonly url: string;
   /** Prefix of every request id this client makes; replies are routed back by it. */
   readonly instanceId: string = randomUUID();
+  /** Publishing (send, sendBatch). */
   readonly #transport: HttpTransport;
+  /** Consuming and management (pull long-polls, acks, subscriptions): a pool of its own, so waiting
+   *  long-polls never hold up sends and a burst of sends never delays acks. */
+  readonly #control: HttpTransport;
   readonly #timeoutMs: number;
   readonly #retry: Required<RetryPolicy>;
   readonly #registry: EventRegistry;
@@ -101,10 +105,12 @@ export class HeraldClient {
   #closed = false;
 
   constructor(options: HeraldClientOptions) {
-    this.#transport = new HttpTransport(options.url, {
+    const transportOptions = {
       ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
       ...(options.apiKey ? { headers: { authorization: `Bearer ${options.apiKey}` } } : {}),
-    });
+    };
+    this.#transport = new HttpTransport(options.url, transportOptions);
+    this.#control = new HttpTransport(options.url, transportOptions);
     this.url = this.#transport.baseUrl.href.replace(/\/$/, "");
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#retry =
@@ -235,6 +241,7 @@ export class HeraldClient {
     await Promise.all([...this.#consumers].map((c) => c.stop()));
     await this.#replies?.close();
     this.#transport.close();
+    this.#control.close();
   }
 
   // ---- internals ----
@@ -342,7 +349,7 @@ export class HeraldClient {
     body?: unknown,
     options: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<unknown> {
-    const response = await this.#transport.request({
+    const response = await this.#control.request({
       method,
       path,
       timeoutMs: options.timeoutMs ?? this.#timeoutMs,

@@ -1,50 +1,67 @@
 import type { ClaimResult, Inbox } from "./inbox.js";
 
-interface Entry {
-  state: "in-progress" | "done";
-  expiresAt: number;
-}
-
-/** An in-process inbox (lost on restart; use SqliteInbox to survive one). Bounded by `maxEntries`. */
+/**
+ * An in-process inbox (lost on restart; use SqliteInbox to survive one), bounded by `maxEntries`:
+ * beyond it the oldest entries are forgotten first.
+ *
+ * Memory per remembered event is one Map slot plus two array slots, no object: the value is a small
+ * integer, the expiry in ms relative to the inbox's creation, negated while in progress. Eviction
+ * walks a FIFO of (key, value) pairs instead of the Map (iterating a Map from its start after many
+ * deletions scans their holes, which made inserts at capacity O(n)).
+ */
 export class MemoryInbox implements Inbox {
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new Map<string, number>();
   readonly #maxEntries: number;
   readonly #now: () => number;
+  readonly #epoch: number;
+  #queueKeys: string[] = [];
+  #queueValues: number[] = [];
+  #head = 0;
 
   constructor(options: { maxEntries?: number; now?: () => number } = {}) {
     this.#maxEntries = options.maxEntries ?? 100_000;
     this.#now = options.now ?? Date.now;
+    this.#epoch = this.#now() - 1;
   }
 
   get size(): number {
     return this.#entries.size;
   }
 
-  async claim(key: string, leaseMs: number): Promise<ClaimResult> {
-    const now = this.#now();
-    const entry = this.#entries.get(key);
-    if (entry && entry.expiresAt > now) return entry.state;
-    this.#set(key, { state: "in-progress", expiresAt: now + leaseMs });
-    return "claimed";
+  claim(key: string, leaseMs: number): Promise<ClaimResult> {
+    const now = this.#now() - this.#epoch;
+    const value = this.#entries.get(key);
+    if (value !== undefined && Math.abs(value) > now)
+      return Promise.resolve(value > 0 ? "done" : "in-progress");
+    this.#set(key, -(now + leaseMs));
+    return Promise.resolve("claimed");
   }
 
-  async complete(key: string, ttlMs: number): Promise<void> {
-    this.#set(key, { state: "done", expiresAt: this.#now() + ttlMs });
+  complete(key: string, ttlMs: number): Promise<void> {
+    this.#set(key, this.#now() - this.#epoch + ttlMs);
+    return Promise.resolve();
   }
 
-  async release(key: string): Promise<void> {
+  release(key: string): Promise<void> {
     this.#entries.delete(key);
+    return Promise.resolve();
   }
 
-  #set(key: string, entry: Entry): void {
-    this.#entries.delete(key); // re-insert: Map order = age order, oldest first
-    this.#entries.set(key, entry);
-    if (this.#entries.size <= this.#maxEntries) return;
-    const now = this.#now();
-    for (const [k, e] of this.#entries) {
-      if (this.#entries.size <= this.#maxEntries) break;
-      // evict expired first; when none are, the oldest entry goes (bounded memory beats perfect recall)
-      if (e.expiresAt <= now || this.#entries.size > this.#maxEntries) this.#entries.delete(k);
+  #set(key: string, value: number): void {
+    this.#entries.set(key, value);
+    this.#queueKeys.push(key);
+    this.#queueValues.push(value);
+    while (this.#entries.size > this.#maxEntries && this.#head < this.#queueKeys.length) {
+      const oldKey = this.#queueKeys[this.#head]!;
+      // A slot is stale when the key was set again later; its newest slot evicts it.
+      if (this.#entries.get(oldKey) === this.#queueValues[this.#head]) this.#entries.delete(oldKey);
+      this.#head++;
+    }
+    // Drop consumed slots once they are most of the queue (amortised O(1)).
+    if (this.#head > 1024 && this.#head * 2 > this.#queueKeys.length) {
+      this.#queueKeys = this.#queueKeys.slice(this.#head);
+      this.#queueValues = this.#queueValues.slice(this.#head);
+      this.#head = 0;
     }
   }
 }
