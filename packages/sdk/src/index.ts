@@ -62,6 +62,7 @@ export {
   type DeadLetterSink,
   deadLetter,
 } from "./middleware/dead-letter.js";
+export { DEAD_LETTER_TYPE, deadLetterEvent, deadLetterToStream } from "./middleware/dead-letter-stream.js";
 export { type DefaultMiddlewareOptions, defaultMiddleware } from "./middleware/defaults.js";
 export { type IdempotentOptions, idempotent } from "./middleware/idempotent.js";
 export { type MetricsOptions, metrics } from "./middleware/metrics.js";

@@ -53,7 +53,13 @@ export class PullConsumer {
     this.#concurrency = options.concurrency ?? 16;
     this.#waitMs = options.waitMs ?? 1_000;
     this.#backoff = options.backoff ?? { baseMs: 200, capMs: 30_000 };
-    this.#onError = options.onError ?? (() => {});
+    // By default only failures of the consumer itself (pull, ack) are reported; handler failures are
+    // routine (nacked and retried) and reach onError only when one is given.
+    this.#onError =
+      options.onError ??
+      ((error, message) => {
+        if (!message) console.warn(`[herald] consumer of ${subscription}: ${error.message}`);
+      });
     this.stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
