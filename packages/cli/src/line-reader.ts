@@ -3,11 +3,19 @@ import { createReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { CliError, UsageError } from "./errors.js";
 
+export interface InputLine {
+  readonly text: string;
+  /** 1-based line number. */
+  readonly line: number;
+  /** Bytes of input up to and including this line's end. */
+  readonly bytesRead: number;
+}
+
 export interface LineSource {
   /** Size in bytes when known (a regular file). */
   readonly size: number | undefined;
   readonly name: string;
-  lines(): AsyncGenerator<{ readonly text: string; readonly line: number; readonly bytesRead: number }>;
+  lines(): AsyncGenerator<InputLine>;
 }
 
 /** `-` is stdin; anything else is a file path. */
@@ -25,12 +33,11 @@ export function openLineSource(path: string, stdin: Readable = process.stdin): L
   return { size, name: path, lines: () => splitLines(createReadStream(path)) };
 }
 
-/** Splits on \n (tolerating \r\n) without decoding twice; counts bytes for progress. */
-async function* splitLines(
-  input: Readable,
-): AsyncGenerator<{ text: string; line: number; bytesRead: number }> {
+/** Splits on \n (tolerating \r\n) and decodes each line once. */
+async function* splitLines(input: Readable): AsyncGenerator<InputLine> {
   let pending: Buffer[] = [];
-  let bytesRead = 0;
+  // Bytes of all chunks before the current one: a line ends at `consumed + index of its \n + 1`.
+  let consumed = 0;
   let line = 0;
   try {
     for await (const chunk of input) {
@@ -38,21 +45,20 @@ async function* splitLines(
       let start = 0;
       for (let nl = buffer.indexOf(10); nl !== -1; nl = buffer.indexOf(10, start)) {
         pending.push(buffer.subarray(start, nl));
-        bytesRead += nl - start + 1;
         line++;
-        yield { text: Buffer.concat(pending).toString("utf8").replace(/\r$/, ""), line, bytesRead };
+        const text = Buffer.concat(pending).toString("utf8").replace(/\r$/, "");
         pending = [];
         start = nl + 1;
+        yield { text, line, bytesRead: consumed + start };
       }
       if (start < buffer.length) pending.push(buffer.subarray(start));
+      consumed += buffer.length;
     }
   } catch (error) {
     throw new CliError(`cannot read input: ${(error as Error).message}`);
   }
   if (pending.length > 0) {
-    const rest = Buffer.concat(pending);
-    bytesRead += rest.length;
     line++;
-    yield { text: rest.toString("utf8"), line, bytesRead };
+    yield { text: Buffer.concat(pending).toString("utf8"), line, bytesRead: consumed };
   }
 }

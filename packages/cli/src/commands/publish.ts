@@ -110,7 +110,7 @@ async function publishLines(api: HeraldApi, path: string, options: PublishOption
     for (const result of results) {
       if (options.json) out.data(JSON.stringify(result));
       if (result.duplicate) tally.duplicates++;
-      tally.first ??= result.position;
+      tally.first = Math.min(tally.first ?? result.position, result.position);
       tally.last = Math.max(tally.last, result.position);
     }
     tally.published += results.length;
