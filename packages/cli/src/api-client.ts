@@ -83,6 +83,14 @@ export class ConnectionError extends Error {
   }
 }
 
+/** The caller's signal ended the request (Ctrl-C). */
+export class InterruptedError extends Error {
+  constructor() {
+    super("interrupted");
+    this.name = "InterruptedError";
+  }
+}
+
 /** The server answered 2xx with a body that is not what the API promises. */
 export class ProtocolError extends Error {
   constructor(message: string) {
@@ -163,10 +171,15 @@ export class HeraldApi {
     return (await this.#request("GET", `${subPath(id)}/stats`)) as Record<string, unknown>;
   }
 
-  async pull(id: string, options: { max: number; waitMs: number }): Promise<PulledMessage[]> {
+  /** Long-polls for messages; `signal` ends the wait early (messages handed out then are redelivered later). */
+  async pull(
+    id: string,
+    options: { max: number; waitMs: number; signal?: AbortSignal },
+  ): Promise<PulledMessage[]> {
     const answer = await this.#request("POST", `${subPath(id)}/pull`, {
-      json: options,
+      json: { max: options.max, waitMs: options.waitMs },
       extraTimeoutMs: options.waitMs,
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
     });
     return expectArray<PulledMessage>(answer, "messages", `POST ${subPath(id)}/pull`);
   }
@@ -183,6 +196,7 @@ export class HeraldApi {
       body?: string;
       json?: unknown;
       extraTimeoutMs?: number;
+      signal?: AbortSignal;
     } = {},
   ): Promise<unknown> {
     const url = this.baseUrl + path;
@@ -193,15 +207,17 @@ export class HeraldApi {
       headers["content-type"] = "application/json";
       body = JSON.stringify(options.json);
     }
+    const timeout = AbortSignal.timeout(this.#timeoutMs + (options.extraTimeoutMs ?? 0));
     let response: Response;
     try {
       response = await fetch(url, {
         method,
         headers,
         body: body ?? null,
-        signal: AbortSignal.timeout(this.#timeoutMs + (options.extraTimeoutMs ?? 0)),
+        signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
       });
     } catch (error) {
+      if (options.signal?.aborted) throw new InterruptedError();
       throw new ConnectionError(this.baseUrl, error);
     }
     const text = await response.text();

@@ -29,12 +29,12 @@ export const VERSION = "0.1.0";
 
 export interface ProgramContext {
   readonly out: Output;
-  /** Aborted on SIGINT/SIGTERM for commands that run until interrupted (tail, replay). */
-  readonly signal: AbortSignal;
+  /** For commands that stop gracefully (tail, replay): aborted on SIGINT/SIGTERM once asked for. */
+  readonly interruption: () => AbortSignal;
 }
 
 export function createProgram(context: ProgramContext): Command {
-  const { out, signal } = context;
+  const { out, interruption } = context;
   const program = new Command("herald")
     .description("Herald: the CloudEvents event backbone")
     .version(VERSION)
@@ -135,7 +135,7 @@ export function createProgram(context: ProgramContext): Command {
         waitMs: flags.wait,
       },
       out,
-      signal,
+      interruption(),
     );
   });
 
@@ -171,7 +171,7 @@ export function createProgram(context: ProgramContext): Command {
       },
       encodeForSink,
       out,
-      signal,
+      interruption(),
     );
   });
 

@@ -5,12 +5,19 @@ import { createProgram } from "./program.js";
 import { reportError } from "./report.js";
 
 export async function runCli(argv: readonly string[], out: Output = processOutput): Promise<ExitCode> {
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  let controller: AbortController | undefined;
+  const stop = () => controller?.abort();
+  // Only commands that stop gracefully ask for this; the others keep node's default (exit on Ctrl-C).
+  const interruption = (): AbortSignal => {
+    if (controller === undefined) {
+      controller = new AbortController();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    }
+    return controller.signal;
+  };
   try {
-    await createProgram({ out, signal: controller.signal }).parseAsync([...argv]);
+    await createProgram({ out, interruption }).parseAsync([...argv]);
     return Codes.ok;
   } catch (error) {
     return reportError(error, (text) => process.stderr.write(text));

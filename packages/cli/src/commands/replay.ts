@@ -44,6 +44,7 @@ export async function replay(
   const tally = { sent: 0, failed: 0, first: undefined as number | undefined, last: 0 };
   const failures: string[] = [];
   let after = startAfter;
+  let interruptedAt: number | undefined;
   try {
     scan: while (after < end && !signal.aborted) {
       const page = await api.readEvents({
@@ -54,6 +55,10 @@ export async function replay(
       if (page.events.length === 0 && page.next <= after) break;
       for (const entry of page.events) {
         if (entry.position > end) break scan;
+        if (signal.aborted) {
+          interruptedAt = entry.position;
+          break scan;
+        }
         const inWindow = window.kind === "positions" ? true : timeMatches(entry, window);
         if (inWindow === "past") break scan;
         if (inWindow !== true) continue;
@@ -71,8 +76,7 @@ export async function replay(
             if (!options.continueOnError) {
               throw new CliError(
                 `replay stopped at position ${entry.position}: ${error.message}\n` +
-                  `${tally.sent} events were delivered before it; resume with --from ${entry.position}` +
-                  (window.kind === "positions" && window.to !== undefined ? ` --to ${window.to}` : ""),
+                  `${tally.sent} events were delivered before it; ${resumeHint(window, entry.position)}`,
               );
             }
             continue;
@@ -85,6 +89,7 @@ export async function replay(
       after = Math.max(after, page.next);
       progress.update(Math.min(after, end) - startAfter, tally.sent);
     }
+    if (signal.aborted) interruptedAt ??= after + 1;
   } finally {
     progress.stop();
   }
@@ -95,10 +100,18 @@ export async function replay(
     `${verb} ${tally.sent} events${range} to ${options.sink} in ${seconds.toFixed(2)}s` +
       (tally.failed > 0 ? `; ${tally.failed} failed` : ""),
   );
+  if (interruptedAt !== undefined) {
+    throw new CliError(`replay interrupted; ${resumeHint(window, interruptedAt)}`);
+  }
   if (tally.failed > 0) {
     for (const failure of failures.slice(0, 20)) out.message(`  failed: ${failure}`);
     throw new CliError(`${tally.failed} events could not be delivered to ${options.sink}`);
   }
+}
+
+function resumeHint(window: Window, position: number): string {
+  if (window.kind === "time") return `the rest of the window starts at position ${position}`;
+  return `resume with --from ${position}` + (window.to !== undefined ? ` --to ${window.to}` : "");
 }
 
 type Window =

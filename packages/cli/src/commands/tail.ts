@@ -1,5 +1,5 @@
 // `herald tail`: follow the log (polling GET /events) or a subscription (pull + ack).
-import type { HeraldApi } from "../api-client.js";
+import { type HeraldApi, InterruptedError, type PulledMessage } from "../api-client.js";
 import { UsageError } from "../errors.js";
 import { formatEvent, type OutputFormat, useColor } from "../format.js";
 import type { Output } from "../output.js";
@@ -48,6 +48,9 @@ async function startAfter(api: HeraldApi, from: string, system: boolean): Promis
 async function tailLog(api: HeraldApi, options: TailOptions, out: Output, signal: AbortSignal) {
   const color = options.format === "pretty" && useColor();
   let after = await startAfter(api, options.from, options.system === true);
+  if (options.follow) {
+    out.message(`herald: following ${api.baseUrl} after position ${after} (Ctrl-C to stop)`);
+  }
   let shown = 0;
   while (!signal.aborted) {
     const page = await api.readEvents({
@@ -80,7 +83,13 @@ async function tailSubscription(
   let shown = 0;
   while (!signal.aborted) {
     const max = options.count === undefined ? options.limit : Math.min(options.limit, options.count - shown);
-    const messages = await api.pull(id, { max, waitMs: options.follow ? options.waitMs : 0 });
+    let messages: PulledMessage[];
+    try {
+      messages = await api.pull(id, { max, waitMs: options.follow ? options.waitMs : 0, signal });
+    } catch (error) {
+      if (error instanceof InterruptedError) return;
+      throw error;
+    }
     if (messages.length === 0 && !options.follow) return;
     for (const message of messages) {
       out.data(formatEvent(message, options.format, color));
