@@ -1,1 +1,30 @@
-export * from "./event-log.js";
+export type {
+  AppendOptions,
+  AppendResult,
+  CheckpointStore,
+  EventLog,
+  EventPredicate,
+  ExpectedVersion,
+  ListStreamsOptions,
+  LogSubscription,
+  MetadataStore,
+  ReadOptions,
+  ReadPage,
+  ReadStreamOptions,
+  RetentionPolicy,
+  RetentionReport,
+  StoredEvent,
+  StreamInfo,
+  SubscribeOptions,
+} from "./event-log.js";
+export {
+  LogClosedError,
+  LogInputError,
+  LogLockedError,
+  StreamDeletedError,
+  VersionConflictError,
+} from "./errors.js";
+export { createMemoryLog, type MemoryLogOptions } from "./memory/memory-log.js";
+export type { Durability } from "./sqlite/schema.js";
+export { openSqliteLog, type SqliteLogOptions } from "./sqlite/sqlite-log.js";
+export { deriveStream } from "./stream-name.js";

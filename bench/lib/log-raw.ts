@@ -1,0 +1,59 @@
+// The ceiling: a raw better-sqlite3 insert loop writing the same rows into the same schema with
+// the same durability, with none of the log's work (no dedupe lookups, versions, promises).
+import type { CloudEvent } from "@herald/cloudevents";
+import Database from "better-sqlite3";
+
+export interface RawSqlite {
+  /** Inserts the events in transactions of `batchSize` rows; returns per-transaction latencies (ms). */
+  insertBatches(events: readonly CloudEvent[], jsons: readonly string[], batchSize: number): number[];
+  readAll(): number;
+  close(): void;
+}
+
+export function openRawSqlite(path: string, durability: "full" | "normal"): RawSqlite {
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
+  db.pragma("locking_mode = EXCLUSIVE");
+  db.pragma("cache_size = -65536");
+  const insert = db.prepare(
+    "INSERT INTO events (position, stream, version, source, id, type, recorded_at, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+  );
+  const begin = db.prepare("BEGIN IMMEDIATE");
+  const commit = db.prepare("COMMIT");
+  let position = (db.prepare("SELECT max(position) AS p FROM events").get() as { p: number | null }).p ?? 0;
+  const versions = new Map<string, number>();
+  return {
+    insertBatches(events, jsons, batchSize) {
+      const latencies: number[] = [];
+      for (let start = 0; start < events.length; start += batchSize) {
+        const t0 = performance.now();
+        const now = Date.now();
+        begin.run();
+        const end = Math.min(events.length, start + batchSize);
+        for (let i = start; i < end; i++) {
+          const event = events[i]!;
+          const stream = (event as unknown as { partitionkey: string }).partitionkey;
+          const version = (versions.get(stream) ?? -1) + 1;
+          versions.set(stream, version);
+          position += 1;
+          insert.run(position, stream, version, event.source, event.id, event.type, now, jsons[i]!);
+        }
+        commit.run();
+        latencies.push(performance.now() - t0);
+      }
+      return latencies;
+    },
+    readAll() {
+      let count = 0;
+      const select = db
+        .prepare("SELECT position, stream, version, recorded_at, json FROM events ORDER BY position")
+        .raw(true);
+      for (const _row of select.iterate()) count += 1;
+      return count;
+    },
+    close() {
+      db.close();
+    },
+  };
+}

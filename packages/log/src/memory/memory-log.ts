@@ -1,0 +1,404 @@
+// The in-memory backend: the same semantics as the SQLite backend, nothing on disk.
+// For tests and ephemeral use. Every call completes synchronously inside its promise, so
+// concurrent calls apply in call order.
+import type { CloudEvent } from "@herald/cloudevents";
+import {
+  actualVersion,
+  checkAppendArguments,
+  checkListStreamsOptions,
+  checkNonNegativeInteger,
+  checkReadOptions,
+  checkReadStreamOptions,
+  checkRetentionPolicies,
+  checkStreamName,
+  checkExpectedVersion,
+  expectationMet,
+} from "../append-rules.js";
+import { LogClosedError, StreamDeletedError, VersionConflictError } from "../errors.js";
+import { encodeEvent } from "../event-codec.js";
+import type {
+  AppendOptions,
+  AppendResult,
+  CheckpointStore,
+  EventLog,
+  ExpectedVersion,
+  ListStreamsOptions,
+  LogSubscription,
+  MetadataStore,
+  ReadOptions,
+  ReadPage,
+  ReadStreamOptions,
+  RetentionPolicy,
+  RetentionReport,
+  StoredEvent,
+  StreamInfo,
+  SubscribeOptions,
+} from "../event-log.js";
+import { HeadSignal } from "../head-signal.js";
+import { policyCovers, policyCoversStream } from "../retention.js";
+import { LazyStoredEvent } from "../stored-event.js";
+import { deriveStream } from "../stream-name.js";
+import { CatchUpSubscription } from "../subscription.js";
+
+interface Entry {
+  readonly stored: LazyStoredEvent;
+  readonly key: string;
+  readonly type: string;
+}
+
+interface MemoryStream {
+  version: number;
+  deleted: boolean;
+  /** Live events of the stream, ascending by version. */
+  entries: Entry[];
+}
+
+export interface MemoryLogOptions {
+  /** Background retention interval; 0 disables the timer (runRetention still works). Default 60 000. */
+  readonly retentionIntervalMs?: number;
+}
+
+export function createMemoryLog(options: MemoryLogOptions = {}): EventLog {
+  return new MemoryEventLog(options);
+}
+
+const eventKey = (source: string, id: string): string => `${source}\u0000${id}`;
+
+class MemoryEventLog implements EventLog {
+  /** entries[i] holds position base + i; undefined where retention or deletion removed it. */
+  #entries: (Entry | undefined)[] = [];
+  #base = 1;
+  #head = 0;
+  #lastRecordedAt = 0;
+  #closed = false;
+  #policies: readonly RetentionPolicy[] = [];
+  readonly #byKey = new Map<string, Entry>();
+  readonly #streams = new Map<string, MemoryStream>();
+  readonly #signal = new HeadSignal(0);
+  readonly #timer: NodeJS.Timeout | undefined;
+  readonly checkpoints: CheckpointStore;
+  readonly metadata: MetadataStore;
+
+  constructor(options: MemoryLogOptions) {
+    const interval = options.retentionIntervalMs ?? 60_000;
+    if (interval > 0) {
+      this.#timer = setInterval(() => {
+        if (this.#policies.length > 0) void this.runRetention().catch(() => {});
+      }, interval);
+      this.#timer.unref();
+    }
+    this.checkpoints = new MemoryCheckpoints(() => this.#checkOpen());
+    this.metadata = new MemoryMetadata(() => this.#checkOpen());
+  }
+
+  async append(events: readonly CloudEvent[], options?: AppendOptions): Promise<readonly AppendResult[]> {
+    this.#checkOpen();
+    const { stream: named, expected } = checkAppendArguments(events, options);
+    const results: AppendResult[] = [];
+    // Plan first, store after every check passed: the append is atomic.
+    const planned = new Map<string, AppendResult>();
+    const nextVersion = new Map<string, number>();
+    let position = this.#head;
+    for (const event of events) {
+      const key = eventKey(event.source, event.id);
+      const first = this.#byKey.get(key)?.stored;
+      if (first !== undefined) {
+        results.push(duplicateOf(event, first.position, first.stream, first.version));
+        continue;
+      }
+      const inBatch = planned.get(key);
+      if (inBatch !== undefined) {
+        results.push({ ...inBatch, duplicate: true });
+        continue;
+      }
+      const stream = named ?? deriveStream(event);
+      const state = this.#streams.get(stream);
+      if (state?.deleted) throw new StreamDeletedError(stream);
+      const version = (nextVersion.get(stream) ?? state?.version ?? -1) + 1;
+      nextVersion.set(stream, version);
+      position += 1;
+      const result = { id: event.id, source: event.source, position, stream, version, duplicate: false };
+      planned.set(key, result);
+      results.push(result);
+    }
+    if (planned.size === 0) return results;
+    if (named !== undefined) {
+      const state = this.#streams.get(named);
+      if (!expectationMet(expected, state))
+        throw new VersionConflictError(named, expected, actualVersion(state));
+    }
+    const recordedAt = this.#now();
+    events.forEach((event, index) => {
+      const result = results[index]!;
+      if (result.duplicate) return;
+      const stored = new LazyStoredEvent(
+        result.position,
+        result.stream,
+        result.version,
+        recordedAt,
+        encodeEvent(event),
+      );
+      const entry: Entry = { stored, key: eventKey(event.source, event.id), type: event.type };
+      this.#entries.push(entry);
+      this.#byKey.set(entry.key, entry);
+      let state = this.#streams.get(result.stream);
+      if (state === undefined) {
+        state = { version: -1, deleted: false, entries: [] };
+        this.#streams.set(result.stream, state);
+      }
+      state.version = result.version;
+      state.entries.push(entry);
+    });
+    this.#head = position;
+    this.#signal.advance(position);
+    return results;
+  }
+
+  async read(options?: ReadOptions): Promise<ReadPage> {
+    this.#checkOpen();
+    const { after, limit, scanLimit } = checkReadOptions(options);
+    return this.#readPage(after, limit, options?.filter, scanLimit);
+  }
+
+  #readPage(
+    after: number,
+    limit: number,
+    filter: ((stored: StoredEvent) => boolean) | undefined,
+    scanLimit: number,
+  ): ReadPage {
+    const events: StoredEvent[] = [];
+    let scanned = 0;
+    let next = after;
+    for (let position = Math.max(after + 1, this.#base); position <= this.#head; position++) {
+      if (events.length >= limit || scanned >= scanLimit) return { events, next };
+      const entry = this.#entries[position - this.#base];
+      next = position;
+      if (entry === undefined) continue;
+      scanned += 1;
+      if (filter === undefined || filter(entry.stored)) events.push(entry.stored);
+    }
+    return { events, next: Math.max(after, this.#head) };
+  }
+
+  async readStream(stream: string, options?: ReadStreamOptions): Promise<readonly StoredEvent[]> {
+    this.#checkOpen();
+    checkStreamName(stream);
+    const { from, limit, backwards } = checkReadStreamOptions(options);
+    const state = this.#streams.get(stream);
+    if (state === undefined) return [];
+    if (state.deleted) throw new StreamDeletedError(stream);
+    const entries = state.entries;
+    if (backwards) {
+      const start = from ?? state.version;
+      const out: StoredEvent[] = [];
+      for (let i = entries.length - 1; i >= 0 && out.length < limit; i--) {
+        const stored = entries[i]!.stored;
+        if (stored.version <= start) out.push(stored);
+      }
+      return out;
+    }
+    const start = from ?? 0;
+    const out: StoredEvent[] = [];
+    for (const entry of entries) {
+      if (out.length >= limit) break;
+      if (entry.stored.version >= start) out.push(entry.stored);
+    }
+    return out;
+  }
+
+  async streamInfo(stream: string): Promise<StreamInfo | undefined> {
+    this.#checkOpen();
+    checkStreamName(stream);
+    const state = this.#streams.get(stream);
+    return state === undefined ? undefined : { stream, version: state.version, deleted: state.deleted };
+  }
+
+  async listStreams(options?: ListStreamsOptions): Promise<readonly StreamInfo[]> {
+    this.#checkOpen();
+    const { limit } = checkListStreamsOptions(options);
+    const prefix = options?.prefix ?? "";
+    const after = options?.after;
+    const names = [...this.#streams.keys()]
+      .filter((name) => name.startsWith(prefix) && (after === undefined || name > after))
+      .sort(compareNames)
+      .slice(0, limit);
+    return names.map((stream) => {
+      const state = this.#streams.get(stream)!;
+      return { stream, version: state.version, deleted: state.deleted };
+    });
+  }
+
+  async headPosition(): Promise<number> {
+    this.#checkOpen();
+    return this.#head;
+  }
+
+  async positionAtTime(time: number): Promise<number> {
+    this.#checkOpen();
+    for (const entry of this.#entries) {
+      if (entry !== undefined && entry.stored.recordedAt >= time) return entry.stored.position;
+    }
+    return this.#head + 1;
+  }
+
+  subscribe(options: SubscribeOptions): LogSubscription {
+    this.#checkOpen();
+    checkNonNegativeInteger("after", options.after);
+    return new CatchUpSubscription(
+      async (after, limit, filter, scanLimit) => {
+        this.#checkOpen();
+        return this.#readPage(after, limit, filter, scanLimit);
+      },
+      this.#signal,
+      options,
+    );
+  }
+
+  async deleteStream(
+    stream: string,
+    options?: { readonly expectedVersion?: ExpectedVersion },
+  ): Promise<void> {
+    this.#checkOpen();
+    checkStreamName(stream);
+    const expected = options?.expectedVersion ?? "any";
+    checkExpectedVersion(expected);
+    const state = this.#streams.get(stream);
+    if (state?.deleted) throw new StreamDeletedError(stream);
+    if (!expectationMet(expected, state))
+      throw new VersionConflictError(stream, expected, actualVersion(state));
+    if (state === undefined) {
+      this.#streams.set(stream, { version: -1, deleted: true, entries: [] });
+      return;
+    }
+    for (const entry of state.entries) this.#remove(entry);
+    state.entries = [];
+    state.deleted = true;
+    this.#trimFront();
+  }
+
+  setRetention(policies: readonly RetentionPolicy[]): void {
+    this.#checkOpen();
+    checkRetentionPolicies(policies);
+    this.#policies = [...policies];
+  }
+
+  async runRetention(): Promise<RetentionReport> {
+    this.#checkOpen();
+    const now = Date.now();
+    let deleted = 0;
+    for (const policy of this.#policies) {
+      for (const [name, state] of this.#streams) {
+        if (state.deleted || !policyCoversStream(policy, name)) continue;
+        const covered = state.entries.filter((entry) => policyCovers(policy, name, entry.type));
+        const drop = new Set<Entry>();
+        if (policy.maxCount !== undefined) {
+          for (const entry of covered.slice(0, Math.max(0, covered.length - policy.maxCount)))
+            drop.add(entry);
+        }
+        if (policy.maxAgeMs !== undefined) {
+          const cutoff = now - policy.maxAgeMs;
+          for (const entry of covered) if (entry.stored.recordedAt < cutoff) drop.add(entry);
+        }
+        if (drop.size === 0) continue;
+        for (const entry of drop) this.#remove(entry);
+        state.entries = state.entries.filter((entry) => !drop.has(entry));
+        deleted += drop.size;
+      }
+    }
+    this.#trimFront();
+    return { deleted };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#signal.close();
+  }
+
+  #remove(entry: Entry): void {
+    this.#entries[entry.stored.position - this.#base] = undefined;
+    this.#byKey.delete(entry.key);
+  }
+
+  /** Drops removed entries at the front so memory follows what the log still holds. */
+  #trimFront(): void {
+    let drop = 0;
+    while (drop < this.#entries.length && this.#entries[drop] === undefined) drop++;
+    if (drop === 0) return;
+    this.#entries = this.#entries.slice(drop);
+    this.#base += drop;
+  }
+
+  #now(): number {
+    this.#lastRecordedAt = Math.max(this.#lastRecordedAt, Date.now());
+    return this.#lastRecordedAt;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new LogClosedError();
+  }
+}
+
+function duplicateOf(event: CloudEvent, position: number, stream: string, version: number): AppendResult {
+  return { id: event.id, source: event.source, position, stream, version, duplicate: true };
+}
+
+/** Code-unit order, the same order SQLite's BINARY collation gives for these strings. */
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+class MemoryCheckpoints implements CheckpointStore {
+  readonly #positions = new Map<string, number>();
+  readonly #checkOpen: () => void;
+  constructor(checkOpen: () => void) {
+    this.#checkOpen = checkOpen;
+  }
+  async load(group: string): Promise<number | undefined> {
+    this.#checkOpen();
+    return this.#positions.get(group);
+  }
+  async store(group: string, position: number): Promise<void> {
+    this.#checkOpen();
+    checkNonNegativeInteger("position", position);
+    this.#positions.set(group, position);
+  }
+  async delete(group: string): Promise<void> {
+    this.#checkOpen();
+    this.#positions.delete(group);
+  }
+  async list(): Promise<ReadonlyArray<{ readonly group: string; readonly position: number }>> {
+    this.#checkOpen();
+    return [...this.#positions]
+      .sort(([a], [b]) => compareNames(a, b))
+      .map(([group, position]) => ({ group, position }));
+  }
+}
+
+class MemoryMetadata implements MetadataStore {
+  readonly #values = new Map<string, string>();
+  readonly #checkOpen: () => void;
+  constructor(checkOpen: () => void) {
+    this.#checkOpen = checkOpen;
+  }
+  async get(key: string): Promise<string | undefined> {
+    this.#checkOpen();
+    return this.#values.get(key);
+  }
+  async set(key: string, value: string): Promise<void> {
+    this.#checkOpen();
+    this.#values.set(key, value);
+  }
+  async delete(key: string): Promise<void> {
+    this.#checkOpen();
+    this.#values.delete(key);
+  }
+  async list(prefix: string): Promise<ReadonlyArray<{ readonly key: string; readonly value: string }>> {
+    this.#checkOpen();
+    return [...this.#values]
+      .filter(([key]) => key.startsWith(prefix))
+      .sort(([a], [b]) => compareNames(a, b))
+      .map(([key, value]) => ({ key, value }));
+  }
+}

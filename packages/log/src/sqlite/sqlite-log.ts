@@ -1,0 +1,509 @@
+// The SQLite backend (better-sqlite3, WAL). One connection, one writer: appends and other
+// writes queue up and a flush runs them all in ONE transaction (group commit), each inside
+// its own savepoint so a failing operation fails alone. Promises settle only after COMMIT,
+// which with durability "full" fsyncs the WAL. Reads run on the same connection between
+// flushes; since a flush is synchronous, readers only ever see committed data.
+import type { CloudEvent } from "@herald/cloudevents";
+import Database from "better-sqlite3";
+import {
+  actualVersion,
+  checkAppendArguments,
+  checkExpectedVersion,
+  checkListStreamsOptions,
+  checkNonNegativeInteger,
+  checkReadOptions,
+  checkReadStreamOptions,
+  checkRetentionPolicies,
+  checkStreamName,
+  expectationMet,
+  type StreamState,
+} from "../append-rules.js";
+import {
+  LogClosedError,
+  LogInputError,
+  LogLockedError,
+  StreamDeletedError,
+  VersionConflictError,
+} from "../errors.js";
+import { encodeEvent } from "../event-codec.js";
+import type {
+  AppendOptions,
+  AppendResult,
+  EventLog,
+  EventPredicate,
+  ExpectedVersion,
+  ListStreamsOptions,
+  LogSubscription,
+  ReadOptions,
+  ReadPage,
+  ReadStreamOptions,
+  RetentionPolicy,
+  RetentionReport,
+  StoredEvent,
+  StreamInfo,
+  SubscribeOptions,
+} from "../event-log.js";
+import { HeadSignal } from "../head-signal.js";
+import { prefixUpperBound } from "../retention.js";
+import { LazyStoredEvent } from "../stored-event.js";
+import { deriveStream } from "../stream-name.js";
+import { CatchUpSubscription } from "../subscription.js";
+import { applySchema, configureConnection, type Durability } from "./schema.js";
+import { SqliteRetention } from "./sqlite-retention.js";
+import { SqliteCheckpoints, SqliteMetadata } from "./sqlite-stores.js";
+import { WriteGroup } from "./write-group.js";
+
+export interface SqliteLogOptions {
+  /** Database file; created when missing. ":memory:" works too (nothing durable then). */
+  readonly path: string;
+  /** "full" (default): fsync of the WAL at every group commit. "normal": no fsync at commit (survives process crashes, not power loss). */
+  readonly durability?: Durability;
+  /** How often background retention runs; 0 disables the timer (runRetention still works). Default 60 000. */
+  readonly retentionIntervalMs?: number;
+  /** Events deleted per retention transaction, so appends are never stalled for long. Default 500. */
+  readonly retentionBatchSize?: number;
+}
+
+/** Opens (or creates) a SQLite log. Synchronous: the log is ready when this returns. */
+export function openSqliteLog(options: SqliteLogOptions): EventLog {
+  return new SqliteEventLog(options);
+}
+
+/** [position, stream, version, recorded_at, json] */
+type EventRow = [number, string, number, number, string];
+/** [position, stream, version] */
+type KeyRow = [number, string, number];
+type StreamRow = { version: number; deleted: number };
+
+interface PendingWrite {
+  readonly apply: (group: WriteGroup) => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface PreparedEvent {
+  readonly event: CloudEvent;
+  readonly stream: string;
+  readonly json: string;
+}
+
+const FILTER_CHUNK = 512;
+/** How long open waits for another connection to release the database. */
+const OPEN_TIMEOUT_MS = 2000;
+
+function toStored(row: EventRow): LazyStoredEvent {
+  return new LazyStoredEvent(row[0], row[1], row[2], row[3], row[4]);
+}
+
+class SqliteEventLog implements EventLog {
+  readonly #db: Database.Database;
+  readonly #signal: HeadSignal;
+  readonly #retention: SqliteRetention;
+  readonly checkpoints: SqliteCheckpoints;
+  readonly metadata: SqliteMetadata;
+  #head: number;
+  #lastRecordedAt: number;
+  #queue: PendingWrite[] = [];
+  #flushScheduled = false;
+  #closed = false;
+
+  readonly #begin: Database.Statement<[]>;
+  readonly #commit: Database.Statement<[]>;
+  readonly #rollback: Database.Statement<[]>;
+  readonly #savepoint: Database.Statement<[]>;
+  readonly #release: Database.Statement<[]>;
+  readonly #rollbackTo: Database.Statement<[]>;
+  readonly #insert: Database.Statement<[number, string, number, string, string, string, number, string]>;
+  readonly #findByKey: Database.Statement<[string, string], KeyRow>;
+  readonly #findStream: Database.Statement<[string], StreamRow>;
+  readonly #upsertStream: Database.Statement<[string, number, number]>;
+  readonly #setHead: Database.Statement<[number]>;
+  readonly #readAfter: Database.Statement<[number, number], EventRow>;
+  readonly #readStreamForwards: Database.Statement<[string, number, number], EventRow>;
+  readonly #readStreamBackwards: Database.Statement<[string, number, number], EventRow>;
+  readonly #deleteStreamEvents: Database.Statement<[string]>;
+  readonly #firstAtOrAfter: Database.Statement<[number], [number, number]>;
+  readonly #listStreams: Database.Statement<
+    [{ low: string; high: string | null; after: string | null; limit: number }],
+    { name: string; version: number; deleted: number }
+  >;
+
+  constructor(options: SqliteLogOptions) {
+    const durability = options.durability ?? "full";
+    if (durability !== "full" && durability !== "normal")
+      throw new LogInputError(`durability must be "full" or "normal", got ${String(durability)}`);
+    if (typeof options.path !== "string" || options.path === "")
+      throw new LogInputError("path must name the database file");
+    const db = new Database(options.path, { timeout: OPEN_TIMEOUT_MS });
+    try {
+      configureConnection(db, durability);
+      applySchema(db);
+    } catch (error) {
+      db.close();
+      if (error instanceof Database.SqliteError && error.code === "SQLITE_BUSY")
+        throw new LogLockedError(options.path, { cause: error });
+      throw error;
+    }
+    this.#db = db;
+    this.#begin = db.prepare("BEGIN IMMEDIATE");
+    this.#commit = db.prepare("COMMIT");
+    this.#rollback = db.prepare("ROLLBACK");
+    this.#savepoint = db.prepare("SAVEPOINT op");
+    this.#release = db.prepare("RELEASE op");
+    this.#rollbackTo = db.prepare("ROLLBACK TO op");
+    this.#insert = db.prepare(
+      `INSERT INTO events (position, stream, version, source, id, type, recorded_at, json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, id) DO NOTHING`,
+    );
+    this.#findByKey = db
+      .prepare<[string, string], KeyRow>(
+        "SELECT position, stream, version FROM events WHERE source = ? AND id = ?",
+      )
+      .raw(true);
+    this.#findStream = db.prepare("SELECT version, deleted FROM streams WHERE name = ?");
+    this.#upsertStream = db.prepare(
+      `INSERT INTO streams (name, version, deleted) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET version = excluded.version, deleted = excluded.deleted`,
+    );
+    this.#setHead = db.prepare(
+      "INSERT INTO log_state (key, value) VALUES ('head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    );
+    const columns = "position, stream, version, recorded_at, json";
+    this.#readAfter = db
+      .prepare<[number, number], EventRow>(
+        `SELECT ${columns} FROM events WHERE position > ? ORDER BY position LIMIT ?`,
+      )
+      .raw(true);
+    this.#readStreamForwards = db
+      .prepare<[string, number, number], EventRow>(
+        `SELECT ${columns} FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?`,
+      )
+      .raw(true);
+    this.#readStreamBackwards = db
+      .prepare<[string, number, number], EventRow>(
+        `SELECT ${columns} FROM events WHERE stream = ? AND version <= ? ORDER BY version DESC LIMIT ?`,
+      )
+      .raw(true);
+    this.#deleteStreamEvents = db.prepare("DELETE FROM events WHERE stream = ?");
+    this.#firstAtOrAfter = db
+      .prepare<[number], [number, number]>(
+        "SELECT position, recorded_at FROM events WHERE position >= ? ORDER BY position LIMIT 1",
+      )
+      .raw(true);
+    this.#listStreams = db.prepare(
+      `SELECT name, version, deleted FROM streams
+       WHERE name >= @low AND (@high IS NULL OR name < @high) AND (@after IS NULL OR name > @after)
+       ORDER BY name LIMIT @limit`,
+    );
+
+    const maxPosition = db
+      .prepare<[], [number | null]>("SELECT max(position) FROM events")
+      .raw(true)
+      .get()?.[0];
+    const savedHead = db
+      .prepare<[], [number]>("SELECT value FROM log_state WHERE key = 'head'")
+      .raw(true)
+      .get()?.[0];
+    this.#head = Math.max(maxPosition ?? 0, savedHead ?? 0);
+    this.#lastRecordedAt =
+      db
+        .prepare<[], [number]>("SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1")
+        .raw(true)
+        .get()?.[0] ?? 0;
+    this.#signal = new HeadSignal(this.#head);
+
+    const enqueue = <T>(apply: (group: WriteGroup) => T): Promise<T> => this.#enqueue(apply);
+    const checkOpen = (): void => this.#checkOpen();
+    this.checkpoints = new SqliteCheckpoints(db, enqueue, checkOpen);
+    this.metadata = new SqliteMetadata(db, enqueue, checkOpen);
+    this.#retention = new SqliteRetention(db, {
+      enqueue,
+      checkOpen,
+      positionAtTime: (time) => this.#positionAtTime(time),
+      batchSize: options.retentionBatchSize ?? 500,
+      intervalMs: options.retentionIntervalMs ?? 60_000,
+    });
+  }
+
+  async append(events: readonly CloudEvent[], options?: AppendOptions): Promise<readonly AppendResult[]> {
+    this.#checkOpen();
+    const { stream: named, expected } = checkAppendArguments(events, options);
+    if (events.length === 0) return [];
+    // Encode here, in the caller's turn, so the group commit only writes.
+    const prepared: PreparedEvent[] = events.map((event) => ({
+      event,
+      stream: named ?? deriveStream(event),
+      json: encodeEvent(event),
+    }));
+    return this.#enqueue((group) => this.#applyAppend(group, prepared, named, expected));
+  }
+
+  #applyAppend(
+    group: WriteGroup,
+    prepared: readonly PreparedEvent[],
+    named: string | undefined,
+    expected: ExpectedVersion,
+  ): AppendResult[] {
+    const results: AppendResult[] = [];
+    const versions = new Map<string, number>();
+    let position = group.head;
+    let fresh = 0;
+    for (const { event, stream, json } of prepared) {
+      let version = versions.get(stream);
+      if (version === undefined) {
+        const state = group.stream(stream);
+        if (state?.deleted) {
+          const first = this.#findByKey.get(event.source, event.id);
+          if (first === undefined) throw new StreamDeletedError(stream);
+          results.push(duplicateOf(event, first));
+          continue;
+        }
+        version = state?.version ?? -1;
+      }
+      version += 1;
+      const { changes } = this.#insert.run(
+        position + 1,
+        stream,
+        version,
+        event.source,
+        event.id,
+        event.type,
+        group.recordedAt,
+        json,
+      );
+      if (changes === 1) {
+        position += 1;
+        fresh += 1;
+        versions.set(stream, version);
+        results.push({ id: event.id, source: event.source, position, stream, version, duplicate: false });
+      } else {
+        // source+id is already in the log (or earlier in this group): answer with the first copy.
+        results.push(duplicateOf(event, this.#findByKey.get(event.source, event.id)!));
+      }
+    }
+    // An append whose events are all already stored is an idempotent retry: no version check.
+    if (fresh > 0 && named !== undefined) {
+      const state = group.stream(named);
+      if (!expectationMet(expected, state))
+        throw new VersionConflictError(named, expected, actualVersion(state));
+    }
+    for (const [stream, version] of versions) group.setStream(stream, { version, deleted: false });
+    group.head = position;
+    return results;
+  }
+
+  async read(options?: ReadOptions): Promise<ReadPage> {
+    this.#checkOpen();
+    const { after, limit, scanLimit } = checkReadOptions(options);
+    return this.#readPage(after, limit, options?.filter, scanLimit);
+  }
+
+  #readPage(after: number, limit: number, filter: EventPredicate | undefined, scanLimit: number): ReadPage {
+    if (filter === undefined) {
+      const rows = this.#readAfter.all(after, limit);
+      const events = rows.map(toStored);
+      const last = events[events.length - 1];
+      if (rows.length < limit || last === undefined) return { events, next: Math.max(after, this.#head) };
+      return { events, next: last.position };
+    }
+    const events: StoredEvent[] = [];
+    let cursor = after;
+    let scanned = 0;
+    for (;;) {
+      const chunk = Math.min(FILTER_CHUNK, scanLimit - scanned);
+      const rows = this.#readAfter.all(cursor, chunk);
+      for (const row of rows) {
+        const stored = toStored(row);
+        cursor = stored.position;
+        scanned += 1;
+        if (filter(stored)) {
+          events.push(stored);
+          if (events.length >= limit) return { events, next: cursor };
+        }
+      }
+      if (rows.length < chunk) return { events, next: Math.max(after, this.#head) };
+      if (scanned >= scanLimit) return { events, next: cursor };
+    }
+  }
+
+  async readStream(stream: string, options?: ReadStreamOptions): Promise<readonly StoredEvent[]> {
+    this.#checkOpen();
+    checkStreamName(stream);
+    const { from, limit, backwards } = checkReadStreamOptions(options);
+    const state = this.#lookupStream(stream);
+    if (state === undefined) return [];
+    if (state.deleted) throw new StreamDeletedError(stream);
+    const rows = backwards
+      ? this.#readStreamBackwards.all(stream, from ?? state.version, limit)
+      : this.#readStreamForwards.all(stream, from ?? 0, limit);
+    return rows.map(toStored);
+  }
+
+  async streamInfo(stream: string): Promise<StreamInfo | undefined> {
+    this.#checkOpen();
+    checkStreamName(stream);
+    const state = this.#lookupStream(stream);
+    return state === undefined ? undefined : { stream, version: state.version, deleted: state.deleted };
+  }
+
+  async listStreams(options?: ListStreamsOptions): Promise<readonly StreamInfo[]> {
+    this.#checkOpen();
+    const { limit } = checkListStreamsOptions(options);
+    const prefix = options?.prefix ?? "";
+    const rows = this.#listStreams.all({
+      low: prefix,
+      high: prefix === "" ? null : (prefixUpperBound(prefix) ?? null),
+      after: options?.after ?? null,
+      limit,
+    });
+    return rows.map((row) => ({ stream: row.name, version: row.version, deleted: row.deleted === 1 }));
+  }
+
+  async headPosition(): Promise<number> {
+    this.#checkOpen();
+    return this.#head;
+  }
+
+  async positionAtTime(time: number): Promise<number> {
+    this.#checkOpen();
+    return this.#positionAtTime(time);
+  }
+
+  /** Binary search over positions: recorded_at never decreases as positions grow. */
+  #positionAtTime(time: number): number {
+    let low = 1;
+    let high = this.#head + 1;
+    while (low < high) {
+      const mid = Math.floor((low + high) / 2);
+      const row = this.#firstAtOrAfter.get(mid);
+      if (row === undefined || row[1] >= time) high = mid;
+      else low = row[0] + 1;
+    }
+    return this.#firstAtOrAfter.get(low)?.[0] ?? this.#head + 1;
+  }
+
+  subscribe(options: SubscribeOptions): LogSubscription {
+    this.#checkOpen();
+    checkNonNegativeInteger("after", options.after);
+    return new CatchUpSubscription(
+      async (after, limit, filter, scanLimit) => {
+        this.#checkOpen();
+        return this.#readPage(after, limit, filter, scanLimit);
+      },
+      this.#signal,
+      options,
+    );
+  }
+
+  async deleteStream(
+    stream: string,
+    options?: { readonly expectedVersion?: ExpectedVersion },
+  ): Promise<void> {
+    this.#checkOpen();
+    checkStreamName(stream);
+    const expected = options?.expectedVersion ?? "any";
+    checkExpectedVersion(expected);
+    await this.#enqueue((group) => {
+      const state = group.stream(stream);
+      if (state?.deleted) throw new StreamDeletedError(stream);
+      if (!expectationMet(expected, state))
+        throw new VersionConflictError(stream, expected, actualVersion(state));
+      this.#deleteStreamEvents.run(stream);
+      group.setStream(stream, { version: state?.version ?? -1, deleted: true });
+      group.removedEvents = true;
+    });
+  }
+
+  setRetention(policies: readonly RetentionPolicy[]): void {
+    this.#checkOpen();
+    checkRetentionPolicies(policies);
+    this.#retention.setPolicies(policies);
+  }
+
+  async runRetention(): Promise<RetentionReport> {
+    this.#checkOpen();
+    return this.#retention.run();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#retention.stop();
+    // Writes already queued were promised an answer: commit them before closing.
+    if (this.#queue.length > 0) this.#flush();
+    this.#signal.close();
+    this.#db.close();
+  }
+
+  #lookupStream(stream: string): StreamState | undefined {
+    const row = this.#findStream.get(stream);
+    return row === undefined ? undefined : { version: row.version, deleted: row.deleted === 1 };
+  }
+
+  #enqueue<T>(apply: (group: WriteGroup) => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new LogClosedError());
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ apply, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        // setImmediate lets every append that arrives in this turn of the event loop join the group.
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  /** One group commit: every queued write in one transaction, each in its own savepoint. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    const writes = this.#queue;
+    if (writes.length === 0) return;
+    this.#queue = [];
+    this.#lastRecordedAt = Math.max(this.#lastRecordedAt, Date.now());
+    const group = new WriteGroup(this.#head, this.#lastRecordedAt, (stream) => this.#lookupStream(stream));
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      this.#begin.run();
+      for (const write of writes) {
+        this.#savepoint.run();
+        try {
+          outcomes.push({ ok: true, value: write.apply(group) });
+          this.#release.run();
+        } catch (error) {
+          this.#rollbackTo.run();
+          this.#release.run();
+          outcomes.push({ ok: false, error });
+        }
+      }
+      for (const [stream, state] of group.changedStreams())
+        this.#upsertStream.run(stream, state.version, state.deleted ? 1 : 0);
+      if (group.removedEvents) this.#setHead.run(group.head);
+      this.#commit.run();
+    } catch (error) {
+      if (this.#db.inTransaction) this.#rollback.run();
+      for (const write of writes) write.reject(error);
+      return;
+    }
+    this.#head = group.head;
+    writes.forEach((write, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) write.resolve(outcome.value);
+      else write.reject(outcome.error);
+    });
+    this.#signal.advance(this.#head);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new LogClosedError();
+  }
+}
+
+function duplicateOf(event: CloudEvent, first: KeyRow): AppendResult {
+  return {
+    id: event.id,
+    source: event.source,
+    position: first[0],
+    stream: first[1],
+    version: first[2],
+    duplicate: true,
+  };
+}

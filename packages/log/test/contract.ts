@@ -1,0 +1,561 @@
+// The contract every EventLog backend passes. Each backend's test file calls `eventLogContract`.
+import assert from "node:assert/strict";
+import { afterEach, describe, it } from "node:test";
+import {
+  type AppendResult,
+  type EventLog,
+  LogClosedError,
+  LogInputError,
+  type StoredEvent,
+  StreamDeletedError,
+  VersionConflictError,
+} from "@herald/log";
+import { sleep, testEvent } from "./support/events.js";
+
+export interface BackendUnderTest {
+  /** A fresh, empty log. */
+  create(): Promise<OpenedLog>;
+}
+
+export interface OpenedLog {
+  readonly log: EventLog;
+  /** Closes the log and opens the same storage again (durable backends only). */
+  readonly reopen?: () => Promise<EventLog>;
+}
+
+async function readAll(log: EventLog, after = 0): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  for (;;) {
+    const page = await log.read({ after, limit: 1000 });
+    out.push(...page.events);
+    if (page.events.length === 0) return out;
+    after = page.next;
+  }
+}
+
+function assertGapless(positions: readonly number[], from = 1): void {
+  assert.deepEqual(
+    positions,
+    Array.from({ length: positions.length }, (_, index) => from + index),
+  );
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  assert.fail("expected a rejection");
+}
+
+export function eventLogContract(name: string, backend: BackendUnderTest): void {
+  describe(`EventLog contract: ${name}`, () => {
+    const opened: EventLog[] = [];
+    const open = async (): Promise<OpenedLog> => {
+      const result = await backend.create();
+      opened.push(result.log);
+      return result;
+    };
+    afterEach(async () => {
+      for (const log of opened.splice(0)) await log.close();
+    });
+
+    it("appends in order: positions from 1, versions per derived stream, stored JSON", async () => {
+      const { log } = await open();
+      const results = await log.append([
+        testEvent({ source: "/a", partitionkey: "pk-1", subject: "ignored", data: { n: 1 } }),
+        testEvent({ source: "/a", subject: "subj-1" }),
+        testEvent({ source: "/a" }),
+        testEvent({ source: "/b", partitionkey: "pk-1" }),
+      ]);
+      assert.deepEqual(
+        results.map((r) => [r.position, r.stream, r.version, r.duplicate]),
+        [
+          [1, "pk-1", 0, false],
+          [2, "subj-1", 0, false],
+          [3, "/a", 0, false],
+          [4, "pk-1", 1, false],
+        ],
+      );
+      assert.equal(await log.headPosition(), 4);
+      const page = await log.read();
+      assert.deepEqual(
+        page.events.map((e) => e.position),
+        [1, 2, 3, 4],
+      );
+      assert.equal(page.next, 4);
+      const first = page.events[0]!;
+      assert.equal(first.event.id, results[0]!.id);
+      assert.deepEqual((first.event as unknown as { data: unknown }).data, { n: 1 });
+      assert.equal(JSON.parse(first.json).id, results[0]!.id);
+      assert.equal(first.event, first.event, "the decoded event is cached");
+      assert.ok(Math.abs(first.recordedAt - Date.now()) < 60_000);
+    });
+
+    it("appends to a named stream with expected versions and reports the actual version on conflict", async () => {
+      const { log } = await open();
+      const r1 = await log.append([testEvent(), testEvent()], {
+        stream: "order-1",
+        expectedVersion: "no-stream",
+      });
+      assert.deepEqual(
+        r1.map((r) => [r.stream, r.version]),
+        [
+          ["order-1", 0],
+          ["order-1", 1],
+        ],
+      );
+      await log.append([testEvent()], { stream: "order-1", expectedVersion: 1 });
+      await log.append([testEvent()], { stream: "order-1", expectedVersion: "exists" });
+      await log.append([testEvent()], { stream: "order-1", expectedVersion: "any" });
+
+      const conflict = await rejection(log.append([testEvent()], { stream: "order-1", expectedVersion: 1 }));
+      assert.ok(conflict instanceof VersionConflictError);
+      assert.equal(conflict.stream, "order-1");
+      assert.equal(conflict.expected, 1);
+      assert.equal(conflict.actual, 4);
+
+      const noStream = await rejection(
+        log.append([testEvent()], { stream: "order-1", expectedVersion: "no-stream" }),
+      );
+      assert.ok(noStream instanceof VersionConflictError);
+      assert.equal(noStream.actual, 4);
+
+      const missing = await rejection(
+        log.append([testEvent()], { stream: "order-2", expectedVersion: "exists" }),
+      );
+      assert.ok(missing instanceof VersionConflictError);
+      assert.equal(missing.actual, -1);
+
+      // The whole batch was rejected: nothing stored, no position used.
+      assert.equal(await log.headPosition(), 5);
+      const next = await log.append([testEvent()], { stream: "order-2", expectedVersion: -1 });
+      assert.equal(next[0]!.position, 6);
+      assert.equal(next[0]!.version, 0);
+    });
+
+    it("rejects bad input with LogInputError", async () => {
+      const { log } = await open();
+      await assert.rejects(log.append([testEvent()], { expectedVersion: 0 }), LogInputError);
+      await assert.rejects(log.append([testEvent()], { stream: "" }), LogInputError);
+      await assert.rejects(log.append([testEvent()], { stream: "s", expectedVersion: 1.5 }), LogInputError);
+      await assert.rejects(log.append([testEvent({ id: "" })]), LogInputError);
+      await assert.rejects(log.read({ limit: 0 }), LogInputError);
+      await assert.rejects(log.read({ after: -1 }), LogInputError);
+      await assert.rejects(log.readStream("s", { direction: "sideways" as "forwards" }), LogInputError);
+      assert.throws(() => log.setRetention([{ streamPrefix: "x" }]), LogInputError);
+      assert.deepEqual(await log.append([]), []);
+      assert.equal(await log.headPosition(), 0);
+    });
+
+    it("concurrent writers racing on one stream: exactly one wins each version", async () => {
+      const { log } = await open();
+      const writers = 8;
+      for (let version = 0; version < 12; version++) {
+        const attempts = await Promise.allSettled(
+          Array.from({ length: writers }, (_, w) =>
+            log.append([testEvent({ data: { w } })], { stream: "contended", expectedVersion: version - 1 }),
+          ),
+        );
+        const won = attempts.filter((a) => a.status === "fulfilled");
+        assert.equal(won.length, 1, `version ${version}: one winner`);
+        assert.equal((won[0] as PromiseFulfilledResult<readonly AppendResult[]>).value[0]!.version, version);
+        for (const attempt of attempts) {
+          if (attempt.status === "fulfilled") continue;
+          assert.ok(attempt.reason instanceof VersionConflictError);
+          assert.equal(attempt.reason.actual, version, "the loser is told the version that won");
+        }
+      }
+      const events = await log.readStream("contended", { limit: 100 });
+      assert.deepEqual(
+        events.map((e) => e.version),
+        Array.from({ length: 12 }, (_, i) => i),
+      );
+      assertGapless(events.map((e) => e.position));
+    });
+
+    it("a conflicting append in a concurrent group fails alone and uses no position", async () => {
+      const { log } = await open();
+      await log.append([testEvent()], { stream: "s" });
+      const [a, bad, c] = await Promise.allSettled([
+        log.append([testEvent(), testEvent()]),
+        log.append([testEvent(), testEvent(), testEvent()], { stream: "s", expectedVersion: 7 }),
+        log.append([testEvent()]),
+      ]);
+      assert.equal(a.status, "fulfilled");
+      assert.equal(bad.status, "rejected");
+      assert.equal(c.status, "fulfilled");
+      const all = await readAll(log);
+      assertGapless(all.map((e) => e.position));
+      assert.equal(all.length, 4);
+    });
+
+    it("is idempotent by source+id, also under concurrency and inside one batch", async () => {
+      const { log } = await open();
+      const event = testEvent({ source: "/dup", id: "same" });
+      const answers = await Promise.all(Array.from({ length: 10 }, () => log.append([event])));
+      const firsts = answers.filter((r) => !r[0]!.duplicate);
+      assert.equal(firsts.length, 1);
+      const position = firsts[0]![0]!.position;
+      for (const r of answers) {
+        assert.equal(r[0]!.position, position);
+        assert.equal(r[0]!.id, "same");
+        assert.equal(r[0]!.source, "/dup");
+      }
+      const batch = await log.append([
+        testEvent({ source: "/dup", id: "x" }),
+        testEvent({ source: "/dup", id: "same" }),
+        testEvent({ source: "/dup", id: "x" }),
+        testEvent({ source: "/other", id: "same" }),
+      ]);
+      assert.deepEqual(
+        batch.map((r) => [r.position, r.duplicate]),
+        [
+          [2, false],
+          [1, true],
+          [2, true],
+          [3, false],
+        ],
+      );
+      assert.equal((await readAll(log)).length, 3);
+    });
+
+    it("answers a retried expected-version append with its duplicates, not a conflict", async () => {
+      const { log } = await open();
+      const events = [testEvent(), testEvent()];
+      const first = await log.append(events, { stream: "acct", expectedVersion: "no-stream" });
+      const retry = await log.append(events, { stream: "acct", expectedVersion: "no-stream" });
+      assert.deepEqual(
+        retry.map((r) => [r.position, r.version, r.duplicate]),
+        first.map((r) => [r.position, r.version, true]),
+      );
+      // One new event makes it a real append again: the expectation is checked.
+      await assert.rejects(
+        log.append([...events, testEvent()], { stream: "acct", expectedVersion: "no-stream" }),
+        VersionConflictError,
+      );
+    });
+
+    it("keeps positions gapless and ordered under concurrent appends", async () => {
+      const { log } = await open();
+      const producers = 40;
+      const perProducer = 15;
+      const results: AppendResult[] = [];
+      await Promise.all(
+        Array.from({ length: producers }, async (_, p) => {
+          for (let i = 0; i < perProducer; i++) {
+            const size = 1 + ((p + i) % 3);
+            const batch = Array.from({ length: size }, () => testEvent({ partitionkey: `p-${p % 7}` }));
+            const answer = await log.append(batch);
+            const positions = answer.map((r) => r.position);
+            assertGapless(positions, positions[0]);
+            results.push(...answer);
+            if (i % 4 === 0) await sleep(0);
+          }
+        }),
+      );
+      const sorted = results.map((r) => r.position).sort((a, b) => a - b);
+      assertGapless(sorted);
+      const all = await readAll(log);
+      assert.deepEqual(
+        all.map((e) => e.position),
+        sorted,
+      );
+      assert.equal(await log.headPosition(), sorted.length);
+      const byStream = new Map<string, number[]>();
+      for (const e of all) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e.version]);
+      for (const [stream, versions] of byStream) {
+        assert.deepEqual(
+          versions,
+          versions.map((_, i) => i),
+          `versions of ${stream}`,
+        );
+        assert.equal((await log.streamInfo(stream))?.version, versions.length - 1);
+      }
+    });
+
+    it("reads with limit, filter and scan limit; next never skips or repeats", async () => {
+      const { log } = await open();
+      for (let i = 0; i < 30; i++) await log.append([testEvent({ type: i % 3 === 0 ? "wanted" : "other" })]);
+      const limited = await log.read({ after: 5, limit: 4 });
+      assert.deepEqual(
+        limited.events.map((e) => e.position),
+        [6, 7, 8, 9],
+      );
+      assert.equal(limited.next, 9);
+      const filter = (e: StoredEvent): boolean => e.event.type === "wanted";
+      const seen: number[] = [];
+      let after = 0;
+      for (let guard = 0; guard < 100; guard++) {
+        const page = await log.read({ after, limit: 3, filter, scanLimit: 4 });
+        assert.ok(page.next >= after);
+        seen.push(...page.events.map((e) => e.position));
+        if (page.next === after && page.events.length === 0) break;
+        after = page.next;
+      }
+      assert.deepEqual(
+        seen,
+        Array.from({ length: 10 }, (_, i) => 1 + 3 * i),
+      );
+      const end = await log.read({ after: 30 });
+      assert.deepEqual(end, { events: [], next: 30 });
+    });
+
+    it("reads one stream forwards and backwards", async () => {
+      const { log } = await open();
+      await log.append(
+        Array.from({ length: 10 }, (_, i) => testEvent({ data: i })),
+        { stream: "s1" },
+      );
+      await log.append([testEvent()], { stream: "s2" });
+      const forwards = await log.readStream("s1", { from: 3, limit: 4 });
+      assert.deepEqual(
+        forwards.map((e) => e.version),
+        [3, 4, 5, 6],
+      );
+      const backwards = await log.readStream("s1", { direction: "backwards", limit: 3 });
+      assert.deepEqual(
+        backwards.map((e) => e.version),
+        [9, 8, 7],
+      );
+      const backFrom = await log.readStream("s1", { direction: "backwards", from: 1 });
+      assert.deepEqual(
+        backFrom.map((e) => e.version),
+        [1, 0],
+      );
+      assert.deepEqual(await log.readStream("nope"), []);
+      assert.equal(await log.streamInfo("nope"), undefined);
+      assert.deepEqual(await log.streamInfo("s1"), { stream: "s1", version: 9, deleted: false });
+    });
+
+    it("lists streams in name order with prefix and paging", async () => {
+      const { log } = await open();
+      for (const stream of ["order-2", "order-1", "cart-1", "order-3", "orders"])
+        await log.append([testEvent()], { stream });
+      const all = await log.listStreams();
+      assert.deepEqual(
+        all.map((s) => s.stream),
+        ["cart-1", "order-1", "order-2", "order-3", "orders"],
+      );
+      const page1 = await log.listStreams({ prefix: "order-", limit: 2 });
+      assert.deepEqual(
+        page1.map((s) => s.stream),
+        ["order-1", "order-2"],
+      );
+      const page2 = await log.listStreams({ prefix: "order-", after: "order-2", limit: 2 });
+      assert.deepEqual(
+        page2.map((s) => [s.stream, s.version, s.deleted]),
+        [["order-3", 0, false]],
+      );
+    });
+
+    it("finds the position at a time", async () => {
+      const { log } = await open();
+      await log.append([testEvent(), testEvent()]);
+      await sleep(15);
+      const middle = Date.now();
+      await sleep(2);
+      await log.append([testEvent()]);
+      await log.append([testEvent()]);
+      assert.equal(await log.positionAtTime(0), 1);
+      assert.equal(await log.positionAtTime(middle), 3);
+      assert.equal(await log.positionAtTime(Date.now() + 60_000), 5);
+    });
+
+    it("subscribes: catch-up switches to live with no gap and no duplicate while appends race", async () => {
+      const { log } = await open();
+      const total = 600;
+      let appended = 0;
+      const producer = (async () => {
+        while (appended < total) {
+          const size = 1 + (appended % 4);
+          await Promise.all(
+            Array.from({ length: 3 }, () => log.append(Array.from({ length: size }, () => testEvent()))),
+          );
+          appended += 3 * size;
+          if (appended % 5 === 0) await sleep(1);
+        }
+      })();
+      await sleep(5);
+      const subscription = log.subscribe({ after: 0, batchSize: 7 });
+      const delivered: number[] = [];
+      for await (const stored of subscription) {
+        delivered.push(stored.position);
+        if (delivered.length % 50 === 0) await sleep(1);
+        if (appended >= total && delivered.length === (await log.headPosition())) break;
+      }
+      await producer;
+      assertGapless(delivered);
+      assert.equal(delivered.length, await log.headPosition());
+    });
+
+    it("subscribes from a position with a filter, waits for live events, and ends on close()", async () => {
+      const { log } = await open();
+      await log.append([testEvent({ type: "a" }), testEvent({ type: "b" }), testEvent({ type: "a" })]);
+      const subscription = log.subscribe({ after: 1, filter: (e) => e.event.type === "a" });
+      const iterator = subscription[Symbol.asyncIterator]();
+      assert.equal((await iterator.next()).value?.position, 3);
+      const pending = iterator.next();
+      await log.append([testEvent({ type: "b" })]);
+      await log.append([testEvent({ type: "a" })]);
+      assert.equal((await pending).value?.position, 5);
+      const waiting = iterator.next();
+      subscription.close();
+      assert.equal((await waiting).done, true);
+    });
+
+    it("ends subscriptions when the log closes and rejects calls after close", async () => {
+      const { log } = await open();
+      const subscription = log.subscribe({ after: 0 });
+      const waiting = subscription[Symbol.asyncIterator]().next();
+      await log.close();
+      assert.equal((await waiting).done, true);
+      await assert.rejects(log.append([testEvent()]), LogClosedError);
+      await assert.rejects(log.read(), LogClosedError);
+      await assert.rejects(log.checkpoints.store("g", 1), LogClosedError);
+      await log.close();
+    });
+
+    it("applies retention by max count per stream prefix and by type; positions and versions go on", async () => {
+      const { log } = await open();
+      for (let i = 0; i < 5; i++) {
+        await log.append([testEvent({ type: i % 2 === 0 ? "tick" : "keep" })], { stream: "queue-1" });
+        await log.append([testEvent()], { stream: "queue-2" });
+        await log.append([testEvent({ type: "tick" })], { stream: "other" });
+      }
+      log.setRetention([
+        { streamPrefix: "queue-", maxCount: 2 },
+        { type: "tick", maxCount: 1 },
+      ]);
+      const report = await log.runRetention();
+      // queue-1: keeps versions 3,4; queue-2: keeps 3,4; other: keeps its newest tick.
+      assert.equal(report.deleted, 3 + 3 + 4);
+      assert.deepEqual(
+        (await log.readStream("queue-1")).map((e) => e.version),
+        [3, 4],
+      );
+      assert.deepEqual(
+        (await log.readStream("other")).map((e) => e.version),
+        [4],
+      );
+      assert.equal((await log.runRetention()).deleted, 0);
+      const all = await readAll(log);
+      assert.equal(all.length, 5);
+      assert.ok(all.every((e, i) => i === 0 || e.position > all[i - 1]!.position));
+      const next = await log.append([testEvent()], { stream: "queue-1" });
+      assert.equal(next[0]!.position, 16);
+      assert.equal(next[0]!.version, 5);
+    });
+
+    it("applies retention by max age", async () => {
+      const { log } = await open();
+      await log.append([testEvent(), testEvent({ type: "t" })], { stream: "old" });
+      await log.append([testEvent()], { stream: "kept-old" });
+      await sleep(60);
+      await log.append([testEvent()], { stream: "old" });
+      log.setRetention([{ streamPrefix: "old", maxAgeMs: 40 }]);
+      assert.equal((await log.runRetention()).deleted, 2);
+      assert.deepEqual(
+        (await readAll(log)).map((e) => e.position),
+        [3, 4],
+      );
+      log.setRetention([{ type: "t", maxAgeMs: 0 }]);
+      assert.equal((await log.runRetention()).deleted, 0);
+    });
+
+    it("deletes a stream softly: a tombstone keeps its version, reads and appends are refused", async () => {
+      const { log } = await open();
+      await log.append([testEvent({ id: "a1" }), testEvent()], { stream: "doomed" });
+      await log.append([testEvent()], { stream: "alive" });
+      await assert.rejects(log.deleteStream("doomed", { expectedVersion: 0 }), VersionConflictError);
+      await log.deleteStream("doomed", { expectedVersion: 1 });
+      assert.deepEqual(await log.streamInfo("doomed"), { stream: "doomed", version: 1, deleted: true });
+      await assert.rejects(log.readStream("doomed"), StreamDeletedError);
+      const appendError = await rejection(log.append([testEvent()], { stream: "doomed" }));
+      assert.ok(appendError instanceof StreamDeletedError);
+      assert.equal(appendError.stream, "doomed");
+      await assert.rejects(log.append([testEvent({ partitionkey: "doomed" })]), StreamDeletedError);
+      await assert.rejects(log.deleteStream("doomed"), StreamDeletedError);
+      assert.deepEqual(
+        (await readAll(log)).map((e) => e.stream),
+        ["alive"],
+      );
+      // A never-written stream can be tombstoned too.
+      await log.deleteStream("reserved");
+      assert.deepEqual(await log.streamInfo("reserved"), { stream: "reserved", version: -1, deleted: true });
+      const listed = await log.listStreams();
+      assert.deepEqual(
+        listed.map((s) => [s.stream, s.deleted]),
+        [
+          ["alive", false],
+          ["doomed", true],
+          ["reserved", true],
+        ],
+      );
+      // Positions are never reused, even though the newest events were removed.
+      await log.deleteStream("alive");
+      const next = await log.append([testEvent()]);
+      assert.equal(next[0]!.position, 4);
+    });
+
+    it("stores checkpoints and metadata", async () => {
+      const { log } = await open();
+      assert.equal(await log.checkpoints.load("g1"), undefined);
+      await log.checkpoints.store("g1", 10);
+      await log.checkpoints.store("g2", 3);
+      await log.checkpoints.store("g1", 12);
+      assert.equal(await log.checkpoints.load("g1"), 12);
+      assert.deepEqual(await log.checkpoints.list(), [
+        { group: "g1", position: 12 },
+        { group: "g2", position: 3 },
+      ]);
+      await log.checkpoints.delete("g2");
+      assert.deepEqual(await log.checkpoints.list(), [{ group: "g1", position: 12 }]);
+      await assert.rejects(log.checkpoints.store("g1", -1), LogInputError);
+
+      await log.metadata.set("sub/a", "1");
+      await log.metadata.set("sub/b", "2");
+      await log.metadata.set("other", "3");
+      await log.metadata.set("sub/a", "4");
+      assert.equal(await log.metadata.get("sub/a"), "4");
+      assert.deepEqual(await log.metadata.list("sub/"), [
+        { key: "sub/a", value: "4" },
+        { key: "sub/b", value: "2" },
+      ]);
+      await log.metadata.delete("sub/a");
+      assert.equal(await log.metadata.get("sub/a"), undefined);
+      assert.equal((await log.metadata.list("")).length, 2);
+    });
+
+    it("reopens after close with everything in place (durable backends)", async (t) => {
+      const { log, reopen } = await open();
+      if (reopen === undefined) {
+        t.skip("not a durable backend");
+        return;
+      }
+      await log.append([testEvent({ source: "/r", id: "1" }), testEvent()], { stream: "keep" });
+      await log.append([testEvent()], { stream: "tail" });
+      await log.deleteStream("tail");
+      await log.checkpoints.store("g", 2);
+      await log.metadata.set("k", "v");
+      const again = await reopen();
+      opened.push(again);
+      assert.equal(await again.headPosition(), 3);
+      assert.deepEqual(
+        (await readAll(again)).map((e) => [e.position, e.stream, e.version]),
+        [
+          [1, "keep", 0],
+          [2, "keep", 1],
+        ],
+      );
+      assert.equal(await again.checkpoints.load("g"), 2);
+      assert.equal(await again.metadata.get("k"), "v");
+      assert.deepEqual(await again.streamInfo("tail"), { stream: "tail", version: 0, deleted: true });
+      const dup = await again.append([testEvent({ source: "/r", id: "1" })]);
+      assert.deepEqual([dup[0]!.position, dup[0]!.duplicate], [1, true]);
+      const next = await again.append([testEvent()], { stream: "keep", expectedVersion: 1 });
+      assert.deepEqual([next[0]!.position, next[0]!.version], [4, 2]);
+    });
+  });
+}
