@@ -29,7 +29,12 @@ export interface SinkOptions {
 }
 
 export async function deliver(event: JsonEvent, options: SinkOptions): Promise<void> {
-  const message = options.encode(event);
+  let message: HttpMessage;
+  try {
+    message = options.encode(event);
+  } catch (error) {
+    throw new SinkError(`cannot encode the event for the sink: ${(error as Error).message}`);
+  }
   let lastFailure = "";
   for (let attempt = 0; attempt <= options.retries; attempt++) {
     if (attempt > 0) await delay((options.backoffMs ?? 200) * 2 ** (attempt - 1));
@@ -59,12 +64,4 @@ function isRetryable(status: number): boolean {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Structured mode: the whole event as one JSON document. */
-export function encodeStructured(event: JsonEvent): HttpMessage {
-  return {
-    headers: { "content-type": "application/cloudevents+json; charset=utf-8" },
-    body: JSON.stringify(event),
-  };
 }
