@@ -1,7 +1,7 @@
 // `herald publish`: one event from flags, or JSON lines from a file or stdin in batches.
 import { readFileSync } from "node:fs";
 import type { AppendResult, HeraldApi, JsonEvent } from "../api-client.js";
-import { ProblemError } from "../api-client.js";
+import { type Problem, ProblemError } from "../api-client.js";
 import { CliError, UsageError } from "../errors.js";
 import { type EventFlags, eventFromFlags, parseEventLine } from "../event-input.js";
 import { openLineSource } from "../line-reader.js";
@@ -88,8 +88,8 @@ async function publishLines(api: HeraldApi, path: string, options: PublishOption
   const started = performance.now();
   const tally = { published: 0, duplicates: 0, first: undefined as number | undefined, last: 0 };
   let batch: JsonEvent[] = [];
-  let batchFirstLine = 0;
-  let batchLastLine = 0;
+  // The input line of each event in the batch, to translate the server's `[i].attr` field names.
+  let batchLines: number[] = [];
   let bytesRead = 0;
 
   const flush = async () => {
@@ -99,10 +99,11 @@ async function publishLines(api: HeraldApi, path: string, options: PublishOption
       results = await api.publish(batch, { ...publishTarget(options), batch: true });
     } catch (error) {
       if (error instanceof ProblemError) {
+        const first = batchLines[0] ?? 0;
         throw new CliError(
-          `the server rejected the batch of lines ${batchFirstLine}-${batchLastLine} ` +
-            `(${batch.length} events, none stored): ${formatProblem(error.problem)}\n` +
-            alreadyPublished(tally.published, batchFirstLine),
+          `the server rejected the batch of lines ${first}-${batchLines.at(-1) ?? first} ` +
+            `(${batch.length} events, none stored): ${formatProblem(withLineNumbers(error.problem, batchLines))}\n` +
+            alreadyPublished(tally.published, first),
         );
       }
       throw error;
@@ -115,6 +116,7 @@ async function publishLines(api: HeraldApi, path: string, options: PublishOption
     }
     tally.published += results.length;
     batch = [];
+    batchLines = [];
     progress.update(bytesRead, tally.published);
   };
 
@@ -130,8 +132,7 @@ async function publishLines(api: HeraldApi, path: string, options: PublishOption
       }
       bytesRead = read;
       if (event === undefined) continue;
-      if (batch.length === 0) batchFirstLine = line;
-      batchLastLine = line;
+      batchLines.push(line);
       batch.push(event);
       if (batch.length >= options.batchSize) await flush();
     }
@@ -149,6 +150,18 @@ async function publishLines(api: HeraldApi, path: string, options: PublishOption
         `(${rate} events/s)`,
     );
   }
+}
+
+/** `[3].type` (the 4th event of the batch) becomes `line 17: type`. */
+function withLineNumbers(problem: Problem, lines: readonly number[]): Problem {
+  if (problem.errors === undefined) return problem;
+  const errors = problem.errors.map((fieldError) => {
+    const match = /^\[(\d+)\]\.?(.*)$/.exec(fieldError.field);
+    const line = match ? lines[Number(match[1])] : undefined;
+    if (match === null || line === undefined) return fieldError;
+    return { ...fieldError, field: match[2] ? `line ${line}: ${match[2]}` : `line ${line}` };
+  });
+  return { ...problem, errors };
 }
 
 function alreadyPublished(count: number, beforeLine: number): string {

@@ -61,6 +61,8 @@ export async function serve(flags: ServeFlags, out: Output): Promise<void> {
     }
     throw error;
   }
+  // Listen for signals before announcing the URL: whoever reads that line may signal at once.
+  const stopRequested = untilSignal(out);
   let running: RunningServer;
   try {
     running = await server.startServer(config);
@@ -69,7 +71,7 @@ export async function serve(flags: ServeFlags, out: Output): Promise<void> {
   }
   const where = config.storage === "memory" ? "in memory, lost on exit" : config.dataDir;
   out.message(`herald listening on ${running.url} (data: ${where})`);
-  await untilSignal(out);
+  await stopRequested;
   await running.close();
   out.message("herald stopped");
 }

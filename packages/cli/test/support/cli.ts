@@ -31,75 +31,70 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env;
 }
 
-export function startCli(args: readonly string[], options: RunOptions = {}): ChildProcess {
-  return spawn(process.execPath, [MAIN, ...args], {
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** Everything written to the stream so far. */
+  output(stream: "stdout" | "stderr"): string;
+  /** Resolves with the first match of `pattern` in all output of `stream` so far or to come. */
+  waitFor(stream: "stdout" | "stderr", pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves when the process has exited and its streams are closed. */
+  readonly done: Promise<CliResult>;
+}
+
+export function startCli(args: readonly string[], options: RunOptions = {}): CliProcess {
+  const child = spawn(process.execPath, [MAIN, ...args], {
     env: cleanEnv(options.env),
     stdio: ["pipe", "pipe", "pipe"],
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
   });
-}
-
-export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
-  const child = startCli(args, options);
-  return collect(child, options);
-}
-
-export function collect(child: ChildProcess, options: RunOptions = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    let stdout = "";
-    let stderr = "";
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
+  const seen = { stdout: "", stderr: "" };
+  const changed = new EventTarget();
+  for (const stream of ["stdout", "stderr"] as const) {
+    child[stream]?.setEncoding("utf8").on("data", (chunk: string) => {
+      seen[stream] += chunk;
+      changed.dispatchEvent(new Event("data"));
     });
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`herald did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 20_000);
+  }
+  const done = new Promise<CliResult>((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
+      changed.dispatchEvent(new Event("close"));
+      resolve({ code, signal, stdout: seen.stdout, stderr: seen.stderr });
     });
-    if (options.stdin !== undefined) child.stdin?.end(options.stdin);
-    else child.stdin?.end();
   });
+  if (options.stdin !== undefined) child.stdin?.end(options.stdin);
+  else child.stdin?.end();
+  const waitFor = (stream: "stdout" | "stderr", pattern: RegExp, timeoutMs = 15_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = (event?: Event) => {
+        const match = seen[stream].match(pattern);
+        if (match) finish(() => resolve(match));
+        else if (event?.type === "close") finish(() => reject(failure("herald exited before printing")));
+      };
+      const failure = (why: string) =>
+        new Error(`${why} ${pattern} on ${stream}; stdout: ${seen.stdout}\nstderr: ${seen.stderr}`);
+      const timer = setTimeout(() => finish(() => reject(failure("timed out waiting for"))), timeoutMs);
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        changed.removeEventListener("data", check);
+        changed.removeEventListener("close", check);
+        settle();
+      };
+      changed.addEventListener("data", check);
+      changed.addEventListener("close", check);
+      check();
+    });
+  return { child, output: (stream) => seen[stream], waitFor, done };
 }
 
-/** Resolves with the first match of `pattern` in the child's stream (e.g. the "listening on" line). */
-export function waitForOutput(
-  child: ChildProcess,
-  stream: "stdout" | "stderr",
-  pattern: RegExp,
-  timeoutMs = 15_000,
-): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    let seen = "";
-    const source = child[stream];
-    if (source === null) {
-      reject(new Error(`no ${stream} to watch`));
-      return;
-    }
-    const timer = setTimeout(() => {
-      source.off("data", onData);
-      reject(new Error(`timed out waiting for ${pattern} on ${stream}; saw: ${seen}`));
-    }, timeoutMs);
-    const onData = (chunk: Buffer | string) => {
-      seen += chunk.toString();
-      const match = seen.match(pattern);
-      if (match) {
-        clearTimeout(timer);
-        source.off("data", onData);
-        resolve(match);
-      }
-    };
-    source.on("data", onData);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      source.off("data", onData);
-      if (!seen.match(pattern)) reject(new Error(`herald exited before printing ${pattern}; saw: ${seen}`));
-    });
-  });
+/** Runs the CLI to completion (killed after `timeoutMs`). */
+export async function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  const running = startCli(args, options);
+  const timer = setTimeout(() => running.child.kill("SIGKILL"), options.timeoutMs ?? 20_000);
+  const result = await running.done;
+  clearTimeout(timer);
+  if (result.signal === "SIGKILL") {
+    throw new Error(`herald did not finish in time\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  }
+  return result;
 }

@@ -3,7 +3,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCli, waitForOutput } from "./cli.js";
+import { startCli } from "./cli.js";
 
 export interface HeraldProcess {
   readonly url: string;
@@ -34,21 +34,16 @@ export async function startServe(
   args: readonly string[],
   env: Record<string, string | undefined> = {},
 ): Promise<HeraldProcess> {
-  const child = startCli(["serve", ...args], { env });
-  let stderr = "";
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  child.stdout?.resume();
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const match = await waitForOutput(child, "stderr", LISTENING);
+  const running = startCli(["serve", ...args], { env });
+  const { child } = running;
+  const match = await running.waitFor("stderr", LISTENING);
   return {
     url: match[1] ?? "",
     child,
-    stderr: () => stderr,
+    stderr: () => running.output("stderr"),
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      return (await running.done).code;
     },
   };
 }
