@@ -123,6 +123,29 @@ describe("publish: request shapes", () => {
     assert.match(result.stdout, /^published 5 events from .*five\.jsonl, positions 1\.\.5 in /);
   });
 
+  test("--progress draws a bar on stderr even off a terminal; --no-progress and auto stay quiet", async () => {
+    const file = join(dir, "progress.jsonl");
+    const lines = Array.from({ length: 50 }, (_, i) =>
+      JSON.stringify({ type: "t", source: "/p", id: `p${i}` }),
+    );
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    const forced = await runCli(["publish", "--file", file, "--progress", "--batch-size", "10"], {
+      env: { HERALD_URL: server.url },
+    });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stderr, /publishing \[.*\] 100% \| 50 events \| /);
+    assert.doesNotMatch(forced.stdout, /publishing \[/, "the bar never goes to stdout");
+    for (const flags of [["--no-progress"], []]) {
+      const quiet = await runCli(["publish", "--file", file, ...flags], { env: { HERALD_URL: server.url } });
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.equal(
+        quiet.stderr,
+        "",
+        `no bar with ${flags.join(" ") || "auto"} when stderr is not a terminal`,
+      );
+    }
+  });
+
   test("stdin (--file -) with --json prints one result per line", async () => {
     const input = ["a", "b", "c"].map((id) => JSON.stringify({ type: "t", source: "/in", id })).join("\n");
     const result = await runCli(["publish", "--file", "-", "--json"], {
