@@ -1,6 +1,7 @@
 // The command tree: flags, help texts, and the wiring from flags to each command.
 import { Command, Option } from "commander";
 import {
+  type CreateSubscriptionOptions,
   listSubscriptions,
   createSubscription,
   deleteSubscription,
@@ -8,10 +9,11 @@ import {
   subscriptionStats,
 } from "./commands/subs.js";
 import { type PublishOptions, publish } from "./commands/publish.js";
-import { replay } from "./commands/replay.js";
-import { serve } from "./commands/serve.js";
+import { type ReplayOptions, replay } from "./commands/replay.js";
+import { type ServeFlags, serve } from "./commands/serve.js";
 import { tail } from "./commands/tail.js";
 import { encodeForSink } from "./encode.js";
+import type { OutputFormat } from "./format.js";
 import type { Output } from "./output.js";
 import {
   addConnectionOptions,
@@ -26,6 +28,29 @@ import {
 } from "./options.js";
 
 export const VERSION = "0.1.0";
+
+// What commander hands each action (named after the flags; defaults applied, parsers run).
+interface JsonFlag {
+  readonly json?: boolean;
+}
+interface TailFlags extends JsonFlag {
+  readonly from: string;
+  readonly filter?: string;
+  readonly sub?: string;
+  readonly output: OutputFormat;
+  readonly count?: number;
+  readonly follow: boolean;
+  readonly interval: number;
+  readonly limit: number;
+  readonly wait: number;
+  readonly ack: boolean;
+  readonly system?: boolean;
+}
+interface ReplayFlags extends Omit<ReplayOptions, "continueOnError" | "dryRun" | "progress"> {
+  readonly continueOnError?: boolean;
+  readonly dryRun?: boolean;
+  readonly progress?: boolean;
+}
 
 export interface ProgramContext {
   readonly out: Output;
@@ -69,7 +94,7 @@ export function createProgram(context: ProgramContext): Command {
       "--log-level <level>",
       "log level: trace, debug, info, warn, error, silent (env HERALD_LOG_LEVEL)",
     )
-    .action(async (flags) => {
+    .action(async (flags: ServeFlags) => {
       await serve(flags, out);
     });
 
@@ -118,7 +143,7 @@ export function createProgram(context: ProgramContext): Command {
       .option("--wait <ms>", "long-poll wait per pull (subscriptions)", integer(0, 60_000), 5000)
       .option("--no-ack", "with --sub: leave pulled events unacked (they are redelivered later)")
       .option("--system", "include Herald's own $ streams (dead letters)"),
-  ).action(async (flags) => {
+  ).action(async (flags: ConnectionFlags & TailFlags) => {
     await tail(
       apiFrom(flags),
       {
@@ -160,7 +185,7 @@ export function createProgram(context: ProgramContext): Command {
         .option("--continue-on-error", "go on after an event fails; exit 1 at the end")
         .option("--dry-run", "count what would be replayed, send nothing"),
     ),
-  ).action(async (flags) => {
+  ).action(async (flags: ConnectionFlags & ReplayFlags) => {
     await replay(
       apiFrom(flags),
       {
@@ -178,10 +203,12 @@ export function createProgram(context: ProgramContext): Command {
   const subs = program.command("subs").description("manage subscriptions (consumer groups)");
   addConnectionOptions(
     subs.command("list").description("list subscriptions").option("--json", "one JSON object per line"),
-  ).action(async (flags) => listSubscriptions(apiFrom(flags), flags.json === true, out));
+  ).action(async (flags: ConnectionFlags & JsonFlag) =>
+    listSubscriptions(apiFrom(flags), flags.json === true, out),
+  );
   addConnectionOptions(
     subs.command("get").description("print one subscription as JSON").argument("<id>"),
-  ).action(async (id: string, flags) => showSubscription(apiFrom(flags), id, out));
+  ).action(async (id: string, flags: ConnectionFlags) => showSubscription(apiFrom(flags), id, out));
   addConnectionOptions(
     subs
       .command("create")
@@ -208,9 +235,11 @@ export function createProgram(context: ProgramContext): Command {
       .option("--config <name=value>", "any other config field, value as JSON (repeatable)", collect)
       .option("--body <file>", "start from this JSON subscription resource; flags override it")
       .option("--json", "print the created resource as JSON"),
-  ).action(async (id: string | undefined, flags) => createSubscription(apiFrom(flags), id, flags, out));
+  ).action(async (id: string | undefined, flags: ConnectionFlags & CreateSubscriptionOptions) =>
+    createSubscription(apiFrom(flags), id, flags, out),
+  );
   addConnectionOptions(subs.command("delete").description("delete a subscription").argument("<id>")).action(
-    async (id: string, flags) => deleteSubscription(apiFrom(flags), id, out),
+    async (id: string, flags: ConnectionFlags) => deleteSubscription(apiFrom(flags), id, out),
   );
   addConnectionOptions(
     subs
@@ -218,7 +247,9 @@ export function createProgram(context: ProgramContext): Command {
       .description("lag, in flight, delivered, retried, dead-lettered")
       .argument("<id>")
       .option("--json", "print as JSON"),
-  ).action(async (id: string, flags) => subscriptionStats(apiFrom(flags), id, flags.json === true, out));
+  ).action(async (id: string, flags: ConnectionFlags & JsonFlag) =>
+    subscriptionStats(apiFrom(flags), id, flags.json === true, out),
+  );
 
   return program;
 }
