@@ -83,3 +83,4 @@ export {
   encodeWebSocket,
   WEBSOCKET_JSON_SUBPROTOCOL,
 } from "./bindings/websocket.js";
+export * from "./cesql/index.js";
