@@ -1,1 +1,92 @@
-export {};
+// @herald/sdk: client, consumers, Receiver, Router with middleware, typed events, tracing.
+export { type BackoffOptions, backoffDelay, defaultBackoff, sleep } from "./backoff.js";
+export {
+  type ExpectedVersion,
+  HeraldClient,
+  type HeraldClientOptions,
+  type PulledMessage,
+  type RetryPolicy,
+  type SendOptions,
+  type Subscription,
+  type SubscriptionFilter,
+  type SubscriptionInit,
+} from "./client/client.js";
+export type { RequestOptions } from "./client/request-reply.js";
+export {
+  type AppendedEvent,
+  type BatchAck,
+  type BatchSendResult,
+  type SendAck,
+  SendFailedError,
+  type SendNack,
+  type SendResult,
+  type SendUndelivered,
+} from "./client/send-result.js";
+export { type ConsumerStats, PullConsumer, type SubscribeOptions } from "./consumer/pull-consumer.js";
+export {
+  ClosedError,
+  type DataIssue,
+  DuplicateInProgressError,
+  EventDataValidationError,
+  HandlerPanicError,
+  HandlerTimeoutError,
+  HeraldApiError,
+  isRetryable,
+  NonRetryableError,
+  type ProblemDetails,
+  RequestTimeoutError,
+  RetryableError,
+  SignatureVerificationError,
+  TransportError,
+} from "./errors.js";
+export {
+  compose,
+  type Handler,
+  type HandlerContext,
+  type HandlerResult,
+  type Middleware,
+  type NextFn,
+  type OutgoingEvent,
+  replyTo,
+  UnitOfWork,
+} from "./handler.js";
+export { derivedEventId } from "./ids.js";
+export { type ClaimResult, type Inbox, inboxKey } from "./inbox/inbox.js";
+export { MemoryInbox } from "./inbox/memory-inbox.js";
+export { SqliteInbox, type SqliteInboxOptions } from "./inbox/sqlite-inbox.js";
+export { concurrencyLimit, Semaphore } from "./middleware/concurrency.js";
+export { correlation, correlationOf } from "./middleware/correlation.js";
+export {
+  type DeadLetter,
+  type DeadLetterOptions,
+  type DeadLetterSink,
+  deadLetter,
+} from "./middleware/dead-letter.js";
+export { DEAD_LETTER_TYPE, deadLetterEvent, deadLetterToStream } from "./middleware/dead-letter-stream.js";
+export { type DefaultMiddlewareOptions, defaultMiddleware } from "./middleware/defaults.js";
+export { type IdempotentOptions, idempotent } from "./middleware/idempotent.js";
+export { type MetricsOptions, metrics } from "./middleware/metrics.js";
+export { recover } from "./middleware/recover.js";
+export { type RetryOptions, retry } from "./middleware/retry.js";
+export { timeout } from "./middleware/timeout.js";
+export { tracing } from "./middleware/tracing.js";
+export { signWebhook, type VerifyOptions, verifyWebhook, webhookKey } from "./receiver/webhook-signature.js";
+export { Receiver, type ReceiverOptions } from "./receiver/receiver.js";
+export { type EventPredicate, Router, type RouterOptions, type TypedHandler } from "./router.js";
+export {
+  contextFromEvent,
+  formatTraceparent,
+  parseTraceparent,
+  withTraceContext,
+} from "./tracing/trace-context.js";
+export {
+  DATA_VERSION,
+  type DefineEventOptions,
+  dataVersionOf,
+  defineEvent,
+  type EventData,
+  type EventDefinition,
+  EventRegistry,
+  type TypedEvent,
+  type TypedEventInit,
+} from "./typed/define-event.js";

@@ -1,0 +1,116 @@
+// HTTP/1.1 client over node:http(s) with a keep-alive connection pool. Node's fetch on Node 20
+// cannot take an http.Agent, and undici v8 needs Node 22, so the pool is a plain http.Agent.
+import http from "node:http";
+import https from "node:https";
+import { TransportError } from "../errors.js";
+
+export interface TransportOptions {
+  /** Sockets kept per host (default 64). */
+  readonly maxSockets?: number;
+  /** Headers sent on every request (e.g. Authorization). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface TransportRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string | Uint8Array;
+  /** Whole request (connect to end of body). */
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface TransportResponse {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+export class HttpTransport {
+  readonly baseUrl: URL;
+  readonly #agent: http.Agent;
+  readonly #request: typeof http.request;
+  readonly #headers: Readonly<Record<string, string>>;
+
+  constructor(baseUrl: string | URL, options: TransportOptions = {}) {
+    this.baseUrl = new URL(baseUrl);
+    const secure = this.baseUrl.protocol === "https:";
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? 64,
+      scheduling: "lifo" as const,
+    };
+    this.#agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.#request = secure ? https.request : http.request;
+    this.#headers = options.headers ?? {};
+  }
+
+  /** Resolves with any HTTP answer; rejects with TransportError only when there is no answer. */
+  request(req: TransportRequest): Promise<TransportResponse> {
+    const url = new URL(req.path, this.baseUrl);
+    return new Promise<TransportResponse>((resolve, reject) => {
+      let settled = false;
+      const fail = (code: string, message: string, cause?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.signal?.removeEventListener("abort", onAbort);
+        outgoing.destroy();
+        reject(new TransportError(code, message, { cause }));
+      };
+      const onAbort = (): void => fail("ABORTED", `${req.method} ${url.pathname} aborted`);
+      const outgoing = this.#request(
+        url,
+        { method: req.method, agent: this.#agent, headers: { ...this.#headers, ...req.headers } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("error", (err) => fail("RESPONSE_ERROR", err.message, err));
+          res.on("end", () => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            req.signal?.removeEventListener("abort", onAbort);
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+          });
+        },
+      );
+      const timer = setTimeout(
+        () => fail("TIMEOUT", `${req.method} ${url.pathname} timed out after ${req.timeoutMs} ms`),
+        req.timeoutMs,
+      );
+      outgoing.on("error", (err: NodeJS.ErrnoException) => fail(err.code ?? "NETWORK", err.message, err));
+      if (req.signal) {
+        if (req.signal.aborted) return onAbort();
+        req.signal.addEventListener("abort", onAbort, { once: true });
+      }
+      outgoing.end(req.body);
+    });
+  }
+
+  /** Closes pooled sockets. */
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+/** Parses a JSON body, or undefined when it is not JSON. */
+export function parseJsonBody(body: Buffer): unknown {
+  if (body.length === 0) return undefined;
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Retry-After in ms (seconds or HTTP date), if present and sane. */
+export function retryAfterMs(headers: http.IncomingHttpHeaders, now = Date.now()): number | undefined {
+  const raw = headers["retry-after"];
+  if (raw === undefined) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

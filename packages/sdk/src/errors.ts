@@ -1,0 +1,141 @@
+// Typed errors of the SDK. Handlers throw NonRetryableError / RetryableError to say what a
+// failure means; everything else the SDK throws is one of the classes below, never a bare string.
+
+/** A handler failure that will not go away by trying again (bad input, business rule). Dead-lettered at once. */
+export class NonRetryableError extends Error {
+  override readonly name: string = "NonRetryableError";
+  /** HTTP status a Receiver answers with (a 4xx other than 408/429). */
+  readonly status: number;
+  constructor(message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.status = options?.status ?? 422;
+  }
+}
+
+/** A transient handler failure; `delayMs` asks for the next attempt no sooner than that. */
+export class RetryableError extends Error {
+  override readonly name: string = "RetryableError";
+  readonly delayMs: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; delayMs?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.delayMs = options?.delayMs;
+  }
+}
+
+/** The handler ran longer than the timeout middleware allows (retryable). */
+export class HandlerTimeoutError extends RetryableError {
+  override readonly name = "HandlerTimeoutError";
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number) {
+    super(`handler did not finish within ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Another delivery of the same event (same source+id) is being handled right now (retryable). */
+export class DuplicateInProgressError extends RetryableError {
+  override readonly name = "DuplicateInProgressError";
+  constructor(key: string) {
+    super(`event ${key} is already being handled`, { delayMs: 1000 });
+  }
+}
+
+/** Something was thrown that is not an Error (a string, undefined…): wrapped so callers always get an Error. */
+export class HandlerPanicError extends Error {
+  override readonly name = "HandlerPanicError";
+  readonly thrown: unknown;
+  constructor(thrown: unknown) {
+    super(`handler threw a non-Error value: ${String(thrown)}`);
+    this.thrown = thrown;
+  }
+}
+
+/** One failing place in an event's data, as JSON Pointer + message. */
+export interface DataIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** An event's data does not match its typed definition (on send or on receive). Not retryable. */
+export class EventDataValidationError extends NonRetryableError {
+  override readonly name = "EventDataValidationError";
+  readonly type: string;
+  readonly version: number;
+  readonly issues: readonly DataIssue[];
+  constructor(type: string, version: number, issues: readonly DataIssue[], what = "data") {
+    const list = issues.map((i) => `${i.path || "/"} ${i.message}`).join("; ");
+    super(`invalid ${what} for ${type} v${version}: ${list}`, { status: 422 });
+    this.type = type;
+    this.version = version;
+    this.issues = issues;
+  }
+}
+
+/** A push request whose Standard Webhooks signature is missing, stale or wrong. */
+export class SignatureVerificationError extends Error {
+  override readonly name = "SignatureVerificationError";
+  readonly reason: "missing-headers" | "stale-timestamp" | "bad-signature";
+  constructor(reason: SignatureVerificationError["reason"], message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** `client.request()` got no reply in time. */
+export class RequestTimeoutError extends Error {
+  override readonly name = "RequestTimeoutError";
+  readonly requestId: string;
+  readonly timeoutMs: number;
+  constructor(requestId: string, timeoutMs: number) {
+    super(`no reply to request ${requestId} within ${timeoutMs} ms`);
+    this.requestId = requestId;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A network failure or timeout talking to the broker (nothing was answered). */
+export class TransportError extends Error {
+  override readonly name = "TransportError";
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+  }
+}
+
+/** The broker answered a management call (subscriptions, pull, ack) with an error status. */
+export class HeraldApiError extends Error {
+  override readonly name = "HeraldApiError";
+  readonly status: number;
+  readonly problem: ProblemDetails;
+  constructor(status: number, problem: ProblemDetails) {
+    super(`herald answered ${status}: ${problem.title ?? ""}${problem.detail ? ` — ${problem.detail}` : ""}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+/** The call was made after `close()` / `stop()`. */
+export class ClosedError extends Error {
+  override readonly name = "ClosedError";
+}
+
+/** RFC 9457 problem details as Herald answers them. */
+export interface ProblemDetails {
+  readonly type?: string;
+  readonly title?: string;
+  readonly status?: number;
+  readonly detail?: string;
+  readonly errors?: ReadonlyArray<Record<string, unknown>>;
+  readonly [member: string]: unknown;
+}
+
+/** Is this failure worth another attempt? NonRetryableError (and subclasses) say no; everything else yes. */
+export function isRetryable(error: unknown): boolean {
+  return !(error instanceof NonRetryableError);
+}
+
+/** Always an Error: wraps whatever was thrown. */
+export function toError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new HandlerPanicError(thrown);
+}
