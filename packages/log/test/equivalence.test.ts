@@ -1,5 +1,5 @@
 // Model-based check that the backends have identical semantics: random sequences of appends
-// (named and derived streams, expected versions, repeated ids), deletions and reads run against
+// (named and derived streams, expected versions, repeated ids), deletions, retention and reads run against
 // the in-memory and the SQLite log, and every answer — results, errors, reads — must match.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -28,7 +28,8 @@ type Operation =
       expected: ExpectedVersion;
     }
   | { kind: "delete"; stream: string; expected: ExpectedVersion }
-  | { kind: "readStream"; stream: string; backwards: boolean };
+  | { kind: "readStream"; stream: string; backwards: boolean }
+  | { kind: "retain"; stream: string; maxCount: number };
 
 const operation: fc.Arbitrary<Operation> = fc.oneof(
   {
@@ -56,6 +57,14 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
       backwards: fc.boolean(),
     }),
   },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("retain" as const),
+      stream: streamName,
+      maxCount: fc.integer({ min: 0, max: 2 }),
+    }),
+  },
 );
 
 /** Runs one operation; answers a comparable value (errors become their name and fields). */
@@ -75,6 +84,10 @@ async function run(log: EventLog, op: Operation): Promise<unknown> {
         ...(stream === undefined ? {} : { stream }),
         expectedVersion: expected,
       });
+    }
+    if (op.kind === "retain") {
+      log.setRetention([{ streamPrefix: op.stream, maxCount: op.maxCount }]);
+      return await log.runRetention();
     }
     if (op.kind === "delete") {
       await log.deleteStream(op.stream, { expectedVersion: op.expected });
