@@ -31,6 +31,8 @@ export function checkAppendArguments(events: readonly CloudEvent[], options?: Ap
       throw new LogInputError("every event needs a non-empty source");
     if (typeof event.id !== "string" || event.id === "")
       throw new LogInputError("every event needs a non-empty id");
+    if (typeof event.type !== "string" || event.type === "")
+      throw new LogInputError("every event needs a non-empty type");
   }
   const stream = options?.stream;
   if (stream !== undefined) checkStreamName(stream);

@@ -147,6 +147,8 @@ export function eventLogContract(name: string, backend: BackendUnderTest): void 
       const noId = { specversion: "1.0", id: "", source: "/x", type: "t" } as unknown as CloudEvent;
       await assert.rejects(log.append([noId]), LogInputError);
       await assert.rejects(log.append([null as unknown as CloudEvent]), LogInputError);
+      const noType = { specversion: "1.0", id: "x", source: "/x" } as unknown as CloudEvent;
+      await assert.rejects(log.append([noType]), LogInputError);
       await assert.rejects(log.read({ limit: 0 }), LogInputError);
       await assert.rejects(log.read({ after: -1 }), LogInputError);
       await assert.rejects(log.readStream("s", { direction: "sideways" as "forwards" }), LogInputError);
