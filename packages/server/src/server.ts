@@ -16,8 +16,10 @@ import { HttpProblem, sendProblem } from "./http/problem.js";
 import { registerReadRoutes } from "./http/reads.js";
 import { Router } from "./http/router.js";
 import { registerStreamRoutes } from "./http/streams.js";
+import { handleSubscriptionUpgrade, registerSubscriptionRoutes } from "./http/subscription-routes.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createServerMetrics, routeLabel } from "./observability/metrics.js";
+import { SubscriptionManager } from "./subscriptions/manager.js";
 
 export interface StartServerOptions extends ServerConfigInput {
   /** Use this log instead of opening one; the caller owns it (close() leaves it open). */
@@ -66,7 +68,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     notReadyReasons: () => {
       const reasons: string[] = [];
       if (closing) reasons.push("shutting down");
-      // SUBSCRIPTIONS SEAM: add `if (!manager.isReady()) reasons.push("subscriptions loading")`.
+      if (!closing && !manager.isReady()) reasons.push("subscriptions loading");
       return reasons;
     },
   });
@@ -74,9 +76,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   registerIngestRoutes(router, deps);
   registerReadRoutes(router, deps);
   registerStreamRoutes(router, deps);
-  // SUBSCRIPTIONS SEAM: once src/subscriptions/manager.ts is on main:
-  //   const manager = new SubscriptionManager({ log, registry, logger, sinkPolicy: config.sinks });
-  //   registerSubscriptionRoutes(router, manager); await manager.start();
+  const manager = new SubscriptionManager({ log, registry, logger, sinkPolicy: config.sinks });
+  registerSubscriptionRoutes(router, manager);
 
   const onError = (error: unknown) => logger.error({ err: error }, "request failed");
   const logRequests = logger.isLevelEnabled("debug");
@@ -131,11 +132,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     await router.handle(req, res, onError);
   }
 
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, _head: Buffer) => {
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     try {
       if (closing) throw new HttpProblem(503, "Service Unavailable", "the server is shutting down");
       authorizer.authorize(req, new URL(req.url ?? "/", "http://herald.local"), { allowQueryToken: true });
-      // SUBSCRIPTIONS SEAM: `if (handleSubscriptionUpgrade(manager, req, socket, _head)) return;`
+      if (handleSubscriptionUpgrade(manager, req, socket, head)) return;
       throw new HttpProblem(404, "Not Found", `no WebSocket endpoint at ${pathOf(req.url)}`);
     } catch (error) {
       const problem =
@@ -148,6 +149,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   });
 
   try {
+    // Persisted subscriptions resume before the first request can arrive.
+    await manager.start();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(config.port, config.host, () => {
@@ -156,6 +159,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       });
     });
   } catch (error) {
+    await manager.stop({ drainMs: 0 });
     if (ownsLog) await log.close();
     throw error;
   }
@@ -175,8 +179,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
       server.closeIdleConnections();
-      // SUBSCRIPTIONS SEAM: `await manager.stop({ drainMs: config.shutdownDrainMs });` (stops dispatching,
-      // drains in-flight pushes, persists checkpoints).
+      // Stops dispatching (ends SSE and WebSocket consumers, answers long polls), drains in-flight
+      // pushes, persists checkpoints.
+      await manager.stop({ drainMs: config.shutdownDrainMs });
       // Streams still open (SSE) have nothing more to send: end them so their connections can close.
       for (const res of inFlight) if (res.headersSent && !res.writableEnded) res.end();
       const drained = await Promise.race([

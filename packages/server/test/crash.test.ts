@@ -1,7 +1,9 @@
 // SIGKILL the server under load, many times: every event that got a 2xx must be in the log afterwards,
-// positions stay gapless and nothing is stored twice.
+// positions stay gapless, nothing is stored twice, and a push subscription created before the first
+// kill delivers every acknowledged event at least once in the end.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:http";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { get, type Page, tempDir } from "./server-harness.js";
@@ -78,10 +80,36 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
+/** The webhook sink: records every delivered ce-id (duplicates allowed: delivery is at-least-once). */
+async function startSink(): Promise<{ url: string; delivered: Set<string>; close(): Promise<void> }> {
+  const delivered = new Set<string>();
+  const server = createServer((req, res) => {
+    const id = req.headers["ce-id"];
+    req.resume();
+    req.on("end", () => {
+      if (typeof id === "string") delivered.add(id);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`,
+    delivered,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
 describe("crash safety", () => {
-  it(`keeps every 2xx'd event across ${ROUNDS} SIGKILLs under load`, { timeout: 90_000 }, async () => {
+  it(`keeps every 2xx'd event across ${ROUNDS} SIGKILLs under load, and delivers it`, {
+    timeout: 120_000,
+  }, async () => {
     const dir = tempDir("herald-crash-");
     const acked = new Set<string>();
+    const sink = await startSink();
     try {
       for (let round = 0; round <= ROUNDS; round++) {
         const { child, url } = await spawnServer(dir.path);
@@ -97,7 +125,30 @@ describe("crash safety", () => {
         const present = new Set(ids);
         const lost = [...acked].filter((id) => !present.has(id));
         assert.deepEqual(lost, [], `round ${round}: acknowledged events lost`);
+        if (round === 0) {
+          const created = await fetch(`${url}/subscriptions`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+              id: "crash-push",
+              sink: sink.url,
+              config: { ordering: "none", maxInFlight: 256 },
+            }),
+          });
+          assert.equal(created.status, 201, await created.text());
+        }
         if (round === ROUNDS) {
+          // Every acknowledged event reaches the subscriber at least once, despite the kills.
+          const deadline = Date.now() + 60_000;
+          while ([...acked].some((id) => !sink.delivered.has(id)) && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          const undelivered = [...acked].filter((id) => !sink.delivered.has(id));
+          assert.deepEqual(
+            undelivered.slice(0, 10),
+            [],
+            `${undelivered.length} acknowledged events never delivered`,
+          );
           child.kill("SIGTERM");
           await exited(child);
           break;
@@ -113,6 +164,7 @@ describe("crash safety", () => {
         for (const id of roundAcked) acked.add(id);
       }
     } finally {
+      await sink.close();
       dir.remove();
     }
   });

@@ -103,6 +103,24 @@ describe("configurable request limits", () => {
     });
   });
 
+  it("431 for oversized headers (node's parser limit), server keeps serving", async () => {
+    await withServer({ limits }, async (server) => {
+      const response = await fetch(`${server.url}/events`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "ce-specversion": "1.0",
+          "ce-huge": "h".repeat(20_000),
+        },
+        body: "{}",
+      });
+      assert.equal(response.status, 431);
+      await response.text();
+      assert.equal((await get(`${server.url}/healthz`)).status, 200);
+      assert.equal(await server.log.headPosition(), 0);
+    });
+  });
+
   it("keeps serving after refusals on the same keep-alive connection", async () => {
     await withServer({ limits }, async (server) => {
       for (let i = 0; i < 5; i++) {

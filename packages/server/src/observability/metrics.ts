@@ -86,6 +86,7 @@ const SUBSCRIPTION_ACTIONS = new Set(["pull", "ack", "nack", "sse", "ws", "stats
 
 /** A low-cardinality route label for a path: ids and stream names become `:id` / `:stream`. */
 export function routeLabel(pathname: string): string {
+  if (pathname === "/events") return pathname; // the hot path, without splitting
   const parts = pathname.split("/").filter((s) => s.length > 0);
   const [first] = parts;
   if (first === "streams") return parts.length === 2 ? "/streams/:stream" : "other";
