@@ -1,13 +1,6 @@
 // CESQL filter evaluation vs a hand-written JS predicate, on the same events, in the same run.
 // Usage: node bench/dist/cesql.js [--quick]. The last line of output is one JSON object.
-//
-// @herald/cloudevents does not re-export CESQL until the lead adds `export * from "./cesql/index.js"`
-// to its index; until then the compiled module is loaded by path (bench/dist/ -> packages/).
-// Afterwards this becomes `import { compileCesql } from "@herald/cloudevents"`.
-import type * as Cesql from "../packages/cloudevents/src/cesql/index.js";
-
-const cesqlModule = new URL("../../packages/cloudevents/dist/src/cesql/index.js", import.meta.url);
-const { compileCesql } = (await import(cesqlModule.href)) as typeof Cesql;
+import { compileCesql } from "@herald/cloudevents";
 
 type Event = Readonly<Record<string, unknown>>;
 

@@ -18,13 +18,15 @@ const durability: "full" | "normal" = durabilityArg === "normal" ? "normal" : "f
 const sizes = quick
   ? { batched: 20_000, concurrent: 10_000, producers: 100, rawPerEvent: 300, catchUp: 50_000, latency: 300 }
   : {
-      batched: 300_000,
+      batched: 200_000,
       concurrent: 200_000,
       producers: 100,
       rawPerEvent: 2_000,
       catchUp: 1_000_000,
       latency: 3_000,
     };
+/** Throughput runs are repeated and the best run is reported (the machine is shared; noise only slows). */
+const REPEATS = 2;
 
 const dir = mkdtempSync(join(tmpdir(), "herald-bench-log-"));
 let dbCount = 0;
@@ -33,6 +35,15 @@ const freshPath = (): string => join(dir, `bench-${++dbCount}.db`);
 interface Throughput {
   readonly eventsPerSec: number;
   readonly latencyMs: Percentiles;
+}
+
+async function best(run: () => Promise<Throughput>): Promise<Throughput> {
+  let top: Throughput | undefined;
+  for (let i = 0; i < REPEATS; i++) {
+    const result = await run();
+    if (top === undefined || result.eventsPerSec > top.eventsPerSec) top = result;
+  }
+  return top!;
 }
 
 function print(line: string): void {
@@ -140,6 +151,7 @@ async function catchUp(count: number, nats: NatsPeer | undefined) {
   raw.close();
   let natsRate: number | null = null;
   if (nats !== undefined) {
+    await nats.jsm.streams.purge(nats.stream);
     const payload = Buffer.from(encode(benchEvents(1, "nats-fill")[0]!));
     for (let start = 0; start < count; start += 1000) {
       const acks: Promise<unknown>[] = [];
@@ -160,8 +172,8 @@ async function catchUp(count: number, nats: NatsPeer | undefined) {
   return { heraldSubscribe: subscribeRate, heraldRead: readRate, rawSqlite: rawRate, nats: natsRate };
 }
 
-async function heraldLatency(count: number): Promise<Percentiles> {
-  const log = openSqliteLog({ path: freshPath(), durability, retentionIntervalMs: 0 });
+async function heraldLatency(count: number, mode: "full" | "normal"): Promise<Percentiles> {
+  const log = openSqliteLog({ path: freshPath(), durability: mode, retentionIntervalMs: 0 });
   const events = benchEvents(count, "latency");
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
@@ -227,12 +239,23 @@ async function main(): Promise<void> {
   const nats = await openNatsPeer("log");
   if (nats === undefined) print("NATS not reachable on 127.0.0.1:4222: NATS figures are skipped");
 
+  // Warm-up (JIT, file system) so the first measured side is not penalised.
+  const warmUp = benchEvents(5_000, "warm-up");
+  await heraldBatched(warmUp, 100);
+  await rawBatched(warmUp, 100);
+
   const batched: Record<string, unknown> = {};
   for (const batchSize of [100, 1000]) {
     const events = benchEvents(sizes.batched, `batched-${batchSize}`);
-    const herald = await heraldBatched(events, batchSize);
-    const raw = await rawBatched(events, batchSize);
-    const natsResult = nats === undefined ? null : await natsBatched(nats, events, batchSize);
+    const herald = await best(() => heraldBatched(events, batchSize));
+    const raw = await best(() => rawBatched(events, batchSize));
+    let natsRun = 0;
+    const natsResult =
+      nats === undefined
+        ? null
+        : await best(() =>
+            natsBatched(nats, benchEvents(sizes.batched, `nats-${batchSize}-${natsRun++}`), batchSize),
+          );
     row(`batched appends of ${batchSize}`, herald, { "raw sqlite": raw, "nats js": natsResult });
     batched[String(batchSize)] = {
       herald,
@@ -244,16 +267,23 @@ async function main(): Promise<void> {
   }
 
   const singles = benchEvents(sizes.concurrent, "single");
-  const log = openSqliteLog({ path: freshPath(), durability, retentionIntervalMs: 0 });
-  const heraldSingles = await concurrentSingles(singles, sizes.producers, (event) => log.append([event]));
-  await log.close();
+  const heraldSingles = await best(async () => {
+    const log = openSqliteLog({ path: freshPath(), durability, retentionIntervalMs: 0 });
+    const result = await concurrentSingles(singles, sizes.producers, (event) => log.append([event]));
+    await log.close();
+    return result;
+  });
   const rawPerEvent = await rawBatched(benchEvents(sizes.rawPerEvent, "raw-single"), 1, true);
   let natsSingles: Throughput | null = null;
   if (nats !== undefined) {
     const payloads = singles.map((event) => Buffer.from(encode(event)));
-    natsSingles = await concurrentSingles(singles, sizes.producers, (event, index) =>
-      nats.js.publish(nats.subject, payloads[index], { msgID: `single-${event.id}` }),
-    );
+    let natsRun = 0;
+    natsSingles = await best(() => {
+      const run = natsRun++;
+      return concurrentSingles(singles, sizes.producers, (event, index) =>
+        nats.js.publish(nats.subject, payloads[index], { msgID: `single-${run}-${event.id}` }),
+      );
+    });
   }
   row(`${sizes.producers} concurrent producers`, heraldSingles, {
     "raw sqlite, commit per event": rawPerEvent,
@@ -266,11 +296,13 @@ async function main(): Promise<void> {
       `herald subscribe ${read.heraldSubscribe.toLocaleString("en")} ev/s | herald read() ${read.heraldRead.toLocaleString("en")} ev/s | raw sqlite ${read.rawSqlite.toLocaleString("en")} ev/s | nats js ${read.nats?.toLocaleString("en") ?? "n/a"} ev/s`,
   );
 
-  const heraldLat = await heraldLatency(sizes.latency);
+  const heraldLat = await heraldLatency(sizes.latency, durability);
+  // NATS acknowledges before fsync by default, so also show the log without an fsync per commit.
+  const heraldLatNormal = await heraldLatency(sizes.latency, "normal");
   const natsLat = nats === undefined ? null : await natsLatency(nats, sizes.latency);
   print(
     `append→subscriber latency`.padEnd(29) +
-      `herald p50 ${heraldLat.p50} ms, p99 ${heraldLat.p99} ms | nats js ${natsLat === null ? "n/a" : `p50 ${natsLat.p50} ms, p99 ${natsLat.p99} ms`}`,
+      `herald p50 ${heraldLat.p50} ms, p99 ${heraldLat.p99} ms | herald (normal) p50 ${heraldLatNormal.p50} ms, p99 ${heraldLatNormal.p99} ms | nats js ${natsLat === null ? "n/a" : `p50 ${natsLat.p50} ms, p99 ${natsLat.p99} ms`}`,
   );
   await nats?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -280,6 +312,7 @@ async function main(): Promise<void> {
       bench: "log",
       quick,
       durability,
+      repeats: REPEATS,
       eventBytes: sample.length,
       batched,
       concurrent: {
@@ -291,7 +324,7 @@ async function main(): Promise<void> {
           natsSingles === null ? null : ratio(heraldSingles.eventsPerSec, natsSingles.eventsPerSec),
       },
       catchUp: { events: sizes.catchUp, ...read },
-      latency: { herald: heraldLat, nats: natsLat },
+      latency: { herald: heraldLat, heraldNormalDurability: heraldLatNormal, nats: natsLat },
     }),
   );
 }

@@ -1,12 +1,11 @@
 // The bench events: ~300 bytes in the CloudEvents JSON format, built before timing starts.
-import type { CloudEvent } from "@herald/cloudevents";
+import { CloudEvent, encodeJsonEvent } from "@herald/cloudevents";
 
 export function benchEvents(count: number, tag: string): CloudEvent[] {
   const pad = "x".repeat(150);
   const events: CloudEvent[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    events[i] = {
-      specversion: "1.0",
+    events[i] = new CloudEvent({
       id: `${tag}-${i}`,
       source: `/bench/producer-${i % 100}`,
       type: "com.example.bench.measured",
@@ -14,11 +13,11 @@ export function benchEvents(count: number, tag: string): CloudEvent[] {
       time: "2026-11-25T09:00:00.000Z",
       partitionkey: `key-${i % 100}`,
       data: { seq: i, pad },
-    } as unknown as CloudEvent;
+    });
   }
   return events;
 }
 
 export function encode(event: CloudEvent): string {
-  return JSON.stringify(event);
+  return encodeJsonEvent(event);
 }

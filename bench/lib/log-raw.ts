@@ -1,5 +1,5 @@
 // The ceiling: a raw better-sqlite3 insert loop writing the same rows into the same schema with
-// the same durability, with none of the log's work (no dedupe lookups, versions, promises).
+// the same durability and pragmas, with none of the log's work (no dedupe lookups, versions, promises).
 import type { CloudEvent } from "@herald/cloudevents";
 import Database from "better-sqlite3";
 
@@ -16,6 +16,7 @@ export function openRawSqlite(path: string, durability: "full" | "normal"): RawS
   db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
   db.pragma("locking_mode = EXCLUSIVE");
   db.pragma("cache_size = -65536");
+  db.pragma("wal_autocheckpoint = 10000");
   const insert = db.prepare(
     "INSERT INTO events (position, stream, version, source, id, type, recorded_at, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
   );

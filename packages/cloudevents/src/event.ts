@@ -24,6 +24,7 @@ export interface CloudEventInit<T = unknown> {
 
 const CONSTRUCT_OPTIONS: NormalizeOptions = { strictEnvelope: false, makeId: randomUUID };
 const DECODE_OPTIONS: NormalizeOptions = { strictEnvelope: true };
+const TRUSTED_OPTIONS: NormalizeOptions = { strictEnvelope: true, trusted: true };
 
 // Lets decoders build an event from already-parsed input with the JSON format's rules
 // (specversion and id required, null = absent) without a second validation pass.
@@ -107,6 +108,19 @@ export function createDecodedEvent(init: unknown): CloudEvent {
   pendingOptions = DECODE_OPTIONS;
   try {
     return new CloudEvent(init as CloudEventInit);
+  } finally {
+    pendingOptions = CONSTRUCT_OPTIONS;
+  }
+}
+
+/**
+ * Builds an event from a JSON event object this package wrote from a valid event (e.g. read back from
+ * Herald's own log) WITHOUT validating it again. Never use it on input from outside.
+ */
+export function createTrustedEvent(obj: Record<string, unknown>): CloudEvent {
+  pendingOptions = TRUSTED_OPTIONS;
+  try {
+    return new CloudEvent(obj as unknown as CloudEventInit);
   } finally {
     pendingOptions = CONSTRUCT_OPTIONS;
   }

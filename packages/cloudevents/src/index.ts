@@ -10,6 +10,7 @@ export {
   CloudEvent,
   type CloudEventInit,
   createDecodedEvent,
+  createTrustedEvent,
   validateCloudEvent,
   validateDecodedEvent,
 } from "./event.js";
@@ -19,6 +20,7 @@ export {
   decodeJsonBatchArray,
   decodeJsonEvent,
   decodeJsonEventObject,
+  decodeTrustedJsonEvent,
   encodeJsonBatch,
   encodeJsonEvent,
 } from "./json-format.js";

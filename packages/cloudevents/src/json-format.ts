@@ -1,6 +1,6 @@
 // The JSON event format (json-format.md) and its batch format.
 import { CloudEventDecodeError, CloudEventValidationError, type ValidationIssue } from "./errors.js";
-import { type CloudEvent, createDecodedEvent, validateDecodedEvent } from "./event.js";
+import { type CloudEvent, createDecodedEvent, createTrustedEvent, validateDecodedEvent } from "./event.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -58,6 +58,18 @@ export function decodeJsonEventObject(obj: unknown): CloudEvent {
     throw new CloudEventDecodeError("malformed", "a JSON event must be a JSON object");
   }
   return createDecodedEvent(obj);
+}
+
+/**
+ * Fast path for JSON this package wrote itself from a valid event (e.g. Herald's log reading back what it
+ * stored): parses without validating again. Malformed JSON still gives CloudEventDecodeError.
+ */
+export function decodeTrustedJsonEvent(input: string | Uint8Array): CloudEvent {
+  const obj = parseJson(input);
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+    throw new CloudEventDecodeError("malformed", "a JSON event must be a JSON object");
+  }
+  return createTrustedEvent(obj as Record<string, unknown>);
 }
 
 /** A JSON batch (`application/cloudevents-batch+json`): an array of JSON events. */

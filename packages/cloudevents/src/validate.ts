@@ -34,6 +34,8 @@ export interface NormalizeOptions {
   readonly strictEnvelope: boolean;
   /** Id to use when none is given (constructor only). */
   readonly makeId?: () => string;
+  /** Input written by this package from a valid event (e.g. read back from a log): copy, do not check. */
+  readonly trusted?: boolean;
 }
 
 /** Where normalize writes the accepted members, in canonical order. */
@@ -86,6 +88,10 @@ export function normalizeEvent(
     return issues;
   }
   const src = init as Record<string, unknown>;
+  if (options.trusted === true && target !== undefined) {
+    copyTrusted(src, target);
+    return issues;
+  }
   const strict = options.strictEnvelope;
   let specversion: unknown;
   let id: unknown;
@@ -257,6 +263,24 @@ export function normalizeEvent(
       target[ext[0]] = ext[1];
     }
   }
-  if (hasData) target["data"] = data;
+  if (hasData) {
+    // A Buffer (or other subclass) is viewed as a plain Uint8Array so equality and JSON behave the same.
+    target["data"] =
+      data instanceof Uint8Array && data.constructor !== Uint8Array
+        ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+        : data;
+  }
   return issues;
+}
+
+/** Copies members of an already-validated JSON event as they are (data_base64 becomes bytes, null is absent). */
+function copyTrusted(src: Record<string, unknown>, target: EventTarget): void {
+  const keys = Object.keys(src);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const value = src[key];
+    if (value === undefined || (value === null && key !== "data") || key === "__proto__") continue;
+    if (key === "data_base64" && typeof value === "string") target["data"] = base64ToBytes(value);
+    else target[key] = value;
+  }
 }

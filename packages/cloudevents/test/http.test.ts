@@ -54,6 +54,8 @@ describe("ce- header value percent-encoding", () => {
     assert.equal(decodeHeaderValue('"quoted \\"value\\" here"', "ce-x"), 'quoted "value" here');
     assert.equal(decodeHeaderValue("plain old value", "ce-x"), "plain old value");
     assert.equal(decodeHeaderValue("100%", "ce-x"), "100%");
+    assert.equal(decodeHeaderValue(" \t/padded%20value\t ", "ce-x"), "/padded value");
+    assert.equal(decodeHeaderValue("%20kept%20", "ce-x"), " kept ");
   });
 
   it("rejects byte sequences that are not UTF-8, e.g. the overlong %C0%A0", () => {
@@ -123,6 +125,19 @@ describe("HTTP binary mode", () => {
     for (const e of cases) assert.deepEqual(decodeOne(encodeHttp(e, "binary")), e);
   });
 
+  it("copies a Buffer body into a plain Uint8Array the event owns", () => {
+    const body = Buffer.from([1, 2, 3]);
+    const e = decodeOne({
+      headers: { "ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t" },
+      body,
+    });
+    assert.equal(Object.getPrototypeOf(e.data), Uint8Array.prototype);
+    body[0] = 99;
+    assert.deepEqual(e.data, new Uint8Array([1, 2, 3]));
+    const given = new CloudEvent({ ...base, data: Buffer.from([4]) });
+    assert.equal(Object.getPrototypeOf(given.data), Uint8Array.prototype);
+  });
+
   it("sends non-binary data without a datacontenttype as application/json", () => {
     const e = new CloudEvent({ ...base, data: { a: 1 } });
     const msg = encodeHttp(e, "binary");
@@ -154,6 +169,13 @@ describe("HTTP binary mode", () => {
       "unsupported-media-type",
     );
     assert.equal(decodeError({ headers: {}, body: "" }).reason, "unsupported-media-type");
+    // With ce- headers it is a CloudEvent attempt: a missing specversion is a validation issue.
+    assert.throws(
+      () => decodeHttp({ headers: { "ce-id": "1", "ce-source": "/s", "ce-type": "t" } }),
+      (err: unknown) =>
+        err instanceof CloudEventValidationError &&
+        err.issues.map((i) => i.attribute).join() === "specversion",
+    );
     const binary = { "ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t" };
     assert.equal(
       decodeError({ headers: { ...binary, "content-type": "application/json" }, body: "{oops" }).reason,

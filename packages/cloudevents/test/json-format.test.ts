@@ -7,6 +7,7 @@ import {
   decodeJsonBatch,
   decodeJsonEvent,
   decodeJsonEventObject,
+  decodeTrustedJsonEvent,
   encodeJsonBatch,
   encodeJsonEvent,
   isJsonMediaType,
@@ -133,6 +134,33 @@ describe("JSON event format", () => {
       ["data_base64"],
     );
     assert.throws(() => decodeJsonEventObject([]), CloudEventDecodeError);
+  });
+
+  it("decodeTrustedJsonEvent reads back what encodeJsonEvent wrote, without validating again", () => {
+    const e = new CloudEvent({
+      ...base,
+      id: "1",
+      n: 3,
+      data: new Uint8Array([5]),
+      time: "2024-01-01T00:00:00Z",
+    });
+    const back = decodeTrustedJsonEvent(encodeJsonEvent(e));
+    assert.deepEqual(back, e);
+    assert.ok(Object.isFrozen(back));
+    // It trusts its input: this invalid time would be rejected by decodeJsonEvent.
+    const unchecked = decodeTrustedJsonEvent(
+      `{"specversion":"1.0","id":"1","source":"/s","type":"t","time":"x"}`,
+    );
+    assert.equal(unchecked.time, "x");
+    assert.throws(() =>
+      decodeJsonEvent(`{"specversion":"1.0","id":"1","source":"/s","type":"t","time":"x"}`),
+    );
+    assert.throws(() => decodeTrustedJsonEvent("[1]"), CloudEventDecodeError);
+    const proto = decodeTrustedJsonEvent(
+      `{"__proto__":{"x":1},"specversion":"1.0","id":"1","source":"/s","type":"t"}`,
+    );
+    assert.ok(proto instanceof CloudEvent);
+    assert.equal(typeof proto.cloneWith, "function");
   });
 
   it("encodes a value JSON cannot hold as a typed error", () => {

@@ -169,8 +169,27 @@ describe("CloudEvent construction", () => {
     ]) {
       assert.ok(isUriReference(good), good);
     }
-    for (const bad of ["not a uri", "1a:b", "%zz", "a\\b", "<x>"]) assert.ok(!isUriReference(bad), bad);
-    for (const good of ["2024-02-29T00:00:00Z", "1985-04-12T23:20:50.52z", "1990-12-31T15:59:60-08:00"]) {
+    for (const bad of [
+      "not a uri",
+      "1a:b",
+      "%zz",
+      "a\\b",
+      "<x>",
+      "]",
+      "a#b#c",
+      "//host:port/",
+      "//[zz::1]/",
+    ]) {
+      assert.ok(!isUriReference(bad), bad);
+    }
+    for (const good of ["//[::1]:8080/x", "http://user:pw@[v1.fe]/", "//127.0.0.1:/"])
+      assert.ok(isUriReference(good), good);
+    for (const good of [
+      "2024-02-29T00:00:00Z",
+      "1985-04-12T23:20:50.52z",
+      "1990-12-31T15:59:60-08:00",
+      "2016-12-31T23:59:60Z",
+    ]) {
       assert.ok(isTimestamp(good), good);
     }
     for (const bad of [
@@ -180,6 +199,7 @@ describe("CloudEvent construction", () => {
       "2024-01-01T00:00:00",
       "2024-01-01 00:00:00Z",
       "2024-01-01T00:00:00+25:00",
+      "2016-12-31T12:00:60Z",
     ]) {
       assert.ok(!isTimestamp(bad), bad);
     }
@@ -276,6 +296,12 @@ describe("copy-on-change", () => {
   it("removes attributes and extensions patched to undefined", () => {
     const changed = original.cloneWith({ subject: undefined, tenant: undefined, data: undefined });
     assert.deepEqual(Object.keys(changed), ["specversion", "id", "source", "type"]);
+  });
+
+  it("gives a fresh id when the patch removes it", () => {
+    const fresh = original.cloneWith({ id: undefined });
+    assert.notEqual(fresh.id, original.id);
+    assert.match(fresh.id, /^[0-9a-f-]{36}$/);
   });
 
   it("replaces data by data_base64 and revalidates the result", () => {

@@ -21,8 +21,12 @@ interface Ack {
   readonly position: number;
 }
 
-/** Runs the writer, kills it `killAfterMs` after its first acknowledgement, returns what it acknowledged. */
-function runAndKill(path: string, round: number, killAfterMs: number): Promise<Ack[]> {
+/**
+ * Runs the writer and SIGKILLs it `killAfterMs` after its first acknowledgement — or, with
+ * `fromSpawn`, that long after it was started (possibly while it is still opening the log).
+ * Returns what it acknowledged.
+ */
+function runAndKill(path: string, round: number, killAfterMs: number, fromSpawn: boolean): Promise<Ack[]> {
   return new Promise((resolve, reject) => {
     const durability = round % 2 === 0 ? "full" : "normal";
     const child = spawn(process.execPath, [writer, path, String(round), durability], {
@@ -37,6 +41,7 @@ function runAndKill(path: string, round: number, killAfterMs: number): Promise<A
     };
     // A safety net in case the writer never acknowledges anything.
     const deadline = setTimeout(kill, 5000);
+    if (fromSpawn) timer = setTimeout(kill, killAfterMs);
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => {
       timer ??= setTimeout(kill, killAfterMs);
@@ -102,7 +107,14 @@ test(`crash: ${ROUNDS} SIGKILLs under concurrent appends lose nothing acknowledg
   let roundsWithAcks = 0;
   let lastHead = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    const acks = await runAndKill(path, round, 5 + Math.floor(Math.random() * 250));
+    // Every fourth round dies at a random moment after spawn, maybe before or while opening the log.
+    const fromSpawn = round % 4 === 3;
+    const acks = await runAndKill(
+      path,
+      round,
+      Math.floor(Math.random() * (fromSpawn ? 400 : 250)),
+      fromSpawn,
+    );
     if (acks.length > 0) roundsWithAcks += 1;
     for (const ack of acks) {
       const key = `${ack.source} ${ack.id}`;

@@ -69,7 +69,7 @@ describe("SQLite log", () => {
         order.push("retention");
         return report;
       });
-      await sleep(0);
+      // Queued while the first retention batch is queued: it commits with one of the first groups.
       const append = log.append([testEvent()], { stream: "other" }).then(() => order.push("append"));
       const [report] = await Promise.all([retention, append]);
       assert.equal(report.deleted, 2000);
@@ -78,5 +78,32 @@ describe("SQLite log", () => {
     } finally {
       await log.close();
     }
+  });
+
+  it("splits a very large group into several commits and keeps positions gapless", async () => {
+    const log = openSqliteLog({ path: freshPath(), retentionIntervalMs: 0 });
+    try {
+      const batches = Array.from({ length: 3 }, () => Array.from({ length: 12_000 }, () => testEvent()));
+      const answers = await Promise.all(batches.map((batch) => log.append(batch)));
+      const positions = answers.flat().map((r) => r.position);
+      assert.deepEqual(
+        positions,
+        Array.from({ length: 36_000 }, (_, i) => i + 1),
+      );
+    } finally {
+      await log.close();
+    }
+  });
+
+  it("commits writes still queued when it is closed", async () => {
+    const path = freshPath();
+    const log = openSqliteLog({ path, retentionIntervalMs: 0 });
+    const pending = [log.append([testEvent()]), log.checkpoints.store("g", 1), log.append([testEvent()])];
+    await log.close();
+    await Promise.all(pending);
+    const again = openSqliteLog({ path, retentionIntervalMs: 0 });
+    assert.equal(await again.headPosition(), 2);
+    assert.equal(await again.checkpoints.load("g"), 1);
+    await again.close();
   });
 });

@@ -86,12 +86,12 @@ export function decodeAmqp(message: AmqpMessageInput): CloudEvent {
       );
     }
     init[name] = fromAmqpValue(key, value);
-    if (name === "specversion") found = true;
+    found = true;
   }
   if (!found) {
     throw new CloudEventDecodeError(
       "unsupported-media-type",
-      "not a CloudEvent: no cloudEvents_specversion property and no CloudEvents content-type",
+      "not a CloudEvent: no cloudEvents_ properties and no CloudEvents content-type",
     );
   }
   if (contentType !== undefined) init["datacontenttype"] = contentType;

@@ -44,6 +44,15 @@ export function bodyText(body: string | Uint8Array, what: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
+/**
+ * Bytes the event can own: text is encoded; a Buffer (or other Uint8Array subclass) is copied into a plain
+ * Uint8Array, so the event neither pins node's shared buffer pool nor changes when the caller reuses it.
+ */
+function ownBytes(body: string | Uint8Array): Uint8Array {
+  if (typeof body === "string") return encodeUtf8(body);
+  return body.constructor === Uint8Array ? body : new Uint8Array(body);
+}
+
 /** The data of a binary-mode message and the content type that describes it. */
 export interface BinaryPayload {
   /** undefined when the event has no data. */
@@ -98,7 +107,7 @@ export function dataFromBody(
   contentType: string | undefined,
 ): unknown {
   if (body === undefined || body === null || body.length === 0) return NO_DATA;
-  if (contentType === undefined) return typeof body === "string" ? encodeUtf8(body) : body;
+  if (contentType === undefined) return ownBytes(body);
   const essence = mediaTypeEssence(contentType);
   if (essence === "application/json" || essence.endsWith("+json")) {
     const text = bodyText(body, "JSON data");
@@ -119,12 +128,12 @@ export function dataFromBody(
       try {
         return utf8Strict.decode(body);
       } catch {
-        return body; // not UTF-8 after all: keep the bytes, lose nothing
+        return ownBytes(body); // not UTF-8 after all: keep the bytes, lose nothing
       }
     }
-    return body;
+    return ownBytes(body);
   }
-  return typeof body === "string" ? encodeUtf8(body) : body;
+  return ownBytes(body);
 }
 
 /** A single header value, or an error when a header that must be single appears several times. */

@@ -22,6 +22,18 @@ export function encodeHeaderValue(value: string): string {
   return out;
 }
 
+function isOws(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}
+
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && isOws(value.charCodeAt(start))) start++;
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+  return value.slice(start, end);
+}
+
 function hexValue(code: number): number {
   if (code >= 48 && code <= 57) return code - 48;
   if (code >= 65 && code <= 70) return code - 55;
@@ -46,6 +58,9 @@ function unquote(value: string): string {
  * literal. Characters 0x80-0xFF are taken as the raw header bytes they stand for (node's latin1 view).
  */
 export function decodeHeaderValue(value: string, name: string): string {
+  // Optional whitespace around a field value is not part of it (RFC 7230 §3.2); node already trims it.
+  const last = value.length - 1;
+  if (last >= 0 && (isOws(value.charCodeAt(0)) || isOws(value.charCodeAt(last)))) value = trimOws(value);
   if (NO_DECODING_NEEDED.test(value)) return value;
   if (value.length >= 2 && value.charCodeAt(0) === 0x22 && value.charCodeAt(value.length - 1) === 0x22) {
     value = unquote(value);

@@ -86,7 +86,7 @@ export function detectHttpMode(headers: HttpHeadersInput): HttpDetectedMode {
 /**
  * Decodes an HTTP message in any content mode into its events (one, or a batch's many).
  * Throws CloudEventDecodeError with reason `unsupported-media-type` (a CloudEvents format other than JSON, or
- * neither a CloudEvents content type nor a ce-specversion header) or `malformed` (bad JSON, bad header
+ * neither a CloudEvents content type nor any ce- header) or `malformed` (bad JSON, bad header
  * encoding...), and CloudEventValidationError when the event itself breaks the spec.
  */
 export function decodeHttp(message: HttpMessageInput): CloudEvent[] {
@@ -144,12 +144,12 @@ function decodeBinary(
       );
     }
     init[name] = decodeHeaderValue(raw, key);
-    if (name === "specversion") found = true;
+    found = true;
   }
   if (!found) {
     throw new CloudEventDecodeError(
       "unsupported-media-type",
-      `not a CloudEvent: Content-Type ${contentType ?? "(none)"} is no CloudEvents format and there is no ce-specversion header`,
+      `not a CloudEvent: Content-Type ${contentType ?? "(none)"} is no CloudEvents format and there are no ce- headers`,
     );
   }
   if (contentType !== undefined) init["datacontenttype"] = contentType;

@@ -112,13 +112,13 @@ export function decodeKafka(message: KafkaMessageInput): CloudEvent {
     // The official SDK also writes ce_datacontenttype; the content-type header wins when both are there.
     if (name === "datacontenttype") ceContentType = value;
     else init[name] = value;
-    if (name === "specversion") found = true;
+    found = true;
   }
   if (isStructuredJson(contentType)) return decodeJsonEventObject(parseJsonBody(message.value, "value"));
   if (!found) {
     throw new CloudEventDecodeError(
       "unsupported-media-type",
-      "not a CloudEvent: no ce_specversion header and no CloudEvents content-type",
+      "not a CloudEvent: no ce_ headers and no CloudEvents content-type",
     );
   }
   const dataContentType = contentType ?? ceContentType;

@@ -56,7 +56,7 @@ export function encodeNats(
 }
 
 /**
- * Decodes a NATS message: a CloudEvents Content-Type header or no `ce-specversion` header means structured
+ * Decodes a NATS message: a CloudEvents Content-Type header or no `ce-` header at all means structured
  * mode (as with servers before 2.2); otherwise binary mode from the `ce-` headers.
  */
 export function decodeNats(message: NatsMessageInput): CloudEvent {
@@ -84,7 +84,7 @@ export function decodeNats(message: NatsMessageInput): CloudEvent {
       );
     }
     init[name] = decodeHeaderValue(raw, key);
-    if (name === "specversion") found = true;
+    found = true;
   }
   if (isStructuredJson(contentType)) return decodeJsonEventObject(parseJsonBody(message.data, "payload"));
   if (!found) return decodeJsonEventObject(parseJsonBody(message.data, "payload"));

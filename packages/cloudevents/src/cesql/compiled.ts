@@ -51,13 +51,13 @@ export function foldIfConstant(compiled: Compiled, operands: readonly Compiled[]
 export function castedTo(compiled: Compiled, target: ConcreteType): Compiled {
   if (compiled.type === target) return compiled;
   if (compiled.attribute !== undefined) return attributeAs(compiled.attribute, target);
-  const inner = compiled.evaluate;
   if (compiled.constant !== undefined) {
     const scope = new Scope();
     const value = castTo(target, compiled.constant.value, scope);
+    // A cast that fails is left to run at evaluation, so its error is reported every time.
     if (scope.count === 0) return constant(value);
-    return { type: target, fallible: true, evaluate: (_event, s) => castTo(target, inner(_event, s), s) };
   }
+  const inner = compiled.evaluate;
   const castCanFail = target !== "string";
   if (!compiled.fallible) {
     return {

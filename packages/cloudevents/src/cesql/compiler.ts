@@ -2,7 +2,9 @@ import type { Node } from "./ast.js";
 import { missingAttributeMessage, readAttribute } from "./attributes.js";
 import { compileCall } from "./calls.js";
 import { type Compiled, constant } from "./compiled.js";
-import { compileBinary, compileIn, compileLikeOperator, compileNegate, compileNot } from "./operators.js";
+import { compileIn } from "./in-operator.js";
+import { compileLikeOperator } from "./like-operator.js";
+import { compileBinary, compileNegate, compileNot } from "./operators.js";
 
 /** Turns a syntax tree into nested closures, once; evaluation never looks at the tree again. */
 export function compileNode(node: Node): Compiled {

@@ -1,8 +1,7 @@
-// The SQLite backend (better-sqlite3, WAL). One connection, one writer: appends and other
-// writes queue up and a flush runs them all in ONE transaction (group commit), each inside
-// its own savepoint so a failing operation fails alone. Promises settle only after COMMIT,
-// which with durability "full" fsyncs the WAL. Reads run on the same connection between
-// flushes; since a flush is synchronous, readers only ever see committed data.
+// The SQLite backend (better-sqlite3, WAL). One connection, one writer: every write goes through
+// the group commit (group-commit.ts), so an append resolves only after the COMMIT that holds it,
+// which with durability "full" fsyncs the WAL. Reads run on the same connection between flushes;
+// since a flush is synchronous, readers only ever see committed data.
 import type { CloudEvent } from "@herald/cloudevents";
 import Database from "better-sqlite3";
 import {
@@ -48,10 +47,11 @@ import { prefixUpperBound } from "../retention.js";
 import { LazyStoredEvent } from "../stored-event.js";
 import { deriveStream } from "../stream-name.js";
 import { CatchUpSubscription } from "../subscription.js";
+import { GroupCommit } from "./group-commit.js";
 import { applySchema, configureConnection, type Durability } from "./schema.js";
 import { SqliteRetention } from "./sqlite-retention.js";
 import { SqliteCheckpoints, SqliteMetadata } from "./sqlite-stores.js";
-import { WriteGroup } from "./write-group.js";
+import type { WriteGroup } from "./write-group.js";
 
 export interface SqliteLogOptions {
   /** Database file; created when missing. ":memory:" works too (nothing durable then). */
@@ -75,12 +75,6 @@ type EventRow = [number, string, number, number, string];
 type KeyRow = [number, string, number];
 type StreamRow = { version: number; deleted: number };
 
-interface PendingWrite {
-  readonly apply: (group: WriteGroup) => unknown;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 interface PreparedEvent {
   readonly event: CloudEvent;
   readonly stream: string;
@@ -88,6 +82,8 @@ interface PreparedEvent {
 }
 
 const FILTER_CHUNK = 512;
+/** Stream states the writer keeps in memory (it is the only writer, so they stay exact). */
+const STREAM_CACHE_SIZE = 100_000;
 /** How long open waits for another connection to release the database. */
 const OPEN_TIMEOUT_MS = 2000;
 
@@ -101,23 +97,14 @@ class SqliteEventLog implements EventLog {
   readonly #retention: SqliteRetention;
   readonly checkpoints: SqliteCheckpoints;
   readonly metadata: SqliteMetadata;
-  #head: number;
-  #lastRecordedAt: number;
-  #queue: PendingWrite[] = [];
-  #flushScheduled = false;
+  readonly #writer: GroupCommit;
+  /** Committed stream states by name (null = no such stream); saves a SELECT per stream per group. */
+  readonly #streamCache = new Map<string, StreamState | null>();
   #closed = false;
 
-  readonly #begin: Database.Statement<[]>;
-  readonly #commit: Database.Statement<[]>;
-  readonly #rollback: Database.Statement<[]>;
-  readonly #savepoint: Database.Statement<[]>;
-  readonly #release: Database.Statement<[]>;
-  readonly #rollbackTo: Database.Statement<[]>;
   readonly #insert: Database.Statement<[number, string, number, string, string, string, number, string]>;
   readonly #findByKey: Database.Statement<[string, string], KeyRow>;
   readonly #findStream: Database.Statement<[string], StreamRow>;
-  readonly #upsertStream: Database.Statement<[string, number, number]>;
-  readonly #setHead: Database.Statement<[number]>;
   readonly #readAfter: Database.Statement<[number, number], EventRow>;
   readonly #readStreamForwards: Database.Statement<[string, number, number], EventRow>;
   readonly #readStreamBackwards: Database.Statement<[string, number, number], EventRow>;
@@ -145,15 +132,9 @@ class SqliteEventLog implements EventLog {
       throw error;
     }
     this.#db = db;
-    this.#begin = db.prepare("BEGIN IMMEDIATE");
-    this.#commit = db.prepare("COMMIT");
-    this.#rollback = db.prepare("ROLLBACK");
-    this.#savepoint = db.prepare("SAVEPOINT op");
-    this.#release = db.prepare("RELEASE op");
-    this.#rollbackTo = db.prepare("ROLLBACK TO op");
     this.#insert = db.prepare(
       `INSERT INTO events (position, stream, version, source, id, type, recorded_at, json)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, id) DO NOTHING`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, source) DO NOTHING`,
     );
     this.#findByKey = db
       .prepare<[string, string], KeyRow>(
@@ -161,13 +142,6 @@ class SqliteEventLog implements EventLog {
       )
       .raw(true);
     this.#findStream = db.prepare("SELECT version, deleted FROM streams WHERE name = ?");
-    this.#upsertStream = db.prepare(
-      `INSERT INTO streams (name, version, deleted) VALUES (?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET version = excluded.version, deleted = excluded.deleted`,
-    );
-    this.#setHead = db.prepare(
-      "INSERT INTO log_state (key, value) VALUES ('head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    );
     const columns = "position, stream, version, recorded_at, json";
     this.#readAfter = db
       .prepare<[number, number], EventRow>(
@@ -204,15 +178,25 @@ class SqliteEventLog implements EventLog {
       .prepare<[], [number]>("SELECT value FROM log_state WHERE key = 'head'")
       .raw(true)
       .get()?.[0];
-    this.#head = Math.max(maxPosition ?? 0, savedHead ?? 0);
-    this.#lastRecordedAt =
+    const head = Math.max(maxPosition ?? 0, savedHead ?? 0);
+    const lastRecordedAt =
       db
         .prepare<[], [number]>("SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1")
         .raw(true)
         .get()?.[0] ?? 0;
-    this.#signal = new HeadSignal(this.#head);
+    const signal = new HeadSignal(head);
+    this.#signal = signal;
+    this.#writer = new GroupCommit(db, {
+      head,
+      lastRecordedAt,
+      lookupStream: (stream) => this.#committedStream(stream),
+      onCommit: (committed, changed) => {
+        for (const [stream, state] of changed) this.#streamCache.set(stream, state);
+        signal.advance(committed);
+      },
+    });
 
-    const enqueue = <T>(apply: (group: WriteGroup) => T): Promise<T> => this.#enqueue(apply);
+    const enqueue = <T>(apply: (group: WriteGroup) => T): Promise<T> => this.#writer.enqueue(apply);
     const checkOpen = (): void => this.#checkOpen();
     this.checkpoints = new SqliteCheckpoints(db, enqueue, checkOpen);
     this.metadata = new SqliteMetadata(db, enqueue, checkOpen);
@@ -235,7 +219,10 @@ class SqliteEventLog implements EventLog {
       stream: named ?? deriveStream(event),
       json: encodeEvent(event),
     }));
-    return this.#enqueue((group) => this.#applyAppend(group, prepared, named, expected));
+    return this.#writer.enqueue(
+      (group) => this.#applyAppend(group, prepared, named, expected),
+      prepared.length,
+    );
   }
 
   #applyAppend(
@@ -303,7 +290,8 @@ class SqliteEventLog implements EventLog {
       const rows = this.#readAfter.all(after, limit);
       const events = rows.map(toStored);
       const last = events[events.length - 1];
-      if (rows.length < limit || last === undefined) return { events, next: Math.max(after, this.#head) };
+      if (rows.length < limit || last === undefined)
+        return { events, next: Math.max(after, this.#writer.head) };
       return { events, next: last.position };
     }
     const events: StoredEvent[] = [];
@@ -321,7 +309,7 @@ class SqliteEventLog implements EventLog {
           if (events.length >= limit) return { events, next: cursor };
         }
       }
-      if (rows.length < chunk) return { events, next: Math.max(after, this.#head) };
+      if (rows.length < chunk) return { events, next: Math.max(after, this.#writer.head) };
       if (scanned >= scanLimit) return { events, next: cursor };
     }
   }
@@ -330,7 +318,7 @@ class SqliteEventLog implements EventLog {
     this.#checkOpen();
     checkStreamName(stream);
     const { from, limit, backwards } = checkReadStreamOptions(options);
-    const state = this.#lookupStream(stream);
+    const state = this.#committedStream(stream);
     if (state === undefined) return [];
     if (state.deleted) throw new StreamDeletedError(stream);
     const rows = backwards
@@ -342,7 +330,7 @@ class SqliteEventLog implements EventLog {
   async streamInfo(stream: string): Promise<StreamInfo | undefined> {
     this.#checkOpen();
     checkStreamName(stream);
-    const state = this.#lookupStream(stream);
+    const state = this.#committedStream(stream);
     return state === undefined ? undefined : { stream, version: state.version, deleted: state.deleted };
   }
 
@@ -361,7 +349,7 @@ class SqliteEventLog implements EventLog {
 
   async headPosition(): Promise<number> {
     this.#checkOpen();
-    return this.#head;
+    return this.#writer.head;
   }
 
   async positionAtTime(time: number): Promise<number> {
@@ -372,14 +360,14 @@ class SqliteEventLog implements EventLog {
   /** Binary search over positions: recorded_at never decreases as positions grow. */
   #positionAtTime(time: number): number {
     let low = 1;
-    let high = this.#head + 1;
+    let high = this.#writer.head + 1;
     while (low < high) {
       const mid = Math.floor((low + high) / 2);
       const row = this.#firstAtOrAfter.get(mid);
       if (row === undefined || row[1] >= time) high = mid;
       else low = row[0] + 1;
     }
-    return this.#firstAtOrAfter.get(low)?.[0] ?? this.#head + 1;
+    return this.#firstAtOrAfter.get(low)?.[0] ?? this.#writer.head + 1;
   }
 
   subscribe(options: SubscribeOptions): LogSubscription {
@@ -403,7 +391,7 @@ class SqliteEventLog implements EventLog {
     checkStreamName(stream);
     const expected = options?.expectedVersion ?? "any";
     checkExpectedVersion(expected);
-    await this.#enqueue((group) => {
+    await this.#writer.enqueue((group) => {
       const state = group.stream(stream);
       if (state?.deleted) throw new StreamDeletedError(stream);
       if (!expectationMet(expected, state))
@@ -429,67 +417,24 @@ class SqliteEventLog implements EventLog {
     if (this.#closed) return;
     this.#closed = true;
     this.#retention.stop();
-    // Writes already queued were promised an answer: commit them before closing.
-    if (this.#queue.length > 0) this.#flush();
+    this.#writer.close();
     this.#signal.close();
     this.#db.close();
+  }
+
+  /** A stream's committed state, from the cache or the database. */
+  #committedStream(stream: string): StreamState | undefined {
+    const cached = this.#streamCache.get(stream);
+    if (cached !== undefined) return cached ?? undefined;
+    const state = this.#lookupStream(stream);
+    if (this.#streamCache.size >= STREAM_CACHE_SIZE) this.#streamCache.clear();
+    this.#streamCache.set(stream, state ?? null);
+    return state;
   }
 
   #lookupStream(stream: string): StreamState | undefined {
     const row = this.#findStream.get(stream);
     return row === undefined ? undefined : { version: row.version, deleted: row.deleted === 1 };
-  }
-
-  #enqueue<T>(apply: (group: WriteGroup) => T): Promise<T> {
-    if (this.#closed) return Promise.reject(new LogClosedError());
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ apply, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        // setImmediate lets every append that arrives in this turn of the event loop join the group.
-        setImmediate(() => this.#flush());
-      }
-    });
-  }
-
-  /** One group commit: every queued write in one transaction, each in its own savepoint. */
-  #flush(): void {
-    this.#flushScheduled = false;
-    const writes = this.#queue;
-    if (writes.length === 0) return;
-    this.#queue = [];
-    this.#lastRecordedAt = Math.max(this.#lastRecordedAt, Date.now());
-    const group = new WriteGroup(this.#head, this.#lastRecordedAt, (stream) => this.#lookupStream(stream));
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
-    try {
-      this.#begin.run();
-      for (const write of writes) {
-        this.#savepoint.run();
-        try {
-          outcomes.push({ ok: true, value: write.apply(group) });
-          this.#release.run();
-        } catch (error) {
-          this.#rollbackTo.run();
-          this.#release.run();
-          outcomes.push({ ok: false, error });
-        }
-      }
-      for (const [stream, state] of group.changedStreams())
-        this.#upsertStream.run(stream, state.version, state.deleted ? 1 : 0);
-      if (group.removedEvents) this.#setHead.run(group.head);
-      this.#commit.run();
-    } catch (error) {
-      if (this.#db.inTransaction) this.#rollback.run();
-      for (const write of writes) write.reject(error);
-      return;
-    }
-    this.#head = group.head;
-    writes.forEach((write, index) => {
-      const outcome = outcomes[index]!;
-      if (outcome.ok) write.resolve(outcome.value);
-      else write.reject(outcome.error);
-    });
-    this.#signal.advance(this.#head);
   }
 
   #checkOpen(): void {

@@ -1,5 +1,5 @@
 // Test events. The only place tests build CloudEvents, so the event model can change in one spot.
-import type { CloudEvent } from "@herald/cloudevents";
+import { CloudEvent, type CloudEventInit } from "@herald/cloudevents";
 
 export interface TestEventInit {
   readonly source?: string;
@@ -14,8 +14,7 @@ let counter = 0;
 
 export function testEvent(init: TestEventInit = {}): CloudEvent {
   counter += 1;
-  const event: Record<string, unknown> = {
-    specversion: "1.0",
+  const event: CloudEventInit = {
     id: init.id ?? `evt-${process.pid}-${counter}`,
     source: init.source ?? "/test",
     type: init.type ?? "com.example.tested",
@@ -23,7 +22,7 @@ export function testEvent(init: TestEventInit = {}): CloudEvent {
   if (init.subject !== undefined) event["subject"] = init.subject;
   if (init.partitionkey !== undefined) event["partitionkey"] = init.partitionkey;
   if (init.data !== undefined) event["data"] = init.data;
-  return event as unknown as CloudEvent;
+  return new CloudEvent(event);
 }
 
 /** Resolves after `ms` milliseconds. */

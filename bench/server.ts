@@ -1,0 +1,444 @@
+// Benchmark of the Herald server over real HTTP, side by side with NATS JetStream in the same run:
+//   1. single-event durable ingest, keep-alive, 64 connections (one request in flight each)
+//      vs JetStream publish-with-ack from 64 concurrent publishers (file storage)
+//   2. batched ingest (application/cloudevents-batch+json, 100 events per request)
+//      vs JetStream async publish with 100 outstanding acks per publisher
+//   3. publish → delivery latency p50/p99 at a fixed rate (5k events/s): Herald push subscription to a local
+//      webhook sink vs a JetStream durable pull consumer
+// The server runs in a child process (like `herald serve`), SQLite with durability "full".
+// Usage: node bench/dist/server.js [--quick] [--seconds N]. The LAST line of output is one JSON object with all figures.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { connect as netConnect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { AckPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
+import { connect as natsConnect } from "@nats-io/transport-node";
+import { startServer } from "@herald/server";
+
+const quick = process.argv.includes("--quick");
+const secondsFlag = process.argv.indexOf("--seconds");
+const SECONDS = secondsFlag > 0 ? Number(process.argv[secondsFlag + 1]) : quick ? 0.5 : 5;
+const CONNECTIONS = 64;
+const BATCH = 100;
+const BATCH_CONNECTIONS = 8;
+const RATE = 5000;
+const LATENCY_SECONDS = quick ? 0.5 : 5;
+const PAYLOAD = {
+  order: "o-000000",
+  customer: "c-42",
+  items: [{ sku: "sku-1", qty: 2 }],
+  note: "x".repeat(120),
+};
+
+// ---- helpers ------------------------------------------------------------------------------------------
+
+interface Figures {
+  eventsPerSec: number;
+  p50ms: number;
+  p99ms: number;
+  events: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function figures(events: number, seconds: number, latencies: number[]): Figures {
+  const sorted = latencies.sort((a, b) => a - b);
+  return {
+    eventsPerSec: Math.round(events / seconds),
+    p50ms: round(percentile(sorted, 50)),
+    p99ms: round(percentile(sorted, 99)),
+    events,
+  };
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** The server process's CPU seconds so far, from its own /metrics (robust to a busy machine). */
+async function serverCpuSeconds(url: URL): Promise<number> {
+  const text = await (await fetch(new URL("/metrics", url))).text();
+  return Number(/^herald_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
+
+/** Runs a Herald phase and adds the server's CPU cost per event (µs). */
+async function withCpu<T extends Figures>(
+  url: URL,
+  phase: () => Promise<T>,
+): Promise<T & { serverCpuUsPerEvent: number }> {
+  const before = await serverCpuSeconds(url);
+  const result = await phase();
+  const after = await serverCpuSeconds(url);
+  return { ...result, serverCpuUsPerEvent: round(((after - before) * 1e6) / Math.max(1, result.events)) };
+}
+
+/** A minimal keep-alive HTTP/1.1 client connection: one request in flight, responses with content-length. */
+class RawConnection {
+  private buffer: Buffer = Buffer.alloc(0);
+  private waiting: ((status: number) => void) | undefined;
+  private failing: ((error: Error) => void) | undefined;
+
+  private constructor(private readonly socket: Socket) {
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("error", (error) => this.failing?.(error));
+    socket.on("close", () => this.failing?.(new Error("connection closed")));
+  }
+
+  static open(url: URL): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect(Number(url.port), url.hostname, () => resolve(new RawConnection(socket)));
+      socket.once("error", reject);
+    });
+  }
+
+  request(head: string, body: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.waiting = resolve;
+      this.failing = reject;
+      this.socket.write(`${head}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    const headerEnd = this.buffer.indexOf("\r\n\r\n");
+    if (headerEnd === -1) return;
+    const head = this.buffer.subarray(0, headerEnd).toString("latin1");
+    const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    if (this.buffer.length < headerEnd + 4 + length) return;
+    this.buffer = this.buffer.subarray(headerEnd + 4 + length);
+    const status = Number(head.slice(9, 12));
+    const done = this.waiting;
+    this.waiting = undefined;
+    done?.(status);
+  }
+
+  close(): void {
+    this.failing = undefined;
+    this.socket.destroy();
+  }
+}
+
+function spawnHerald(dataDir: string): Promise<{ child: ChildProcess; url: URL }> {
+  const self = fileURLToPath(import.meta.url);
+  // HERALD_BENCH_SERVER_NODE_ARGS="--cpu-prof" profiles the server process.
+  const nodeArgs = (process.env.HERALD_BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0);
+  const child = spawn(process.execPath, [...nodeArgs, self, "--serve", dataDir], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (chunk: string) => {
+      out += chunk;
+      const match = /READY (\S+)/.exec(out);
+      if (match) resolve({ child, url: new URL(match[1]!) });
+    });
+    child.once("exit", (code) => reject(new Error(`herald child exited (${code})`)));
+  });
+}
+
+let sequence = 0;
+function eventJson(extra = ""): string {
+  const id = `e-${process.pid}-${++sequence}`;
+  return `{"specversion":"1.0","id":"${id}","source":"/bench","type":"com.example.order.placed","subject":"order-${sequence % 1000}"${extra},"datacontenttype":"application/json","data":${JSON.stringify(PAYLOAD)}}`;
+}
+
+// ---- Herald ---------------------------------------------------------------------------------------
+
+async function heraldSingle(url: URL): Promise<Figures> {
+  const head = `POST /events HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/cloudevents+json\r\n`;
+  const connections = await Promise.all(Array.from({ length: CONNECTIONS }, () => RawConnection.open(url)));
+  const latencies: number[] = [];
+  let events = 0;
+  const started = performance.now();
+  const deadline = started + SECONDS * 1000;
+  await Promise.all(
+    connections.map(async (connection) => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        const status = await connection.request(head, eventJson());
+        if (status !== 200) throw new Error(`ingest answered ${status}`);
+        latencies.push(performance.now() - t0);
+        events++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  for (const c of connections) c.close();
+  return figures(events, seconds, latencies);
+}
+
+async function heraldBatched(url: URL): Promise<Figures> {
+  const head = `POST /events HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/cloudevents-batch+json\r\n`;
+  const connections = await Promise.all(
+    Array.from({ length: BATCH_CONNECTIONS }, () => RawConnection.open(url)),
+  );
+  const latencies: number[] = [];
+  let events = 0;
+  const started = performance.now();
+  const deadline = started + SECONDS * 1000;
+  await Promise.all(
+    connections.map(async (connection) => {
+      while (performance.now() < deadline) {
+        const body = `[${Array.from({ length: BATCH }, () => eventJson()).join(",")}]`;
+        const t0 = performance.now();
+        const status = await connection.request(head, body);
+        if (status !== 200) throw new Error(`batch ingest answered ${status}`);
+        latencies.push(performance.now() - t0);
+        events += BATCH;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  for (const c of connections) c.close();
+  return figures(events, seconds, latencies);
+}
+
+/** Publishes at RATE events/s for LATENCY_SECONDS through `send`; `received` collects (id → latency). */
+async function paced(send: (id: string) => Promise<void>, total: number): Promise<void> {
+  const started = performance.now();
+  let sent = 0;
+  const inflight: Promise<void>[] = [];
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE));
+    for (; sent < due; sent++) inflight.push(send(`lat-${process.pid}-${sent}`));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inflight);
+}
+
+async function heraldPushLatency(
+  url: URL,
+): Promise<(Figures & { delivered: number; rate: number }) | { skipped: string }> {
+  const total = Math.round(RATE * LATENCY_SECONDS);
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let finish: () => void = () => {};
+  const allDelivered = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const sink: Server = createServer((req, res) => {
+    const id = req.headers["ce-id"];
+    req.resume();
+    req.on("end", () => {
+      const t0 = typeof id === "string" ? sentAt.get(id) : undefined;
+      if (t0 !== undefined) {
+        latencies.push(performance.now() - t0);
+        sentAt.delete(id as string);
+        if (latencies.length === total) finish();
+      }
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
+  const sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}/`;
+  try {
+    const created = await fetch(new URL("/subscriptions", url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        id: "bench-latency",
+        sink: sinkUrl,
+        filters: [{ exact: { type: "com.example.latency" } }],
+        config: { ordering: "none", maxInFlight: 1000 },
+      }),
+    });
+    await created.text();
+    if (created.status >= 300) return { skipped: `POST /subscriptions answered ${created.status}` };
+    const head = `POST /events HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/cloudevents+json\r\n`;
+    const pool = await Promise.all(Array.from({ length: 32 }, () => RawConnection.open(url)));
+    const idle = [...pool];
+    const waiters: Array<(c: RawConnection) => void> = [];
+    const acquire = () =>
+      new Promise<RawConnection>((resolve) => {
+        const c = idle.pop();
+        if (c) resolve(c);
+        else waiters.push(resolve);
+      });
+    const release = (c: RawConnection) => {
+      const next = waiters.shift();
+      if (next) next(c);
+      else idle.push(c);
+    };
+    const started = performance.now();
+    await paced(async (id) => {
+      const connection = await acquire();
+      const body = `{"specversion":"1.0","id":"${id}","source":"/bench","type":"com.example.latency","data":${JSON.stringify(PAYLOAD)}}`;
+      sentAt.set(id, performance.now());
+      const status = await connection.request(head, body);
+      release(connection);
+      if (status !== 200) throw new Error(`ingest answered ${status}`);
+    }, total);
+    await Promise.race([allDelivered, new Promise((r) => setTimeout(r, 30_000))]);
+    const seconds = (performance.now() - started) / 1000;
+    for (const c of pool) c.close();
+    await fetch(new URL("/subscriptions/bench-latency", url), { method: "DELETE" }).then((r) => r.text());
+    return { ...figures(latencies.length, seconds, latencies), delivered: latencies.length, rate: RATE };
+  } finally {
+    sink.close();
+  }
+}
+
+// ---- NATS JetStream ---------------------------------------------------------------------------------
+
+async function natsFigures(): Promise<
+  | { single: Figures; batched: Figures; latency: Figures & { delivered: number; rate: number } }
+  | { skipped: string }
+> {
+  let nc: Awaited<ReturnType<typeof natsConnect>>;
+  try {
+    nc = await natsConnect({ servers: "127.0.0.1:4222" });
+  } catch (error) {
+    return { skipped: `NATS not reachable: ${(error as Error).message}` };
+  }
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const stream = `HERALD_BENCH_${process.pid}`;
+  const subject = `herald.bench.${process.pid}`;
+  await jsm.streams.add({ name: stream, subjects: [`${subject}.>`], storage: StorageType.File });
+  try {
+    const payload = () => new TextEncoder().encode(eventJson());
+    // 1. publish with ack from 64 concurrent publishers
+    const single = await (async () => {
+      const latencies: number[] = [];
+      let events = 0;
+      const started = performance.now();
+      const deadline = started + SECONDS * 1000;
+      await Promise.all(
+        Array.from({ length: CONNECTIONS }, async () => {
+          while (performance.now() < deadline) {
+            const t0 = performance.now();
+            await js.publish(`${subject}.single`, payload());
+            latencies.push(performance.now() - t0);
+            events++;
+          }
+        }),
+      );
+      return figures(events, (performance.now() - started) / 1000, latencies);
+    })();
+    // 2. "batches": 100 async publishes, then wait for their acks
+    const batched = await (async () => {
+      const latencies: number[] = [];
+      let events = 0;
+      const started = performance.now();
+      const deadline = started + SECONDS * 1000;
+      await Promise.all(
+        Array.from({ length: BATCH_CONNECTIONS }, async () => {
+          while (performance.now() < deadline) {
+            const t0 = performance.now();
+            await Promise.all(Array.from({ length: BATCH }, () => js.publish(`${subject}.batch`, payload())));
+            latencies.push(performance.now() - t0);
+            events += BATCH;
+          }
+        }),
+      );
+      return figures(events, (performance.now() - started) / 1000, latencies);
+    })();
+    // 3. publish → durable pull consumer latency at RATE
+    const latency = await (async () => {
+      const total = Math.round(RATE * LATENCY_SECONDS);
+      await jsm.consumers.add(stream, {
+        durable_name: "bench",
+        ack_policy: AckPolicy.Explicit,
+        filter_subject: `${subject}.latency`,
+      });
+      const consumer = await js.consumers.get(stream, "bench");
+      const messages = await consumer.consume({ max_messages: 1000 });
+      const sentAt = new Map<string, number>();
+      const latencies: number[] = [];
+      const consuming = (async () => {
+        for await (const m of messages) {
+          const t0 = sentAt.get(m.string());
+          if (t0 !== undefined) latencies.push(performance.now() - t0);
+          m.ack();
+          if (latencies.length === total) break;
+        }
+      })();
+      const started = performance.now();
+      await paced(async (id) => {
+        sentAt.set(id, performance.now());
+        await js.publish(`${subject}.latency`, id);
+      }, total);
+      await Promise.race([consuming, new Promise((r) => setTimeout(r, 30_000))]);
+      await messages.close();
+      return {
+        ...figures(latencies.length, (performance.now() - started) / 1000, latencies),
+        delivered: latencies.length,
+        rate: RATE,
+      };
+    })();
+    return { single, batched, latency };
+  } finally {
+    await jsm.streams.delete(stream).catch(() => false);
+    await nc.close();
+  }
+}
+
+// ---- main -------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), "herald-bench-server-"));
+  const { child, url } = await spawnHerald(dataDir);
+  const line = (name: string, f: Figures & { serverCpuUsPerEvent?: number }) =>
+    console.log(
+      `${name.padEnd(44)} ${String(f.eventsPerSec).padStart(9)} events/s   p50 ${f.p50ms.toFixed(3)} ms   p99 ${f.p99ms.toFixed(3)} ms` +
+        (f.serverCpuUsPerEvent === undefined ? "" : `   server CPU ${f.serverCpuUsPerEvent} µs/event`),
+    );
+  try {
+    console.log(`herald server bench${quick ? " (quick)" : ""}: ${SECONDS}s per phase, server ${url.href}`);
+    const single = await withCpu(url, () => heraldSingle(url));
+    line("herald  single-event ingest (64 conns)", single);
+    const batched = await withCpu(url, () => heraldBatched(url));
+    line(`herald  batched ingest (${BATCH}/req, ${BATCH_CONNECTIONS} conns)`, batched);
+    const push = await heraldPushLatency(url);
+    if ("skipped" in push) console.log(`herald  publish→push latency: skipped (${push.skipped})`);
+    else line(`herald  publish→push @${RATE}/s (${push.delivered} delivered)`, push);
+    const nats = await natsFigures();
+    if ("skipped" in nats) console.log(`nats    skipped: ${nats.skipped}`);
+    else {
+      line("nats    publish+ack (64 concurrent)", nats.single);
+      line(`nats    async publish (${BATCH} outstanding, ${BATCH_CONNECTIONS} pubs)`, nats.batched);
+      line(`nats    publish→pull consumer @${RATE}/s`, nats.latency);
+    }
+    const result = {
+      bench: "server",
+      quick,
+      secondsPerPhase: SECONDS,
+      herald: { singleIngest: single, batchedIngest: batched, pushLatency: push },
+      nats,
+      aims: { singleIngestEventsPerSec: 25_000, batchedEventsPerSec: 200_000, pushP99ms: 10 },
+    };
+    console.log(JSON.stringify(result));
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+// ---- entry: child mode (the server under test) or the bench --------------------------------------------------------------
+
+if (process.argv[2] === "--serve") {
+  const server = await startServer({
+    port: 0,
+    dataDir: process.argv[3]!,
+    // Diagnostics: HERALD_BENCH_STORAGE=memory / HERALD_BENCH_DURABILITY=normal isolate the HTTP layer's cost.
+    storage: process.env.HERALD_BENCH_STORAGE === "memory" ? "memory" : "sqlite",
+    durability: process.env.HERALD_BENCH_DURABILITY === "normal" ? "normal" : "full",
+    logLevel: "silent",
+    sinks: { allowList: [], allowPrivateNetworks: true },
+  });
+  process.stdout.write(`READY ${server.url}\n`);
+  process.on("SIGTERM", () => {
+    server.close().then(() => process.exit(0));
+  });
+} else {
+  await main();
+}

@@ -1,0 +1,255 @@
+// The command tree: flags, help texts, and the wiring from flags to each command.
+import { Command, Option } from "commander";
+import {
+  type CreateSubscriptionOptions,
+  listSubscriptions,
+  createSubscription,
+  deleteSubscription,
+  showSubscription,
+  subscriptionStats,
+} from "./commands/subs.js";
+import { type PublishOptions, publish } from "./commands/publish.js";
+import { type ReplayOptions, replay } from "./commands/replay.js";
+import { type ServeFlags, serve } from "./commands/serve.js";
+import { tail } from "./commands/tail.js";
+import { encodeForSink } from "./encode.js";
+import type { OutputFormat } from "./format.js";
+import type { Output } from "./output.js";
+import {
+  addConnectionOptions,
+  addProgressOptions,
+  apiFrom,
+  collect,
+  type ConnectionFlags,
+  httpUrl,
+  integer,
+  progressMode,
+  timestamp,
+} from "./options.js";
+
+export const VERSION = "0.1.0";
+
+// What commander hands each action (named after the flags; defaults applied, parsers run).
+interface JsonFlag {
+  readonly json?: boolean;
+}
+interface TailFlags extends JsonFlag {
+  readonly from: string;
+  readonly filter?: string;
+  readonly sub?: string;
+  readonly output: OutputFormat;
+  readonly count?: number;
+  readonly follow: boolean;
+  readonly interval: number;
+  readonly limit: number;
+  readonly wait: number;
+  readonly ack: boolean;
+  readonly system?: boolean;
+}
+interface ReplayFlags extends Omit<ReplayOptions, "continueOnError" | "dryRun" | "progress"> {
+  readonly continueOnError?: boolean;
+  readonly dryRun?: boolean;
+  readonly progress?: boolean;
+}
+
+export interface ProgramContext {
+  readonly out: Output;
+  /** For commands that stop gracefully (tail, replay): aborted on SIGINT/SIGTERM once asked for. */
+  readonly interruption: () => AbortSignal;
+}
+
+export function createProgram(context: ProgramContext): Command {
+  const { out, interruption } = context;
+  const program = new Command("herald")
+    .description("Herald: the CloudEvents event backbone")
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)")
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: false });
+
+  program
+    .command("serve")
+    .description("start the Herald server (SQLite under ./data by default)")
+    .option("--host <host>", "interface to listen on (env HERALD_HOST, default 127.0.0.1)")
+    .option(
+      "--port <port>",
+      "port to listen on, 0 for any free port (env HERALD_PORT, default 8080)",
+      integer(0, 65535),
+    )
+    .option("--data <dir>", "data directory for the SQLite log (env HERALD_DATA_DIR, default ./data)")
+    .addOption(
+      new Option("--storage <kind>", "where the log lives (env HERALD_STORAGE)").choices([
+        "sqlite",
+        "memory",
+      ]),
+    )
+    .addOption(
+      new Option(
+        "--durability <level>",
+        "full: fsync every group commit; normal: faster, may lose the last commits on power loss",
+      ).choices(["full", "normal"]),
+    )
+    .option("--config <file>", "JSON config file (env HERALD_CONFIG); flags and env override it")
+    .option(
+      "--log-level <level>",
+      "log level: trace, debug, info, warn, error, silent (env HERALD_LOG_LEVEL)",
+    )
+    .action(async (flags: ServeFlags) => {
+      await serve(flags, out);
+    });
+
+  addProgressOptions(
+    addConnectionOptions(
+      program
+        .command("publish")
+        .description(
+          "publish one event from flags, or JSON lines (one event each) from --file or stdin (--file -)",
+        )
+        .option("--type <type>", "event type (required without --file)")
+        .option("--source <uri>", "event source (required without --file)")
+        .option("--id <id>", "event id (default: a random UUID)")
+        .option("--subject <subject>", "event subject")
+        .option("--time <time>", "event time, RFC 3339 (default: now)")
+        .option("--dataschema <uri>", "URI of the data's schema")
+        .option("--datacontenttype <type>", "content type of the data (default application/json)")
+        .option("--data <json>", "event data: JSON unless --datacontenttype says otherwise")
+        .option("--data-file <file>", "read the event data from a file")
+        .option("--ext <name=value>", "extension attribute (repeatable)", collect)
+        .option("--file <path>", "JSON-lines file of events, or - for stdin")
+        .option("--stream <name>", "append to this stream (POST /streams/{name})")
+        .option("--expected-version <v>", "with --stream: any, no-stream, exists or a version number")
+        .option("--batch-size <n>", "events per request with --file", integer(1, 100_000), 500)
+        .option("--json", "print each result as a JSON line"),
+    ),
+  ).action(async (flags: ConnectionFlags & Omit<PublishOptions, "progress"> & { progress?: boolean }) => {
+    await publish(apiFrom(flags), { ...flags, progress: progressMode(flags.progress) }, out);
+  });
+
+  addConnectionOptions(
+    program
+      .command("tail")
+      .description("follow the log (optionally filtered with CESQL) or a subscription, and print events")
+      .option("--filter <cesql>", "CESQL expression the events must match, e.g. \"type LIKE 'order.%'\"")
+      .option("--from <where>", "beginning, now, or a position to start at (log only)", "now")
+      .option("--sub <id>", "consume from this subscription (pull) instead of reading the log")
+      .addOption(
+        new Option("--output <format>", "output format").choices(["pretty", "json"]).default("pretty"),
+      )
+      .option("--json", "same as --output json")
+      .option("-n, --count <n>", "stop after this many events", integer(1))
+      .option("--no-follow", "stop at the end of the log (or when a pull comes back empty)")
+      .option("--interval <ms>", "poll interval at the end of the log", integer(10), 500)
+      .option("--limit <n>", "events per request", integer(1, 10_000), 100)
+      .option("--wait <ms>", "long-poll wait per pull (subscriptions)", integer(0, 60_000), 5000)
+      .option("--no-ack", "with --sub: leave pulled events unacked (they are redelivered later)")
+      .option("--system", "include Herald's own $ streams (dead letters)"),
+  ).action(async (flags: ConnectionFlags & TailFlags) => {
+    await tail(
+      apiFrom(flags),
+      {
+        from: flags.from,
+        ...(flags.filter !== undefined ? { filter: flags.filter } : {}),
+        ...(flags.sub !== undefined ? { sub: flags.sub } : {}),
+        format: flags.json ? "json" : flags.output,
+        ...(flags.count !== undefined ? { count: flags.count } : {}),
+        follow: flags.follow,
+        intervalMs: flags.interval,
+        limit: flags.limit,
+        system: flags.system === true,
+        ack: flags.ack,
+        waitMs: flags.wait,
+      },
+      out,
+      interruption(),
+    );
+  });
+
+  addProgressOptions(
+    addConnectionOptions(
+      program
+        .command("replay")
+        .description("re-deliver a range of positions or a time window of the log to a sink URL")
+        .requiredOption("--sink <url>", "where to POST each event", httpUrl)
+        .option("--from <position>", "first position (inclusive)", integer(1))
+        .option("--to <position>", "last position (inclusive; default: the end of the log)", integer(1))
+        .option("--since <time>", "start of a time window (ISO 8601, inclusive)", timestamp)
+        .option("--until <time>", "end of the time window (inclusive; default: now)", timestamp)
+        .option("--filter <cesql>", "replay only events matching this CESQL expression")
+        .addOption(
+          new Option("--mode <mode>", "CloudEvents HTTP content mode")
+            .choices(["binary", "structured"])
+            .default("binary"),
+        )
+        .option("--limit <n>", "events per read request", integer(1, 10_000), 500)
+        .option("--retries <n>", "retries per event on 408, 429, 5xx or network errors", integer(0, 20), 3)
+        .option("--continue-on-error", "go on after an event fails; exit 1 at the end")
+        .option("--dry-run", "count what would be replayed, send nothing"),
+    ),
+  ).action(async (flags: ConnectionFlags & ReplayFlags) => {
+    await replay(
+      apiFrom(flags),
+      {
+        ...flags,
+        continueOnError: flags.continueOnError === true,
+        dryRun: flags.dryRun === true,
+        progress: progressMode(flags.progress),
+      },
+      encodeForSink,
+      out,
+      interruption(),
+    );
+  });
+
+  const subs = program.command("subs").description("manage subscriptions (consumer groups)");
+  addConnectionOptions(
+    subs.command("list").description("list subscriptions").option("--json", "one JSON object per line"),
+  ).action(async (flags: ConnectionFlags & JsonFlag) =>
+    listSubscriptions(apiFrom(flags), flags.json === true, out),
+  );
+  addConnectionOptions(
+    subs.command("get").description("print one subscription as JSON").argument("<id>"),
+  ).action(async (id: string, flags: ConnectionFlags) => showSubscription(apiFrom(flags), id, out));
+  addConnectionOptions(
+    subs
+      .command("create")
+      .description("create a subscription: push with --sink, pull without")
+      .argument("[id]", "its name (default: the server picks one)")
+      .option("--sink <url>", "push each event to this URL (CloudEvents HTTP)", httpUrl)
+      .option("--type <type>", "only events of this type (repeatable)", collect)
+      .option("--filter <cesql>", "a CESQL (sql dialect) filter (repeatable; all must match)", collect)
+      .option("--exact <attr=value>", "exact filter (repeatable)", collect)
+      .option("--prefix <attr=value>", "prefix filter (repeatable)", collect)
+      .option("--suffix <attr=value>", "suffix filter (repeatable)", collect)
+      .option("--start <where>", "beginning, now, a position, or an ISO time")
+      .addOption(
+        new Option("--ordering <ordering>", "key: in order per stream; none: any order").choices([
+          "key",
+          "none",
+        ]),
+      )
+      .option("--max-in-flight <n>", "unacked events at most", integer(1))
+      .option("--ack-timeout <ms>", "redeliver unacked events after this long", integer(1))
+      .option("--max-deliveries <n>", "attempts before an event is dead-lettered", integer(1))
+      .option("--secret <secret>", "sign pushes the Standard Webhooks way")
+      .addOption(new Option("--content-mode <mode>", "push content mode").choices(["binary", "structured"]))
+      .option("--config <name=value>", "any other config field, value as JSON (repeatable)", collect)
+      .option("--body <file>", "start from this JSON subscription resource; flags override it")
+      .option("--json", "print the created resource as JSON"),
+  ).action(async (id: string | undefined, flags: ConnectionFlags & CreateSubscriptionOptions) =>
+    createSubscription(apiFrom(flags), id, flags, out),
+  );
+  addConnectionOptions(subs.command("delete").description("delete a subscription").argument("<id>")).action(
+    async (id: string, flags: ConnectionFlags) => deleteSubscription(apiFrom(flags), id, out),
+  );
+  addConnectionOptions(
+    subs
+      .command("stats")
+      .description("lag, in flight, delivered, retried, dead-lettered")
+      .argument("<id>")
+      .option("--json", "print as JSON"),
+  ).action(async (id: string, flags: ConnectionFlags & JsonFlag) =>
+    subscriptionStats(apiFrom(flags), id, flags.json === true, out),
+  );
+
+  return program;
+}

@@ -1,0 +1,153 @@
+// Group commit for the SQLite log. Writes queue up; the first one queued schedules a flush with
+// setImmediate, so everything that arrives in the same turn of the event loop joins the group.
+// A flush runs ONE transaction for the group, each write inside its own savepoint so a failing
+// write is rolled back alone, and settles the writes' promises only after COMMIT returned.
+import type Database from "better-sqlite3";
+import type { StreamState } from "../append-rules.js";
+import { LogClosedError } from "../errors.js";
+import { WriteGroup } from "./write-group.js";
+
+/** A group commit takes queued writes up to this many events; the rest go into the next group. */
+const MAX_GROUP_EVENTS = 20_000;
+
+interface PendingWrite {
+  /** Events it writes (1 for other writes): bounds how much one group commit does. */
+  readonly weight: number;
+  readonly apply: (group: WriteGroup) => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export interface GroupCommitOptions {
+  /** The last committed position when the log was opened. */
+  readonly head: number;
+  /** recorded_at of the newest event, so commit times never go backwards. */
+  readonly lastRecordedAt: number;
+  readonly lookupStream: (stream: string) => StreamState | undefined;
+  /** Called after each successful COMMIT, with the streams it changed (the writes' promises are already settled). */
+  readonly onCommit: (head: number, changed: Iterable<[string, StreamState]>) => void;
+}
+
+export class GroupCommit {
+  readonly #db: Database.Database;
+  readonly #options: GroupCommitOptions;
+  #head: number;
+  #lastRecordedAt: number;
+  #queue: PendingWrite[] = [];
+  #flushScheduled = false;
+  #closed = false;
+  readonly #begin: Database.Statement<[]>;
+  readonly #commit: Database.Statement<[]>;
+  readonly #rollback: Database.Statement<[]>;
+  readonly #savepoint: Database.Statement<[]>;
+  readonly #release: Database.Statement<[]>;
+  readonly #rollbackTo: Database.Statement<[]>;
+  readonly #upsertStream: Database.Statement<[string, number, number]>;
+  readonly #setHead: Database.Statement<[number]>;
+
+  constructor(db: Database.Database, options: GroupCommitOptions) {
+    this.#db = db;
+    this.#options = options;
+    this.#head = options.head;
+    this.#lastRecordedAt = options.lastRecordedAt;
+    this.#begin = db.prepare("BEGIN IMMEDIATE");
+    this.#commit = db.prepare("COMMIT");
+    this.#rollback = db.prepare("ROLLBACK");
+    this.#savepoint = db.prepare("SAVEPOINT op");
+    this.#release = db.prepare("RELEASE op");
+    this.#rollbackTo = db.prepare("ROLLBACK TO op");
+    this.#upsertStream = db.prepare(
+      `INSERT INTO streams (name, version, deleted) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET version = excluded.version, deleted = excluded.deleted`,
+    );
+    this.#setHead = db.prepare(
+      "INSERT INTO log_state (key, value) VALUES ('head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    );
+  }
+
+  /** The last committed position. */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** Queues a write; it runs inside the next group's transaction and settles after its COMMIT. */
+  enqueue<T>(apply: (group: WriteGroup) => T, weight = 1): Promise<T> {
+    if (this.#closed) return Promise.reject(new LogClosedError());
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ apply, weight, resolve: resolve as (value: unknown) => void, reject });
+      this.#scheduleFlush();
+    });
+  }
+
+  /** Refuses new writes and commits those already queued (they were promised an answer). */
+  close(): void {
+    this.#closed = true;
+    while (this.#queue.length > 0) this.#flush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  /** Takes the next group from the queue: everything queued, up to MAX_GROUP_EVENTS events. */
+  #takeGroup(): PendingWrite[] {
+    let events = 0;
+    let count = 0;
+    while (
+      count < this.#queue.length &&
+      (count === 0 || events + this.#queue[count]!.weight <= MAX_GROUP_EVENTS)
+    ) {
+      events += this.#queue[count]!.weight;
+      count += 1;
+    }
+    if (count === this.#queue.length) {
+      const all = this.#queue;
+      this.#queue = [];
+      return all;
+    }
+    return this.#queue.splice(0, count);
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#queue.length === 0) return;
+    const writes = this.#takeGroup();
+    // What did not fit waits for the next turn, so one flush never blocks the event loop for long.
+    if (this.#queue.length > 0 && !this.#closed) this.#scheduleFlush();
+    this.#lastRecordedAt = Math.max(this.#lastRecordedAt, Date.now());
+    const group = new WriteGroup(this.#head, this.#lastRecordedAt, this.#options.lookupStream);
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      this.#begin.run();
+      for (const write of writes) {
+        this.#savepoint.run();
+        try {
+          outcomes.push({ ok: true, value: write.apply(group) });
+          this.#release.run();
+        } catch (error) {
+          this.#rollbackTo.run();
+          this.#release.run();
+          outcomes.push({ ok: false, error });
+        }
+      }
+      for (const [stream, state] of group.changedStreams())
+        this.#upsertStream.run(stream, state.version, state.deleted ? 1 : 0);
+      if (group.removedEvents) this.#setHead.run(group.head);
+      this.#commit.run();
+    } catch (error) {
+      // The whole group failed (I/O error…): nothing of it is committed, the head stays.
+      if (this.#db.inTransaction) this.#rollback.run();
+      for (const write of writes) write.reject(error);
+      return;
+    }
+    this.#head = group.head;
+    writes.forEach((write, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) write.resolve(outcome.value);
+      else write.reject(outcome.error);
+    });
+    this.#options.onCommit(this.#head, group.changedStreams());
+  }
+}

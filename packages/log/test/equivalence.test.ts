@@ -1,0 +1,122 @@
+// Model-based check that the backends have identical semantics: random sequences of appends
+// (named and derived streams, expected versions, repeated ids), deletions and reads run against
+// the in-memory and the SQLite log, and every answer — results, errors, reads — must match.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { createMemoryLog, type EventLog, type ExpectedVersion, openSqliteLog } from "@herald/log";
+import fc from "fast-check";
+import { testEvent } from "./support/events.js";
+
+const dir = mkdtempSync(join(tmpdir(), "herald-equivalence-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const streamName = fc.constantFrom("a", "b", "c");
+const expectedVersion: fc.Arbitrary<ExpectedVersion> = fc.oneof(
+  fc.constantFrom<ExpectedVersion>("any", "no-stream", "exists"),
+  fc.integer({ min: -1, max: 4 }),
+);
+const eventSpec = fc.record({ id: fc.integer({ min: 0, max: 12 }), partitionkey: fc.option(streamName) });
+
+type Operation =
+  | {
+      kind: "append";
+      events: { id: number; partitionkey: string | null }[];
+      stream: string | null;
+      expected: ExpectedVersion;
+    }
+  | { kind: "delete"; stream: string; expected: ExpectedVersion }
+  | { kind: "readStream"; stream: string; backwards: boolean };
+
+const operation: fc.Arbitrary<Operation> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant("append" as const),
+      events: fc.array(eventSpec, { minLength: 1, maxLength: 4 }),
+      stream: fc.option(streamName),
+      expected: expectedVersion,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("delete" as const),
+      stream: streamName,
+      expected: expectedVersion,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("readStream" as const),
+      stream: streamName,
+      backwards: fc.boolean(),
+    }),
+  },
+);
+
+/** Runs one operation; answers a comparable value (errors become their name and fields). */
+async function run(log: EventLog, op: Operation): Promise<unknown> {
+  try {
+    if (op.kind === "append") {
+      const events = op.events.map((e) =>
+        testEvent({
+          source: "/eq",
+          id: `id-${e.id}`,
+          ...(e.partitionkey === null ? {} : { partitionkey: e.partitionkey }),
+        }),
+      );
+      const stream = op.stream ?? undefined;
+      const expected = stream === undefined ? "any" : op.expected;
+      return await log.append(events, {
+        ...(stream === undefined ? {} : { stream }),
+        expectedVersion: expected,
+      });
+    }
+    if (op.kind === "delete") {
+      await log.deleteStream(op.stream, { expectedVersion: op.expected });
+      return "deleted";
+    }
+    const events = await log.readStream(op.stream, op.backwards ? { direction: "backwards" } : {});
+    return events.map((e) => [e.position, e.version, e.event.id]);
+  } catch (error) {
+    const { name, stream, actual } = error as { name: string; stream?: string; actual?: number };
+    return { error: name, stream, actual };
+  }
+}
+
+async function snapshot(log: EventLog): Promise<unknown> {
+  const page = await log.read({ limit: 1000 });
+  return {
+    head: await log.headPosition(),
+    next: page.next,
+    events: page.events.map((e) => [e.position, e.stream, e.version, e.event.id]),
+    streams: await log.listStreams(),
+  };
+}
+
+test("the in-memory and SQLite backends answer every operation the same way", async () => {
+  let run_ = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 25 }), async (operations) => {
+      const memory = createMemoryLog({ retentionIntervalMs: 0 });
+      const sqlite = openSqliteLog({
+        path: join(dir, `eq-${++run_}.db`),
+        durability: "normal",
+        retentionIntervalMs: 0,
+      });
+      try {
+        for (const op of operations)
+          assert.deepEqual(await run(sqlite, op), await run(memory, op), JSON.stringify(op));
+        assert.deepEqual(await snapshot(sqlite), await snapshot(memory));
+      } finally {
+        await memory.close();
+        await sqlite.close();
+      }
+    }),
+    { numRuns: 60 },
+  );
+});

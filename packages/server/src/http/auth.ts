@@ -1,0 +1,121 @@
+// API keys with scopes. Authorization runs before routing, decided by path and method alone; the ingest
+// handler additionally checks a key's type prefixes per event. Keys are compared by SHA-256 digest
+// through a Map, so lookup time does not depend on how many leading characters match.
+import { createHash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { ApiKeyConfig, Scope } from "../config.js";
+import { HttpProblem } from "./problem.js";
+
+/** Who is calling. `admin` implies `publish` and `consume`. */
+export interface Principal {
+  readonly scopes: ReadonlySet<Scope>;
+  /** Only events whose `type` starts with one of these may be published (undefined = any type). */
+  readonly typePrefixes?: readonly string[];
+}
+
+/** The scope a request needs, or `public`. */
+export type RequiredAccess = Scope | "public";
+
+const OPEN: Principal = Object.freeze({ scopes: new Set<Scope>(["publish", "consume", "admin"]) });
+const principals = new WeakMap<IncomingMessage, Principal>();
+
+/** The principal the authorizer attached to a request (everything allowed when auth is off). */
+export function principalOf(req: IncomingMessage): Principal {
+  return principals.get(req) ?? OPEN;
+}
+
+const CONSUMER_ACTIONS = new Set(["pull", "ack", "nack", "sse", "ws"]);
+
+/** The access rule of the HTTP API (see README "Authentication"). */
+export function requiredAccess(method: string, pathname: string): RequiredAccess {
+  const parts = pathname.split("/").filter((s) => s.length > 0);
+  const [first, id, action] = parts;
+  if (parts.length === 1 && (first === "healthz" || first === "readyz")) return "public";
+  if (first === "events" && parts.length === 1) {
+    if (method === "POST") return "publish";
+    if (method === "GET" || method === "HEAD") return "consume";
+    return "admin";
+  }
+  if (first === "streams" && parts.length === 2) {
+    if (method === "POST") return "publish";
+    if (method === "GET" || method === "HEAD") return "consume";
+    return "admin";
+  }
+  if (first === "subscriptions" && id !== undefined && parts.length === 3 && action !== undefined) {
+    if (CONSUMER_ACTIONS.has(action)) return "consume";
+    if (action === "stats" && method === "GET") return "consume";
+  }
+  return "admin";
+}
+
+export class Authorizer {
+  private readonly byDigest = new Map<string, Principal>();
+
+  constructor(keys: readonly ApiKeyConfig[]) {
+    for (const key of keys) {
+      const scopes = new Set<Scope>(key.scopes);
+      if (scopes.has("admin")) {
+        scopes.add("publish");
+        scopes.add("consume");
+      }
+      const principal: Principal = key.typePrefixes
+        ? { scopes, typePrefixes: [...key.typePrefixes] }
+        : { scopes };
+      this.byDigest.set(digest(key.key), principal);
+    }
+  }
+
+  get enabled(): boolean {
+    return this.byDigest.size > 0;
+  }
+
+  /**
+   * Checks a request and remembers its principal (see principalOf). Throws 401 without a known key,
+   * 403 when the key lacks the scope. `allowQueryToken` accepts `?access_token=` (WebSocket from browsers).
+   */
+  authorize(req: IncomingMessage, url: URL, options: { allowQueryToken?: boolean } = {}): Principal {
+    if (!this.enabled) return OPEN;
+    const access = requiredAccess(req.method ?? "GET", url.pathname);
+    if (access === "public") return OPEN;
+    const token =
+      bearerToken(req.headers.authorization) ??
+      (options.allowQueryToken ? (url.searchParams.get("access_token") ?? undefined) : undefined);
+    if (token === undefined) {
+      throw unauthorized("this endpoint needs an API key: send `Authorization: Bearer <key>`");
+    }
+    const principal = this.byDigest.get(digest(token));
+    if (principal === undefined) throw unauthorized("the API key is not valid", "invalid_token");
+    if (!principal.scopes.has(access)) {
+      throw new HttpProblem(403, "Forbidden", `the API key lacks the \`${access}\` scope`, {
+        extensions: { requiredScope: access },
+      });
+    }
+    principals.set(req, principal);
+    return principal;
+  }
+}
+
+/** The first event type a principal may not publish, or undefined when all are allowed. */
+export function forbiddenType(principal: Principal, types: Iterable<string>): string | undefined {
+  const prefixes = principal.typePrefixes;
+  if (prefixes === undefined) return undefined;
+  for (const type of types) {
+    if (!prefixes.some((prefix) => type.startsWith(prefix))) return type;
+  }
+  return undefined;
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  return match?.[1];
+}
+
+function digest(key: string): string {
+  return createHash("sha256").update(key).digest("base64");
+}
+
+function unauthorized(detail: string, error?: string): HttpProblem {
+  const challenge = error ? `Bearer realm="herald", error="${error}"` : `Bearer realm="herald"`;
+  return new HttpProblem(401, "Unauthorized", detail, { headers: { "www-authenticate": challenge } });
+}

@@ -1,0 +1,32 @@
+// Liveness, readiness and the Prometheus scrape endpoint.
+import type { Registry } from "prom-client";
+import { HttpProblem, sendJson } from "./problem.js";
+import type { Router } from "./router.js";
+
+export interface HealthDeps {
+  /** Why the server is not ready (empty = ready): starting, shutting down, subscriptions loading… */
+  readonly notReadyReasons: () => string[];
+  readonly registry: Registry;
+}
+
+export function registerHealthRoutes(router: Router, deps: HealthDeps): void {
+  router.add("GET", "/healthz", ({ res }) => sendJson(res, 200, { status: "ok" }));
+  router.add("GET", "/readyz", ({ res }) => {
+    const reasons = deps.notReadyReasons();
+    if (reasons.length > 0) {
+      throw new HttpProblem(503, "Service Unavailable", `not ready: ${reasons.join(", ")}`, {
+        extensions: { reasons },
+        headers: { "retry-after": "1" },
+      });
+    }
+    sendJson(res, 200, { status: "ready" });
+  });
+  router.add("GET", "/metrics", async ({ res }) => {
+    const text = await deps.registry.metrics();
+    res.writeHead(200, {
+      "content-type": deps.registry.contentType,
+      "content-length": Buffer.byteLength(text),
+    });
+    res.end(text);
+  });
+}

@@ -1,0 +1,86 @@
+// One stream: append with an expected version (the event-store use) and read forwards or backwards.
+import { type EventLog, type StoredEvent, StreamDeletedError } from "@herald/log";
+import type { LimitsConfig } from "../config.js";
+import { EXPECTED_VERSION_HEADER, type IngestDeps, ingest, parseExpectedVersion } from "./ingest.js";
+import { badRequest, notFound, sendJson } from "./problem.js";
+import { eventsPage, intParam, isSystemStream } from "./reads.js";
+import type { Router } from "./router.js";
+
+export interface StreamDeps extends IngestDeps {
+  readonly log: EventLog;
+  readonly limits: LimitsConfig;
+}
+
+export function registerStreamRoutes(router: Router, deps: StreamDeps): void {
+  router.add("POST", "/streams/:stream", async (ctx) => {
+    const stream = ctx.params.stream!;
+    try {
+      checkStreamName(stream, deps.limits);
+      if (isSystemStream(stream))
+        throw badRequest("streams starting with `$` belong to Herald", [
+          { field: "stream", reason: "system streams cannot be appended to" },
+        ]);
+      const expectedVersion = parseExpectedVersion(ctx.req.headers[EXPECTED_VERSION_HEADER]);
+      await ingest(ctx, deps, { stream, expectedVersion });
+    } finally {
+      // A refusal before the body was read must still drain it, or keep-alive stalls.
+      if (!ctx.req.readableEnded) ctx.req.resume();
+    }
+  });
+
+  router.add("GET", "/streams/:stream", async ({ res, url, params }) => {
+    const stream = params.stream!;
+    checkStreamName(stream, deps.limits);
+    const query = url.searchParams;
+    const directionRaw = query.get("direction") ?? "forwards";
+    if (directionRaw !== "forwards" && directionRaw !== "backwards") {
+      throw badRequest("query parameter direction must be forwards or backwards", [
+        { field: "direction", reason: `invalid value ${JSON.stringify(directionRaw)}` },
+      ]);
+    }
+    const direction: "forwards" | "backwards" = directionRaw;
+    const limit = intParam(
+      query,
+      "limit",
+      Math.min(100, deps.limits.maxReadLimit),
+      1,
+      deps.limits.maxReadLimit,
+    );
+    const fromGiven = query.get("from") !== null && query.get("from") !== "";
+    const from = intParam(query, "from", 0, direction === "backwards" ? -1 : 0);
+    const options = fromGiven ? { from, limit, direction } : { limit, direction };
+    const events = fromGiven && from < 0 ? [] : await readStream(deps.log, stream, options);
+    if (events.length === 0) {
+      const info = await deps.log.streamInfo(stream);
+      if (info === undefined || info.deleted)
+        throw notFound(`stream ${JSON.stringify(stream)} does not exist`);
+    }
+    // `next` is the `from` of the following page: never skips, never repeats.
+    const last = events.at(-1);
+    let next: number;
+    if (direction === "forwards") next = last ? last.version + 1 : fromGiven ? from : 0;
+    else next = last ? last.version - 1 : fromGiven ? from : -1;
+    sendJson(res, 200, eventsPage(events, next));
+  });
+}
+
+async function readStream(
+  log: EventLog,
+  stream: string,
+  options: Parameters<EventLog["readStream"]>[1],
+): Promise<readonly StoredEvent[]> {
+  try {
+    return await log.readStream(stream, options);
+  } catch (error) {
+    if (error instanceof StreamDeletedError) throw notFound(`stream ${JSON.stringify(stream)} was deleted`);
+    throw error;
+  }
+}
+
+function checkStreamName(stream: string, limits: LimitsConfig): void {
+  if (stream.length === 0 || Buffer.byteLength(stream) > limits.maxAttributeBytes) {
+    throw badRequest(`stream name must be 1 to ${limits.maxAttributeBytes} bytes`, [
+      { field: "stream", reason: "invalid length" },
+    ]);
+  }
+}

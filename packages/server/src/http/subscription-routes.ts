@@ -1,0 +1,345 @@
+// HTTP surface of subscriptions: resources (CloudEvents Subscriptions API), pull/ack/nack,
+// SSE and WebSocket live consumption, stats, dead letters and redrive.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
+import { type Message, messageJson, type StreamConsumer } from "../subscriptions/dispatcher.js";
+import {
+  SubscriptionExistsError,
+  SubscriptionManagerStoppedError,
+  SubscriptionModeError,
+  SubscriptionNotFoundError,
+  SubscriptionValidationError,
+} from "../subscriptions/errors.js";
+import type { SubscriptionManager } from "../subscriptions/manager.js";
+import { readJsonBody } from "./body.js";
+import { badRequest, HttpProblem, sendJson } from "./problem.js";
+import type { RequestContext, Router } from "./router.js";
+
+const BODY_LIMIT = 1024 * 1024;
+const MAX_PULL = 1000;
+const MAX_WAIT_MS = 60_000;
+const SSE_HEARTBEAT_MS = 15_000;
+const WS_BUFFER_LIMIT = 1024 * 1024;
+
+export function registerSubscriptionRoutes(router: Router, manager: SubscriptionManager): void {
+  const route = (method: string, pattern: string, handler: (ctx: RequestContext) => Promise<void> | void) =>
+    router.add(method, pattern, async (ctx) => {
+      try {
+        await handler(ctx);
+      } catch (error) {
+        throw toProblem(error);
+      }
+    });
+
+  route("GET", "/subscriptions", ({ res }) => sendJson(res, 200, manager.list()));
+  route("POST", "/subscriptions", async ({ req, res }) => {
+    const created = await manager.create(await readJsonBody(req, BODY_LIMIT));
+    sendJson(res, 201, created, { location: `/subscriptions/${encodeURIComponent(created.id)}` });
+  });
+  route("OPTIONS", "/subscriptions", ({ res }) => allow(res, "GET, POST, OPTIONS"));
+  route("GET", "/subscriptions/:id", ({ res, params }) => sendJson(res, 200, manager.get(params.id!)));
+  route("PUT", "/subscriptions/:id", async ({ req, res, params }) => {
+    sendJson(res, 200, await manager.update(params.id!, await readJsonBody(req, BODY_LIMIT)));
+  });
+  route("DELETE", "/subscriptions/:id", async ({ res, params }) => {
+    sendJson(res, 200, await manager.delete(params.id!));
+  });
+  route("OPTIONS", "/subscriptions/:id", ({ res }) => allow(res, "GET, PUT, DELETE, OPTIONS"));
+
+  route("POST", "/subscriptions/:id/pull", async ({ req, res, params }) => {
+    const body = objectBody(await readJsonBody(req, BODY_LIMIT));
+    const max = intField(body, "max", 1, MAX_PULL, 100);
+    const waitMs = intField(body, "waitMs", 0, MAX_WAIT_MS, 0);
+    // A client that hangs up while waiting takes nothing with it.
+    const abort = new AbortController();
+    res.on("close", () => abort.abort());
+    const messages = await manager.pull(params.id!, max, waitMs, abort.signal);
+    if (res.destroyed) {
+      manager.nack(
+        params.id!,
+        messages.map((m) => m.ackId),
+        0,
+      );
+      return;
+    }
+    sendJson(res, 200, `{"messages":[${messages.map(messageJson).join(",")}]}`);
+  });
+  route("POST", "/subscriptions/:id/ack", async ({ req, res, params }) => {
+    const ackIds = ackIdsOf(objectBody(await readJsonBody(req, BODY_LIMIT)));
+    const result = manager.ack(params.id!, ackIds);
+    sendJson(res, 200, { acked: result.done, unknown: result.unknown });
+  });
+  route("POST", "/subscriptions/:id/nack", async ({ req, res, params }) => {
+    const body = objectBody(await readJsonBody(req, BODY_LIMIT));
+    const ackIds = ackIdsOf(body);
+    const delayMs = body.delayMs === undefined ? undefined : intField(body, "delayMs", 0, 86_400_000, 0);
+    const result = manager.nack(params.id!, ackIds, delayMs);
+    sendJson(res, 200, { nacked: result.done, unknown: result.unknown });
+  });
+  route("GET", "/subscriptions/:id/sse", ({ req, res, url, params }) =>
+    serveSse(manager, params.id!, url, req, res),
+  );
+  route("GET", "/subscriptions/:id/stats", async ({ res, params }) => {
+    sendJson(res, 200, await manager.stats(params.id!));
+  });
+  route("GET", "/subscriptions/:id/dead-letters", async ({ res, url, params }) => {
+    const after = queryInt(url, "after", -1, Number.MAX_SAFE_INTEGER);
+    const limit = queryInt(url, "limit", 1, 1000);
+    sendJson(
+      res,
+      200,
+      await manager.deadLetters(params.id!, {
+        ...(after !== undefined ? { after } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+      }),
+    );
+  });
+  route("POST", "/subscriptions/:id/dead-letters/redrive", async ({ req, res, params }) => {
+    sendJson(res, 200, await manager.redrive(params.id!, await readJsonBody(req, BODY_LIMIT)));
+  });
+}
+
+// ---------- SSE ----------
+
+/** Resolves when the stream ended (the handler lasts as long as the connection). */
+function serveSse(
+  manager: SubscriptionManager,
+  id: string,
+  url: URL,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const { autoAck, credit } = streamOptions(manager, id, url);
+  req.resume();
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  res.write(": connected\n\n");
+  let attached: ReturnType<SubscriptionManager["attach"]> | undefined;
+  const consumer: StreamConsumer = {
+    credit,
+    autoAck,
+    writable: () => !res.writableNeedDrain && !res.destroyed,
+    send: (message: Message) => {
+      const data = message.eventJson
+        .split("\n")
+        .map((line) => `data: ${line}`)
+        .join("\n");
+      res.write(`id: ${message.ackId}\nevent: cloudevent\n${data}\n\n`);
+    },
+    close: () => res.end(),
+  };
+  const heartbeat = setInterval(() => res.write(": ping\n\n"), SSE_HEARTBEAT_MS);
+  heartbeat.unref();
+  res.on("drain", () => attached?.resume());
+  const ended = new Promise<void>((resolve) =>
+    res.on("close", () => {
+      clearInterval(heartbeat);
+      attached?.detach();
+      resolve();
+    }),
+  );
+  attached = manager.attach(id, consumer);
+  return ended;
+}
+
+// ---------- WebSocket ----------
+
+const servers = new WeakMap<SubscriptionManager, WebSocketServer>();
+
+/**
+ * Takes over an upgrade for `/subscriptions/{id}/ws` (already authorized by the server).
+ * Returns false when the path is not ours.
+ */
+export function handleSubscriptionUpgrade(
+  manager: SubscriptionManager,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): boolean {
+  const url = new URL(req.url ?? "/", "http://herald.local");
+  const match = /^\/subscriptions\/([^/]+)\/ws\/?$/.exec(url.pathname);
+  if (!match) return false;
+  let id: string;
+  let options: { autoAck: boolean; credit: number };
+  try {
+    id = decodePathSegment(match[1]!);
+    options = streamOptions(manager, id, url);
+  } catch (error) {
+    const problem = problemOf(error);
+    const body = JSON.stringify(problem.toJSON());
+    socket.end(
+      `HTTP/1.1 ${problem.status} ${problem.title}\r\ncontent-type: application/problem+json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    return true;
+  }
+  let wss = servers.get(manager);
+  if (!wss) {
+    wss = new WebSocketServer({ noServer: true, maxPayload: BODY_LIMIT });
+    servers.set(manager, wss);
+  }
+  wss.handleUpgrade(req, socket, head, (ws) => serveWebSocket(manager, id, options, ws));
+  return true;
+}
+
+function serveWebSocket(
+  manager: SubscriptionManager,
+  id: string,
+  options: { autoAck: boolean; credit: number },
+  ws: WebSocket,
+): void {
+  let attached: ReturnType<SubscriptionManager["attach"]> | undefined;
+  let resumeTimer: NodeJS.Timeout | undefined;
+  const consumer: StreamConsumer = {
+    ...options,
+    writable: () => {
+      if (ws.readyState !== ws.OPEN) return false;
+      if (ws.bufferedAmount < WS_BUFFER_LIMIT) return true;
+      // ws has no drain event: look again shortly.
+      resumeTimer ??= setTimeout(() => {
+        resumeTimer = undefined;
+        attached?.resume();
+      }, 20);
+      return false;
+    },
+    send: (message) => ws.send(messageJson(message)),
+    close: (reason) => ws.close(1012, reason),
+  };
+  ws.on("message", (raw, isBinary) => {
+    try {
+      const text = isBinary ? Buffer.from(raw as Buffer).toString("utf8") : raw.toString();
+      const command = objectBody(JSON.parse(text));
+      if (command.ack !== undefined) {
+        const result = manager.ack(id, idList(command.ack, "ack"));
+        if (result.unknown.length > 0) ws.send(JSON.stringify({ unknown: result.unknown }));
+      } else if (command.nack !== undefined) {
+        const delayMs =
+          command.delayMs === undefined ? undefined : intField(command, "delayMs", 0, 86_400_000, 0);
+        const result = manager.nack(id, idList(command.nack, "nack"), delayMs);
+        if (result.unknown.length > 0) ws.send(JSON.stringify({ unknown: result.unknown }));
+      } else {
+        throw badRequest('send { "ack": [ackIds] } or { "nack": [ackIds], "delayMs"?: N }');
+      }
+    } catch (error) {
+      ws.send(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
+    }
+  });
+  ws.on("close", () => {
+    if (resumeTimer) clearTimeout(resumeTimer);
+    attached?.detach();
+  });
+  ws.on("error", () => ws.terminate());
+  try {
+    attached = manager.attach(id, consumer);
+  } catch (error) {
+    ws.close(1011, error instanceof Error ? error.message.slice(0, 120) : "error");
+  }
+}
+
+// ---------- helpers ----------
+
+/** `?ack=auto|manual` (default manual) and `?max=N` unacked messages per connection (default maxInFlight). */
+function streamOptions(
+  manager: SubscriptionManager,
+  id: string,
+  url: URL,
+): { autoAck: boolean; credit: number } {
+  const settings = manager.consumerSettings(id);
+  const ack = url.searchParams.get("ack") ?? "manual";
+  if (ack !== "auto" && ack !== "manual") {
+    throw badRequest("ack must be auto or manual", [{ field: "ack", reason: "must be auto or manual" }]);
+  }
+  const credit = queryInt(url, "max", 1, 10_000) ?? settings.maxInFlight;
+  return { autoAck: ack === "auto", credit };
+}
+
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest("the subscription id in the path is not valid percent-encoding");
+  }
+}
+
+function allow(res: ServerResponse, methods: string): void {
+  res.writeHead(200, { allow: methods, "content-length": 0 });
+  res.end();
+}
+
+function objectBody(body: unknown): Record<string, unknown> {
+  if (body === undefined) return {};
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw badRequest("the body must be a JSON object");
+  }
+  return body as Record<string, unknown>;
+}
+
+function intField(
+  body: Record<string, unknown>,
+  key: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  const value = body[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw badRequest(`${key} must be an integer from ${min} to ${max}`, [
+      { field: `/${key}`, reason: `must be an integer from ${min} to ${max}` },
+    ]);
+  }
+  return value;
+}
+
+function ackIdsOf(body: Record<string, unknown>): string[] {
+  return idList(body.ackIds, "ackIds");
+}
+
+function idList(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
+    throw badRequest(`${field} must be an array of ack ids`, [
+      { field: `/${field}`, reason: "must be an array of strings" },
+    ]);
+  }
+  return value as string[];
+}
+
+function queryInt(url: URL, key: string, min: number, max: number): number | undefined {
+  const raw = url.searchParams.get(key);
+  if (raw === null) return undefined;
+  const n = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw badRequest(`${key} must be an integer from ${min} to ${max}`, [
+      { field: key, reason: `must be an integer from ${min} to ${max}` },
+    ]);
+  }
+  return n;
+}
+
+/** Every error as a problem (unexpected ones as a bare 500). */
+function problemOf(error: unknown): HttpProblem {
+  const problem = toProblem(error);
+  return problem instanceof HttpProblem
+    ? problem
+    : new HttpProblem(500, "Internal Server Error", "the server failed to handle the request");
+}
+
+/** Maps the subscription layer's typed errors; anything else is passed on unchanged. */
+function toProblem(error: unknown): unknown {
+  if (error instanceof HttpProblem) return error;
+  if (error instanceof SubscriptionValidationError) {
+    return badRequest(error.message, error.issues);
+  }
+  if (error instanceof SubscriptionNotFoundError) return new HttpProblem(404, "Not Found", error.message);
+  if (error instanceof SubscriptionExistsError) return new HttpProblem(409, "Conflict", error.message);
+  if (error instanceof SubscriptionModeError) return new HttpProblem(409, "Conflict", error.message);
+  if (error instanceof SubscriptionManagerStoppedError) {
+    return new HttpProblem(503, "Service Unavailable", error.message, { headers: { "retry-after": "1" } });
+  }
+  return error;
+}

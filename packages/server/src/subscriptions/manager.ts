@@ -1,0 +1,554 @@
+// The subscription manager: owns the subscription resources (persisted in the log's metadata),
+// one Dispatcher per subscription, checkpoint persistence, dead letters, redrive and metrics.
+import { randomUUID } from "node:crypto";
+import type { CloudEvent } from "@herald/cloudevents";
+import { deriveStream, type EventLog, type StoredEvent } from "@herald/log";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import {
+  type DeadLetterData,
+  type DeadLetterView,
+  deadLetterEvent,
+  originalEvent,
+  readDeadLetter,
+} from "./dead-letters.js";
+import {
+  type AckResult,
+  Dispatcher,
+  type Entry,
+  type EntrySeed,
+  type Message,
+  type PushOutcome,
+  type StreamConsumer,
+} from "./dispatcher.js";
+import {
+  SubscriptionExistsError,
+  SubscriptionManagerStoppedError,
+  SubscriptionModeError,
+  SubscriptionNotFoundError,
+  SubscriptionValidationError,
+  type ValidationIssue,
+} from "./errors.js";
+import { compileMatcher, type EventMatcher, validateFilters } from "./filters.js";
+import { SubscriptionMetrics } from "./metrics.js";
+import {
+  type DeliverySettings,
+  isObject,
+  parseSubscription,
+  redact,
+  restoreSecrets,
+  type StartPosition,
+  type SubscriptionResource,
+  settingsOf,
+} from "./model.js";
+import { PushClient, pushTarget } from "./push.js";
+import { SinkPolicy, type SinkPolicyOptions } from "./sink-policy.js";
+import { deadLetterStream, type RedriveState, SubscriptionStore } from "./store.js";
+
+export interface SubscriptionManagerOptions {
+  log: EventLog;
+  /** Register your own metrics on it. */
+  registry: Registry;
+  logger: Logger;
+  /** Link-local + cloud metadata refused by default. */
+  sinkPolicy?: SinkPolicyOptions;
+  /** How often moved checkpoints are persisted. Default 100 ms. */
+  checkpointIntervalMs?: number;
+}
+
+export interface SubscriptionStats {
+  readonly id: string;
+  /** Matching events not yet acked (buffered + still in the log past the reader). */
+  readonly lag: number;
+  /** False when the log scan was capped and `lag` is an upper bound. */
+  readonly lagExact: boolean;
+  readonly inFlight: number;
+  readonly buffered: number;
+  readonly checkpoint: number;
+  readonly head: number;
+  readonly delivered: number;
+  readonly retried: number;
+  readonly deadLettered: number;
+  readonly redrivePending: number;
+}
+
+export interface RedriveRequest {
+  readonly from?: number;
+  readonly to?: number;
+  readonly filters?: readonly unknown[];
+  readonly dryRun?: boolean;
+  readonly includeRedriven?: boolean;
+}
+
+/** Positions scanned past the reader when computing lag; beyond it lag is an upper bound. */
+const LAG_SCAN_LIMIT = 10_000;
+
+interface Running {
+  resource: SubscriptionResource;
+  settings: DeliverySettings;
+  matcher: EventMatcher;
+  dispatcher: Dispatcher;
+  redrive: { pending: Set<number>; redriven: Set<number>; dirty: boolean };
+  counts: { delivered: number; retried: number; deadLettered: number };
+}
+
+export class SubscriptionManager {
+  private readonly log: EventLog;
+  private readonly logger: Logger;
+  private readonly store: SubscriptionStore;
+  private readonly metrics: SubscriptionMetrics;
+  private readonly policy: SinkPolicy;
+  private readonly pushClient: PushClient;
+  private readonly running = new Map<string, Running>();
+  private readonly checkpointIntervalMs: number;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private mutations: Promise<unknown> = Promise.resolve();
+  private state: "new" | "starting" | "running" | "stopped" = "new";
+  private snapshotCache:
+    | { at: number; value: Promise<Array<{ id: string; lag: number; inFlight: number }>> }
+    | undefined;
+
+  constructor(options: SubscriptionManagerOptions) {
+    this.log = options.log;
+    this.logger = options.logger;
+    this.store = new SubscriptionStore(options.log);
+    this.policy = new SinkPolicy(options.sinkPolicy);
+    this.pushClient = new PushClient(this.policy);
+    this.checkpointIntervalMs = options.checkpointIntervalMs ?? 100;
+    this.metrics = new SubscriptionMetrics(options.registry, { snapshot: () => this.snapshot() });
+  }
+
+  /** Loads persisted subscriptions and resumes delivery from their checkpoints. */
+  async start(): Promise<void> {
+    if (this.state !== "new") return;
+    this.state = "starting";
+    for (const resource of await this.store.list()) {
+      try {
+        await this.run(resource, settingsOf(resource));
+      } catch (error) {
+        this.logger.error({ err: error, subscription: resource.id }, "subscription could not be resumed");
+      }
+    }
+    this.flushTimer = setInterval(() => void this.flush(), this.checkpointIntervalMs);
+    this.flushTimer.unref();
+    this.state = "running";
+  }
+
+  /** Stops dispatching, drains in-flight pushes (up to drainMs), persists checkpoints. */
+  async stop(options: { drainMs?: number } = {}): Promise<void> {
+    if (this.state === "stopped") return;
+    this.state = "stopped";
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    await this.mutations.catch(() => {});
+    await Promise.all([...this.running.values()].map((r) => r.dispatcher.stop(options.drainMs ?? 5_000)));
+    await this.flush();
+    this.pushClient.close();
+  }
+
+  isReady(): boolean {
+    return this.state === "running";
+  }
+
+  // ---------- resources ----------
+
+  list(): SubscriptionResource[] {
+    return [...this.running.values()].map((r) => redact(r.resource)).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  get(id: string): SubscriptionResource {
+    return redact(this.find(id).resource);
+  }
+
+  /** Creates a subscription (id from the body or generated); resolves its start into a checkpoint. */
+  create(body: unknown): Promise<SubscriptionResource> {
+    return this.mutate(async () => {
+      const givenId = isObject(body) && typeof body.id === "string" ? body.id : undefined;
+      const { resource, settings } = parseSubscription(body, givenId ?? randomUUID());
+      this.checkSink(resource);
+      if (this.running.has(resource.id) || (await this.store.get(resource.id))) {
+        throw new SubscriptionExistsError(resource.id);
+      }
+      await this.store.storeCheckpoint(resource.id, await this.resolveStart(settings.start));
+      await this.store.put(resource);
+      await this.run(resource, settings);
+      return redact(resource);
+    });
+  }
+
+  /** Replaces a subscription's definition; delivery continues from its checkpoint (start is not re-applied). */
+  update(id: string, body: unknown): Promise<SubscriptionResource> {
+    return this.mutate(async () => {
+      const current = this.find(id);
+      const { resource, settings } = parseSubscription(restoreSecrets(body, current.resource), id);
+      this.checkSink(resource);
+      await current.dispatcher.stop(1_000);
+      await this.flushOne(current);
+      this.running.delete(id);
+      await this.store.put(resource);
+      await this.run(resource, settings);
+      return redact(resource);
+    });
+  }
+
+  delete(id: string): Promise<SubscriptionResource> {
+    return this.mutate(async () => {
+      const current = this.find(id);
+      this.running.delete(id);
+      await current.dispatcher.stop(0);
+      await this.store.delete(id);
+      this.metrics.forget(id);
+      return redact(current.resource);
+    });
+  }
+
+  // ---------- consumers ----------
+
+  pull(id: string, max: number, waitMs: number, signal?: AbortSignal): Promise<Message[]> {
+    return this.pullDispatcher(id).pull(max, waitMs, signal);
+  }
+
+  ack(id: string, ackIds: readonly string[]): AckResult {
+    return this.find(id).dispatcher.ack(ackIds);
+  }
+
+  nack(id: string, ackIds: readonly string[], delayMs?: number): AckResult {
+    return this.find(id).dispatcher.nack(ackIds, delayMs);
+  }
+
+  /** Attaches an SSE/WebSocket consumer; call the returned function when the connection ends. */
+  attach(id: string, consumer: StreamConsumer): { detach: () => void; resume: () => void } {
+    const dispatcher = this.pullDispatcher(id);
+    const detach = dispatcher.attach(consumer);
+    return { detach, resume: () => dispatcher.resume() };
+  }
+
+  /** Settings of a pull subscription (for consumers choosing defaults); throws for push subscriptions. */
+  consumerSettings(id: string): DeliverySettings {
+    this.pullDispatcher(id);
+    return this.find(id).settings;
+  }
+
+  async stats(id: string): Promise<SubscriptionStats> {
+    const running = this.find(id);
+    const { lag, exact, head } = await this.lag(running);
+    return {
+      id,
+      lag,
+      lagExact: exact,
+      inFlight: running.dispatcher.inFlightCount,
+      buffered: running.dispatcher.pendingCount,
+      checkpoint: running.dispatcher.checkpoint(),
+      head,
+      delivered: running.counts.delivered,
+      retried: running.counts.retried,
+      deadLettered: running.counts.deadLettered,
+      redrivePending: running.redrive.pending.size,
+    };
+  }
+
+  // ---------- dead letters ----------
+
+  /** Lists dead letters by dead-letter stream version, oldest first. */
+  async deadLetters(
+    id: string,
+    options: { after?: number; limit?: number },
+  ): Promise<{ deadLetters: DeadLetterView[]; next: number }> {
+    const running = this.find(id);
+    const from = (options.after ?? -1) + 1;
+    const stored = await this.log.readStream(deadLetterStream(id), { from, limit: options.limit ?? 100 });
+    const deadLetters: DeadLetterView[] = [];
+    let next = options.after ?? -1;
+    for (const s of stored) {
+      next = s.version;
+      const data = readDeadLetter(s);
+      if (data) deadLetters.push(this.view(s, data, running));
+    }
+    return { deadLetters, next };
+  }
+
+  /** Queues matching dead letters for redelivery; `dryRun` only counts. Never moves the checkpoint. */
+  redrive(id: string, request: unknown): Promise<{ count: number; dryRun: boolean }> {
+    return this.mutate(async () => {
+      const running = this.find(id);
+      const parsed = parseRedrive(request);
+      const matcher = parsed.filters ? compileMatcher({ filters: parsed.filters }) : undefined;
+      const picked: Array<{ stored: StoredEvent; data: DeadLetterData }> = [];
+      for (let from = 0; ; ) {
+        const page = await this.log.readStream(deadLetterStream(id), { from, limit: 500 });
+        for (const stored of page) {
+          const data = readDeadLetter(stored);
+          if (!data || running.redrive.pending.has(stored.version)) continue;
+          if (!parsed.includeRedriven && running.redrive.redriven.has(stored.version)) continue;
+          if (parsed.from !== undefined && data.position < parsed.from) continue;
+          if (parsed.to !== undefined && data.position > parsed.to) continue;
+          if (matcher && !safeMatch(matcher, data)) continue;
+          picked.push({ stored, data });
+        }
+        if (page.length < 500) break;
+        from = page[page.length - 1]!.version + 1;
+      }
+      if (parsed.dryRun) return { count: picked.length, dryRun: true };
+      for (const { stored } of picked) {
+        running.redrive.pending.add(stored.version);
+        running.redrive.redriven.add(stored.version);
+      }
+      await this.store.storeRedrive(id, redriveState(running));
+      running.redrive.dirty = false;
+      running.dispatcher.addRedriven(picked.map(({ stored, data }) => redriveEntry(stored, data)));
+      return { count: picked.length, dryRun: false };
+    });
+  }
+
+  // ---------- internals ----------
+
+  private find(id: string): Running {
+    if (this.state === "stopped") throw new SubscriptionManagerStoppedError();
+    const running = this.running.get(id);
+    if (!running) throw new SubscriptionNotFoundError(id);
+    return running;
+  }
+
+  private pullDispatcher(id: string): Dispatcher {
+    const running = this.find(id);
+    if (running.resource.sink !== undefined) {
+      throw new SubscriptionModeError(`subscription ${id} pushes to its sink; it has no pull consumers`);
+    }
+    return running.dispatcher;
+  }
+
+  private checkSink(resource: SubscriptionResource): void {
+    if (resource.sink === undefined) return;
+    try {
+      this.policy.checkUrl(resource.sink);
+    } catch (error) {
+      throw new SubscriptionValidationError([{ field: "/sink", reason: (error as Error).message }]);
+    }
+  }
+
+  /** Serializes resource changes so concurrent requests cannot interleave. */
+  private mutate<T>(work: () => Promise<T>): Promise<T> {
+    if (this.state !== "running") return Promise.reject(new SubscriptionManagerStoppedError());
+    const result = this.mutations.then(work);
+    this.mutations = result.catch(() => {});
+    return result;
+  }
+
+  private async resolveStart(start: StartPosition): Promise<number> {
+    switch (start.kind) {
+      case "beginning":
+        return 0;
+      case "now":
+        return this.log.headPosition();
+      case "position":
+        return Math.max(0, start.position - 1);
+      case "time":
+        return Math.max(0, (await this.log.positionAtTime(start.time)) - 1);
+    }
+  }
+
+  private async run(resource: SubscriptionResource, settings: DeliverySettings): Promise<void> {
+    const id = resource.id;
+    const checkpoint = (await this.store.loadCheckpoint(id)) ?? 0;
+    const saved = await this.store.loadRedrive(id);
+    const counts = { delivered: 0, retried: 0, deadLettered: 0 };
+    const redrive = { pending: new Set(saved.pending), redriven: new Set(saved.redriven), dirty: false };
+    const matcher = compileMatcher(resource);
+    const target = resource.sink !== undefined ? pushTarget(resource, settings) : undefined;
+    const dispatcher = new Dispatcher(
+      {
+        id,
+        settings,
+        matcher,
+        log: this.log,
+        metrics: this.metrics,
+        logger: this.logger,
+        events: {
+          delivered: () => counts.delivered++,
+          retried: () => counts.retried++,
+          deadLettered: () => counts.deadLettered++,
+        },
+        ...(target
+          ? {
+              push: async (entry: Entry, signal: AbortSignal): Promise<PushOutcome> => {
+                let event: CloudEvent;
+                try {
+                  event = entry.event();
+                } catch (error) {
+                  return { kind: "reject", failure: { error: `event cannot be decoded: ${String(error)}` } };
+                }
+                const result = await this.pushClient.attempt(target, event, entry.position, signal);
+                if (result.kind === "ack" && result.reply) {
+                  try {
+                    await this.ingestReply(result.reply, event);
+                  } catch (error) {
+                    return {
+                      kind: "retry",
+                      failure: { status: result.status, error: `reply not stored: ${String(error)}` },
+                    };
+                  }
+                }
+                return result;
+              },
+            }
+          : {}),
+        deadLetter: async (entry, reason) => {
+          await this.log.append([deadLetterEvent(id, entry, reason)], { stream: deadLetterStream(id) });
+        },
+        redriveDone: (version) => {
+          redrive.pending.delete(version);
+          redrive.dirty = true;
+        },
+      },
+      checkpoint,
+    );
+    const running: Running = { resource, settings, matcher, dispatcher, redrive, counts };
+    this.running.set(id, running);
+    dispatcher.start();
+    if (saved.pending.length > 0) {
+      const entries: EntrySeed[] = [];
+      for (const version of saved.pending) {
+        const [stored] = await this.log.readStream(deadLetterStream(id), { from: version, limit: 1 });
+        const data = stored && stored.version === version ? readDeadLetter(stored) : undefined;
+        if (stored && data) entries.push(redriveEntry(stored, data));
+        else running.redrive.pending.delete(version);
+      }
+      running.dispatcher.addRedriven(entries);
+    }
+  }
+
+  /** A sink's reply becomes a new event, caused by (and correlated with) the delivered one. */
+  private async ingestReply(reply: CloudEvent, delivered: CloudEvent): Promise<void> {
+    const attributes = delivered as unknown as Record<string, unknown>;
+    const replyAttributes = reply as unknown as Record<string, unknown>;
+    const correlation = replyAttributes.correlationid ?? attributes.correlationid;
+    const event = reply.cloneWith({
+      causationid: delivered.id,
+      ...(typeof correlation === "string" ? { correlationid: correlation } : {}),
+    });
+    if (deriveStream(event).startsWith("$")) {
+      this.logger.warn({ id: event.id }, "reply to a system stream dropped");
+      return;
+    }
+    await this.log.append([event]);
+  }
+
+  private flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      for (const running of [...this.running.values()]) {
+        try {
+          await this.flushOne(running);
+        } catch (error) {
+          this.logger.error({ err: error, subscription: running.resource.id }, "checkpoint not stored");
+        }
+      }
+    });
+    return this.flushing;
+  }
+
+  private async flushOne(running: Running): Promise<void> {
+    const checkpoint = running.dispatcher.takeCheckpoint();
+    if (checkpoint !== undefined && this.running.get(running.resource.id) === running) {
+      await this.store.storeCheckpoint(running.resource.id, checkpoint);
+    }
+    if (running.redrive.dirty) {
+      running.redrive.dirty = false;
+      await this.store.storeRedrive(running.resource.id, redriveState(running));
+    }
+  }
+
+  private view(stored: StoredEvent, data: DeadLetterData, running: Running): DeadLetterView {
+    return {
+      ...data,
+      version: stored.version,
+      deadLetterPosition: stored.position,
+      redriven: running.redrive.redriven.has(stored.version),
+    };
+  }
+
+  private async lag(running: Running): Promise<{ lag: number; exact: boolean; head: number }> {
+    const head = await this.log.headPosition();
+    let lag = running.dispatcher.pendingCount;
+    let after = running.dispatcher.readUpTo;
+    let scanned = 0;
+    const matcher = running.matcher;
+    const filter = (stored: StoredEvent) => !stored.stream.startsWith("$") && matcher(stored.event);
+    while (after < head) {
+      if (scanned >= LAG_SCAN_LIMIT) return { lag: lag + (head - after), exact: false, head };
+      const scanLimit = Math.min(1000, LAG_SCAN_LIMIT - scanned);
+      const page = await this.log.read({ after, limit: scanLimit, filter, scanLimit });
+      lag += page.events.length;
+      if (page.next <= after) break;
+      scanned += page.next - after;
+      after = page.next;
+    }
+    return { lag, exact: true, head };
+  }
+
+  private snapshot(): Promise<Array<{ id: string; lag: number; inFlight: number }>> {
+    const now = Date.now();
+    if (this.snapshotCache && now - this.snapshotCache.at < 500) return this.snapshotCache.value;
+    const value = Promise.all(
+      [...this.running.values()].map(async (running) => ({
+        id: running.resource.id,
+        lag: (await this.lag(running).catch(() => ({ lag: running.dispatcher.pendingCount }))).lag,
+        inFlight: running.dispatcher.inFlightCount,
+      })),
+    );
+    this.snapshotCache = { at: now, value };
+    return value;
+  }
+}
+
+function redriveState(running: Running): RedriveState {
+  return { pending: [...running.redrive.pending], redriven: [...running.redrive.redriven] };
+}
+
+function redriveEntry(stored: StoredEvent, data: DeadLetterData): EntrySeed {
+  let decoded: CloudEvent | undefined;
+  return {
+    position: data.position,
+    stream: data.stream,
+    json: JSON.stringify(data.event),
+    recordedAt: stored.recordedAt,
+    redrive: stored.version,
+    event: () => (decoded ??= originalEvent(data)),
+  };
+}
+
+function safeMatch(matcher: EventMatcher, data: DeadLetterData): boolean {
+  try {
+    return matcher(originalEvent(data));
+  } catch {
+    return false;
+  }
+}
+
+function parseRedrive(body: unknown): RedriveRequest {
+  const issues: ValidationIssue[] = [];
+  const request = body === undefined ? {} : body;
+  if (!isObject(request))
+    throw new SubscriptionValidationError([{ field: "", reason: "must be a JSON object" }]);
+  for (const key of Object.keys(request)) {
+    if (!["from", "to", "filters", "dryRun", "includeRedriven"].includes(key)) {
+      issues.push({ field: `/${key}`, reason: "unknown member" });
+    }
+  }
+  for (const key of ["from", "to"] as const) {
+    const v = request[key];
+    if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v < 0)) {
+      issues.push({ field: `/${key}`, reason: "must be a log position (integer ≥ 0)" });
+    }
+  }
+  for (const key of ["dryRun", "includeRedriven"] as const) {
+    if (request[key] !== undefined && typeof request[key] !== "boolean") {
+      issues.push({ field: `/${key}`, reason: "must be a boolean" });
+    }
+  }
+  if (request.filters !== undefined) {
+    if (!Array.isArray(request.filters)) issues.push({ field: "/filters", reason: "must be an array" });
+    else validateFilters(request.filters, "/filters", issues);
+  }
+  if (issues.length > 0) throw new SubscriptionValidationError(issues);
+  return request as RedriveRequest;
+}
