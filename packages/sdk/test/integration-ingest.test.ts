@@ -86,3 +86,28 @@ test("a broker in another process: ack while up, undelivered once it is gone", a
     await child?.close();
   }
 });
+
+test("API keys: accepted with the right scope, refused as a nack (401/403) otherwise", async () => {
+  const { startServer } = await import("@herald/server");
+  const secured = await startServer({
+    port: 0,
+    memory: true,
+    logLevel: "silent",
+    apiKeys: [{ key: "pub-orders", scopes: ["publish"], typePrefixes: ["order."] }],
+  });
+  const allowed = new HeraldClient({ url: secured.url, apiKey: "pub-orders" });
+  const anonymous = new HeraldClient({ url: secured.url });
+  try {
+    assert.equal((await allowed.send(order(10))).kind, "ack");
+    const wrongType = await allowed.send(new CloudEvent({ source: "/shop", type: "payment.received" }));
+    assert.ok(wrongType.kind === "nack");
+    assert.equal(wrongType.status, 403);
+    const noKey = await anonymous.send(order(11));
+    assert.ok(noKey.kind === "nack");
+    assert.equal(noKey.status, 401);
+  } finally {
+    await allowed.close();
+    await anonymous.close();
+    await secured.close();
+  }
+});
