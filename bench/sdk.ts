@@ -44,6 +44,7 @@ function figures(count: number, elapsedMs: number, latencies: number[]): Figures
 async function routerOverhead(): Promise<{
   bareNs: number;
   composedNs: number;
+  noInboxNs: number;
   defaultsNs: number;
   overheadNs: number;
 }> {
@@ -77,6 +78,13 @@ async function routerOverhead(): Promise<{
     await bare.handle(e, unit.context);
     await unit.commit();
   });
+  const noInbox = new Router({ idempotency: false }).on("bench.event", handler);
+  const noInboxNs = await run("Router, default stack without the inbox", async (e) => {
+    const unit = new UnitOfWork(e, { attempt: 1, signal, transport: "direct" });
+    await noInbox.handle(e, unit.context);
+    await unit.commit();
+  });
+  // Every event is new to the inbox: it remembers each one (bounded at 100 000, oldest evicted).
   const full = new Router().on("bench.event", handler);
   const defaultsNs = await run("Router, default middleware stack", async (e) => {
     const unit = new UnitOfWork(e, { attempt: 1, signal, transport: "direct" });
@@ -87,6 +95,7 @@ async function routerOverhead(): Promise<{
   return {
     bareNs: Math.round(bareNs),
     composedNs: Math.round(composedNs),
+    noInboxNs: Math.round(noInboxNs),
     defaultsNs: Math.round(defaultsNs),
     overheadNs: Math.round(defaultsNs - bareNs),
   };
