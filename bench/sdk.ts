@@ -23,6 +23,7 @@ import { perSecond, percentiles } from "./lib/log-stats.js";
 const quick = process.argv.includes("--quick");
 const ROUTER_EVENTS = quick ? 20_000 : 200_000;
 const E2E_EVENTS = quick ? 2_000 : 20_000;
+const WARMUP_EVENTS = quick ? 500 : 2_000;
 const CONCURRENCY = 64;
 const RATE = quick ? 500 : 2_000;
 const RATE_SECONDS = quick ? 2 : 5;
@@ -43,6 +44,7 @@ function figures(count: number, elapsedMs: number, latencies: number[]): Figures
 async function routerOverhead(): Promise<{
   bareNs: number;
   composedNs: number;
+  noInboxNs: number;
   defaultsNs: number;
   overheadNs: number;
 }> {
@@ -76,6 +78,13 @@ async function routerOverhead(): Promise<{
     await bare.handle(e, unit.context);
     await unit.commit();
   });
+  const noInbox = new Router({ idempotency: false }).on("bench.event", handler);
+  const noInboxNs = await run("Router, default stack without the inbox", async (e) => {
+    const unit = new UnitOfWork(e, { attempt: 1, signal, transport: "direct" });
+    await noInbox.handle(e, unit.context);
+    await unit.commit();
+  });
+  // Every event is new to the inbox: it remembers each one (bounded at 100 000, oldest evicted).
   const full = new Router().on("bench.event", handler);
   const defaultsNs = await run("Router, default middleware stack", async (e) => {
     const unit = new UnitOfWork(e, { attempt: 1, signal, transport: "direct" });
@@ -86,6 +95,7 @@ async function routerOverhead(): Promise<{
   return {
     bareNs: Math.round(bareNs),
     composedNs: Math.round(composedNs),
+    noInboxNs: Math.round(noInboxNs),
     defaultsNs: Math.round(defaultsNs),
     overheadNs: Math.round(defaultsNs - bareNs),
   };
@@ -125,7 +135,7 @@ interface Pipeline {
 }
 
 /** Throughput: E2E_EVENTS sent by CONCURRENCY concurrent senders; latency = send start → handled. */
-async function saturate(p: Pipeline, prefix: string): Promise<Figures> {
+async function saturate(p: Pipeline, prefix: string, events = E2E_EVENTS): Promise<Figures> {
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   let done!: () => void;
@@ -137,13 +147,13 @@ async function saturate(p: Pipeline, prefix: string): Promise<Figures> {
     if (t0 === undefined) return;
     latencies.push(performance.now() - t0);
     sentAt.delete(id);
-    if (latencies.length === E2E_EVENTS) done();
+    if (latencies.length === events) done();
   });
   const started = performance.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next < E2E_EVENTS) {
+      while (next < events) {
         const id = `${prefix}-${next++}`;
         sentAt.set(id, performance.now());
         await p.send(id);
@@ -372,6 +382,7 @@ async function main(): Promise<void> {
         continue;
       }
       try {
+        await saturate(p, `${name.replace(/\W/g, "")}-warmup`, WARMUP_EVENTS); // JIT and broker warm-up, not reported
         const throughput = await saturate(p, `${name.replace(/\W/g, "")}-t`);
         line(`${name} e2e, ${CONCURRENCY} concurrent sends`, throughput);
         const latency = await paced(p, `${name.replace(/\W/g, "")}-l`);

@@ -42,6 +42,7 @@ export class ReplyListener {
   }
 
   async request(event: CloudEvent, options: RequestOptions = {}): Promise<CloudEvent> {
+    options.signal?.throwIfAborted();
     await this.#start();
     const id = `${this.#prefix}${randomUUID()}`;
     const request = event.cloneWith({

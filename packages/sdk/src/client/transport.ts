@@ -32,9 +32,15 @@ export class HttpTransport {
   readonly #agent: http.Agent;
   readonly #request: typeof http.request;
   readonly #headers: Readonly<Record<string, string>>;
+  readonly #hostname: string;
+  readonly #basePath: string;
 
   constructor(baseUrl: string | URL, options: TransportOptions = {}) {
     this.baseUrl = new URL(baseUrl);
+    // IPv6 literals come bracketed in URL.hostname; http.request wants them bare.
+    this.#hostname = this.baseUrl.hostname.replace(/^\[(.*)\]$/, "$1");
+    // A base URL with a path (a broker behind a prefix) keeps it; paths given to request() start with "/".
+    this.#basePath = this.baseUrl.pathname.replace(/\/$/, "");
     const secure = this.baseUrl.protocol === "https:";
     const agentOptions = {
       keepAlive: true,
@@ -48,7 +54,8 @@ export class HttpTransport {
 
   /** Resolves with any HTTP answer; rejects with TransportError only when there is no answer. */
   request(req: TransportRequest): Promise<TransportResponse> {
-    const url = new URL(req.path, this.baseUrl);
+    // Plain options instead of a URL object per request: this runs once per event sent.
+    const path = this.#basePath + req.path;
     return new Promise<TransportResponse>((resolve, reject) => {
       let settled = false;
       const fail = (code: string, message: string, cause?: unknown): void => {
@@ -59,10 +66,17 @@ export class HttpTransport {
         outgoing.destroy();
         reject(new TransportError(code, message, { cause }));
       };
-      const onAbort = (): void => fail("ABORTED", `${req.method} ${url.pathname} aborted`);
+      const onAbort = (): void => fail("ABORTED", `${req.method} ${req.path} aborted`);
       const outgoing = this.#request(
-        url,
-        { method: req.method, agent: this.#agent, headers: { ...this.#headers, ...req.headers } },
+        {
+          protocol: this.baseUrl.protocol,
+          hostname: this.#hostname,
+          port: this.baseUrl.port,
+          path,
+          method: req.method,
+          agent: this.#agent,
+          headers: req.headers ? { ...this.#headers, ...req.headers } : this.#headers,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -77,7 +91,7 @@ export class HttpTransport {
         },
       );
       const timer = setTimeout(
-        () => fail("TIMEOUT", `${req.method} ${url.pathname} timed out after ${req.timeoutMs} ms`),
+        () => fail("TIMEOUT", `${req.method} ${req.path} timed out after ${req.timeoutMs} ms`),
         req.timeoutMs,
       );
       outgoing.on("error", (err: NodeJS.ErrnoException) => fail(err.code ?? "NETWORK", err.message, err));

@@ -32,6 +32,7 @@ export class PullConsumer {
   readonly #client: HeraldClient;
   readonly #handler: Handler;
   readonly #concurrency: number;
+  readonly #lowWater: number;
   readonly #waitMs: number;
   readonly #backoff: BackoffOptions;
   readonly #onError: (error: Error, message?: PulledMessage) => void;
@@ -51,6 +52,7 @@ export class PullConsumer {
     this.subscription = subscription;
     this.#handler = handler;
     this.#concurrency = options.concurrency ?? 16;
+    this.#lowWater = Math.floor(this.#concurrency / 2);
     this.#waitMs = options.waitMs ?? 1_000;
     this.#backoff = options.backoff ?? { baseMs: 200, capMs: 30_000 };
     // By default only failures of the consumer itself (pull, ack) are reported; handler failures are
@@ -101,7 +103,9 @@ export class PullConsumer {
   async #pullLoop(): Promise<void> {
     let failures = 0;
     while (!this.#stop.signal.aborted) {
-      while (this.#running.size >= this.#concurrency && !this.#stop.signal.aborted) {
+      // Pull again once at least half the slots are free: refilling one slot per request would cost
+      // a round trip per message under load.
+      while (this.#running.size > this.#lowWater && !this.#stop.signal.aborted) {
         await new Promise<void>((resolve) => {
           this.#slotFreed = resolve;
         });

@@ -56,9 +56,12 @@ export async function runHandler(
   );
   const work = new UnitOfWork(event, options);
   try {
-    const returned = await context.with(trace.setSpan(contextFromEvent(event), span), () =>
-      Promise.resolve(handler(event, work.context)),
-    );
+    // Without a recording span (no OpenTelemetry SDK) there is no context worth activating.
+    const returned = span.isRecording()
+      ? await context.with(trace.setSpan(contextFromEvent(event), span), () =>
+          Promise.resolve(handler(event, work.context)),
+        )
+      : await handler(event, work.context);
     const reply = isOutgoingEvent(returned) ? replyTo(event, returned) : undefined;
     const out = options.publishReply && reply ? [...work.outbox, reply] : work.outbox;
     if (out.length > 0) {
