@@ -7,6 +7,7 @@ import {
   type ServerConfigInput,
   startServer,
 } from "@herald/server";
+import { resolve } from "node:path";
 import { CliError, ExitCode } from "../errors.js";
 import type { Output } from "../output.js";
 
@@ -54,7 +55,7 @@ export async function serve(flags: ServeFlags, out: Output): Promise<void> {
   } catch (error) {
     throw new CliError(`cannot start the server: ${describeStartError(error, config)}`);
   }
-  const where = config.storage === "memory" ? "in memory, lost on exit" : config.dataDir;
+  const where = config.storage === "memory" ? "in memory, lost on exit" : resolve(config.dataDir);
   out.message(`herald listening on ${running.url} (data: ${where})`);
   await stopRequested;
   await running.close();
