@@ -1,0 +1,96 @@
+// `herald serve`: the listening line, config precedence, persistence and graceful shutdown.
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { runCli } from "./support/cli.js";
+import { closedPort } from "./support/fake-server.js";
+import { startHerald, startServe, tempDir } from "./support/herald-server.js";
+
+describe("serve", () => {
+  test("--port 0 prints the real URL and the data directory; SIGTERM shuts down cleanly (exit 0)", async () => {
+    const dir = await tempDir();
+    const herald = await startHerald(["--data", dir]);
+    assert.match(herald.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.notEqual(herald.url, "http://127.0.0.1:0");
+    assert.match(herald.stderr(), new RegExp(`\\(data: ${dir}\\)`));
+    const health = await fetch(`${herald.url}/healthz`);
+    assert.equal(health.status, 200);
+    assert.equal(await herald.stop("SIGTERM"), 0);
+    assert.match(herald.stderr(), /SIGTERM received, shutting down/);
+    assert.match(herald.stderr(), /herald stopped/);
+  });
+
+  test("SIGINT also exits 0", async () => {
+    const herald = await startHerald();
+    assert.equal(await herald.stop("SIGINT"), 0);
+  });
+
+  test("events survive a restart on the same --data directory (SQLite)", async () => {
+    const dir = await tempDir();
+    const first = await startHerald(["--data", dir]);
+    const published = await runCli(["publish", "--type", "t", "--source", "/persist", "--id", "p1"], {
+      env: { HERALD_URL: first.url },
+    });
+    assert.equal(published.code, 0, published.stderr);
+    assert.equal(await first.stop(), 0);
+    const second = await startHerald(["--data", dir]);
+    const tail = await runCli(["tail", "--from", "beginning", "--no-follow", "--json"], {
+      env: { HERALD_URL: second.url },
+    });
+    assert.equal(await second.stop(), 0);
+    assert.equal(tail.code, 0, tail.stderr);
+    assert.match(tail.stdout, /"id":"p1"/);
+  });
+
+  test("precedence: flag > HERALD_* env > config file > default", async () => {
+    const dir = await tempDir();
+    const [filePort, envPort, flagPort] = [await closedPort(), await closedPort(), await closedPort()];
+    const config = join(dir, "herald.json");
+    writeFileSync(config, JSON.stringify({ port: filePort, dataDir: join(dir, "from-file") }));
+    const cases: Array<{ args: string[]; env: Record<string, string>; port: number; data: string }> = [
+      { args: ["--config", config], env: {}, port: filePort, data: join(dir, "from-file") },
+      {
+        args: ["--config", config],
+        env: { HERALD_PORT: String(envPort), HERALD_DATA_DIR: join(dir, "from-env") },
+        port: envPort,
+        data: join(dir, "from-env"),
+      },
+      {
+        args: ["--config", config, "--port", String(flagPort), "--data", join(dir, "from-flag")],
+        env: { HERALD_PORT: String(envPort), HERALD_DATA_DIR: join(dir, "from-env") },
+        port: flagPort,
+        data: join(dir, "from-flag"),
+      },
+      // HERALD_CONFIG names the file when --config is not given.
+      { args: [], env: { HERALD_CONFIG: config }, port: filePort, data: join(dir, "from-file") },
+    ];
+    for (const { args, env, port, data } of cases) {
+      const herald = await startServe(["--log-level", "silent", ...args], env);
+      assert.equal(herald.url, `http://127.0.0.1:${port}`, JSON.stringify({ args, env }));
+      assert.match(herald.stderr(), new RegExp(`\\(data: ${data}\\)`));
+      assert.equal(await herald.stop(), 0);
+    }
+  });
+
+  test("an invalid setting names its source and exits 2", async () => {
+    const bad = await runCli(["serve", "--storage", "memory"], { env: { HERALD_PORT: "eighty" } });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /HERALD_PORT/);
+    const dir = await tempDir();
+    const config = join(dir, "bad.json");
+    writeFileSync(config, "{ not json");
+    const badFile = await runCli(["serve", "--config", config]);
+    assert.equal(badFile.code, 2);
+    assert.match(badFile.stderr, /bad\.json/);
+  });
+
+  test("a port in use is a clear runtime error (exit 1)", async () => {
+    const herald = await startHerald();
+    const port = new URL(herald.url).port;
+    const second = await runCli(["serve", "--storage", "memory", "--log-level", "silent", "--port", port]);
+    await herald.stop();
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is already in use`));
+  });
+});
