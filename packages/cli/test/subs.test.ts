@@ -89,7 +89,8 @@ describe("subs (real server)", () => {
   test("Ctrl-C ends a waiting tail --sub at once (exit 0)", async () => {
     const tail = startCli(["tail", "--sub", "audit", "--wait", "30000"], { env });
     // The pull is long-polling (nothing to deliver): SIGINT must not wait for its 30 s.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await tail.waitFor("stderr", /consuming subscription audit/);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const started = Date.now();
     tail.child.kill("SIGINT");
     const result = await tail.done;
@@ -124,7 +125,67 @@ describe("subs (real server)", () => {
       .split("\n")
       .map((line) => (JSON.parse(line) as { id: string }).id)
       .sort();
-    assert.deepEqual(ids, ["audit", "pusher"]);
+    assert.deepEqual(
+      ids.filter((id) => id !== "fragile"),
+      ["audit", "pusher"],
+    );
+  });
+
+  test("dead letters: a rejected push is listed with its reason, and redrive delivers it again", async () => {
+    let accept = false;
+    const fragileSink = await startFakeServer(() => ({
+      status: accept ? 204 : 400,
+      body: accept ? undefined : "no",
+    }));
+    try {
+      const created = await runCli(
+        ["subs", "create", "fragile", "--sink", fragileSink.url, "--type", "fragile", "--start", "now"],
+        { env },
+      );
+      assert.equal(created.code, 0, created.stderr);
+      const published = await runCli(["publish", "--type", "fragile", "--source", "/subs", "--id", "f1"], {
+        env,
+      });
+      assert.equal(published.code, 0, published.stderr);
+
+      let letters: Array<{ reason: string; lastStatus: number; event: { id: string } }> = [];
+      for (const deadline = Date.now() + 5000; letters.length === 0 && Date.now() < deadline; ) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const listed = await runCli(["subs", "dead-letters", "fragile", "--json"], { env });
+        assert.equal(listed.code, 0, listed.stderr);
+        letters = listed.stdout
+          .trim()
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as (typeof letters)[number]);
+      }
+      assert.equal(letters.length, 1);
+      assert.equal(letters[0]?.event.id, "f1");
+      assert.equal(letters[0]?.reason, "rejected");
+      assert.equal(letters[0]?.lastStatus, 400);
+
+      const dry = await runCli(["subs", "redrive", "fragile", "--dry-run"], { env });
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.equal(dry.stdout, "would redrive 1 dead letters of fragile\n");
+      accept = true;
+      const before = fragileSink.requests.length;
+      const redriven = await runCli(["subs", "redrive", "fragile", "--type", "fragile"], { env });
+      assert.equal(redriven.code, 0, redriven.stderr);
+      assert.equal(redriven.stdout, "queued 1 dead letters of fragile for redelivery\n");
+      for (
+        const deadline = Date.now() + 5000;
+        fragileSink.requests.length === before && Date.now() < deadline;
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(fragileSink.requests.at(-1)?.headers["ce-id"], "f1");
+
+      const table = await runCli(["subs", "dead-letters", "fragile"], { env });
+      assert.match(table.stdout, /^POSITION +EVENT ID +TYPE +REASON +ATTEMPTS +LAST FAILURE +REDRIVEN\n/);
+      assert.match(table.stdout, /\n\d+ +f1 +fragile +rejected +1 +400 .*yes\n$/);
+    } finally {
+      await fragileSink.close();
+    }
   });
 
   test("an invalid resource: the server names each bad field, exit 1", async () => {
