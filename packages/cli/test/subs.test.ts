@@ -116,7 +116,7 @@ describe("subs (real server)", () => {
     );
     assert.equal(created.code, 0, created.stderr);
     assert.equal((JSON.parse(created.stdout) as { sink: string }).sink, `${sink.url}/in`);
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 15_000;
     while (sink.requests.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(sink.requests[0]?.headers["ce-id"], "x1");
     const list = await runCli(["subs", "list", "--json"], { env });
@@ -149,7 +149,7 @@ describe("subs (real server)", () => {
       assert.equal(published.code, 0, published.stderr);
 
       let letters: Array<{ reason: string; lastStatus: number; event: { id: string } }> = [];
-      for (const deadline = Date.now() + 5000; letters.length === 0 && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 15_000; letters.length === 0 && Date.now() < deadline; ) {
         await new Promise((resolve) => setTimeout(resolve, 100));
         const listed = await runCli(["subs", "dead-letters", "fragile", "--json"], { env });
         assert.equal(listed.code, 0, listed.stderr);
@@ -173,7 +173,7 @@ describe("subs (real server)", () => {
       assert.equal(redriven.code, 0, redriven.stderr);
       assert.equal(redriven.stdout, "queued 1 dead letters of fragile for redelivery\n");
       for (
-        const deadline = Date.now() + 5000;
+        const deadline = Date.now() + 15_000;
         fragileSink.requests.length === before && Date.now() < deadline;
       ) {
         await new Promise((resolve) => setTimeout(resolve, 50));
