@@ -421,7 +421,8 @@ export class SubscriptionManager {
   private async ingestReply(reply: CloudEvent, delivered: CloudEvent): Promise<void> {
     const attributes = delivered as unknown as Record<string, unknown>;
     const replyAttributes = reply as unknown as Record<string, unknown>;
-    const correlation = replyAttributes.correlationid ?? attributes.correlationid;
+    // As the SDK does: the conversation's id, or the delivered event's id when it started one.
+    const correlation = replyAttributes.correlationid ?? attributes.correlationid ?? delivered.id;
     const event = reply.cloneWith({
       causationid: delivered.id,
       ...(typeof correlation === "string" ? { correlationid: correlation } : {}),
