@@ -70,8 +70,31 @@ export interface SubscriptionInit {
   readonly filters?: readonly SubscriptionFilter[];
   /** Push delivery URL (e.g. a Receiver's url); without it consumers pull. */
   readonly sink?: string;
-  /** Delivery settings (start, ordering, maxInFlight, ackTimeoutMs, maxDeliveries, backoff, secret…). */
-  readonly config?: Readonly<Record<string, unknown>>;
+  /** Delivery settings (packages/server/docs/subscriptions.md). */
+  readonly config?: SubscriptionConfig;
+}
+
+/** The broker's subscription settings; values may also be given as numeric strings. */
+export interface SubscriptionConfig {
+  /** Where a new subscription starts (default "beginning"); applied on create only. */
+  readonly start?: "beginning" | "now" | { readonly position: number } | { readonly time: string };
+  /** "key" (default): one unacked event per stream at a time; "none": any order. */
+  readonly ordering?: "key" | "none";
+  /** Delivered-but-unacked events of the subscription, all consumers together (default 64). */
+  readonly maxInFlight?: number;
+  /** Pull lease: unacked past it, an event is redelivered (default 30 000). */
+  readonly ackTimeoutMs?: number;
+  /** Attempts before the event goes to the dead-letter stream (default 10). */
+  readonly maxDeliveries?: number;
+  /** Broker-side retry delay: min(cap, base·2^(n-1)) with full jitter. */
+  readonly backoff?: { readonly baseMs?: number; readonly capMs?: number };
+  /** Push: time the sink has to answer. */
+  readonly timeoutMs?: number;
+  /** Push: content mode (default binary). */
+  readonly contentMode?: "binary" | "structured";
+  /** Push: Standard Webhooks signing secret (`whsec_<base64>` or any string). */
+  readonly secret?: string;
+  readonly [setting: string]: unknown;
 }
 
 export interface Subscription extends SubscriptionInit {
