@@ -242,3 +242,45 @@ test("consumer-side dead letters land in a Herald stream with the reason, and th
   const stats = (await (await fetch(`${herald.url}/subscriptions/poison/stats`)).json()) as { lag: number };
   assert.equal(stats.lag, 0);
 });
+
+test("push to a Receiver: retryable failures are retried by the broker, non-retryable ones dead-lettered at once", async () => {
+  const attempts = new Map<string, number>();
+  const receiver = new Receiver({
+    handler: new Router({ retry: false }).on("push.job", (e) => {
+      const n = (attempts.get(e.id) ?? 0) + 1;
+      attempts.set(e.id, n);
+      const kind = (e.data as { kind: string }).kind;
+      if (kind === "poison") throw new NonRetryableError("malformed order");
+      if (kind === "flaky" && n < 3) throw new Error("database busy");
+    }),
+  });
+  const { url } = await receiver.start();
+  try {
+    await client.createSubscription({
+      id: "push-jobs",
+      types: ["push.job"],
+      sink: url,
+      config: { backoff: { baseMs: 10, capMs: 20 }, maxDeliveries: 5 },
+    });
+    const flaky = ev("push.job", { kind: "flaky" });
+    const poison = ev("push.job", { kind: "poison" });
+    assert.ok((await client.sendBatch([flaky, poison])).ok);
+    type Letters = { deadLetters: Array<{ reason: string; attempts: number; event: { id: string } }> };
+    let letters: Letters = { deadLetters: [] };
+    await until(() => attempts.get(flaky.id) === 3, 5_000, "flaky job retried to success");
+    for (
+      const end = Date.now() + 5_000;
+      letters.deadLetters.length === 0 && Date.now() < end;
+      await pause(50)
+    ) {
+      letters = (await (await fetch(`${herald.url}/subscriptions/push-jobs/dead-letters`)).json()) as Letters;
+    }
+    assert.equal(attempts.get(poison.id), 1, "a 4xx answer is not retried");
+    assert.equal(letters.deadLetters.length, 1);
+    assert.equal(letters.deadLetters[0]!.event.id, poison.id);
+    assert.equal(letters.deadLetters[0]!.reason, "rejected");
+  } finally {
+    await client.deleteSubscription("push-jobs");
+    await receiver.stop();
+  }
+});
