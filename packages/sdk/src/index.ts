@@ -8,6 +8,7 @@ export {
   type RetryPolicy,
   type SendOptions,
   type Subscription,
+  type SubscriptionConfig,
   type SubscriptionFilter,
   type SubscriptionInit,
 } from "./client/client.js";

@@ -2,7 +2,8 @@
 // pulls/acks, runs pull consumers (subscribe) and request-reply over the broker (request).
 import { randomUUID } from "node:crypto";
 import {
-  type CloudEvent,
+  CloudEvent,
+  type CloudEventInit,
   decodeJsonEventObject,
   encodeJsonBatch,
   encodeJsonEvent,
@@ -69,8 +70,31 @@ export interface SubscriptionInit {
   readonly filters?: readonly SubscriptionFilter[];
   /** Push delivery URL (e.g. a Receiver's url); without it consumers pull. */
   readonly sink?: string;
-  /** Delivery settings (start, ordering, maxInFlight, ackTimeoutMs, maxDeliveries, backoff, secret…). */
-  readonly config?: Readonly<Record<string, unknown>>;
+  /** Delivery settings (packages/server/docs/subscriptions.md). */
+  readonly config?: SubscriptionConfig;
+}
+
+/** The broker's subscription settings; values may also be given as numeric strings. */
+export interface SubscriptionConfig {
+  /** Where a new subscription starts (default "beginning"); applied on create only. */
+  readonly start?: "beginning" | "now" | { readonly position: number } | { readonly time: string };
+  /** "key" (default): one unacked event per stream at a time; "none": any order. */
+  readonly ordering?: "key" | "none";
+  /** Delivered-but-unacked events of the subscription, all consumers together (default 64). */
+  readonly maxInFlight?: number;
+  /** Pull lease: unacked past it, an event is redelivered (default 30 000). */
+  readonly ackTimeoutMs?: number;
+  /** Attempts before the event goes to the dead-letter stream (default 10). */
+  readonly maxDeliveries?: number;
+  /** Broker-side retry delay: min(cap, base·2^(n-1)) with full jitter. */
+  readonly backoff?: { readonly baseMs?: number; readonly capMs?: number };
+  /** Push: time the sink has to answer. */
+  readonly timeoutMs?: number;
+  /** Push: content mode (default binary). */
+  readonly contentMode?: "binary" | "structured";
+  /** Push: Standard Webhooks signing secret (`whsec_<base64>` or any string). */
+  readonly secret?: string;
+  readonly [setting: string]: unknown;
 }
 
 export interface Subscription extends SubscriptionInit {
@@ -129,16 +153,19 @@ export class HeraldClient {
    * position), nack (refused, with status and problem) or undelivered. Throws EventDataValidationError
    * when a typed definition rejects the data, before anything is sent.
    */
-  async send(event: CloudEvent, options: SendOptions = {}): Promise<SendResult> {
-    const result = await this.#append([event], false, options);
+  async send(event: CloudEvent | CloudEventInit, options: SendOptions = {}): Promise<SendResult> {
+    const result = await this.#append([toEvent(event)], false, options);
     if (!result.ok) return result;
     return { kind: "ack", ok: true, attempts: result.attempts, ...result.results[0]! };
   }
 
   /** Publishes several events atomically (all stored or none) in one request. */
-  sendBatch(events: readonly CloudEvent[], options: SendOptions = {}): Promise<BatchSendResult> {
-    if (events.length === 0) return Promise.resolve({ kind: "ack", ok: true, results: [], attempts: 0 });
-    return this.#append(events, true, options);
+  async sendBatch(
+    events: ReadonlyArray<CloudEvent | CloudEventInit>,
+    options: SendOptions = {},
+  ): Promise<BatchSendResult> {
+    if (events.length === 0) return { kind: "ack", ok: true, results: [], attempts: 0 };
+    return this.#append(events.map(toEvent), true, options);
   }
 
   /**
@@ -146,10 +173,10 @@ export class HeraldClient {
    * request's id. The client sets the request id (`<instanceId>.<uuid>`) and a correlationid, and reads
    * replies from its own reply subscription (see request-reply.ts). Rejects with RequestTimeoutError.
    */
-  async request(event: CloudEvent, options: RequestOptions = {}): Promise<CloudEvent> {
+  async request(event: CloudEvent | CloudEventInit, options: RequestOptions = {}): Promise<CloudEvent> {
     this.#assertOpen();
     this.#replies ??= new ReplyListener(this);
-    return this.#replies.request(event, options);
+    return this.#replies.request(toEvent(event), options);
   }
 
   /**
@@ -361,6 +388,11 @@ export class HeraldClient {
     if (response.status >= 200 && response.status < 300) return parseJsonBody(response.body);
     throw new HeraldApiError(response.status, problemOf(response));
   }
+}
+
+/** Events may be given as attributes: built (and validated, CloudEventValidationError) here. */
+function toEvent(event: CloudEvent | CloudEventInit): CloudEvent {
+  return event instanceof CloudEvent ? event : new CloudEvent(event);
 }
 
 function unknownPosition(event: CloudEvent): AppendedEvent {
