@@ -3,7 +3,7 @@
 // broker and comes back; the decoded event must equal the expected one attribute by attribute and byte by byte.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import {
   CloudEvent,
@@ -24,7 +24,7 @@ import { connect as natsConnect, headers as natsHeaders, type NatsConnection } f
 import mqtt, { type IClientPublishOptions, type MqttClient } from "mqtt";
 import rhea, { type Connection as AmqpConnection, type Message as AmqpClientMessage } from "rhea";
 import { WebSocket, WebSocketServer } from "ws";
-import { serviceAvailable, skipUnlessService } from "./helpers/services.js";
+import { amqp10Available, serviceAvailable, skipUnlessService } from "./helpers/services.js";
 
 const HOST = "127.0.0.1";
 const RUN = randomUUID().slice(0, 8); // unique subjects / topics / routing keys per run
@@ -77,7 +77,9 @@ const textEvent = new CloudEvent({
   data: `${UNICODE}\nline two\r\n`,
 });
 const noDataEvent = new CloudEvent({ ...base, id: `nodata-${RUN}`, ...extensions });
-const EVENTS = [bytesEvent, jsonEvent, textEvent, noDataEvent] as const;
+// JSON data without a datacontenttype: binary modes label it application/json (the JSON format's default).
+const untypedEvent = new CloudEvent({ ...base, id: `untyped-${RUN}`, data: ["ü", 1, { a: null }] });
+const EVENTS = [bytesEvent, jsonEvent, textEvent, noDataEvent, untypedEvent] as const;
 
 // What each kind of mode can carry: the JSON format writes a Binary extension as its Base64 string; header-
 // and property-based binary modes carry every extension as its canonical string (no type on the wire).
@@ -99,8 +101,14 @@ const STRING_EXTENSIONS = {
 function withExtensions(e: CloudEvent, patch: Record<string, unknown>): CloudEvent {
   return e.extensionsRecord()["strext"] === undefined ? e : e.cloneWith(patch);
 }
+function labelledJson(e: CloudEvent): CloudEvent {
+  return e.datacontenttype === undefined && "data" in e
+    ? e.cloneWith({ datacontenttype: "application/json" })
+    : e;
+}
 const asStructuredDelivers = (e: CloudEvent) => withExtensions(e, STRUCTURED_EXTENSIONS);
-const asStringBinaryDelivers = (e: CloudEvent) => withExtensions(e, STRING_EXTENSIONS);
+const asStringBinaryDelivers = (e: CloudEvent) => labelledJson(withExtensions(e, STRING_EXTENSIONS));
+const asNativeBinaryDelivers = labelledJson; // AMQP: native int, boolean and binary survive
 
 /** Same attribute names, same values (same types), and data equal byte by byte when it is bytes. */
 function assertSameEvent(actual: CloudEvent, expected: CloudEvent, label: string): void {
@@ -268,10 +276,18 @@ describe("MQTT binding over Mosquitto", { skip: mqttSkip }, () => {
     return got.done;
   }
 
-  it("MQTT 5 binary mode: User Properties and Content Type", TIMEOUT, async () => {
-    const got = await roundTrip(5, `herald/test/${RUN}/mqtt5/binary`, (e) => encodeMqtt5(e, "binary"));
-    assertAllDelivered(got, asStringBinaryDelivers, "mqtt5 binary");
-  });
+  it(
+    "MQTT 5 binary mode: User Properties and Content Type (the application's own properties ignored)",
+    TIMEOUT,
+    async () => {
+      const got = await roundTrip(5, `herald/test/${RUN}/mqtt5/binary`, (e) => {
+        const message = encodeMqtt5(e, "binary");
+        const userProperties = { ...message.properties?.userProperties, "X-App-Trace": "not an attribute" };
+        return { ...message, properties: { ...message.properties, userProperties } };
+      });
+      assertAllDelivered(got, asStringBinaryDelivers, "mqtt5 binary");
+    },
+  );
 
   it("MQTT 5 structured mode", TIMEOUT, async () => {
     const got = await roundTrip(5, `herald/test/${RUN}/mqtt5/structured`, (e) =>
@@ -289,7 +305,7 @@ describe("MQTT binding over Mosquitto", { skip: mqttSkip }, () => {
 // ---------------------------------------------------------------------------------------------------------
 // AMQP 1.0 (RabbitMQ with the rabbitmq_amqp1_0 plugin; AMQP 1.0 shares port 5672 with 0-9-1).
 
-const amqpSkip = await skipUnlessService("RabbitMQ", HOST, 5672);
+const amqpSkip = await skipUnlessService("RabbitMQ AMQP 1.0", HOST, 5672, amqp10Available);
 
 /** The bytes of a received body: a data section (what we send), or an amqp-value string. */
 function amqpBodyBytes(body: unknown): Uint8Array | string | null {
@@ -368,7 +384,7 @@ describe("AMQP 1.0 binding over RabbitMQ", { skip: amqpSkip }, () => {
     TIMEOUT,
     async () => {
       const got = await roundTrip(`herald.test.${RUN}.amqp.binary`, "binary");
-      assertAllDelivered(got, (e) => e, "amqp binary");
+      assertAllDelivered(got, asNativeBinaryDelivers, "amqp binary");
     },
   );
 
@@ -501,12 +517,19 @@ describe("WebSocket binding over a real ws connection", () => {
 
 describe("service probe", () => {
   it("sees a listening port as up and a closed one as down; CI=true turns a skip into an error", async () => {
-    const { createServer } = await import("node:net");
-    const listener = createServer();
+    // Answers like a 0-9-1-only broker once `answer` is set; otherwise reads until the probe hangs up.
+    let answer: Buffer | undefined;
+    const listener = createServer((socket) => {
+      socket.resume(); // read to the end, so the server sees the probe hang up and can close
+      if (answer !== undefined) socket.end(answer);
+    });
     await new Promise<void>((resolve) => listener.listen(0, HOST, () => resolve()));
     const port = (listener.address() as AddressInfo).port;
     assert.equal(await serviceAvailable(HOST, port), true);
     assert.equal(await skipUnlessService("probe", HOST, port), false);
+    // Something listening that does not answer the AMQP 1.0 header (here: answers 0-9-1's) is not AMQP 1.0.
+    answer = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
+    assert.equal(await amqp10Available(HOST, port), false);
     await new Promise<void>((resolve) => listener.close(() => resolve()));
     assert.equal(await serviceAvailable(HOST, port), false);
     const saved = process.env["CI"];
