@@ -1,8 +1,8 @@
 // Benchmark of the Herald server over real HTTP, side by side with NATS JetStream in the same run:
 //   1. single-event durable ingest, keep-alive, 64 connections (one request in flight each)
 //      vs JetStream publish-with-ack from 64 concurrent publishers (file storage)
-//   2. batched ingest (application/cloudevents-batch+json, 100 events per request)
-//      vs JetStream async publish with 100 outstanding acks per publisher
+//   2. batched ingest (application/cloudevents-batch+json, 100 and 1000 events per request, 8 connections)
+//      vs JetStream async publish with 100 / 1000 outstanding acks per publisher (8 publishers)
 //   3. publish → delivery latency p50/p99 at a fixed rate (5k events/s): Herald push subscription to a local
 //      webhook sink vs a JetStream durable pull consumer
 // The server runs in a child process (like `herald serve`), SQLite with durability "full".
@@ -23,7 +23,7 @@ const quick = process.argv.includes("--quick");
 const secondsFlag = process.argv.indexOf("--seconds");
 const SECONDS = secondsFlag > 0 ? Number(process.argv[secondsFlag + 1]) : quick ? 0.5 : 5;
 const CONNECTIONS = 64;
-const BATCH = 100;
+const BATCHES = [100, 1000] as const;
 const BATCH_CONNECTIONS = 8;
 const RATE = 5000;
 const LATENCY_SECONDS = quick ? 0.5 : 5;
@@ -145,20 +145,21 @@ function spawnHerald(dataDir: string): Promise<{ child: ChildProcess; url: URL }
 }
 
 let sequence = 0;
+const PAYLOAD_JSON = JSON.stringify(PAYLOAD);
 function eventJson(extra = ""): string {
   const id = `e-${process.pid}-${++sequence}`;
-  return `{"specversion":"1.0","id":"${id}","source":"/bench","type":"com.example.order.placed","subject":"order-${sequence % 1000}"${extra},"datacontenttype":"application/json","data":${JSON.stringify(PAYLOAD)}}`;
+  return `{"specversion":"1.0","id":"${id}","source":"/bench","type":"com.example.order.placed","subject":"order-${sequence % 1000}"${extra},"datacontenttype":"application/json","data":${PAYLOAD_JSON}}`;
 }
 
 // ---- Herald ---------------------------------------------------------------------------------------
 
-async function heraldSingle(url: URL): Promise<Figures> {
+async function heraldSingle(url: URL, duration = SECONDS): Promise<Figures> {
   const head = `POST /events HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/cloudevents+json\r\n`;
   const connections = await Promise.all(Array.from({ length: CONNECTIONS }, () => RawConnection.open(url)));
   const latencies: number[] = [];
   let events = 0;
   const started = performance.now();
-  const deadline = started + SECONDS * 1000;
+  const deadline = started + duration * 1000;
   await Promise.all(
     connections.map(async (connection) => {
       while (performance.now() < deadline) {
@@ -175,7 +176,7 @@ async function heraldSingle(url: URL): Promise<Figures> {
   return figures(events, seconds, latencies);
 }
 
-async function heraldBatched(url: URL): Promise<Figures> {
+async function heraldBatched(url: URL, batch: number): Promise<Figures> {
   const head = `POST /events HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/cloudevents-batch+json\r\n`;
   const connections = await Promise.all(
     Array.from({ length: BATCH_CONNECTIONS }, () => RawConnection.open(url)),
@@ -187,12 +188,12 @@ async function heraldBatched(url: URL): Promise<Figures> {
   await Promise.all(
     connections.map(async (connection) => {
       while (performance.now() < deadline) {
-        const body = `[${Array.from({ length: BATCH }, () => eventJson()).join(",")}]`;
+        const body = `[${Array.from({ length: batch }, () => eventJson()).join(",")}]`;
         const t0 = performance.now();
         const status = await connection.request(head, body);
         if (status !== 200) throw new Error(`batch ingest answered ${status}`);
         latencies.push(performance.now() - t0);
-        events += BATCH;
+        events += batch;
       }
     }),
   );
@@ -247,7 +248,7 @@ async function heraldPushLatency(
         id: "bench-latency",
         sink: sinkUrl,
         filters: [{ exact: { type: "com.example.latency" } }],
-        config: { ordering: "none", maxInFlight: 1000 },
+        config: { start: "now", ordering: "none", maxInFlight: 1000 },
       }),
     });
     await created.text();
@@ -270,7 +271,7 @@ async function heraldPushLatency(
     const started = performance.now();
     await paced(async (id) => {
       const connection = await acquire();
-      const body = `{"specversion":"1.0","id":"${id}","source":"/bench","type":"com.example.latency","data":${JSON.stringify(PAYLOAD)}}`;
+      const body = `{"specversion":"1.0","id":"${id}","source":"/bench","type":"com.example.latency","data":${PAYLOAD_JSON}}`;
       sentAt.set(id, performance.now());
       const status = await connection.request(head, body);
       release(connection);
@@ -289,7 +290,11 @@ async function heraldPushLatency(
 // ---- NATS JetStream ---------------------------------------------------------------------------------
 
 async function natsFigures(): Promise<
-  | { single: Figures; batched: Figures; latency: Figures & { delivered: number; rate: number } }
+  | {
+      single: Figures;
+      batched: Record<string, Figures>;
+      latency: Figures & { delivered: number; rate: number };
+    }
   | { skipped: string }
 > {
   let nc: Awaited<ReturnType<typeof natsConnect>>;
@@ -323,8 +328,8 @@ async function natsFigures(): Promise<
       );
       return figures(events, (performance.now() - started) / 1000, latencies);
     })();
-    // 2. "batches": 100 async publishes, then wait for their acks
-    const batched = await (async () => {
+    // 2. "batches": N async publishes, then wait for their acks
+    const batchedOf = async (batch: number) => {
       const latencies: number[] = [];
       let events = 0;
       const started = performance.now();
@@ -333,14 +338,16 @@ async function natsFigures(): Promise<
         Array.from({ length: BATCH_CONNECTIONS }, async () => {
           while (performance.now() < deadline) {
             const t0 = performance.now();
-            await Promise.all(Array.from({ length: BATCH }, () => js.publish(`${subject}.batch`, payload())));
+            await Promise.all(Array.from({ length: batch }, () => js.publish(`${subject}.batch`, payload())));
             latencies.push(performance.now() - t0);
-            events += BATCH;
+            events += batch;
           }
         }),
       );
       return figures(events, (performance.now() - started) / 1000, latencies);
-    })();
+    };
+    const batched: Record<string, Figures> = {};
+    for (const size of BATCHES) batched[String(size)] = await batchedOf(size);
     // 3. publish → durable pull consumer latency at RATE
     const latency = await (async () => {
       const total = Math.round(RATE * LATENCY_SECONDS);
@@ -393,10 +400,15 @@ async function main(): Promise<void> {
     );
   try {
     console.log(`herald server bench${quick ? " (quick)" : ""}: ${SECONDS}s per phase, server ${url.href}`);
+    await heraldSingle(url, Math.min(1, SECONDS)); // warm-up (JIT), not measured
     const single = await withCpu(url, () => heraldSingle(url));
     line("herald  single-event ingest (64 conns)", single);
-    const batched = await withCpu(url, () => heraldBatched(url));
-    line(`herald  batched ingest (${BATCH}/req, ${BATCH_CONNECTIONS} conns)`, batched);
+    const batched: Record<string, Figures> = {};
+    for (const size of BATCHES) {
+      const figuresOfSize = await withCpu(url, () => heraldBatched(url, size));
+      batched[String(size)] = figuresOfSize;
+      line(`herald  batched ingest (${size}/req, ${BATCH_CONNECTIONS} conns)`, figuresOfSize);
+    }
     const push = await heraldPushLatency(url);
     if ("skipped" in push) console.log(`herald  publish→push latency: skipped (${push.skipped})`);
     else line(`herald  publish→push @${RATE}/s (${push.delivered} delivered)`, push);
@@ -404,7 +416,12 @@ async function main(): Promise<void> {
     if ("skipped" in nats) console.log(`nats    skipped: ${nats.skipped}`);
     else {
       line("nats    publish+ack (64 concurrent)", nats.single);
-      line(`nats    async publish (${BATCH} outstanding, ${BATCH_CONNECTIONS} pubs)`, nats.batched);
+      for (const size of BATCHES) {
+        line(
+          `nats    async publish (${size} outstanding, ${BATCH_CONNECTIONS} pubs)`,
+          nats.batched[String(size)]!,
+        );
+      }
       line(`nats    publish→pull consumer @${RATE}/s`, nats.latency);
     }
     const result = {
