@@ -46,6 +46,29 @@ export interface PulledMessage {
 
 export type Subscription = Record<string, unknown> & { readonly id: string };
 
+/** A dead letter as `GET /subscriptions/{id}/dead-letters` lists it: the event and why it died. */
+export interface DeadLetter {
+  readonly version: number;
+  readonly position: number;
+  readonly stream: string;
+  readonly reason: string;
+  readonly attempts: number;
+  readonly lastStatus?: number;
+  readonly lastError?: string;
+  readonly firstAttemptAt?: string;
+  readonly lastAttemptAt?: string;
+  readonly redriven?: boolean;
+  readonly event: JsonEvent;
+}
+
+export interface RedriveRequest {
+  readonly from?: number;
+  readonly to?: number;
+  readonly filters?: readonly Record<string, unknown>[];
+  readonly dryRun?: boolean;
+  readonly includeRedriven?: boolean;
+}
+
 export interface ProblemFieldError {
   readonly field: string;
   readonly reason: string;
@@ -169,6 +192,30 @@ export class HeraldApi {
 
   async subscriptionStats(id: string): Promise<Record<string, unknown>> {
     return (await this.#request("GET", `${subPath(id)}/stats`)) as Record<string, unknown>;
+  }
+
+  /** One page of a subscription's dead letters, oldest first; pass `next` as `after` for the next page. */
+  async deadLetters(
+    id: string,
+    options: { after?: number; limit?: number } = {},
+  ): Promise<{ deadLetters: DeadLetter[]; next: number }> {
+    const query = new URLSearchParams();
+    if (options.after !== undefined) query.set("after", String(options.after));
+    if (options.limit !== undefined) query.set("limit", String(options.limit));
+    const what = `GET ${subPath(id)}/dead-letters`;
+    const answer = await this.#request("GET", `${subPath(id)}/dead-letters?${query}`);
+    const deadLetters = expectArray<DeadLetter>(answer, "deadLetters", what);
+    const next = (answer as { next?: unknown }).next;
+    if (typeof next !== "number") throw new ProtocolError(`${what} answered without a numeric \`next\``);
+    return { deadLetters, next };
+  }
+
+  /** Queues matching dead letters for redelivery (or only counts them with `dryRun`). */
+  async redrive(id: string, request: RedriveRequest): Promise<{ count: number; dryRun: boolean }> {
+    const answer = await this.#request("POST", `${subPath(id)}/dead-letters/redrive`, { json: request });
+    const count = (answer as { count?: unknown } | undefined)?.count;
+    if (typeof count !== "number") throw new ProtocolError("redrive answered without a numeric `count`");
+    return { count, dryRun: request.dryRun === true };
   }
 
   /** Long-polls for messages; `signal` ends the wait early (messages handed out then are redelivered later). */

@@ -2,7 +2,10 @@
 import { Command, Option } from "commander";
 import {
   type CreateSubscriptionOptions,
+  listDeadLetters,
   listSubscriptions,
+  type RedriveOptions,
+  redriveDeadLetters,
   createSubscription,
   deleteSubscription,
   showSubscription,
@@ -249,6 +252,31 @@ export function createProgram(context: ProgramContext): Command {
       .option("--json", "print as JSON"),
   ).action(async (id: string, flags: ConnectionFlags & JsonFlag) =>
     subscriptionStats(apiFrom(flags), id, flags.json === true, out),
+  );
+
+  addConnectionOptions(
+    subs
+      .command("dead-letters")
+      .description("list a subscription's dead letters: the event, why and when it died, redriven or not")
+      .argument("<id>")
+      .option("--json", "one JSON object per line")
+      .option("--limit <n>", "dead letters per request", integer(1, 1000), 100),
+  ).action(async (id: string, flags: ConnectionFlags & JsonFlag & { limit: number }) =>
+    listDeadLetters(apiFrom(flags), id, { json: flags.json === true, pageSize: flags.limit }, out),
+  );
+  addConnectionOptions(
+    subs
+      .command("redrive")
+      .description("queue dead letters for redelivery (the live checkpoint does not move)")
+      .argument("<id>")
+      .option("--from <position>", "only events whose original position is at least this", integer(0))
+      .option("--to <position>", "only events whose original position is at most this", integer(0))
+      .option("--type <type>", "only events of this type (repeatable)", collect)
+      .option("--filter <cesql>", "only events matching this CESQL expression (repeatable)", collect)
+      .option("--include-redriven", "also dead letters that were redriven before")
+      .option("--dry-run", "only count what would be redriven"),
+  ).action(async (id: string, flags: ConnectionFlags & RedriveOptions) =>
+    redriveDeadLetters(apiFrom(flags), id, flags, out),
   );
 
   return program;

@@ -253,6 +253,24 @@ describe("publish: request shapes", () => {
     assert.match(result.stderr, /2 events before line 3 were published/);
   });
 
+  test("a connection lost mid-run: exit 3, and what is known to be stored", async () => {
+    respond = (request) =>
+      server.requests.length === 2 ? { status: 0, destroy: true } : appendAnswer(request);
+    const input = ["1", "2", "3", "4"]
+      .map((id) => JSON.stringify({ type: "t", source: "/f", id }))
+      .join("\n");
+    const result = await runCli(["publish", "--file", "-", "--batch-size", "2"], {
+      stdin: input,
+      env: { HERALD_URL: server.url },
+    });
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(
+      result.stderr,
+      /no answer for the batch of lines 3-4: it may or may not be stored; 2 events before line 3/,
+    );
+    assert.match(result.stderr, /cannot reach http:\/\/127\.0\.0\.1:\d+: /);
+  });
+
   test("a non-JSON error answer still gives the status", async () => {
     respond = () => ({ status: 502, body: "upstream down", headers: { "content-type": "text/plain" } });
     const result = await runCli(["publish", "--type", "t", "--source", "/s"], {

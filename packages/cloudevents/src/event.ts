@@ -1,5 +1,5 @@
 // The immutable CloudEvent: validated on construction, frozen, changed only by copying (cloneWith).
-import { randomUUID } from "node:crypto";
+import { generateEventId } from "./event-id.js";
 import { CloudEventValidationError, type ValidationIssue } from "./errors.js";
 import { bytesToBase64 } from "./type-system.js";
 import { CORE_ATTRIBUTES, type ExtensionValue, type NormalizeOptions, normalizeEvent } from "./validate.js";
@@ -22,7 +22,7 @@ export interface CloudEventInit<T = unknown> {
   [extension: string]: unknown;
 }
 
-const CONSTRUCT_OPTIONS: NormalizeOptions = { strictEnvelope: false, makeId: randomUUID };
+const CONSTRUCT_OPTIONS: NormalizeOptions = { strictEnvelope: false, makeId: () => generateEventId() };
 const DECODE_OPTIONS: NormalizeOptions = { strictEnvelope: true };
 const TRUSTED_OPTIONS: NormalizeOptions = { strictEnvelope: true, trusted: true };
 
@@ -46,7 +46,7 @@ export class CloudEvent<T = unknown> {
   declare readonly data?: T;
   readonly [extension: string]: unknown;
 
-  /** Validates `init` (throws CloudEventValidationError listing every problem); id = randomUUID() if absent. */
+  /** Validates `init` (throws CloudEventValidationError listing every problem); id = a new UUIDv7 if absent. */
   constructor(init: CloudEventInit<T>) {
     const options = pendingOptions;
     pendingOptions = CONSTRUCT_OPTIONS;

@@ -14,6 +14,7 @@ export {
   validateCloudEvent,
   validateDecodedEvent,
 } from "./event.js";
+export { generateEventId } from "./event-id.js";
 export * from "./extensions.js";
 export {
   decodeJsonBatch,

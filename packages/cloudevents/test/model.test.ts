@@ -5,6 +5,7 @@ import {
   CloudEventError,
   type CloudEventInit,
   CloudEventValidationError,
+  generateEventId,
   getCausationId,
   getCorrelationId,
   getExpiryTime,
@@ -32,12 +33,16 @@ function failingAttributes(init: unknown): string[] {
 }
 
 describe("CloudEvent construction", () => {
-  it("fills specversion and a random UUID id, and freezes the event", () => {
+  it("fills specversion and a time-ordered UUIDv7 id, and freezes the event", () => {
+    const before = Date.now();
     const a = new CloudEvent(base);
     const b = new CloudEvent(base);
     assert.equal(a.specversion, "1.0");
-    assert.match(a.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.match(a.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.notEqual(a.id, b.id);
+    // The first 48 bits are the creation time in ms, so ids sort by time.
+    const millis = Number.parseInt(a.id.slice(0, 8) + a.id.slice(9, 13), 16);
+    assert.ok(millis >= before && millis <= Date.now(), `timestamp ${millis} not in [${before}, now]`);
     assert.ok(Object.isFrozen(a));
     assert.throws(() => {
       (a as unknown as Record<string, unknown>)["type"] = "x";
@@ -345,5 +350,21 @@ describe("serialization helpers", () => {
     assert.deepEqual(validateCloudEvent("nope"), [
       { attribute: "(event)", reason: "must be an object of attributes" },
     ]);
+  });
+});
+
+describe("generated ids", () => {
+  it("are UUIDv7 with the given millisecond timestamp and 74 random bits", () => {
+    const at = Date.UTC(2026, 10, 25, 9, 0, 0, 123);
+    const ids = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const id = generateEventId(at);
+      assert.equal(Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16), at);
+      assert.equal(id[14], "7");
+      assert.ok("89ab".includes(id[19]!));
+      ids.add(id);
+    }
+    assert.equal(ids.size, 2000);
+    assert.ok(generateEventId(at) < generateEventId(at + 1));
   });
 });

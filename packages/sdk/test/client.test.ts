@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
-import { CloudEvent } from "@herald/cloudevents";
+import { CloudEvent, CloudEventValidationError } from "@herald/cloudevents";
 import { defineEvent, EventDataValidationError, HeraldClient, TransportError } from "@herald/sdk";
 import { Type } from "@sinclair/typebox";
 import { ackBody, FakeBroker } from "./support/fake-broker.js";
@@ -174,5 +174,24 @@ test("an API key is sent as a bearer token", async () => {
   const client = new HeraldClient({ url, apiKey: "k-123" });
   await client.send(order());
   assert.equal(broker.requests[0]!.headers.authorization, "Bearer k-123");
+  await client.close();
+});
+
+test("events can be given as attributes; invalid ones are refused before sending", async () => {
+  const client = new HeraldClient({ url });
+  const result = await client.send({ source: "/shop", type: "order.placed", data: { total: 1 } });
+  assert.equal(result.kind, "ack");
+  assert.equal(JSON.parse(broker.requests[0]!.body).type, "order.placed");
+  await assert.rejects(client.send({ source: "", type: "order.placed" }), CloudEventValidationError);
+  assert.equal(broker.requests.length, 1);
+  await client.close();
+});
+
+test("a 2xx whose body cannot be read is still an ack (durable), with position -1", async () => {
+  broker.script({ status: 200, body: "not the results shape" });
+  const client = new HeraldClient({ url });
+  const result = await client.send(order());
+  assert.ok(result.ok);
+  assert.equal(result.position, -1);
   await client.close();
 });

@@ -200,10 +200,10 @@ describe("push delivery", () => {
   });
 
   it("ingests a CloudEvent reply with causationid set to the delivered event", async () => {
-    const target = await sink((_req, res) => {
+    const target = await sink((_req, res, i) => {
       res.writeHead(200, {
         "ce-specversion": "1.0",
-        "ce-id": "reply-1",
+        "ce-id": `reply-${i}`,
         "ce-source": "/payments",
         "ce-type": "payment.done",
         "content-type": "application/json",
@@ -221,6 +221,14 @@ describe("push delivery", () => {
     assert.equal(attributes.causationid, request.id);
     assert.equal(attributes.correlationid, "corr-9");
     assert.deepEqual(attributes.data, { ok: true });
+    // Without a correlationid on the request, the reply is correlated by the request's id.
+    const plain = makeEvent({ type: "pay.request" });
+    await h.log.append([plain]);
+    const second = await waitFor(async () => {
+      const page = await h.log.read({ after: reply.position, limit: 1000 });
+      return page.events.find((s) => s.event.type === "payment.done");
+    });
+    assert.equal((second.event as unknown as Record<string, unknown>).correlationid, plain.id);
   });
 
   it("fans out to three subscriptions, each in log order", async () => {

@@ -105,6 +105,21 @@ describe("live consumption", () => {
     assert.equal(stats.lag, 0);
   });
 
+  it("SSE ?max bounds the unacked events one connection holds", async () => {
+    await createSubscription(h.url, { id: "sse-max", types: ["sse.max"], config: { ordering: "none" } });
+    const stream = await openSse(`${h.url}/subscriptions/sse-max/sse?max=1`);
+    await h.log.append([1, 2, 3].map(() => makeEvent({ type: "sse.max" })));
+    await waitFor(() => (stream.frames.length >= 1 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(stream.frames.length, 1, "a second event came before the first was acked");
+    for (let i = 0; i < 2; i++) {
+      await api(h.url, "POST", "/subscriptions/sse-max/ack", { ackIds: [stream.frames[i]!.id] });
+      await waitFor(() => (stream.frames.length >= i + 2 ? true : undefined));
+    }
+    assert.equal(new Set(stream.frames.map((f) => JSON.parse(f.data).id)).size, 3);
+    await stream.close();
+  });
+
   it("WebSocket sends messages and takes ack / nack commands", async () => {
     await createSubscription(h.url, {
       id: "ws",

@@ -106,6 +106,13 @@ async function publishLines(api: HeraldApi, path: string, options: PublishOption
             alreadyPublished(tally.published, first),
         );
       }
+      // No answer (connection lost, timeout): this batch may or may not be stored.
+      const first = batchLines[0] ?? 0;
+      out.message(
+        `herald: no answer for the batch of lines ${first}-${batchLines.at(-1) ?? first}: it may or may not ` +
+          `be stored; ${tally.published} events before line ${first} were published (durable). ` +
+          "Re-publishing is safe for events with an id: the log stores each source+id once.",
+      );
       throw error;
     }
     for (const result of results) {

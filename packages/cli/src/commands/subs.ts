@@ -1,6 +1,6 @@
 // `herald subs`: list, get, create, delete and stats of subscriptions (consumer groups).
 import { readFileSync } from "node:fs";
-import type { HeraldApi, Subscription } from "../api-client.js";
+import type { DeadLetter, HeraldApi, Subscription } from "../api-client.js";
 import { UsageError } from "../errors.js";
 import type { Output } from "../output.js";
 
@@ -57,6 +57,84 @@ export async function subscriptionStats(api: HeraldApi, id: string, json: boolea
     typeof value === "object" ? JSON.stringify(value) : String(value),
   ]);
   for (const line of table(["STAT", "VALUE"], rows)) out.data(line);
+}
+
+export async function listDeadLetters(
+  api: HeraldApi,
+  id: string,
+  options: { json: boolean; pageSize: number },
+  out: Output,
+): Promise<void> {
+  const rows: string[][] = [];
+  let after: number | undefined;
+  for (;;) {
+    const page = await api.deadLetters(id, {
+      ...(after !== undefined ? { after } : {}),
+      limit: options.pageSize,
+    });
+    for (const letter of page.deadLetters) {
+      if (options.json) out.data(JSON.stringify(letter));
+      else rows.push(deadLetterRow(letter));
+    }
+    if (page.deadLetters.length === 0 || page.next === after) break;
+    after = page.next;
+  }
+  if (options.json) return;
+  if (rows.length === 0) {
+    out.message(`no dead letters for ${id}`);
+    return;
+  }
+  const header = ["POSITION", "EVENT ID", "TYPE", "REASON", "ATTEMPTS", "LAST FAILURE", "REDRIVEN"];
+  for (const line of table(header, rows)) out.data(line);
+}
+
+function deadLetterRow(letter: DeadLetter): string[] {
+  const last = [letter.lastStatus, letter.lastError].filter((part) => part !== undefined).join(" ");
+  return [
+    String(letter.position),
+    String(letter.event?.id ?? ""),
+    String(letter.event?.type ?? ""),
+    letter.reason,
+    String(letter.attempts),
+    last,
+    letter.redriven ? "yes" : "no",
+  ];
+}
+
+export interface RedriveOptions {
+  readonly from?: number;
+  readonly to?: number;
+  readonly filter?: readonly string[];
+  readonly type?: readonly string[];
+  readonly dryRun?: boolean;
+  readonly includeRedriven?: boolean;
+}
+
+export async function redriveDeadLetters(
+  api: HeraldApi,
+  id: string,
+  options: RedriveOptions,
+  out: Output,
+): Promise<void> {
+  if (options.from !== undefined && options.to !== undefined && options.to < options.from) {
+    throw new UsageError(`--to ${options.to} is before --from ${options.from}`);
+  }
+  const filters: Record<string, unknown>[] = (options.filter ?? []).map((sql) => ({ sql }));
+  const types = options.type ?? [];
+  if (types.length === 1) filters.push({ exact: { type: types[0] } });
+  else if (types.length > 1) filters.push({ any: types.map((type) => ({ exact: { type } })) });
+  const result = await api.redrive(id, {
+    ...(options.from !== undefined ? { from: options.from } : {}),
+    ...(options.to !== undefined ? { to: options.to } : {}),
+    ...(filters.length > 0 ? { filters } : {}),
+    ...(options.dryRun ? { dryRun: true } : {}),
+    ...(options.includeRedriven ? { includeRedriven: true } : {}),
+  });
+  out.data(
+    options.dryRun
+      ? `would redrive ${result.count} dead letters of ${id}`
+      : `queued ${result.count} dead letters of ${id} for redelivery`,
+  );
 }
 
 export async function createSubscription(

@@ -80,6 +80,9 @@ async function tailSubscription(
   signal: AbortSignal,
 ) {
   const color = options.format === "pretty" && useColor();
+  if (options.follow) {
+    out.message(`herald: consuming subscription ${id} at ${api.baseUrl} (Ctrl-C to stop)`);
+  }
   let shown = 0;
   while (!signal.aborted) {
     const max = options.count === undefined ? options.limit : Math.min(options.limit, options.count - shown);

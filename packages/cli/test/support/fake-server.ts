@@ -11,6 +11,8 @@ export interface RecordedRequest {
 }
 
 export interface Reply {
+  /** Drop the connection instead of answering (a server that died mid-request). */
+  readonly destroy?: boolean;
   readonly status: number;
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
@@ -38,6 +40,10 @@ export async function startFakeServer(respond: Responder = () => ({ status: 204 
       };
       requests.push(recorded);
       const reply = respond(recorded, requests.length - 1);
+      if (reply.destroy) {
+        req.socket.destroy();
+        return;
+      }
       const text =
         reply.body === undefined
           ? ""

@@ -21,6 +21,7 @@ const MAX_PULL = 1000;
 const MAX_WAIT_MS = 60_000;
 const SSE_HEARTBEAT_MS = 15_000;
 const WS_BUFFER_LIMIT = 1024 * 1024;
+const WS_PING_MS = 30_000;
 
 export function registerSubscriptionRoutes(router: Router, manager: SubscriptionManager): void {
   const route = (method: string, pattern: string, handler: (ctx: RequestContext) => Promise<void> | void) =>
@@ -229,7 +230,11 @@ function serveWebSocket(
       ws.send(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
     }
   });
+  // Keeps idle connections alive through proxies; ws answers pongs itself.
+  const heartbeat = setInterval(() => ws.ping(), WS_PING_MS);
+  heartbeat.unref();
   ws.on("close", () => {
+    clearInterval(heartbeat);
     if (resumeTimer) clearTimeout(resumeTimer);
     attached?.detach();
   });

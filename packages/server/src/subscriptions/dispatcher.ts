@@ -130,6 +130,9 @@ export class Dispatcher {
   private spaceFreed: (() => void) | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
+  /** Set when a lease or backoff was added since the last armWake scan. */
+  private timersChanged = false;
+  private nextLeaseExpiry = Number.POSITIVE_INFINITY;
   private stopped = false;
   private reading: Promise<void> | undefined;
   private pumping = false;
@@ -325,6 +328,10 @@ export class Dispatcher {
     entry.deliveryCount++;
     entry.ackId = randomUUID();
     entry.leaseExpiresAt = holder === "push" ? Number.POSITIVE_INFINITY : now + this.settings.ackTimeoutMs;
+    if (holder !== "push") {
+      this.nextLeaseExpiry = Math.min(this.nextLeaseExpiry, entry.leaseExpiresAt);
+      this.timersChanged = true;
+    }
     entry.firstAttemptAt ??= now;
     entry.lastAttemptAt = now;
     this.byAckId.set(entry.ackId, entry);
@@ -401,11 +408,18 @@ export class Dispatcher {
   }
 
   private expireLeases(now: number): void {
+    // Leases only ever expire after the earliest one known: skip the scan until then.
+    if (now < this.nextLeaseExpiry) return;
+    let next = Number.POSITIVE_INFINITY;
     for (const entry of this.byAckId.values()) {
-      if (entry.state === "leased" && entry.leaseExpiresAt <= now) {
+      if (entry.state !== "leased") continue;
+      if (entry.leaseExpiresAt <= now) {
         this.fail(entry, { error: `not acknowledged within ${this.settings.ackTimeoutMs} ms` });
+      } else {
+        next = Math.min(next, entry.leaseExpiresAt);
       }
     }
+    this.nextLeaseExpiry = next;
   }
 
   /**
@@ -413,7 +427,9 @@ export class Dispatcher {
    * judged what was due (timers may fire a little early; an entry not due then needs a timer).
    */
   private armWake(now: number): void {
-    if (this.stopped) return;
+    // Only new leases, backoffs and fired timers can need an earlier wake-up than the one armed.
+    if (this.stopped || !this.timersChanged) return;
+    this.timersChanged = false;
     let earliest = Number.POSITIVE_INFINITY;
     for (const map of [this.live, this.redriven]) {
       for (const entry of map.values()) {
@@ -428,6 +444,7 @@ export class Dispatcher {
       () => {
         this.wakeTimer = undefined;
         this.wakeAt = Number.POSITIVE_INFINITY;
+        this.timersChanged = true;
         this.pump();
       },
       Math.max(1, earliest - Date.now()),
@@ -575,6 +592,7 @@ export class Dispatcher {
     }
     entry.state = "ready";
     entry.readyAt = Date.now() + (delayMs ?? retryDelay(entry.deliveryCount, this.settings.backoff));
+    this.timersChanged = true;
     if (!this.pumping) this.pump();
   }
 
@@ -594,6 +612,7 @@ export class Dispatcher {
         this.deps.logger.error({ err: error, subscription: this.id }, "dead-letter append failed");
         entry.state = "ready";
         entry.readyAt = Date.now() + this.settings.backoff.capMs;
+        this.timersChanged = true;
         this.pump();
       },
     );

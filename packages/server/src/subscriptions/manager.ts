@@ -186,7 +186,7 @@ export class SubscriptionManager {
       await this.flushOne(current);
       this.running.delete(id);
       await this.store.put(resource);
-      await this.run(resource, settings);
+      await this.run(resource, settings, current.counts);
       return redact(resource);
     });
   }
@@ -347,11 +347,14 @@ export class SubscriptionManager {
     }
   }
 
-  private async run(resource: SubscriptionResource, settings: DeliverySettings): Promise<void> {
+  private async run(
+    resource: SubscriptionResource,
+    settings: DeliverySettings,
+    counts = { delivered: 0, retried: 0, deadLettered: 0 },
+  ): Promise<void> {
     const id = resource.id;
     const checkpoint = (await this.store.loadCheckpoint(id)) ?? 0;
     const saved = await this.store.loadRedrive(id);
-    const counts = { delivered: 0, retried: 0, deadLettered: 0 };
     const redrive = { pending: new Set(saved.pending), redriven: new Set(saved.redriven), dirty: false };
     const matcher = compileMatcher(resource);
     const target = resource.sink !== undefined ? pushTarget(resource, settings) : undefined;
@@ -421,7 +424,8 @@ export class SubscriptionManager {
   private async ingestReply(reply: CloudEvent, delivered: CloudEvent): Promise<void> {
     const attributes = delivered as unknown as Record<string, unknown>;
     const replyAttributes = reply as unknown as Record<string, unknown>;
-    const correlation = replyAttributes.correlationid ?? attributes.correlationid;
+    // As the SDK does: the conversation's id, or the delivered event's id when it started one.
+    const correlation = replyAttributes.correlationid ?? attributes.correlationid ?? delivered.id;
     const event = reply.cloneWith({
       causationid: delivered.id,
       ...(typeof correlation === "string" ? { correlationid: correlation } : {}),
