@@ -6,7 +6,7 @@
 //   3. publish → delivery latency p50/p99 at a fixed rate (5k events/s): Herald push subscription to a local
 //      webhook sink vs a JetStream durable pull consumer
 // The server runs in a child process (like `herald serve`), SQLite with durability "full".
-// Usage: node bench/dist/server.js [--quick] [--seconds N]. The LAST line of output is one JSON object with all figures.
+// Usage: node bench/dist/server.js [--quick] [--seconds N] [--rate EVENTS_PER_SEC]. The LAST line of output is one JSON object with all figures.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -25,7 +25,8 @@ const SECONDS = secondsFlag > 0 ? Number(process.argv[secondsFlag + 1]) : quick 
 const CONNECTIONS = 64;
 const BATCHES = [100, 1000] as const;
 const BATCH_CONNECTIONS = 8;
-const RATE = 5000;
+const rateFlag = process.argv.indexOf("--rate");
+const RATE = rateFlag > 0 ? Number(process.argv[rateFlag + 1]) : 5000;
 const LATENCY_SECONDS = quick ? 0.5 : 5;
 const PAYLOAD = {
   order: "o-000000",

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, request, type Server } from "node:http";
 import { describe, it } from "node:test";
 import type { ApiKeyConfig } from "@herald/server";
+import WebSocket from "ws";
 import { get, type Problem, post, start, structured, tempDir, withServer } from "./server-harness.js";
 
 interface Received {
@@ -181,6 +182,23 @@ describe("startServer with subscriptions", () => {
     await server.close();
     await reading;
     assert.ok(Date.now() - started < 1500, `close took ${Date.now() - started} ms`);
+  });
+});
+
+describe("startServer with WebSocket consumers", () => {
+  it("closes an open WebSocket consumer on close", async () => {
+    const server = await start({ shutdownDrainMs: 3000 });
+    assert.equal((await createSubscription(server.url, { id: "ws-live" })).status, 201);
+    const ws = new WebSocket(`${server.url.replace("http", "ws")}/subscriptions/ws-live/ws`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once("error", reject);
+    });
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+    const started = Date.now();
+    await server.close();
+    assert.ok(Date.now() - started < 2000, `close took ${Date.now() - started} ms`);
+    await closed;
   });
 });
 
