@@ -1,6 +1,7 @@
 // The `herald` package: the CLI's building blocks, for embedding and tests.
 export {
   type AppendResult,
+  type DeadLetter,
   ConnectionError,
   HeraldApi,
   type JsonEvent,

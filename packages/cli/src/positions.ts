@@ -6,9 +6,18 @@ import type { HeraldApi } from "./api-client.js";
  * in x even with gaps (retention), so an exponential probe plus a binary search finds the head
  * in O(log head) one-event reads.
  */
-export async function findHeadPosition(api: HeraldApi, system: boolean): Promise<number> {
-  const firstAfter = async (after: number) =>
-    (await api.readEvents({ after, limit: 1, ...(system ? { system: true } : {}) })).events[0]?.position;
+export async function findHeadPosition(api: Pick<HeraldApi, "readEvents">, system: boolean): Promise<number> {
+  const firstAfter = async (after: number): Promise<number | undefined> => {
+    // A filtered read (the server hides `$` streams) may stop scanning early with no event and
+    // a larger `next`: keep going from there until an event or the real end.
+    for (;;) {
+      const page = await api.readEvents({ after, limit: 1, ...(system ? { system: true } : {}) });
+      const first = page.events[0];
+      if (first !== undefined) return first.position;
+      if (page.next <= after) return undefined;
+      after = page.next;
+    }
+  };
   let low = await firstAfter(0);
   if (low === undefined) return 0;
   // Invariant: an event exists at `low`; no event exists after `high`.

@@ -1,17 +1,14 @@
 // @herald/sdk: client, consumers, Receiver, Router with middleware, typed events, tracing.
 export { type BackoffOptions, backoffDelay, defaultBackoff, sleep } from "./backoff.js";
-export {
-  type ExpectedVersion,
-  HeraldClient,
-  type HeraldClientOptions,
-  type PulledMessage,
-  type RetryPolicy,
-  type SendOptions,
-  type Subscription,
-  type SubscriptionConfig,
-  type SubscriptionFilter,
-  type SubscriptionInit,
-} from "./client/client.js";
+export { HeraldClient, type HeraldClientOptions } from "./client/client.js";
+export type { ExpectedVersion, RetryPolicy, SendOptions } from "./client/publisher.js";
+export type {
+  PulledMessage,
+  Subscription,
+  SubscriptionConfig,
+  SubscriptionFilter,
+  SubscriptionInit,
+} from "./client/subscription-types.js";
 export type { RequestOptions } from "./client/request-reply.js";
 export {
   type AppendedEvent,

@@ -1,30 +1,16 @@
 // HeraldClient: publishes events (send, sendBatch, appends to a stream), manages subscriptions,
 // pulls/acks, runs pull consumers (subscribe) and request-reply over the broker (request).
 import { randomUUID } from "node:crypto";
-import {
-  CloudEvent,
-  type CloudEventInit,
-  decodeJsonEventObject,
-  encodeJsonBatch,
-  encodeJsonEvent,
-} from "@herald/cloudevents";
-import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { backoffDelay, sleep } from "../backoff.js";
-import { ClosedError, HeraldApiError, type ProblemDetails } from "../errors.js";
+import { CloudEvent, type CloudEventInit, decodeJsonEventObject } from "@herald/cloudevents";
+import { PullConsumer, type SubscribeOptions } from "../consumer/pull-consumer.js";
+import { ClosedError, HeraldApiError } from "../errors.js";
 import type { Handler } from "../handler.js";
 import { type EventDefinition, EventRegistry } from "../typed/define-event.js";
-import { sdkTracer, withTraceContext } from "../tracing/trace-context.js";
-import { PullConsumer, type SubscribeOptions } from "../consumer/pull-consumer.js";
+import { Publisher, problemOf, type RetryPolicy, type SendOptions } from "./publisher.js";
 import { ReplyListener, type RequestOptions } from "./request-reply.js";
-import type { AppendedEvent, BatchSendResult, SendNack, SendResult, SendUndelivered } from "./send-result.js";
-import { HttpTransport, parseJsonBody, retryAfterMs, type TransportResponse } from "./transport.js";
-
-export interface RetryPolicy {
-  /** Total HTTP attempts per send (default 5). */
-  readonly attempts?: number;
-  readonly baseMs?: number;
-  readonly capMs?: number;
-}
+import type { BatchSendResult, SendResult } from "./send-result.js";
+import type { PulledMessage, Subscription, SubscriptionInit } from "./subscription-types.js";
+import { HttpTransport, parseJsonBody } from "./transport.js";
 
 export interface HeraldClientOptions {
   /** Base URL of `herald serve`, e.g. http://127.0.0.1:8080. */
@@ -41,89 +27,17 @@ export interface HeraldClientOptions {
   readonly maxSockets?: number;
 }
 
-export type ExpectedVersion = "any" | "no-stream" | "exists" | number;
-
-export interface SendOptions {
-  readonly signal?: AbortSignal;
-  /** Per attempt, overrides the client's. */
-  readonly timeoutMs?: number;
-  /** Append to this stream (POST /streams/{stream}) instead of the derived one. */
-  readonly stream?: string;
-  /** With `stream`: reject unless the stream is at this version (409 → nack). */
-  readonly expectedVersion?: ExpectedVersion;
-}
-
-/** A filter in the Subscriptions API dialects. */
-export type SubscriptionFilter =
-  | { readonly exact: Readonly<Record<string, string>> }
-  | { readonly prefix: Readonly<Record<string, string>> }
-  | { readonly suffix: Readonly<Record<string, string>> }
-  | { readonly all: readonly SubscriptionFilter[] }
-  | { readonly any: readonly SubscriptionFilter[] }
-  | { readonly not: SubscriptionFilter }
-  | { readonly sql: string };
-
-export interface SubscriptionInit {
-  /** Name of the consumer group; consumers subscribe by it. */
-  readonly id?: string;
-  readonly types?: readonly string[];
-  readonly filters?: readonly SubscriptionFilter[];
-  /** Push delivery URL (e.g. a Receiver's url); without it consumers pull. */
-  readonly sink?: string;
-  /** Delivery settings (packages/server/docs/subscriptions.md). */
-  readonly config?: SubscriptionConfig;
-}
-
-/** The broker's subscription settings; values may also be given as numeric strings. */
-export interface SubscriptionConfig {
-  /** Where a new subscription starts (default "beginning"); applied on create only. */
-  readonly start?: "beginning" | "now" | { readonly position: number } | { readonly time: string };
-  /** "key" (default): one unacked event per stream at a time; "none": any order. */
-  readonly ordering?: "key" | "none";
-  /** Delivered-but-unacked events of the subscription, all consumers together (default 64). */
-  readonly maxInFlight?: number;
-  /** Pull lease: unacked past it, an event is redelivered (default 30 000). */
-  readonly ackTimeoutMs?: number;
-  /** Attempts before the event goes to the dead-letter stream (default 10). */
-  readonly maxDeliveries?: number;
-  /** Broker-side retry delay: min(cap, base·2^(n-1)) with full jitter. */
-  readonly backoff?: { readonly baseMs?: number; readonly capMs?: number };
-  /** Push: time the sink has to answer. */
-  readonly timeoutMs?: number;
-  /** Push: content mode (default binary). */
-  readonly contentMode?: "binary" | "structured";
-  /** Push: Standard Webhooks signing secret (`whsec_<base64>` or any string). */
-  readonly secret?: string;
-  readonly [setting: string]: unknown;
-}
-
-export interface Subscription extends SubscriptionInit {
-  readonly id: string;
-  readonly [member: string]: unknown;
-}
-
-export interface PulledMessage {
-  readonly ackId: string;
-  readonly deliveryCount: number;
-  readonly position: number;
-  readonly stream: string;
-  readonly event: CloudEvent;
-}
-
-const RETRY_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
-
 export class HeraldClient {
   readonly url: string;
   /** Prefix of every request id this client makes; replies are routed back by it. */
   readonly instanceId: string = randomUUID();
-  /** Publishing (send, sendBatch). */
+  /** Publishing (send, sendBatch) over its own keep-alive pool. */
   readonly #transport: HttpTransport;
+  readonly #publisher: Publisher;
   /** Consuming and management (pull long-polls, acks, subscriptions): a pool of its own, so waiting
    *  long-polls never hold up sends and a burst of sends never delays acks. */
   readonly #control: HttpTransport;
   readonly #timeoutMs: number;
-  readonly #retry: Required<RetryPolicy>;
-  readonly #registry: EventRegistry;
   readonly #consumers = new Set<PullConsumer>();
   #replies: ReplyListener | undefined;
   #closed = false;
@@ -137,7 +51,7 @@ export class HeraldClient {
     this.#control = new HttpTransport(options.url, transportOptions);
     this.url = this.#transport.baseUrl.href.replace(/\/$/, "");
     this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#retry =
+    const retry =
       options.retry === false
         ? { attempts: 1, baseMs: 0, capMs: 0 }
         : {
@@ -145,7 +59,12 @@ export class HeraldClient {
             baseMs: options.retry?.baseMs ?? 100,
             capMs: options.retry?.capMs ?? 5_000,
           };
-    this.#registry = new EventRegistry(options.events ?? []);
+    this.#publisher = new Publisher(
+      this.#transport,
+      this.#timeoutMs,
+      retry,
+      new EventRegistry(options.events ?? []),
+    );
   }
 
   /**
@@ -154,7 +73,8 @@ export class HeraldClient {
    * when a typed definition rejects the data, before anything is sent.
    */
   async send(event: CloudEvent | CloudEventInit, options: SendOptions = {}): Promise<SendResult> {
-    const result = await this.#append([toEvent(event)], false, options);
+    this.#assertOpen();
+    const result = await this.#publisher.append([toEvent(event)], false, options);
     if (!result.ok) return result;
     return { kind: "ack", ok: true, attempts: result.attempts, ...result.results[0]! };
   }
@@ -165,7 +85,8 @@ export class HeraldClient {
     options: SendOptions = {},
   ): Promise<BatchSendResult> {
     if (events.length === 0) return { kind: "ack", ok: true, results: [], attempts: 0 };
-    return this.#append(events.map(toEvent), true, options);
+    this.#assertOpen();
+    return this.#publisher.append(events.map(toEvent), true, options);
   }
 
   /**
@@ -277,99 +198,6 @@ export class HeraldClient {
     if (this.#closed) throw new ClosedError("the HeraldClient is closed");
   }
 
-  async #append(
-    events: readonly CloudEvent[],
-    batch: boolean,
-    options: SendOptions,
-  ): Promise<BatchSendResult> {
-    this.#assertOpen();
-    for (const event of events) this.#registry.assertValid(event);
-    const name = batch ? `herald send batch` : `herald send ${events[0]!.type}`;
-    const span = sdkTracer().startSpan(name, {
-      kind: SpanKind.PRODUCER,
-      attributes: {
-        "messaging.system": "herald",
-        "messaging.operation.type": "send",
-        "messaging.batch.message_count": events.length,
-        ...(batch
-          ? {}
-          : { "cloudevents.event_id": events[0]!.id, "cloudevents.event_type": events[0]!.type }),
-      },
-    });
-    const spanCtx = trace.setSpan(context.active(), span);
-    const traced = events.map((e) => withTraceContext(e, spanCtx));
-    try {
-      const result = await this.#post(traced, batch, options);
-      span.setAttribute("herald.send.outcome", result.kind);
-      span.setAttribute("herald.send.attempts", result.attempts);
-      if (!result.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: result.kind });
-      return result;
-    } finally {
-      span.end();
-    }
-  }
-
-  async #post(events: readonly CloudEvent[], batch: boolean, options: SendOptions): Promise<BatchSendResult> {
-    const body = batch ? encodeJsonBatch(events) : encodeJsonEvent(events[0]!);
-    const headers: Record<string, string> = {
-      "content-type": batch
-        ? "application/cloudevents-batch+json"
-        : "application/cloudevents+json; charset=utf-8",
-    };
-    if (options.expectedVersion !== undefined)
-      headers["herald-expected-version"] = String(options.expectedVersion);
-    const path = options.stream === undefined ? "/events" : `/streams/${encodeURIComponent(options.stream)}`;
-    let lastError: Error | undefined;
-    for (let attempt = 1; ; attempt++) {
-      let response: TransportResponse;
-      try {
-        response = await this.#transport.request({
-          method: "POST",
-          path,
-          headers,
-          body,
-          timeoutMs: options.timeoutMs ?? this.#timeoutMs,
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
-      } catch (error) {
-        lastError = error as Error;
-        if (attempt >= this.#retry.attempts || options.signal?.aborted) {
-          return {
-            kind: "undelivered",
-            ok: false,
-            error: lastError,
-            attempts: attempt,
-          } satisfies SendUndelivered;
-        }
-        await sleep(backoffDelay(attempt, this.#retry), options.signal);
-        continue;
-      }
-      if (response.status >= 200 && response.status < 300) {
-        const parsed = parseJsonBody(response.body) as { results?: AppendedEvent[] } | undefined;
-        const results = parsed?.results;
-        if (!Array.isArray(results) || results.length !== events.length) {
-          // A 2xx means durable; an unreadable body must not turn that into a failure.
-          return { kind: "ack", ok: true, attempts: attempt, results: events.map((e) => unknownPosition(e)) };
-        }
-        return { kind: "ack", ok: true, attempts: attempt, results };
-      }
-      if (RETRY_STATUSES.has(response.status) && attempt < this.#retry.attempts && !options.signal?.aborted) {
-        const asked = retryAfterMs(response.headers);
-        const delay =
-          asked === undefined ? backoffDelay(attempt, this.#retry) : Math.min(asked, this.#retry.capMs);
-        await sleep(delay, options.signal);
-        continue;
-      }
-      return {
-        kind: "nack",
-        ok: false,
-        status: response.status,
-        problem: problemOf(response),
-        attempts: attempt,
-      } satisfies SendNack;
-    }
-  }
-
   async #json(
     method: string,
     path: string,
@@ -393,17 +221,4 @@ export class HeraldClient {
 /** Events may be given as attributes: built (and validated, CloudEventValidationError) here. */
 function toEvent(event: CloudEvent | CloudEventInit): CloudEvent {
   return event instanceof CloudEvent ? event : new CloudEvent(event);
-}
-
-function unknownPosition(event: CloudEvent): AppendedEvent {
-  return { id: event.id, source: event.source, position: -1, stream: "", version: -1, duplicate: false };
-}
-
-function problemOf(response: TransportResponse): ProblemDetails {
-  const parsed = parseJsonBody(response.body);
-  if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as ProblemDetails;
-  return {
-    status: response.status,
-    title: response.body.toString("utf8").slice(0, 200) || `HTTP ${response.status}`,
-  };
 }

@@ -4,7 +4,8 @@
 import { backoffDelay, type BackoffOptions, sleep } from "../backoff.js";
 import { isRetryable, RetryableError, toError } from "../errors.js";
 import type { Handler } from "../handler.js";
-import type { HeraldClient, PulledMessage } from "../client/client.js";
+import type { HeraldClient } from "../client/client.js";
+import type { PulledMessage } from "../client/subscription-types.js";
 import { SendFailedError } from "../client/send-result.js";
 import { runHandler } from "./run-handler.js";
 

@@ -1,0 +1,156 @@
+// Publishing: one POST per send or batch, retried while there is no answer or a transient status,
+// traced as a PRODUCER span whose context travels in the events' traceparent.
+import { type CloudEvent, encodeJsonBatch, encodeJsonEvent } from "@herald/cloudevents";
+import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { backoffDelay, sleep } from "../backoff.js";
+import type { ProblemDetails } from "../errors.js";
+import { sdkTracer, withTraceContext } from "../tracing/trace-context.js";
+import type { EventRegistry } from "../typed/define-event.js";
+import type { AppendedEvent, BatchSendResult, SendNack, SendUndelivered } from "./send-result.js";
+import { type HttpTransport, parseJsonBody, retryAfterMs, type TransportResponse } from "./transport.js";
+
+export interface RetryPolicy {
+  /** Total HTTP attempts per send (default 5). */
+  readonly attempts?: number;
+  readonly baseMs?: number;
+  readonly capMs?: number;
+}
+
+export type ExpectedVersion = "any" | "no-stream" | "exists" | number;
+
+export interface SendOptions {
+  readonly signal?: AbortSignal;
+  /** Per attempt, overrides the client's. */
+  readonly timeoutMs?: number;
+  /** Append to this stream (POST /streams/{stream}) instead of the derived one. */
+  readonly stream?: string;
+  /** With `stream`: reject unless the stream is at this version (409 → nack). */
+  readonly expectedVersion?: ExpectedVersion;
+}
+
+/** Statuses worth another attempt: the request may not have been processed, or the broker is busy. */
+const RETRY_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+export class Publisher {
+  readonly #transport: HttpTransport;
+  readonly #timeoutMs: number;
+  readonly #retry: Required<RetryPolicy>;
+  readonly #registry: EventRegistry;
+
+  constructor(
+    transport: HttpTransport,
+    timeoutMs: number,
+    retry: Required<RetryPolicy>,
+    registry: EventRegistry,
+  ) {
+    this.#transport = transport;
+    this.#timeoutMs = timeoutMs;
+    this.#retry = retry;
+    this.#registry = registry;
+  }
+
+  async append(
+    events: readonly CloudEvent[],
+    batch: boolean,
+    options: SendOptions,
+  ): Promise<BatchSendResult> {
+    for (const event of events) this.#registry.assertValid(event);
+    const name = batch ? `herald send batch` : `herald send ${events[0]!.type}`;
+    const span = sdkTracer().startSpan(name, {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        "messaging.system": "herald",
+        "messaging.operation.type": "send",
+        "messaging.batch.message_count": events.length,
+        ...(batch
+          ? {}
+          : { "cloudevents.event_id": events[0]!.id, "cloudevents.event_type": events[0]!.type }),
+      },
+    });
+    const spanCtx = trace.setSpan(context.active(), span);
+    const traced = events.map((e) => withTraceContext(e, spanCtx));
+    try {
+      const result = await this.#post(traced, batch, options);
+      span.setAttribute("herald.send.outcome", result.kind);
+      span.setAttribute("herald.send.attempts", result.attempts);
+      if (!result.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: result.kind });
+      return result;
+    } finally {
+      span.end();
+    }
+  }
+
+  async #post(events: readonly CloudEvent[], batch: boolean, options: SendOptions): Promise<BatchSendResult> {
+    const body = batch ? encodeJsonBatch(events) : encodeJsonEvent(events[0]!);
+    const headers: Record<string, string> = {
+      "content-type": batch
+        ? "application/cloudevents-batch+json"
+        : "application/cloudevents+json; charset=utf-8",
+    };
+    if (options.expectedVersion !== undefined)
+      headers["herald-expected-version"] = String(options.expectedVersion);
+    const path = options.stream === undefined ? "/events" : `/streams/${encodeURIComponent(options.stream)}`;
+    let lastError: Error | undefined;
+    for (let attempt = 1; ; attempt++) {
+      let response: TransportResponse;
+      try {
+        response = await this.#transport.request({
+          method: "POST",
+          path,
+          headers,
+          body,
+          timeoutMs: options.timeoutMs ?? this.#timeoutMs,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      } catch (error) {
+        lastError = error as Error;
+        if (attempt >= this.#retry.attempts || options.signal?.aborted) {
+          return {
+            kind: "undelivered",
+            ok: false,
+            error: lastError,
+            attempts: attempt,
+          } satisfies SendUndelivered;
+        }
+        await sleep(backoffDelay(attempt, this.#retry), options.signal);
+        continue;
+      }
+      if (response.status >= 200 && response.status < 300) {
+        const parsed = parseJsonBody(response.body) as { results?: AppendedEvent[] } | undefined;
+        const results = parsed?.results;
+        if (!Array.isArray(results) || results.length !== events.length) {
+          // A 2xx means durable; an unreadable body must not turn that into a failure.
+          return { kind: "ack", ok: true, attempts: attempt, results: events.map((e) => unknownPosition(e)) };
+        }
+        return { kind: "ack", ok: true, attempts: attempt, results };
+      }
+      if (RETRY_STATUSES.has(response.status) && attempt < this.#retry.attempts && !options.signal?.aborted) {
+        const asked = retryAfterMs(response.headers);
+        const delay =
+          asked === undefined ? backoffDelay(attempt, this.#retry) : Math.min(asked, this.#retry.capMs);
+        await sleep(delay, options.signal);
+        continue;
+      }
+      return {
+        kind: "nack",
+        ok: false,
+        status: response.status,
+        problem: problemOf(response),
+        attempts: attempt,
+      } satisfies SendNack;
+    }
+  }
+}
+
+function unknownPosition(event: CloudEvent): AppendedEvent {
+  return { id: event.id, source: event.source, position: -1, stream: "", version: -1, duplicate: false };
+}
+
+export function problemOf(response: TransportResponse): ProblemDetails {
+  const parsed = parseJsonBody(response.body);
+  if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as ProblemDetails;
+  return {
+    status: response.status,
+    title: response.body.toString("utf8").slice(0, 200) || `HTTP ${response.status}`,
+  };
+}
