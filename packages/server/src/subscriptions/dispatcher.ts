@@ -14,6 +14,7 @@ import type { Logger } from "pino";
 import { retryDelay } from "./backoff.js";
 import type { EventMatcher } from "./filters.js";
 import type { SubscriptionMetrics } from "./metrics.js";
+import { PushCancel } from "./push-cancel.js";
 import type { DeliverySettings } from "./model.js";
 
 /** Why a delivery failed: the dead letter records the last one. */
@@ -86,7 +87,7 @@ export interface DispatcherDeps {
   /** Counters for the stats endpoint (the Prometheus ones are in `metrics`). */
   readonly events: { delivered(): void; retried(): void; deadLettered(): void };
   /** Push delivery of one attempt (absent for pull subscriptions). Never throws. */
-  readonly push?: (entry: Entry, signal: AbortSignal) => Promise<PushOutcome>;
+  readonly push?: (entry: Entry, cancel: PushCancel) => Promise<PushOutcome>;
   /** Appends the dead letter; the entry leaves the window once it resolves. */
   readonly deadLetter: (entry: Entry, reason: "max-deliveries" | "rejected") => Promise<void>;
   /** A redriven entry finished (acked or dead-lettered again). */
@@ -119,7 +120,7 @@ export class Dispatcher {
   private readonly waiters: Waiter[] = [];
   private readonly streams = new Set<StreamConsumer>();
   private readonly streamHeld = new Map<StreamConsumer, number>();
-  private readonly pushes = new Map<Entry, AbortController>();
+  private readonly pushes = new Map<Entry, PushCancel>();
   /** stop() waiting for in-flight pushes to settle. */
   private readonly settleWaiters = new Map<Entry, () => void>();
   private readonly bufferLimit: number;
@@ -186,7 +187,7 @@ export class Dispatcher {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([settled, new Promise((r) => (timer = setTimeout(r, drainMs)))]);
       clearTimeout(timer);
-      for (const controller of this.pushes.values()) controller.abort();
+      for (const cancel of this.pushes.values()) cancel.abort();
       await settled;
     }
     // The reader ends once the log subscription is closed; do not hang on a backend that is slow to.
@@ -456,9 +457,9 @@ export class Dispatcher {
 
   private startPush(entry: Entry, now: number): void {
     this.lease(entry, "push", now);
-    const controller = new AbortController();
-    this.pushes.set(entry, controller);
-    void this.deps.push!(entry, controller.signal).then(
+    const cancel = new PushCancel();
+    this.pushes.set(entry, cancel);
+    void this.deps.push!(entry, cancel).then(
       (outcome) => this.finishPush(entry, outcome),
       (error: unknown) => this.finishPush(entry, { kind: "retry", failure: { error: String(error) } }),
     );
