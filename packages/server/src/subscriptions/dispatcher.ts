@@ -32,6 +32,8 @@ export interface Entry {
   /** Dead-letter stream version when this entry is a redrive. */
   readonly redrive: number | undefined;
   readonly event: () => CloudEvent;
+  /** Creation order: live entries in position order, redriven ones in the order they were queued. */
+  readonly seq: number;
   state: "ready" | "leased" | "dying";
   readyAt: number;
   deliveryCount: number;
@@ -114,6 +116,16 @@ export class Dispatcher {
   /** Live window, in position order (Map keeps insertion order; reads come in order). */
   private readonly live = new Map<number, Entry>();
   private readonly redriven = new Map<number, Entry>();
+  /**
+   * Entries in state "ready" (ordering other than "key"), redriven and live apart, so handing out
+   * does not walk the whole window past leased entries on every pump (O(window) per event once
+   * maxInFlight is reached: 3.8 % of the server's CPU while draining a backlog). Kept in `seq`
+   * order — the order of the maps above.
+   */
+  private readonly readyRedriven = new Set<Entry>();
+  private readonly readyLive = new Set<Entry>();
+  /** An entry became ready again (after a failure): the sets need sorting back into `seq` order. */
+  private readyUnsorted = false;
   /** Per-stream FIFO (ordering "key" only). */
   private readonly queues = new Map<string, Entry[]>();
   private readonly byAckId = new Map<string, Entry>();
@@ -263,6 +275,8 @@ export class Dispatcher {
       () => stored.event,
     );
     this.live.set(entry.position, entry);
+    // Fresh entries come in position order: appending keeps the set sorted.
+    if (this.settings.ordering !== "key") this.readyLive.add(entry);
     this.enqueue(entry);
     this.pump();
   }
@@ -280,6 +294,7 @@ export class Dispatcher {
         base.event,
       );
       this.redriven.set(base.redrive, entry);
+      this.markReady(entry);
       this.enqueue(entry);
     }
     this.pump();
@@ -313,8 +328,13 @@ export class Dispatcher {
       out.sort((a, b) => a.position - b.position);
       return out.length > limit ? out.slice(0, limit) : out;
     }
-    for (const map of [this.redriven, this.live]) {
-      for (const entry of map.values()) {
+    if (this.readyUnsorted) {
+      sortBySeq(this.readyRedriven);
+      sortBySeq(this.readyLive);
+      this.readyUnsorted = false;
+    }
+    for (const set of [this.readyRedriven, this.readyLive]) {
+      for (const entry of set) {
         if (!due(entry)) continue;
         out.push(entry);
         if (out.length >= limit) return out;
@@ -323,7 +343,22 @@ export class Dispatcher {
     return out;
   }
 
+  /** The entry is (again) waiting for a consumer. */
+  private markReady(entry: Entry): void {
+    if (this.settings.ordering === "key") return;
+    const set = entry.redrive === undefined ? this.readyLive : this.readyRedriven;
+    if (set.has(entry)) return;
+    set.add(entry);
+    this.readyUnsorted = true;
+  }
+
+  private unmarkReady(entry: Entry): void {
+    if (entry.redrive === undefined) this.readyLive.delete(entry);
+    else this.readyRedriven.delete(entry);
+  }
+
   private lease(entry: Entry, holder: Holder, now: number): Message {
+    this.unmarkReady(entry);
     entry.state = "leased";
     entry.holder = holder;
     entry.deliveryCount++;
@@ -593,6 +628,7 @@ export class Dispatcher {
     }
     entry.state = "ready";
     entry.readyAt = Date.now() + (delayMs ?? retryDelay(entry.deliveryCount, this.settings.backoff));
+    this.markReady(entry);
     this.timersChanged = true;
     if (!this.pumping) this.pump();
   }
@@ -601,6 +637,7 @@ export class Dispatcher {
     if (entry.state === "leased") this.release(entry);
     entry.lastFailure = failure;
     entry.state = "dying";
+    this.unmarkReady(entry);
     this.deps.deadLetter(entry, reason).then(
       () => {
         this.deps.metrics.deadLettered.inc({ subscription: this.id });
@@ -613,6 +650,7 @@ export class Dispatcher {
         this.deps.logger.error({ err: error, subscription: this.id }, "dead-letter append failed");
         entry.state = "ready";
         entry.readyAt = Date.now() + this.settings.backoff.capMs;
+        this.markReady(entry);
         this.timersChanged = true;
         this.pump();
       },
@@ -633,6 +671,7 @@ export class Dispatcher {
   }
 
   private remove(entry: Entry): void {
+    this.unmarkReady(entry);
     if (entry.redrive !== undefined) {
       this.redriven.delete(entry.redrive);
       this.deps.redriveDone(entry.redrive);
@@ -658,6 +697,16 @@ export class Dispatcher {
 /** The immutable part of an entry (what a redrive supplies). */
 export type EntrySeed = Pick<Entry, "position" | "stream" | "json" | "recordedAt" | "redrive" | "event">;
 
+let nextSeq = 0;
+
+/** Re-inserts a set's entries in `seq` order (a Set iterates in insertion order). */
+function sortBySeq(set: Set<Entry>): void {
+  if (set.size < 2) return;
+  const sorted = [...set].sort((a, b) => a.seq - b.seq);
+  set.clear();
+  for (const entry of sorted) set.add(entry);
+}
+
 function newEntry(
   position: number,
   stream: string,
@@ -673,6 +722,7 @@ function newEntry(
     recordedAt,
     redrive,
     event,
+    seq: nextSeq++,
     state: "ready",
     readyAt: 0,
     deliveryCount: 0,
