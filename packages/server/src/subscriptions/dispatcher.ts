@@ -14,6 +14,7 @@ import type { Logger } from "pino";
 import { retryDelay } from "./backoff.js";
 import type { EventMatcher } from "./filters.js";
 import type { SubscriptionMetrics } from "./metrics.js";
+import { PushCancel } from "./push-cancel.js";
 import type { DeliverySettings } from "./model.js";
 
 /** Why a delivery failed: the dead letter records the last one. */
@@ -31,6 +32,8 @@ export interface Entry {
   /** Dead-letter stream version when this entry is a redrive. */
   readonly redrive: number | undefined;
   readonly event: () => CloudEvent;
+  /** Creation order: live entries in position order, redriven ones in the order they were queued. */
+  readonly seq: number;
   state: "ready" | "leased" | "dying";
   readyAt: number;
   deliveryCount: number;
@@ -86,7 +89,7 @@ export interface DispatcherDeps {
   /** Counters for the stats endpoint (the Prometheus ones are in `metrics`). */
   readonly events: { delivered(): void; retried(): void; deadLettered(): void };
   /** Push delivery of one attempt (absent for pull subscriptions). Never throws. */
-  readonly push?: (entry: Entry, signal: AbortSignal) => Promise<PushOutcome>;
+  readonly push?: (entry: Entry, cancel: PushCancel) => Promise<PushOutcome>;
   /** Appends the dead letter; the entry leaves the window once it resolves. */
   readonly deadLetter: (entry: Entry, reason: "max-deliveries" | "rejected") => Promise<void>;
   /** A redriven entry finished (acked or dead-lettered again). */
@@ -113,13 +116,23 @@ export class Dispatcher {
   /** Live window, in position order (Map keeps insertion order; reads come in order). */
   private readonly live = new Map<number, Entry>();
   private readonly redriven = new Map<number, Entry>();
+  /**
+   * Entries in state "ready" (ordering other than "key"), redriven and live apart, so handing out
+   * does not walk the whole window past leased entries on every pump (O(window) per event once
+   * maxInFlight is reached: 3.8 % of the server's CPU while draining a backlog). Kept in `seq`
+   * order — the order of the maps above.
+   */
+  private readonly readyRedriven = new Set<Entry>();
+  private readonly readyLive = new Set<Entry>();
+  /** An entry became ready again (after a failure): the sets need sorting back into `seq` order. */
+  private readyUnsorted = false;
   /** Per-stream FIFO (ordering "key" only). */
   private readonly queues = new Map<string, Entry[]>();
   private readonly byAckId = new Map<string, Entry>();
   private readonly waiters: Waiter[] = [];
   private readonly streams = new Set<StreamConsumer>();
   private readonly streamHeld = new Map<StreamConsumer, number>();
-  private readonly pushes = new Map<Entry, AbortController>();
+  private readonly pushes = new Map<Entry, PushCancel>();
   /** stop() waiting for in-flight pushes to settle. */
   private readonly settleWaiters = new Map<Entry, () => void>();
   private readonly bufferLimit: number;
@@ -186,7 +199,7 @@ export class Dispatcher {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([settled, new Promise((r) => (timer = setTimeout(r, drainMs)))]);
       clearTimeout(timer);
-      for (const controller of this.pushes.values()) controller.abort();
+      for (const cancel of this.pushes.values()) cancel.abort();
       await settled;
     }
     // The reader ends once the log subscription is closed; do not hang on a backend that is slow to.
@@ -262,6 +275,8 @@ export class Dispatcher {
       () => stored.event,
     );
     this.live.set(entry.position, entry);
+    // Fresh entries come in position order: appending keeps the set sorted.
+    if (this.settings.ordering !== "key") this.readyLive.add(entry);
     this.enqueue(entry);
     this.pump();
   }
@@ -279,6 +294,7 @@ export class Dispatcher {
         base.event,
       );
       this.redriven.set(base.redrive, entry);
+      this.markReady(entry);
       this.enqueue(entry);
     }
     this.pump();
@@ -312,8 +328,13 @@ export class Dispatcher {
       out.sort((a, b) => a.position - b.position);
       return out.length > limit ? out.slice(0, limit) : out;
     }
-    for (const map of [this.redriven, this.live]) {
-      for (const entry of map.values()) {
+    if (this.readyUnsorted) {
+      sortBySeq(this.readyRedriven);
+      sortBySeq(this.readyLive);
+      this.readyUnsorted = false;
+    }
+    for (const set of [this.readyRedriven, this.readyLive]) {
+      for (const entry of set) {
         if (!due(entry)) continue;
         out.push(entry);
         if (out.length >= limit) return out;
@@ -322,7 +343,22 @@ export class Dispatcher {
     return out;
   }
 
+  /** The entry is (again) waiting for a consumer. */
+  private markReady(entry: Entry): void {
+    if (this.settings.ordering === "key") return;
+    const set = entry.redrive === undefined ? this.readyLive : this.readyRedriven;
+    if (set.has(entry)) return;
+    set.add(entry);
+    this.readyUnsorted = true;
+  }
+
+  private unmarkReady(entry: Entry): void {
+    if (entry.redrive === undefined) this.readyLive.delete(entry);
+    else this.readyRedriven.delete(entry);
+  }
+
   private lease(entry: Entry, holder: Holder, now: number): Message {
+    this.unmarkReady(entry);
     entry.state = "leased";
     entry.holder = holder;
     entry.deliveryCount++;
@@ -456,9 +492,9 @@ export class Dispatcher {
 
   private startPush(entry: Entry, now: number): void {
     this.lease(entry, "push", now);
-    const controller = new AbortController();
-    this.pushes.set(entry, controller);
-    void this.deps.push!(entry, controller.signal).then(
+    const cancel = new PushCancel();
+    this.pushes.set(entry, cancel);
+    void this.deps.push!(entry, cancel).then(
       (outcome) => this.finishPush(entry, outcome),
       (error: unknown) => this.finishPush(entry, { kind: "retry", failure: { error: String(error) } }),
     );
@@ -592,6 +628,7 @@ export class Dispatcher {
     }
     entry.state = "ready";
     entry.readyAt = Date.now() + (delayMs ?? retryDelay(entry.deliveryCount, this.settings.backoff));
+    this.markReady(entry);
     this.timersChanged = true;
     if (!this.pumping) this.pump();
   }
@@ -600,6 +637,7 @@ export class Dispatcher {
     if (entry.state === "leased") this.release(entry);
     entry.lastFailure = failure;
     entry.state = "dying";
+    this.unmarkReady(entry);
     this.deps.deadLetter(entry, reason).then(
       () => {
         this.deps.metrics.deadLettered.inc({ subscription: this.id });
@@ -612,6 +650,7 @@ export class Dispatcher {
         this.deps.logger.error({ err: error, subscription: this.id }, "dead-letter append failed");
         entry.state = "ready";
         entry.readyAt = Date.now() + this.settings.backoff.capMs;
+        this.markReady(entry);
         this.timersChanged = true;
         this.pump();
       },
@@ -632,6 +671,7 @@ export class Dispatcher {
   }
 
   private remove(entry: Entry): void {
+    this.unmarkReady(entry);
     if (entry.redrive !== undefined) {
       this.redriven.delete(entry.redrive);
       this.deps.redriveDone(entry.redrive);
@@ -657,6 +697,16 @@ export class Dispatcher {
 /** The immutable part of an entry (what a redrive supplies). */
 export type EntrySeed = Pick<Entry, "position" | "stream" | "json" | "recordedAt" | "redrive" | "event">;
 
+let nextSeq = 0;
+
+/** Re-inserts a set's entries in `seq` order (a Set iterates in insertion order). */
+function sortBySeq(set: Set<Entry>): void {
+  if (set.size < 2) return;
+  const sorted = [...set].sort((a, b) => a.seq - b.seq);
+  set.clear();
+  for (const entry of sorted) set.add(entry);
+}
+
 function newEntry(
   position: number,
   stream: string,
@@ -672,6 +722,7 @@ function newEntry(
     recordedAt,
     redrive,
     event,
+    seq: nextSeq++,
     state: "ready",
     readyAt: 0,
     deliveryCount: 0,

@@ -31,6 +31,7 @@ import {
 } from "./errors.js";
 import { compileMatcher, type EventMatcher, validateFilters } from "./filters.js";
 import { SubscriptionMetrics } from "./metrics.js";
+import type { PushCancel } from "./push-cancel.js";
 import {
   type DeliverySettings,
   isObject,
@@ -373,14 +374,14 @@ export class SubscriptionManager {
         },
         ...(target
           ? {
-              push: async (entry: Entry, signal: AbortSignal): Promise<PushOutcome> => {
+              push: async (entry: Entry, cancel: PushCancel): Promise<PushOutcome> => {
                 let event: CloudEvent;
                 try {
                   event = entry.event();
                 } catch (error) {
                   return { kind: "reject", failure: { error: `event cannot be decoded: ${String(error)}` } };
                 }
-                const result = await this.pushClient.attempt(target, event, entry.position, signal);
+                const result = await this.pushClient.attempt(target, event, entry.position, cancel);
                 if (result.kind === "ack" && result.reply) {
                   try {
                     await this.ingestReply(result.reply, event);

@@ -7,6 +7,7 @@ import { type CloudEvent, decodeHttp, encodeHttp } from "@herald/cloudevents";
 import { parseRetryAfter } from "./backoff.js";
 import type { PushOutcome } from "./dispatcher.js";
 import type { JsonObject, SubscriptionResource } from "./model.js";
+import type { PushCancel } from "./push-cancel.js";
 import { type SinkPolicy, SinkRefusedError } from "./sink-policy.js";
 import { webhookHeaders } from "./signing.js";
 
@@ -60,16 +61,19 @@ export class PushClient {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
 
-  /** The policy's verdict per sink URL (both are fixed for the process's life). */
-  private readonly checked = new Map<string, URL | Error>();
+  /**
+   * The policy's verdict per sink URL (both are fixed for the process's life), as ready request
+   * options: converting a URL into options on every attempt showed up in the push profile.
+   */
+  private readonly checked = new Map<string, SinkAddress | Error>();
 
   constructor(private readonly policy: SinkPolicy) {}
 
-  private checkedUrl(sink: string): URL {
+  private checkedUrl(sink: string): SinkAddress {
     let verdict = this.checked.get(sink);
     if (verdict === undefined) {
       try {
-        verdict = this.policy.checkUrl(sink);
+        verdict = sinkAddress(this.policy.checkUrl(sink));
       } catch (error) {
         verdict = error as Error;
       }
@@ -84,9 +88,9 @@ export class PushClient {
     target: PushTarget,
     event: CloudEvent,
     position: number,
-    signal: AbortSignal,
+    cancel: PushCancel,
   ): Promise<PushResult> {
-    let url: URL;
+    let url: SinkAddress;
     try {
       url = this.checkedUrl(target.url);
     } catch (error) {
@@ -103,7 +107,7 @@ export class PushClient {
 
     let response: { status: number; headers: http.IncomingHttpHeaders; body: Buffer | undefined };
     try {
-      response = await this.send(url, target, headers, body, signal);
+      response = await this.send(url, target, headers, body, cancel);
     } catch (error) {
       if (error instanceof SinkRefusedError) return { kind: "reject", failure: { error: error.message } };
       return { kind: "retry", failure: { error: (error as Error).message } };
@@ -132,27 +136,29 @@ export class PushClient {
   }
 
   private send(
-    url: URL,
+    url: SinkAddress,
     target: PushTarget,
     headers: Record<string, string>,
     body: Buffer,
-    signal: AbortSignal,
+    cancel: PushCancel,
   ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer | undefined }> {
-    const secure = url.protocol === "https:";
+    if (cancel.aborted) return Promise.reject(new Error("push aborted: the subscription stopped"));
     return new Promise((resolve, reject) => {
-      const req = (secure ? https : http).request(url, {
+      const req = (url.secure ? https : http).request({
+        ...url.options,
         method: target.method,
         headers,
-        agent: secure ? this.httpsAgent : this.httpAgent,
+        agent: url.secure ? this.httpsAgent : this.httpAgent,
         lookup: this.policy.lookup as unknown as http.RequestOptions["lookup"],
-        signal,
       });
+      cancel.onAbort(() => req.destroy(new Error("push aborted: the subscription stopped")));
       const timer = setTimeout(
         () => req.destroy(new Error(`sink did not answer within ${target.timeoutMs} ms`)),
         target.timeoutMs,
       );
       req.on("error", (error) => {
         clearTimeout(timer);
+        cancel.clear();
         reject(error);
       });
       req.on("response", (res) => {
@@ -166,10 +172,12 @@ export class PushClient {
         });
         res.on("error", (error) => {
           clearTimeout(timer);
+          cancel.clear();
           reject(error);
         });
         res.on("end", () => {
           clearTimeout(timer);
+          cancel.clear();
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
@@ -180,6 +188,28 @@ export class PushClient {
       req.end(body);
     });
   }
+}
+
+/** A checked sink URL as node:http request options. */
+interface SinkAddress {
+  readonly secure: boolean;
+  readonly options: Readonly<Pick<http.RequestOptions, "protocol" | "hostname" | "port" | "path" | "auth">>;
+}
+
+function sinkAddress(url: URL): SinkAddress {
+  const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  return {
+    secure: url.protocol === "https:",
+    options: {
+      protocol: url.protocol,
+      hostname,
+      ...(url.port === "" ? {} : { port: Number(url.port) }),
+      path: `${url.pathname}${url.search}`,
+      ...(url.username || url.password
+        ? { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` }
+        : {}),
+    },
+  };
 }
 
 /** A CloudEvent in a 2xx answer (binary or structured); anything else is no reply. */
