@@ -4,7 +4,7 @@
 // behaviour before this existed): the WAL keeps every committed frame until then, so nothing is lost.
 import { Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
-import type { CheckpointerData, CheckpointerMessage } from "./checkpointer.js";
+import type { CheckpointerData } from "./checkpointer.js";
 import type { Durability } from "./schema.js";
 
 /** WAL frames (pages) that trigger a checkpoint: ~40 MiB with 4 KiB pages, the old auto-checkpoint setting. */
@@ -14,20 +14,12 @@ const POLL_MS = 50;
 /** How long close waits for the worker to finish a checkpoint and close its connection. */
 const STOP_TIMEOUT_MS = 10_000;
 
-export interface CheckpointStats {
-  /** Checkpoints the worker ran. */
-  readonly checkpoints: number;
-  /** True once the worker failed and the log's own connection checkpoints again. */
-  readonly fellBack: boolean;
-}
-
 export class BackgroundCheckpoint {
   readonly #db: Database.Database;
   readonly #thresholdFrames: number;
   readonly #worker: Worker;
   readonly #exited: Promise<void>;
   #stopping = false;
-  #checkpoints = 0;
   #fellBack = false;
 
   constructor(db: Database.Database, path: string, durability: Durability, thresholdFrames: number) {
@@ -48,10 +40,6 @@ export class BackgroundCheckpoint {
     });
     // The worker must not keep a process alive that has nothing else to do.
     this.#worker.unref();
-    this.#worker.on("message", (message: CheckpointerMessage) => {
-      if (message.kind !== "checkpoint") return;
-      this.#checkpoints += 1;
-    });
     this.#worker.on("error", (error) => this.#fallBack(error));
     this.#exited = new Promise((resolve) => {
       this.#worker.once("exit", (code) => {
@@ -59,10 +47,6 @@ export class BackgroundCheckpoint {
         resolve();
       });
     });
-  }
-
-  get stats(): CheckpointStats {
-    return { checkpoints: this.#checkpoints, fellBack: this.#fellBack };
   }
 
   /** Stops the worker and waits until its connection is closed. */

@@ -16,22 +16,12 @@ export interface CheckpointerData {
   readonly pollMs: number;
 }
 
-/** Messages to the main thread. */
-export type CheckpointerMessage =
-  | {
-      readonly kind: "checkpoint";
-      readonly walFrames: number;
-      readonly copiedFrames: number;
-      readonly ms: number;
-    }
-  | { readonly kind: "stopped" };
-
 const data = workerData as CheckpointerData;
 const port = parentPort!;
 const db = new Database(data.path, { timeout: 0 });
 db.pragma(`synchronous = ${data.synchronous}`);
 db.pragma("wal_autocheckpoint = 0");
-const checkpoint = db.prepare<[], [number, number, number]>("PRAGMA wal_checkpoint(PASSIVE)").raw(true);
+const checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
 
 // How far the WAL has grown is read from the WAL-index header in "<path>-shm" (format:
 // https://sqlite.org/walformat.html, native byte order): mxFrame at byte 16 (frames in the WAL)
@@ -55,15 +45,7 @@ function pendingFrames(): number {
 
 const timer = setInterval(() => {
   if (pendingFrames() < data.thresholdFrames) return;
-  const started = performance.now();
-  const [, walFrames, copiedFrames] = checkpoint.get()!;
-  const message: CheckpointerMessage = {
-    kind: "checkpoint",
-    walFrames,
-    copiedFrames,
-    ms: performance.now() - started,
-  };
-  port.postMessage(message);
+  checkpoint.get();
 }, data.pollMs);
 
 port.on("message", (message: unknown) => {
@@ -71,7 +53,5 @@ port.on("message", (message: unknown) => {
   clearInterval(timer);
   if (shm !== undefined) closeSync(shm);
   db.close();
-  const stopped: CheckpointerMessage = { kind: "stopped" };
-  port.postMessage(stopped);
   port.close();
 });
