@@ -1,8 +1,7 @@
 // The SQLite backend (better-sqlite3, WAL). One connection, one writer: every write goes through
 // the group commit (group-commit.ts), so an append resolves only after the COMMIT that holds it,
 // which with durability "full" fsyncs the WAL. Reads run on the same connection between flushes;
-// since a flush is synchronous, readers only ever see committed data. WAL checkpoints run in a
-// worker thread on a second connection (background-checkpoint.ts), never inside a commit.
+// since a flush is synchronous, readers only ever see committed data.
 import type { CloudEvent } from "@herald/cloudevents";
 import Database from "better-sqlite3";
 import {
@@ -47,9 +46,7 @@ import { HeadSignal } from "../head-signal.js";
 import { LazyStoredEvent } from "../stored-event.js";
 import { deriveStream } from "../stream-name.js";
 import { CatchUpSubscription } from "../subscription.js";
-import { BackgroundCheckpoint, DEFAULT_CHECKPOINT_FRAMES } from "./background-checkpoint.js";
 import { GroupCommit } from "./group-commit.js";
-import { acquireOwnerLock } from "./owner-lock.js";
 import { applySchema, configureConnection, type Durability } from "./schema.js";
 import { SqliteRetention } from "./sqlite-retention.js";
 import { SqliteCheckpoints, SqliteMetadata } from "./sqlite-stores.js";
@@ -65,8 +62,6 @@ export interface SqliteLogOptions {
   readonly retentionIntervalMs?: number;
   /** Events deleted per retention transaction, so appends are never stalled for long. Default 500. */
   readonly retentionBatchSize?: number;
-  /** WAL frames (pages) not yet in the database file that make the background worker checkpoint. Default 10 000 (~40 MiB). */
-  readonly checkpointFrames?: number;
 }
 
 /** Opens (or creates) a SQLite log. Synchronous: the log is ready when this returns. */
@@ -97,9 +92,6 @@ function toStored(row: EventRow): LazyStoredEvent {
 
 class SqliteEventLog implements EventLog {
   readonly #db: Database.Database;
-  /** The owner lock (file-backed logs only). */
-  readonly #lock: Database.Database | undefined;
-  readonly #checkpointer: BackgroundCheckpoint | undefined;
   readonly #signal: HeadSignal;
   readonly #retention: SqliteRetention;
   readonly checkpoints: SqliteCheckpoints;
@@ -124,26 +116,17 @@ class SqliteEventLog implements EventLog {
       throw new LogInputError(`durability must be "full" or "normal", got ${String(durability)}`);
     if (typeof options.path !== "string" || options.path === "")
       throw new LogInputError("path must name the database file");
-    const checkpointFrames = options.checkpointFrames ?? DEFAULT_CHECKPOINT_FRAMES;
-    if (!Number.isSafeInteger(checkpointFrames) || checkpointFrames < 1)
-      throw new LogInputError(`checkpointFrames must be a positive integer, got ${String(checkpointFrames)}`);
-    const inMemory = options.path === ":memory:";
-    let lock: Database.Database | undefined;
-    let db: Database.Database | undefined;
+    const db = new Database(options.path, { timeout: OPEN_TIMEOUT_MS });
     try {
-      lock = inMemory ? undefined : acquireOwnerLock(options.path, OPEN_TIMEOUT_MS);
-      db = new Database(options.path, { timeout: OPEN_TIMEOUT_MS });
-      configureConnection(db, durability, inMemory);
+      configureConnection(db, durability);
       applySchema(db);
     } catch (error) {
-      db?.close();
-      lock?.close();
+      db.close();
       if (error instanceof Database.SqliteError && error.code === "SQLITE_BUSY")
         throw new LogLockedError(options.path, { cause: error });
       throw error;
     }
     this.#db = db;
-    this.#lock = lock;
     this.#insert = db.prepare(
       `INSERT INTO events (position, stream, version, source, id, type, recorded_at, json)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, source) DO NOTHING`,
@@ -216,9 +199,6 @@ class SqliteEventLog implements EventLog {
       batchSize: options.retentionBatchSize ?? 500,
       intervalMs: options.retentionIntervalMs ?? 60_000,
     });
-    this.#checkpointer = inMemory
-      ? undefined
-      : new BackgroundCheckpoint(db, options.path, durability, checkpointFrames);
   }
 
   async append(events: readonly CloudEvent[], options?: AppendOptions): Promise<readonly AppendResult[]> {
@@ -428,16 +408,7 @@ class SqliteEventLog implements EventLog {
     this.#retention.stop();
     this.#writer.close();
     this.#signal.close();
-    try {
-      if (this.#checkpointer !== undefined) {
-        await this.#checkpointer.stop();
-        // With the worker's connection gone, copy everything and leave an empty WAL behind.
-        this.#db.pragma("wal_checkpoint(TRUNCATE)");
-      }
-    } finally {
-      this.#db.close();
-      this.#lock?.close();
-    }
+    this.#db.close();
   }
 
   /** A stream's committed state, from the cache or the database. */
