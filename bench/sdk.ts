@@ -404,3 +404,5 @@ async function main(): Promise<void> {
 }
 
 await main();
+// Idle keep-alive sockets of the clients' agents would keep the process alive for their timeout.
+process.exit(0);
