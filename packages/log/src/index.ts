@@ -25,6 +25,6 @@ export {
   VersionConflictError,
 } from "./errors.js";
 export { createMemoryLog, type MemoryLogOptions } from "./memory/memory-log.js";
-export type { Durability } from "./sqlite/schema.js";
+export type { CheckpointMode, Durability } from "./sqlite/schema.js";
 export { openSqliteLog, type SqliteLogOptions } from "./sqlite/sqlite-log.js";
 export { deriveStream } from "./stream-name.js";

@@ -31,6 +31,14 @@ describe("SQLite log", () => {
       LogInputError,
     );
     assert.throws(() => openSqliteLog({ path: "", retentionIntervalMs: 0 }), LogInputError);
+    assert.throws(
+      () => openSqliteLog({ path: freshPath(), checkpointFrames: 0, retentionIntervalMs: 0 }),
+      LogInputError,
+    );
+    assert.throws(
+      () => openSqliteLog({ path: freshPath(), checkpoint: "never" as "inline", retentionIntervalMs: 0 }),
+      LogInputError,
+    );
   });
 
   it("runs retention in the background", async () => {

@@ -39,16 +39,33 @@ CREATE TABLE IF NOT EXISTS log_state (
 
 export type Durability = "full" | "normal";
 
-export function configureConnection(db: Database.Database, durability: Durability): void {
+/** Where WAL checkpoints run; see SqliteLogOptions.checkpoint. */
+export type CheckpointMode = "inline" | "background";
+
+/**
+ * Pragmas of the log's own connection. "inline" (the default): the connection locks the file
+ * exclusively (one process owns the log: positions and versions are assigned in memory by its single
+ * writer) and SQLite checkpoints inside the COMMIT that crosses checkpointFrames. "background" on a
+ * file: a worker checkpoints (background-checkpoint.ts), so the writer never does
+ * (wal_autocheckpoint=0), and the file cannot be locked exclusively because the worker has its own
+ * connection (ownership is owner-lock.ts then). An in-memory database has no WAL and keeps the
+ * exclusive mode.
+ */
+export function configureConnection(
+  db: Database.Database,
+  durability: Durability,
+  checkpointInWorker: boolean,
+  checkpointFrames: number,
+): void {
   db.pragma("journal_mode = WAL");
   db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
-  // One process owns the log: positions and versions are assigned in memory by its single writer.
-  db.pragma("locking_mode = EXCLUSIVE");
+  if (!checkpointInWorker) db.pragma("locking_mode = EXCLUSIVE");
   db.pragma("cache_size = -65536");
   db.pragma("temp_store = MEMORY");
-  // Checkpoint every ~40 MiB of WAL instead of 4 MiB: index pages rewritten by many commits reach the
-  // database file once per checkpoint, which cut bytes written per event by ~17 % (measured).
-  db.pragma("wal_autocheckpoint = 10000");
+  // Checkpoint every ~40 MiB of WAL (default checkpointFrames) instead of 4 MiB: index pages
+  // rewritten by many commits reach the database file once per checkpoint, which cut bytes written
+  // per event by ~17 % (measured).
+  db.pragma(`wal_autocheckpoint = ${checkpointInWorker ? 0 : checkpointFrames}`);
   db.pragma("journal_size_limit = 67108864");
 }
 

@@ -1,7 +1,9 @@
 // The SQLite backend (better-sqlite3, WAL). One connection, one writer: every write goes through
 // the group commit (group-commit.ts), so an append resolves only after the COMMIT that holds it,
 // which with durability "full" fsyncs the WAL. Reads run on the same connection between flushes;
-// since a flush is synchronous, readers only ever see committed data.
+// since a flush is synchronous, readers only ever see committed data. WAL checkpoints run inside
+// the committing append by default; with checkpoint: "background" they run in a worker thread on a
+// second connection (background-checkpoint.ts), never inside a commit.
 import type { CloudEvent } from "@herald/cloudevents";
 import Database from "better-sqlite3";
 import {
@@ -46,8 +48,10 @@ import { HeadSignal } from "../head-signal.js";
 import { LazyStoredEvent } from "../stored-event.js";
 import { deriveStream } from "../stream-name.js";
 import { CatchUpSubscription } from "../subscription.js";
+import { BackgroundCheckpoint, DEFAULT_CHECKPOINT_FRAMES } from "./background-checkpoint.js";
 import { GroupCommit } from "./group-commit.js";
-import { applySchema, configureConnection, type Durability } from "./schema.js";
+import { acquireOwnerLock } from "./owner-lock.js";
+import { applySchema, type CheckpointMode, configureConnection, type Durability } from "./schema.js";
 import { SqliteRetention } from "./sqlite-retention.js";
 import { SqliteCheckpoints, SqliteMetadata } from "./sqlite-stores.js";
 import { StreamCatalog } from "./stream-catalog.js";
@@ -62,6 +66,15 @@ export interface SqliteLogOptions {
   readonly retentionIntervalMs?: number;
   /** Events deleted per retention transaction, so appends are never stalled for long. Default 500. */
   readonly retentionBatchSize?: number;
+  /**
+   * Where WAL checkpoints run. "inline" (default): SQLite's automatic checkpoint, inside the COMMIT
+   * that crosses checkpointFrames; the connection locks the file exclusively. "background": a worker
+   * thread with its own connection checkpoints (PASSIVE), and ownership is a lock on "<path>-owner".
+   * Lower append tail latency, lower saturated throughput (packages/log/README.md).
+   */
+  readonly checkpoint?: CheckpointMode;
+  /** WAL frames (pages) not yet in the database file that trigger a checkpoint. Default 10 000 (~40 MiB). */
+  readonly checkpointFrames?: number;
 }
 
 /** Opens (or creates) a SQLite log. Synchronous: the log is ready when this returns. */
@@ -92,6 +105,9 @@ function toStored(row: EventRow): LazyStoredEvent {
 
 class SqliteEventLog implements EventLog {
   readonly #db: Database.Database;
+  /** The owner lock (file-backed logs with checkpoint "background" only). */
+  readonly #lock: Database.Database | undefined;
+  readonly #checkpointer: BackgroundCheckpoint | undefined;
   readonly #signal: HeadSignal;
   readonly #retention: SqliteRetention;
   readonly checkpoints: SqliteCheckpoints;
@@ -116,17 +132,30 @@ class SqliteEventLog implements EventLog {
       throw new LogInputError(`durability must be "full" or "normal", got ${String(durability)}`);
     if (typeof options.path !== "string" || options.path === "")
       throw new LogInputError("path must name the database file");
-    const db = new Database(options.path, { timeout: OPEN_TIMEOUT_MS });
+    const checkpointFrames = options.checkpointFrames ?? DEFAULT_CHECKPOINT_FRAMES;
+    if (!Number.isSafeInteger(checkpointFrames) || checkpointFrames < 1)
+      throw new LogInputError(`checkpointFrames must be a positive integer, got ${String(checkpointFrames)}`);
+    const checkpoint = options.checkpoint ?? "inline";
+    if (checkpoint !== "inline" && checkpoint !== "background")
+      throw new LogInputError(`checkpoint must be "inline" or "background", got ${String(checkpoint)}`);
+    // ":memory:" has no WAL to checkpoint and no file to share: it always runs inline.
+    const inWorker = checkpoint === "background" && options.path !== ":memory:";
+    let lock: Database.Database | undefined;
+    let db: Database.Database | undefined;
     try {
-      configureConnection(db, durability);
+      lock = inWorker ? acquireOwnerLock(options.path, OPEN_TIMEOUT_MS) : undefined;
+      db = new Database(options.path, { timeout: OPEN_TIMEOUT_MS });
+      configureConnection(db, durability, inWorker, checkpointFrames);
       applySchema(db);
     } catch (error) {
-      db.close();
+      db?.close();
+      lock?.close();
       if (error instanceof Database.SqliteError && error.code === "SQLITE_BUSY")
         throw new LogLockedError(options.path, { cause: error });
       throw error;
     }
     this.#db = db;
+    this.#lock = lock;
     this.#insert = db.prepare(
       `INSERT INTO events (position, stream, version, source, id, type, recorded_at, json)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, source) DO NOTHING`,
@@ -199,6 +228,9 @@ class SqliteEventLog implements EventLog {
       batchSize: options.retentionBatchSize ?? 500,
       intervalMs: options.retentionIntervalMs ?? 60_000,
     });
+    this.#checkpointer = inWorker
+      ? new BackgroundCheckpoint(db, options.path, durability, checkpointFrames)
+      : undefined;
   }
 
   async append(events: readonly CloudEvent[], options?: AppendOptions): Promise<readonly AppendResult[]> {
@@ -408,7 +440,16 @@ class SqliteEventLog implements EventLog {
     this.#retention.stop();
     this.#writer.close();
     this.#signal.close();
-    this.#db.close();
+    try {
+      if (this.#checkpointer !== undefined) {
+        await this.#checkpointer.stop();
+        // With the worker's connection gone, copy everything and leave an empty WAL behind.
+        this.#db.pragma("wal_checkpoint(TRUNCATE)");
+      }
+    } finally {
+      this.#db.close();
+      this.#lock?.close();
+    }
   }
 
   /** A stream's committed state, from the cache or the database. */
