@@ -1,11 +1,13 @@
 // The one place where the log turns events into stored text and back, so the JSON event
 // format is encoded once per append and decoded only when a reader asks for the event.
-import { type CloudEvent, decodeJsonEvent, encodeJsonEvent } from "@herald/cloudevents";
+// Stored text was written here from an already-validated CloudEvent, so reads take the trusted
+// decode (no second validation on every read, e.g. per push delivery).
+import { type CloudEvent, decodeTrustedJsonEvent, encodeJsonEvent } from "@herald/cloudevents";
 
 export function encodeEvent(event: CloudEvent): string {
   return encodeJsonEvent(event);
 }
 
 export function decodeEvent(json: string): CloudEvent {
-  return decodeJsonEvent(json);
+  return decodeTrustedJsonEvent(json);
 }
