@@ -1,35 +1,14 @@
-// The CloudEvents HTTP conformance events (shared/conformance/http/yaml), sent to POST /events the way the
+// The CloudEvents HTTP conformance events (conformance/http/yaml), sent to POST /events the way the
 // conformance tool sends them, must come back from GET /events with every attribute and the same data.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { get, type Page, post, withServer } from "./server-harness.js";
+import { conformanceDir } from "./support/conformance.js";
 
-function repoRoot(): string {
-  if (process.env.HERALD_REPO_ROOT) return process.env.HERALD_REPO_ROOT;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, ".ci"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("cannot find the repository root (.ci/)");
-    dir = parent;
-  }
-  return dir;
-}
-
-/** HERALD_CONFORMANCE_DIR, else <repoRoot>/../shared/conformance (or two levels up, from a worktree). */
-function findConformanceDir(): string {
-  if (process.env.HERALD_CONFORMANCE_DIR) return process.env.HERALD_CONFORMANCE_DIR;
-  const candidates = [
-    join(repoRoot(), "..", "shared", "conformance"),
-    join(repoRoot(), "..", "..", "shared", "conformance"),
-  ];
-  return candidates.find((dir) => existsSync(dir)) ?? candidates[0]!;
-}
-
-const conformanceDir = findConformanceDir();
+const httpYamlDir = join(conformanceDir(), "http", "yaml");
 
 interface ConformanceEvent {
   Mode?: string;
@@ -39,7 +18,7 @@ interface ConformanceEvent {
 }
 
 function load(file: string): ConformanceEvent[] {
-  const text = readFileSync(join(conformanceDir, "http", "yaml", file), "utf8");
+  const text = readFileSync(join(httpYamlDir, file), "utf8");
   return YAML.parseAllDocuments(text, { schema: "failsafe" })
     .map((doc) => doc.toJSON() as ConformanceEvent | null)
     .filter((doc): doc is ConformanceEvent => doc !== null);

@@ -1,24 +1,12 @@
 // Subscription resources over HTTP: CRUD, Subscriptions API round-trip, validation problems,
 // secrets, persistence across a manager restart.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import YAML from "yaml";
+import { conformanceDir } from "./support/conformance.js";
 import { api, type Harness, makeEvent, startHarness } from "./support/harness.js";
-
-/** HERALD_CONFORMANCE_DIR, else the nearest `shared/conformance` above the repository. */
-function conformanceDir(): string {
-  if (process.env.HERALD_CONFORMANCE_DIR) return process.env.HERALD_CONFORMANCE_DIR;
-  let dir = process.env.HERALD_REPO_ROOT ?? join(import.meta.dirname, "../../../..");
-  for (;;) {
-    const candidate = join(dir, "shared", "conformance");
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("conformance data not found: set HERALD_CONFORMANCE_DIR");
-    dir = parent;
-  }
-}
 
 describe("subscription resources", () => {
   let h: Harness;

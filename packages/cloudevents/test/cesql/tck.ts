@@ -1,9 +1,9 @@
-// Loads the CESQL TCK (the CloudEvents project's conformance cases) from the shared conformance
-// directory at run time, following /work/shared/conformance/README.md section 1.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+// Loads the CESQL TCK (the CloudEvents project's conformance cases) from <repo>/conformance/cesql at
+// run time, following conformance/README.md section 1.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import YAML from "yaml";
+import { conformanceDir } from "../helpers/paths.js";
 
 export interface TckCase {
   readonly file: string;
@@ -17,20 +17,6 @@ export interface TckCase {
 
 /** Only the REQUIRED attributes, so cases that expect missingAttribute for optional ones hold. */
 const DEFAULT_EVENT = { specversion: "1.0", id: "tck-id", source: "tck-source", type: "tck.type" };
-
-function findRepoRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, ".ci"))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no repository root (a directory with .ci/) above ${from}`);
-  }
-}
-
-export function conformanceDir(): string {
-  const explicit = process.env.HERALD_CONFORMANCE_DIR;
-  if (explicit) return explicit;
-  const root = process.env.HERALD_REPO_ROOT ?? findRepoRoot(dirname(fileURLToPath(import.meta.url)));
-  return join(root, "..", "shared", "conformance");
-}
 
 interface RawCase {
   name: string;
@@ -60,9 +46,6 @@ function applyErrata(file: string, testCase: TckCase): TckCase {
 
 export function loadTck(): { suites: { file: string; name: string; cases: TckCase[] }[] } {
   const dir = join(conformanceDir(), "cesql");
-  if (!existsSync(dir)) {
-    throw new Error(`CESQL TCK not found at ${dir}; set HERALD_CONFORMANCE_DIR to the conformance directory`);
-  }
   const files = readdirSync(dir)
     .filter((file) => file.endsWith(".yaml"))
     .sort();

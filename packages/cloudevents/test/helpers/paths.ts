@@ -1,9 +1,10 @@
-// Where the shared conformance data lives (never copied into the repo).
+// Where the conformance data lives: `<repo>/conformance` (copied from the CloudEvents project).
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-function findRepoRoot(): string {
+/** `HERALD_REPO_ROOT` (set by scripts/run-tests.mjs), else the nearest directory above this file holding `.ci/`. */
+export function repoRoot(): string {
   const fromEnv = process.env["HERALD_REPO_ROOT"];
   if (fromEnv !== undefined && fromEnv !== "") return resolve(fromEnv);
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -15,9 +16,9 @@ function findRepoRoot(): string {
   }
 }
 
-/** `HERALD_CONFORMANCE_DIR`, else `<repoRoot>/../shared/conformance`. */
+/** `<repoRoot>/conformance`. */
 export function conformanceDir(): string {
-  const fromEnv = process.env["HERALD_CONFORMANCE_DIR"];
-  if (fromEnv !== undefined && fromEnv !== "") return resolve(fromEnv);
-  return resolve(findRepoRoot(), "..", "shared", "conformance");
+  const dir = join(repoRoot(), "conformance");
+  if (!existsSync(dir)) throw new Error(`conformance data not found at ${dir}`);
+  return dir;
 }
