@@ -1,6 +1,8 @@
 import { createMemoryLog } from "@herald/log";
-import { eventLogContract } from "./contract.js";
+import { eventLogContract } from "@herald/log/testing";
 
-eventLogContract("memory", {
-  create: async () => ({ log: createMemoryLog({ retentionIntervalMs: 0 }) }),
-});
+eventLogContract(
+  "memory",
+  { create: async () => ({ log: createMemoryLog({ retentionIntervalMs: 0 }) }) },
+  { reopen: false },
+);

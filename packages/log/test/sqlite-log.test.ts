@@ -3,23 +3,27 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
 import { type EventLog, openSqliteLog } from "@herald/log";
-import { eventLogContract } from "./contract.js";
+import { eventLogContract } from "@herald/log/testing";
 
 const dir = mkdtempSync(join(tmpdir(), "herald-log-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let count = 0;
 
 for (const durability of ["full", "normal"] as const) {
-  eventLogContract(`sqlite (${durability})`, {
-    create: async () => {
-      count += 1;
-      const path = join(dir, `log-${count}.db`);
-      const log = openSqliteLog({ path, durability, retentionIntervalMs: 0 });
-      const reopen = async (): Promise<EventLog> => {
-        await log.close();
-        return openSqliteLog({ path, durability, retentionIntervalMs: 0 });
-      };
-      return { log, reopen };
+  eventLogContract(
+    `sqlite (${durability})`,
+    {
+      create: async () => {
+        count += 1;
+        const path = join(dir, `log-${count}.db`);
+        const log = openSqliteLog({ path, durability, retentionIntervalMs: 0 });
+        const reopen = async (): Promise<EventLog> => {
+          await log.close();
+          return openSqliteLog({ path, durability, retentionIntervalMs: 0 });
+        };
+        return { log, reopen };
+      },
     },
-  });
+    { reopen: true },
+  );
 }

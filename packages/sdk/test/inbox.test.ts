@@ -2,43 +2,43 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, test } from "node:test";
-import { type Inbox, MemoryInbox, SqliteInbox } from "@herald/sdk";
+import { after, test } from "node:test";
+import { MemoryInbox, SqliteInbox } from "@herald/sdk";
+import { inboxContract } from "@herald/sdk/testing";
 
-function contract(name: string, open: (now: () => number) => Inbox): void {
-  describe(`${name} inbox`, () => {
-    test("claim → in-progress for others → complete → done until the TTL ends", async () => {
-      let t = 1_000;
-      const inbox = open(() => t);
-      assert.equal(await inbox.claim("a", 100), "claimed");
-      assert.equal(await inbox.claim("a", 100), "in-progress");
-      await inbox.complete("a", 500);
-      assert.equal(await inbox.claim("a", 100), "done");
-      t += 499;
-      assert.equal(await inbox.claim("a", 100), "done");
-      t += 1;
-      assert.equal(await inbox.claim("a", 100), "claimed", "expired entries can be claimed again");
-      await inbox.close?.();
-    });
+const dir = mkdtempSync(join(tmpdir(), "herald-inbox-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
 
-    test("release lets the next delivery claim; an expired lease frees a crashed claim", async () => {
-      let t = 0;
-      const inbox = open(() => t);
-      assert.equal(await inbox.claim("k", 50), "claimed");
-      await inbox.release("k");
-      assert.equal(await inbox.claim("k", 50), "claimed");
-      t = 49;
-      assert.equal(await inbox.claim("k", 50), "in-progress");
-      t = 50;
-      assert.equal(await inbox.claim("k", 50), "claimed");
-      assert.equal(await inbox.claim("other", 50), "claimed", "keys are independent");
-      await inbox.close?.();
-    });
-  });
-}
-
-contract("memory", (now) => new MemoryInbox({ now }));
-contract("sqlite", (now) => new SqliteInbox({ path: ":memory:", now }));
+inboxContract(
+  "memory",
+  { create: (now) => ({ inbox: new MemoryInbox({ now }) }) },
+  { reopen: false, shared: false },
+);
+inboxContract(
+  "sqlite",
+  {
+    create: (now) => {
+      files += 1;
+      const path = join(dir, `inbox-${files}.db`);
+      const inbox = new SqliteInbox({ path, now });
+      return {
+        inbox,
+        reopen: () => {
+          inbox.close();
+          return new SqliteInbox({ path, now });
+        },
+        connect: () => new SqliteInbox({ path, now }),
+      };
+    },
+  },
+  { reopen: true, shared: true },
+);
+inboxContract(
+  "sqlite (:memory:)",
+  { create: (now) => ({ inbox: new SqliteInbox({ path: ":memory:", now }) }) },
+  { reopen: false, shared: false },
+);
 
 test("the memory inbox stays bounded, evicting oldest first", async () => {
   const inbox = new MemoryInbox({ maxEntries: 3 });

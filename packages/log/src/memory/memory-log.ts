@@ -3,7 +3,6 @@
 // concurrent calls apply in call order.
 import type { CloudEvent } from "@herald/cloudevents";
 import {
-  actualVersion,
   checkAppendArguments,
   checkListStreamsOptions,
   checkNonNegativeInteger,
@@ -12,9 +11,9 @@ import {
   checkRetentionPolicies,
   checkStreamName,
   checkExpectedVersion,
-  expectationMet,
 } from "../append-rules.js";
-import { LogClosedError, StreamDeletedError, VersionConflictError } from "../errors.js";
+import { checkAppendExpectation, checkExpectation, duplicateResult, eventKey } from "../dedupe.js";
+import { LogClosedError, StreamDeletedError } from "../errors.js";
 import { encodeEvent } from "../event-codec.js";
 import type {
   AppendOptions,
@@ -63,8 +62,6 @@ export function createMemoryLog(options: MemoryLogOptions = {}): EventLog {
   return new MemoryEventLog(options);
 }
 
-const eventKey = (source: string, id: string): string => `${source}\u0000${id}`;
-
 class MemoryEventLog implements EventLog {
   /** entries[i] holds position base + i; undefined where retention or deletion removed it. */
   #entries: (Entry | undefined)[] = [];
@@ -104,7 +101,7 @@ class MemoryEventLog implements EventLog {
       const key = eventKey(event.source, event.id);
       const first = this.#byKey.get(key)?.stored;
       if (first !== undefined) {
-        results.push(duplicateOf(event, first.position, first.stream, first.version));
+        results.push(duplicateResult(event, first.position, first.stream, first.version));
         continue;
       }
       const inBatch = planned.get(key);
@@ -122,12 +119,8 @@ class MemoryEventLog implements EventLog {
       planned.set(key, result);
       results.push(result);
     }
+    checkAppendExpectation(named, expected, (stream) => this.#streams.get(stream), planned.size);
     if (planned.size === 0) return results;
-    if (named !== undefined) {
-      const state = this.#streams.get(named);
-      if (!expectationMet(expected, state))
-        throw new VersionConflictError(named, expected, actualVersion(state));
-    }
     const recordedAt = this.#now();
     events.forEach((event, index) => {
       const result = results[index]!;
@@ -265,8 +258,7 @@ class MemoryEventLog implements EventLog {
     checkExpectedVersion(expected);
     const state = this.#streams.get(stream);
     if (state?.deleted) throw new StreamDeletedError(stream);
-    if (!expectationMet(expected, state))
-      throw new VersionConflictError(stream, expected, actualVersion(state));
+    checkExpectation(stream, expected, state);
     if (state === undefined) {
       this.#streams.set(stream, { version: -1, deleted: true, entries: [] });
       return;
@@ -339,8 +331,4 @@ class MemoryEventLog implements EventLog {
   #checkOpen(): void {
     if (this.#closed) throw new LogClosedError();
   }
-}
-
-function duplicateOf(event: CloudEvent, position: number, stream: string, version: number): AppendResult {
-  return { id: event.id, source: event.source, position, stream, version, duplicate: true };
 }

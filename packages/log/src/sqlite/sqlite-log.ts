@@ -7,7 +7,6 @@
 import type { CloudEvent } from "@herald/cloudevents";
 import Database from "better-sqlite3";
 import {
-  actualVersion,
   checkAppendArguments,
   checkExpectedVersion,
   checkListStreamsOptions,
@@ -16,16 +15,10 @@ import {
   checkReadStreamOptions,
   checkRetentionPolicies,
   checkStreamName,
-  expectationMet,
   type StreamState,
 } from "../append-rules.js";
-import {
-  LogClosedError,
-  LogInputError,
-  LogLockedError,
-  StreamDeletedError,
-  VersionConflictError,
-} from "../errors.js";
+import { checkAppendExpectation, checkExpectation, duplicateResult } from "../dedupe.js";
+import { LogClosedError, LogInputError, LogLockedError, StreamDeletedError } from "../errors.js";
 import { encodeEvent } from "../event-codec.js";
 import type {
   AppendOptions,
@@ -293,11 +286,7 @@ class SqliteEventLog implements EventLog {
       }
     }
     // An append whose events are all already stored is an idempotent retry: no version check.
-    if (fresh > 0 && named !== undefined) {
-      const state = group.stream(named);
-      if (!expectationMet(expected, state))
-        throw new VersionConflictError(named, expected, actualVersion(state));
-    }
+    checkAppendExpectation(named, expected, (stream) => group.stream(stream), fresh);
     for (const [stream, version] of versions) group.setStream(stream, { version, deleted: false });
     group.head = position;
     return results;
@@ -415,8 +404,7 @@ class SqliteEventLog implements EventLog {
     await this.#writer.enqueue((group) => {
       const state = group.stream(stream);
       if (state?.deleted) throw new StreamDeletedError(stream);
-      if (!expectationMet(expected, state))
-        throw new VersionConflictError(stream, expected, actualVersion(state));
+      checkExpectation(stream, expected, state);
       this.#deleteStreamEvents.run(stream);
       group.setStream(stream, { version: state?.version ?? -1, deleted: true }, true);
       group.removedEvents = true;
@@ -472,12 +460,5 @@ class SqliteEventLog implements EventLog {
 }
 
 function duplicateOf(event: CloudEvent, first: KeyRow): AppendResult {
-  return {
-    id: event.id,
-    source: event.source,
-    position: first[0],
-    stream: first[1],
-    version: first[2],
-    duplicate: true,
-  };
+  return duplicateResult(event, first[0], first[1], first[2]);
 }

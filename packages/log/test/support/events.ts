@@ -1,29 +1,3 @@
-// Test events. The only place tests build CloudEvents, so the event model can change in one spot.
-import { CloudEvent, type CloudEventInit } from "@herald/cloudevents";
-
-export interface TestEventInit {
-  readonly source?: string;
-  readonly id?: string;
-  readonly type?: string;
-  readonly subject?: string;
-  readonly partitionkey?: string;
-  readonly data?: unknown;
-}
-
-let counter = 0;
-
-export function testEvent(init: TestEventInit = {}): CloudEvent {
-  counter += 1;
-  const event: CloudEventInit = {
-    id: init.id ?? `evt-${process.pid}-${counter}`,
-    source: init.source ?? "/test",
-    type: init.type ?? "com.example.tested",
-  };
-  if (init.subject !== undefined) event["subject"] = init.subject;
-  if (init.partitionkey !== undefined) event["partitionkey"] = init.partitionkey;
-  if (init.data !== undefined) event["data"] = init.data;
-  return new CloudEvent(event);
-}
-
-/** Resolves after `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+// The test events the shipped contract suite builds (src/testing/events.ts), imported from the module
+// rather than `@herald/log/testing` so the crash writer's child process does not load node:test.
+export { sleep, type TestEventInit, testEvent } from "../../src/testing/events.js";

@@ -1,27 +1,39 @@
-// The contract every EventLog backend passes. Each backend's test file calls `eventLogContract`.
+// The contract every EventLog backend passes, shipped as library code (`@herald/log/testing`): a
+// backend's test file runs it in one line, `eventLogContract(name, factory, features)`, and opts out
+// of a case only through a named flag of `EventLogFeatures`.
 import assert from "node:assert/strict";
-import { CloudEvent } from "@herald/cloudevents";
 import { afterEach, describe, it } from "node:test";
-import {
-  type AppendResult,
-  type EventLog,
-  LogClosedError,
-  LogInputError,
-  type StoredEvent,
-  StreamDeletedError,
-  VersionConflictError,
-} from "@herald/log";
-import { sleep, testEvent } from "./support/events.js";
+import { CloudEvent } from "@herald/cloudevents";
+import { LogClosedError, LogInputError, StreamDeletedError, VersionConflictError } from "../errors.js";
+import type { AppendResult, EventLog, StoredEvent } from "../event-log.js";
+import { sleep, testEvent } from "./events.js";
 
-export interface BackendUnderTest {
-  /** A fresh, empty log. */
+/** Creates the logs the suite runs against. */
+export interface EventLogFactory {
+  /** A fresh, empty log, on storage no other case uses. Called once per case. */
   create(): Promise<OpenedLog>;
 }
 
 export interface OpenedLog {
   readonly log: EventLog;
-  /** Closes the log and opens the same storage again (durable backends only). */
+  /**
+   * Closes `log` and opens the same storage again. Required when `features.reopen` is true; the
+   * suite closes the returned log after the case.
+   */
   readonly reopen?: () => Promise<EventLog>;
+}
+
+/**
+ * What the backend can do beyond the core contract. Every flag is required, so a backend says
+ * explicitly what it opts out of; a case that needs a capability is skipped (and reported as
+ * skipped) when its flag is false.
+ */
+export interface EventLogFeatures {
+  /**
+   * The storage outlives the log: after `close()`, opening it again finds events, positions,
+   * versions, tombstones, dedupe keys, checkpoints and metadata in place. False for in-memory logs.
+   */
+  readonly reopen: boolean;
 }
 
 async function readAll(log: EventLog, after = 0): Promise<StoredEvent[]> {
@@ -50,11 +62,18 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   assert.fail("expected a rejection");
 }
 
-export function eventLogContract(name: string, backend: BackendUnderTest): void {
+/**
+ * Defines the suite with node:test's `describe`/`it` when called, so call it at the top level of a
+ * test file: the cases report under that file.
+ */
+export function eventLogContract(name: string, factory: EventLogFactory, features: EventLogFeatures): void {
+  checkFeatures(features);
+  const unless = (flag: keyof EventLogFeatures): { skip?: string } =>
+    features[flag] ? {} : { skip: `features.${flag} is false` };
   describe(`EventLog contract: ${name}`, () => {
     const opened: EventLog[] = [];
     const open = async (): Promise<OpenedLog> => {
-      const result = await backend.create();
+      const result = await factory.create();
       opened.push(result.log);
       return result;
     };
@@ -608,12 +627,9 @@ export function eventLogContract(name: string, backend: BackendUnderTest): void 
       assert.equal((await log.metadata.list("")).length, 2);
     });
 
-    it("reopens after close with everything in place (durable backends)", async (t) => {
+    it("reopens after close with everything in place (durable backends)", unless("reopen"), async () => {
       const { log, reopen } = await open();
-      if (reopen === undefined) {
-        t.skip("not a durable backend");
-        return;
-      }
+      assert.ok(reopen !== undefined, "features.reopen is true, so the factory must return reopen()");
       await log.append([testEvent({ source: "/r", id: "1" }), testEvent()], { stream: "keep" });
       await log.append([testEvent()], { stream: "tail" });
       await log.deleteStream("tail");
@@ -644,4 +660,14 @@ export function eventLogContract(name: string, backend: BackendUnderTest): void 
       assert.deepEqual([revived[0]!.position, revived[0]!.version], [7, 2]);
     });
   });
+}
+
+const FEATURES: readonly (keyof EventLogFeatures)[] = ["reopen"];
+
+function checkFeatures(features: EventLogFeatures): void {
+  if (typeof features !== "object" || features === null)
+    throw new TypeError("eventLogContract needs a features object, e.g. { reopen: false }");
+  for (const flag of FEATURES)
+    if (typeof features[flag] !== "boolean")
+      throw new TypeError(`eventLogContract: features.${flag} must be true or false`);
 }
