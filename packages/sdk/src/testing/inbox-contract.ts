@@ -34,7 +34,7 @@ export interface InboxFeatures {
 /**
  * Defines the suite with node:test's `describe`/`it` when called, so call it at the top level of a
  * test file: the cases report under that file. The model-based case prints its fast-check seed;
- * `HERALD_TEST_SEED=<seed>` replays it.
+ * `HERALD_FC_SEED=<seed>` replays it.
  */
 export function inboxContract(name: string, factory: InboxFactory, features: InboxFeatures): void {
   checkFeatures(features);
@@ -85,7 +85,7 @@ export function inboxContract(name: string, factory: InboxFactory, features: Inb
 
     it("behaves like a plain map of expiring entries on random operation sequences", async (t) => {
       const seed = seedFromEnv();
-      t.diagnostic(`fast-check seed ${seed} (HERALD_TEST_SEED=${seed} replays it)`);
+      t.diagnostic(`fast-check seed ${seed} (HERALD_FC_SEED=${seed} replays it)`);
       await fc.assert(
         fc.asyncProperty(fc.array(operation, { maxLength: 120 }), async (ops) => {
           let now = 1_000;
@@ -177,10 +177,11 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
 );
 
 function seedFromEnv(): number {
-  const raw = process.env["HERALD_TEST_SEED"];
+  // The same variable as Herald's test runner (scripts/run-tests.mjs), so one seed replays a whole run.
+  const raw = process.env["HERALD_FC_SEED"];
   if (raw === undefined || raw === "") return (Date.now() ^ (process.pid << 8)) | 0;
   const seed = Number(raw);
-  if (!Number.isSafeInteger(seed)) throw new TypeError(`HERALD_TEST_SEED must be an integer, got ${raw}`);
+  if (!Number.isSafeInteger(seed)) throw new TypeError(`HERALD_FC_SEED must be an integer, got ${raw}`);
   return seed;
 }
 
