@@ -7,6 +7,11 @@
 //   flag:   the `herald serve` flag with its placeholder; leave it out to keep a value (a secret) off argv.
 //   env:    the HERALD_* variable; its text is parsed by the type (integers, `true`/`false`, comma lists).
 //   type:   parser + validator (int, oneOf, bool, string, stringList, apiKeys); define a new one below if needed.
+// Example, a new limit (CORS allow-list, JSON nesting, extension names, retention are all one row like it):
+//   setting({ key: "limits.maxJsonDepth", flag: "--max-json-depth <n>", env: "HERALD_MAX_JSON_DEPTH",
+//             type: int(1), default: 64, doc: "deepest nesting of JSON `data` → 400" }),
+// then read `config.limits.maxJsonDepth` where it applies: LimitsConfig gains the field by itself. Never repeat a
+// default, env var or flag name elsewhere.
 
 export type Issues = Array<{ setting: string; reason: string }>;
 

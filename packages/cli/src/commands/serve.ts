@@ -47,15 +47,16 @@ export function addServeOptions(command: Command): Command {
   }
   const unflagged = ROWS.filter((row) => !row.flag);
   if (unflagged.length > 0) {
-    const width = Math.max(...unflagged.map((row) => row.env.length)) + 2;
     command.addHelpText(
       "after",
       [
         "",
         "Settings without a flag (env var, or the config file key):",
-        ...unflagged.map(
-          (row) => `  ${row.env.padEnd(width)}${plain(row.doc)} (file key ${row.key}, ${defaultText(row)})`,
-        ),
+        ...unflagged.flatMap((row) => [
+          `  ${row.env} (file key ${row.key}, ${defaultText(row)})`,
+          ...wrap(plain(row.doc), 76).map((line) => `    ${line}`),
+        ]),
+        "",
       ].join("\n"),
     );
   }
@@ -78,6 +79,18 @@ function origin(row: Setting): string {
 function defaultText(row: Setting): string {
   const value = row.type.show(row.default);
   return `default ${value}${row.defaultNote ? ` (${row.defaultNote})` : ""}`;
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  return line === "" ? lines : [...lines, line];
 }
 
 /** Help is plain text: drop the docs' Markdown code marks. */
