@@ -13,7 +13,7 @@ import {
 } from "./commands/subs.js";
 import { type PublishOptions, publish } from "./commands/publish.js";
 import { type ReplayOptions, replay } from "./commands/replay.js";
-import { type ServeFlags, serve } from "./commands/serve.js";
+import { addServeOptions, type ServeFlags, serve } from "./commands/serve.js";
 import { tail } from "./commands/tail.js";
 import { encodeForSink } from "./encode.js";
 import type { OutputFormat } from "./format.js";
@@ -70,36 +70,11 @@ export function createProgram(context: ProgramContext): Command {
     .showHelpAfterError("(run with --help for usage)")
     .configureHelp({ sortSubcommands: false, showGlobalOptions: false });
 
-  program
-    .command("serve")
-    .description("start the Herald server (SQLite under ./data by default)")
-    .option("--host <host>", "interface to listen on (env HERALD_HOST, default 127.0.0.1)")
-    .option(
-      "--port <port>",
-      "port to listen on, 0 for any free port (env HERALD_PORT, default 8080)",
-      integer(0, 65535),
-    )
-    .option("--data <dir>", "data directory for the SQLite log (env HERALD_DATA_DIR, default ./data)")
-    .addOption(
-      new Option("--storage <kind>", "where the log lives (env HERALD_STORAGE)").choices([
-        "sqlite",
-        "memory",
-      ]),
-    )
-    .addOption(
-      new Option(
-        "--durability <level>",
-        "full: fsync every group commit; normal: faster, may lose the last commits on power loss",
-      ).choices(["full", "normal"]),
-    )
-    .option("--config <file>", "JSON config file (env HERALD_CONFIG); flags and env override it")
-    .option(
-      "--log-level <level>",
-      "log level: trace, debug, info, warn, error, silent (env HERALD_LOG_LEVEL)",
-    )
-    .action(async (flags: ServeFlags) => {
-      await serve(flags, out);
-    });
+  addServeOptions(
+    program.command("serve").description("start the Herald server (SQLite under ./data by default)"),
+  ).action(async (flags: ServeFlags) => {
+    await serve(flags, out);
+  });
 
   addProgressOptions(
     addConnectionOptions(

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { SETTINGS, type Setting } from "@herald/server";
 import { runCli } from "./support/cli.js";
 import { closedPort } from "./support/fake-server.js";
 import { startHerald, startServe, tempDir } from "./support/herald-server.js";
@@ -92,5 +93,39 @@ describe("serve", () => {
     await herald.stop();
     assert.equal(second.code, 1);
     assert.match(second.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is already in use`));
+  });
+
+  test("--help lists every setting row: flag (or env-only), env var, default, doc", async () => {
+    const help = await runCli(["serve", "--help"]);
+    assert.equal(help.code, 0);
+    const text = help.stdout.replace(/\s+/g, " ");
+    const rows: ReadonlyArray<Setting> = SETTINGS;
+    for (const row of rows) {
+      if (row.flag) assert.ok(text.includes(row.flag), row.flag);
+      assert.ok(text.includes(row.env), row.env);
+      assert.ok(text.includes(`default ${row.type.show(row.default)}`), `${row.key} default`);
+      const firstWords = row.doc.replaceAll("`", "").split(" ").slice(0, 4).join(" ");
+      assert.ok(text.includes(firstWords), `${row.key} doc`);
+    }
+    assert.ok(text.includes("--config <file>") && text.includes("HERALD_CONFIG"));
+  });
+
+  test("a flag generated from a setting row reaches the server (--max-batch-length)", async () => {
+    const herald = await startHerald(["--max-batch-length", "1"]);
+    const event = (id: string) => ({ specversion: "1.0", id, source: "/flags", type: "t" });
+    const post = (events: unknown[]) =>
+      fetch(`${herald.url}/events`, {
+        method: "POST",
+        headers: { "content-type": "application/cloudevents-batch+json" },
+        body: JSON.stringify(events),
+      });
+    const tooMany = await post([event("a"), event("b")]);
+    const one = await post([event("c")]);
+    assert.equal(await herald.stop(), 0);
+    assert.equal(tooMany.status, 413);
+    assert.equal(one.status, 200);
+    const bad = await runCli(["serve", "--storage", "memory", "--max-batch-length", "0"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--max-batch-length <n>.*must be >= 1/);
   });
 });

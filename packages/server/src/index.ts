@@ -15,6 +15,22 @@ export {
   type SinkPolicyConfig,
   type StorageKind,
 } from "./config.js";
+export {
+  CONFIG_FILE,
+  nestSettings,
+  parseSettingText,
+  SETTINGS,
+  type Setting,
+  type SettingKey,
+  type SettingType,
+  settingOf,
+} from "./settings.js";
+export {
+  SETTINGS_TABLE_END,
+  SETTINGS_TABLE_START,
+  settingsTable,
+  withSettingsTable,
+} from "./settings-docs.js";
 export { type Principal, principalOf, requiredAccess } from "./http/auth.js";
 export {
   badRequest,

@@ -1,36 +1,101 @@
-// `herald serve`: start the broker with flags > HERALD_* env > config file > defaults.
+// `herald serve`: start the broker with flags > HERALD_* env > config file > defaults. Its options are the
+// server's setting rows (SETTINGS): none is declared here, so a new setting gets its flag and help for free.
 import {
+  CONFIG_FILE,
   ConfigError,
   type HeraldServer,
+  nestSettings,
+  parseSettingText,
   resolveConfig,
+  SETTINGS,
   type ServerConfig,
   type ServerConfigInput,
+  type Setting,
   startServer,
 } from "@herald/server";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { resolve } from "node:path";
 import { CliError, ExitCode } from "../errors.js";
 import type { Output } from "../output.js";
 
+/** What commander hands serve's action: the config file and one attribute per setting flag. */
 export interface ServeFlags {
-  readonly host?: string;
-  readonly port?: number;
-  readonly data?: string;
-  readonly storage?: ServerConfig["storage"];
-  readonly durability?: ServerConfig["durability"];
   readonly config?: string;
-  readonly logLevel?: string;
+  readonly [attribute: string]: unknown;
 }
 
-/** Maps serve's flags onto ServerConfig names; unset flags stay unset so env and file apply. */
+const ROWS: ReadonlyArray<Setting> = SETTINGS;
+/** commander attribute (`maxBodyBytes` for `--max-body-bytes`) → its setting. */
+const BY_ATTRIBUTE: ReadonlyMap<string, Setting> = new Map(
+  ROWS.flatMap((row) => (row.flag ? [[new Option(row.flag).attributeName(), row] as const] : [])),
+);
+
+/** Adds `--config` and one flag per setting row; rows without a flag are listed after the options. */
+export function addServeOptions(command: Command): Command {
+  command.addOption(new Option(CONFIG_FILE.flag, `${CONFIG_FILE.doc} (env ${CONFIG_FILE.env})`));
+  for (const row of ROWS) {
+    if (!row.flag) continue;
+    const option = new Option(row.flag, `${plain(row.doc)} (${origin(row)})`);
+    if (row.type.choices) option.choices(row.type.choices);
+    else
+      option.argParser((text: string) => {
+        const parsed = parseSettingText(row, text.trim());
+        if (!parsed.ok) throw new InvalidArgumentError(`${parsed.reason}.`);
+        return parsed.value;
+      });
+    command.addOption(option);
+  }
+  const unflagged = ROWS.filter((row) => !row.flag);
+  if (unflagged.length > 0) {
+    command.addHelpText(
+      "after",
+      [
+        "",
+        "Settings without a flag (env var, or the config file key):",
+        ...unflagged.flatMap((row) => [
+          `  ${row.env} (file key ${row.key}, ${defaultText(row)})`,
+          ...wrap(plain(row.doc), 76).map((line) => `    ${line}`),
+        ]),
+        "",
+      ].join("\n"),
+    );
+  }
+  return command;
+}
+
+/** Maps serve's flags onto ServerConfig keys; unset flags stay unset so env and file apply. */
 export function configFlags(flags: ServeFlags): ServerConfigInput {
-  const mapped: ServerConfigInput = {};
-  if (flags.host !== undefined) mapped.host = flags.host;
-  if (flags.port !== undefined) mapped.port = flags.port;
-  if (flags.data !== undefined) mapped.dataDir = flags.data;
-  if (flags.storage !== undefined) mapped.storage = flags.storage;
-  if (flags.durability !== undefined) mapped.durability = flags.durability;
-  if (flags.logLevel !== undefined) mapped.logLevel = flags.logLevel;
-  return mapped;
+  const entries: Array<[string, unknown]> = [];
+  for (const [attribute, row] of BY_ATTRIBUTE) {
+    if (flags[attribute] !== undefined) entries.push([row.key, flags[attribute]]);
+  }
+  return nestSettings(entries);
+}
+
+function origin(row: Setting): string {
+  return `env ${row.env}, ${defaultText(row)}`;
+}
+
+function defaultText(row: Setting): string {
+  const value = row.type.show(row.default);
+  return `default ${value}${row.defaultNote ? ` (${row.defaultNote})` : ""}`;
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  return line === "" ? lines : [...lines, line];
+}
+
+/** Help is plain text: drop the docs' Markdown code marks. */
+function plain(doc: string): string {
+  return doc.replaceAll("`", "");
 }
 
 export async function serve(flags: ServeFlags, out: Output): Promise<void> {

@@ -1,0 +1,549 @@
+// Every server setting, written once. Adding a setting is ONE row in SETTINGS below (plus the code that reads
+// `config.<key>`): the ServerConfig type, DEFAULT_CONFIG, ENV_VARS, the env/flag/file parsing and validation,
+// ConfigError names, `herald serve --help` and the table in packages/server/README.md all follow from the rows.
+// After adding one, run `npm run docs:settings` (a test fails until the README table matches).
+//   key:    config key path; also the config-file key (a dot nests: `limits.maxBodyBytes` is
+//           `{"limits": {"maxBodyBytes": …}}`). Rows sharing a prefix form one group object.
+//   flag:   the `herald serve` flag with its placeholder; leave it out to keep a value (a secret) off argv.
+//   env:    the HERALD_* variable; its text is parsed by the type (integers, `true`/`false`, comma lists).
+//   type:   parser + validator (int, oneOf, bool, string, stringList, apiKeys); define a new one below if needed.
+// Example, a new limit (CORS allow-list, JSON nesting, extension names, retention are all one row like it):
+//   setting({ key: "limits.maxJsonDepth", flag: "--max-json-depth <n>", env: "HERALD_MAX_JSON_DEPTH",
+//             type: int(1), default: 64, doc: "deepest nesting of JSON `data` → 400" }),
+// then read `config.limits.maxJsonDepth` where it applies: LimitsConfig gains the field by itself. Never repeat a
+// default, env var or flag name elsewhere.
+
+export type Issues = Array<{ setting: string; reason: string }>;
+
+/** How one setting's value is checked (file and programmatic values) and read from text (env and flags). */
+export interface SettingType<V> {
+  /** What a value looks like, for the docs table (Markdown). */
+  readonly describe: string;
+  /** The allowed values of an enum (the CLI declares them as choices). */
+  readonly choices?: readonly string[];
+  /** Validates an untrusted value; pushes issues named `at` (or below it) and returns undefined when bad. */
+  check(value: unknown, at: string, issues: Issues): V | undefined;
+  /** Turns env/flag text into a candidate for `check`; pushes an issue named `at` and returns undefined when bad. */
+  fromText(text: string, at: string, issues: Issues): unknown;
+  /** The value as plain text (defaults in --help and the docs). */
+  show(value: V): string;
+}
+
+export interface Setting<K extends string = string, V = unknown, E extends string = string> {
+  readonly key: K;
+  /** `herald serve` flag in commander form, e.g. `--port <port>`. */
+  readonly flag?: `--${string} <${string}>`;
+  readonly env: E;
+  readonly type: SettingType<V>;
+  readonly default: V;
+  /** Said after the default where the bare value is not enough (`4 MiB`, `the API is open`). */
+  readonly defaultNote?: string;
+  /** One line: what it does (shown in --help and the docs). */
+  readonly doc: string;
+}
+
+function setting<const K extends string, V, const E extends `HERALD_${string}`>(row: {
+  key: K;
+  flag?: `--${string} <${string}>`;
+  env: E;
+  type: SettingType<V>;
+  default: NoInfer<V>;
+  defaultNote?: string;
+  doc: string;
+}): Setting<K, V, E> {
+  return row;
+}
+
+// ---- value types ----------------------------------------------------------------------------------
+
+export type Scope = "publish" | "consume" | "admin";
+export const SCOPES: readonly Scope[] = ["publish", "consume", "admin"];
+
+export interface ApiKeyConfig {
+  key: string;
+  scopes: Scope[];
+  /** When set, a `publish` key may only publish events whose `type` starts with one of these. */
+  typePrefixes?: string[];
+}
+
+export const STORAGE_KINDS = ["sqlite", "memory"] as const;
+export type StorageKind = (typeof STORAGE_KINDS)[number];
+export const DURABILITIES = ["full", "normal"] as const;
+export type Durability = (typeof DURABILITIES)[number];
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+function string(): SettingType<string> {
+  return {
+    describe: "string",
+    check(value, at, issues) {
+      if (typeof value === "string" && value.length > 0) return value;
+      issues.push({ setting: at, reason: "must be a non-empty string" });
+      return undefined;
+    },
+    fromText: (text) => text,
+    show: (value) => value,
+  };
+}
+
+function int(min: number, max?: number): SettingType<number> {
+  const range = max === undefined ? `>= ${min}` : `between ${min} and ${max}`;
+  return {
+    describe: max === undefined ? `integer ≥ ${min}` : `integer ${min}–${max}`,
+    check(value, at, issues) {
+      if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+        issues.push({ setting: at, reason: `must be an integer ${range} (got ${JSON.stringify(value)})` });
+        return undefined;
+      }
+      if (value >= min && (max === undefined || value <= max)) return value;
+      issues.push({ setting: at, reason: `must be ${range} (got ${value})` });
+      return undefined;
+    },
+    fromText(text, at, issues) {
+      if (/^-?\d+$/.test(text)) return Number(text);
+      issues.push({ setting: at, reason: `must be an integer (got ${JSON.stringify(text)})` });
+      return undefined;
+    },
+    show: String,
+  };
+}
+
+function oneOf<const T extends string>(allowed: readonly T[]): SettingType<T> {
+  return {
+    describe: allowed.map((v) => `\`${v}\``).join(", "),
+    choices: allowed,
+    check(value, at, issues) {
+      if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
+      issues.push({
+        setting: at,
+        reason: `must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})`,
+      });
+      return undefined;
+    },
+    fromText: (text) => text,
+    show: (value) => value,
+  };
+}
+
+function bool(): SettingType<boolean> {
+  return {
+    describe: "boolean (text: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`)",
+    check(value, at, issues) {
+      if (typeof value === "boolean") return value;
+      issues.push({ setting: at, reason: "must be true or false" });
+      return undefined;
+    },
+    fromText(text, at, issues) {
+      const lower = text.toLowerCase();
+      if (["true", "1", "yes", "on"].includes(lower)) return true;
+      if (["false", "0", "no", "off"].includes(lower)) return false;
+      issues.push({ setting: at, reason: `must be true or false (got ${JSON.stringify(text)})` });
+      return undefined;
+    },
+    show: String,
+  };
+}
+
+/** A list of non-empty strings: a JSON array in the file, comma-separated text in env and flags. */
+function stringList(itemsName: string): SettingType<string[]> {
+  return {
+    describe: `list of ${itemsName} (text: comma-separated)`,
+    check(value, at, issues) {
+      if (Array.isArray(value) && value.every((h) => typeof h === "string" && h.length > 0))
+        return [...value];
+      issues.push({ setting: at, reason: `must be an array of ${itemsName}` });
+      return undefined;
+    },
+    fromText: splitList,
+    show: (value) => (value.length === 0 ? "[]" : value.join(",")),
+  };
+}
+
+function apiKeys(): SettingType<ApiKeyConfig[]> {
+  return {
+    describe:
+      "array of `{key, scopes, typePrefixes?}` (text: JSON, or `key:scope,scope[:prefix,prefix]` joined by `;`)",
+    check: checkApiKeys,
+    fromText: parseApiKeysText,
+    show: (value) => (value.length === 0 ? "[]" : `${value.length} keys`),
+  };
+}
+
+// ---- the settings -----------------------------------------------------------------------------------
+
+export const SETTINGS = [
+  setting({
+    key: "host",
+    flag: "--host <host>",
+    env: "HERALD_HOST",
+    type: string(),
+    default: "127.0.0.1",
+    doc: "interface to listen on (`0.0.0.0` for all)",
+  }),
+  setting({
+    key: "port",
+    flag: "--port <port>",
+    env: "HERALD_PORT",
+    type: int(0, 65535),
+    default: 8080,
+    doc: "TCP port; `0` picks a free one (the started server reports it)",
+  }),
+  setting({
+    key: "dataDir",
+    flag: "--data <dir>",
+    env: "HERALD_DATA_DIR",
+    type: string(),
+    default: "./data",
+    doc: "directory of the SQLite database `herald.db` (created if missing)",
+  }),
+  setting({
+    key: "storage",
+    flag: "--storage <kind>",
+    env: "HERALD_STORAGE",
+    type: oneOf(STORAGE_KINDS),
+    default: "sqlite",
+    doc: "`sqlite` (durable) or `memory` (gone on exit; tests, demos)",
+  }),
+  setting({
+    key: "durability",
+    flag: "--durability <level>",
+    env: "HERALD_DURABILITY",
+    type: oneOf(DURABILITIES),
+    default: "full",
+    doc: "`full`: fsync at every group commit, a 2xx survives power loss; `normal`: fsync at WAL checkpoints only, survives a process crash, may lose the last commits on power loss",
+  }),
+  setting({
+    key: "apiKeys",
+    env: "HERALD_API_KEYS",
+    type: apiKeys(),
+    default: [],
+    defaultNote: "the API is open",
+    doc: "API keys with scopes (and type prefixes for `publish`); with keys, every route but /healthz and /readyz needs one. No flag: keys stay out of the process list",
+  }),
+  setting({
+    key: "logLevel",
+    flag: "--log-level <level>",
+    env: "HERALD_LOG_LEVEL",
+    type: oneOf(LOG_LEVELS),
+    default: "info",
+    doc: "level of the server's JSON logs (stdout)",
+  }),
+  setting({
+    key: "shutdownDrainMs",
+    flag: "--shutdown-drain-ms <ms>",
+    env: "HERALD_SHUTDOWN_DRAIN_MS",
+    type: int(0),
+    default: 5000,
+    doc: "how long a graceful close waits for in-flight requests and deliveries before cutting them",
+  }),
+  setting({
+    key: "limits.maxBodyBytes",
+    flag: "--max-body-bytes <bytes>",
+    env: "HERALD_MAX_BODY_BYTES",
+    type: int(1),
+    default: 4 * 1024 * 1024,
+    defaultNote: "4 MiB",
+    doc: "largest accepted request body → 413",
+  }),
+  setting({
+    key: "limits.maxBatchLength",
+    flag: "--max-batch-length <n>",
+    env: "HERALD_MAX_BATCH_LENGTH",
+    type: int(1),
+    default: 10_000,
+    doc: "most events in one batch request → 413",
+  }),
+  setting({
+    key: "limits.maxAttributeBytes",
+    flag: "--max-attribute-bytes <bytes>",
+    env: "HERALD_MAX_ATTRIBUTE_BYTES",
+    type: int(1),
+    default: 4096,
+    doc: "largest context attribute or extension value of an ingested event (UTF-8 bytes; `data` excluded) and stream name → 400",
+  }),
+  setting({
+    key: "limits.maxReadLimit",
+    flag: "--max-read-limit <n>",
+    env: "HERALD_MAX_READ_LIMIT",
+    type: int(1),
+    default: 1000,
+    doc: "largest `limit` a read may ask for → 400",
+  }),
+  setting({
+    key: "limits.maxReadScan",
+    flag: "--max-read-scan <n>",
+    env: "HERALD_MAX_READ_SCAN",
+    type: int(1),
+    default: 10_000,
+    doc: "positions one filtered `GET /events` scans before it answers (maybe with fewer events; follow `next`)",
+  }),
+  setting({
+    key: "sinks.allowList",
+    flag: "--sink-allow-list <hosts>",
+    env: "HERALD_SINK_ALLOW_LIST",
+    type: stringList("host names"),
+    default: [],
+    defaultNote: "any sink",
+    doc: "when non-empty, every push sink must match one entry: host name, `*.example.com`, IP address or CIDR range",
+  }),
+  setting({
+    key: "sinks.allowPrivateNetworks",
+    flag: "--sink-allow-private-networks <bool>",
+    env: "HERALD_SINK_ALLOW_PRIVATE_NETWORKS",
+    type: bool(),
+    default: true,
+    doc: "allow push sinks on loopback and private networks (RFC 1918, CGNAT, unique-local); link-local and cloud metadata addresses are refused whatever this says",
+  }),
+] as const;
+
+/** The config file option (not a setting: it says where settings come from). */
+export const CONFIG_FILE = {
+  flag: "--config <file>",
+  env: "HERALD_CONFIG",
+  doc: "JSON config file; flags and env override it",
+} as const;
+
+// ---- types derived from the rows --------------------------------------------------------------------
+
+type Rows = typeof SETTINGS;
+type Row = Rows[number];
+type RowValue<R> = R extends Setting<string, infer V> ? V : never;
+type Flat = { [R in Row as R["key"]]: RowValue<R> };
+type Heads<F> = { [K in keyof F & string]: K extends `${infer H}.${string}` ? H : never }[keyof F & string];
+type Below<F, H extends string> = {
+  [K in keyof F & string as K extends `${H}.${infer Rest}` ? Rest : never]: F[K];
+};
+/** Turns `{ "limits.maxBodyBytes": number }` into `{ limits: { maxBodyBytes: number } }`, at any depth. */
+type Nest<F> = {
+  -readonly [K in Exclude<keyof F & string, `${string}.${string}`> | Heads<F>]: K extends keyof F
+    ? F[K]
+    : Nest<Below<F, K>>;
+};
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
+
+/** A config key path: `port`, `limits.maxBodyBytes`. */
+export type SettingKey = Row["key"];
+export type ServerConfig = Nest<Flat>;
+/** A deep-partial config, as given by `resolveConfig({ flags })`, `startServer()` or a config file. */
+export type ServerConfigInput = DeepPartial<ServerConfig>;
+export type LimitsConfig = ServerConfig["limits"];
+export type SinkPolicyConfig = ServerConfig["sinks"];
+
+// ---- derived values -----------------------------------------------------------------------------------
+
+const ROWS: ReadonlyArray<Setting> = SETTINGS;
+const BY_KEY: ReadonlyMap<string, Setting> = new Map(ROWS.map((row) => [row.key, row]));
+/** Every group key (`limits`, `sinks`): a prefix of some row's key. */
+const GROUPS: ReadonlySet<string> = new Set(
+  ROWS.flatMap((row) =>
+    row.key
+      .split(".")
+      .slice(0, -1)
+      .map((_, i, parts) => parts.slice(0, i + 1).join(".")),
+  ),
+);
+
+/** The setting of a key path, if any. */
+export function settingOf(key: string): Setting | undefined {
+  return BY_KEY.get(key);
+}
+
+/** Builds a nested object from `key path → value` entries (`limits.maxBodyBytes` → `limits.maxBodyBytes`). */
+export function nestSettings(entries: Iterable<readonly [string, unknown]>): ServerConfigInput {
+  const root: Record<string, unknown> = {};
+  for (const [key, value] of entries) {
+    const parts = key.split(".");
+    let node = root;
+    for (const part of parts.slice(0, -1)) {
+      node[part] ??= {};
+      node = node[part] as Record<string, unknown>;
+    }
+    node[parts[parts.length - 1] as string] = value;
+  }
+  return root as ServerConfigInput;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export const DEFAULT_CONFIG: Readonly<ServerConfig> = deepFreeze(
+  nestSettings(ROWS.map((row) => [row.key, row.default])) as ServerConfig,
+);
+
+/** The env var of each setting, by key path. */
+export const ENV_VARS = Object.freeze(Object.fromEntries(ROWS.map((row) => [row.key, row.env]))) as {
+  readonly [R in Row as R["key"]]: R["env"];
+};
+
+/** Reads one setting from text (an env var or a flag): its value, or why the text is bad. */
+export function parseSettingText(
+  row: Setting,
+  text: string,
+): { ok: true; value: unknown } | { ok: false; reason: string } {
+  const issues: Issues = [];
+  const candidate = row.type.fromText(text, row.key, issues);
+  const value = candidate === undefined ? undefined : row.type.check(candidate, row.key, issues);
+  if (issues.length > 0 || value === undefined)
+    return {
+      ok: false,
+      reason: issues.map((i) => (i.setting === row.key ? i.reason : `${i.setting}: ${i.reason}`)).join("; "),
+    };
+  return { ok: true, value };
+}
+
+/** Checks an untrusted nested layer (file or flags): known keys, right types, sane ranges. Names issues `prefix + key`. */
+export function checkLayer(
+  raw: Record<string, unknown>,
+  prefix: string,
+  issues: Issues,
+): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  const walk = (node: Record<string, unknown>, path: string) => {
+    for (const [name, value] of Object.entries(node)) {
+      if (value === undefined) continue;
+      const key = path + name;
+      const row = BY_KEY.get(key);
+      if (row) {
+        const checked = row.type.check(value, prefix + key, issues);
+        if (checked !== undefined) out.set(key, checked);
+      } else if (GROUPS.has(key)) {
+        if (isRecord(value)) walk(value, `${key}.`);
+        else issues.push({ setting: prefix + key, reason: "must be an object" });
+      } else issues.push({ setting: prefix + key, reason: "is not a known setting" });
+    }
+  };
+  walk(raw, "");
+  return out;
+}
+
+/** Reads every setting's env var; issues are named by the env var (and the inner key for structured values). */
+export function readEnvLayer(env: NodeJS.ProcessEnv, issues: Issues): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const row of ROWS) {
+    const text = env[row.env]?.trim();
+    if (text === undefined || text === "") continue;
+    const candidate = row.type.fromText(text, row.env, issues);
+    if (candidate === undefined) continue;
+    const inner: Issues = [];
+    const value = row.type.check(candidate, row.key, inner);
+    for (const issue of inner)
+      issues.push({
+        setting: issue.setting === row.key ? row.env : `${row.env} (${issue.setting})`,
+        reason: issue.reason,
+      });
+    if (value !== undefined) out.set(row.key, value);
+  }
+  return out;
+}
+
+// ---- helpers ---------------------------------------------------------------------------------------------
+
+function splitList(text: string): string[] {
+  return text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function checkApiKeys(value: unknown, setting: string, issues: Issues): ApiKeyConfig[] | undefined {
+  if (!Array.isArray(value)) {
+    issues.push({ setting, reason: "must be an array of {key, scopes, typePrefixes?}" });
+    return undefined;
+  }
+  const keys: ApiKeyConfig[] = [];
+  const seen = new Set<string>();
+  value.forEach((entry: unknown, i) => {
+    const at = `${setting}[${i}]`;
+    if (!isRecord(entry)) {
+      issues.push({ setting: at, reason: "must be an object {key, scopes, typePrefixes?}" });
+      return;
+    }
+    const { key, scopes, typePrefixes } = entry;
+    let ok = true;
+    if (typeof key !== "string" || key.length < 8 || /\s/.test(key)) {
+      issues.push({
+        setting: `${at}.key`,
+        reason: "must be a string of at least 8 characters without spaces",
+      });
+      ok = false;
+    } else if (seen.has(key)) {
+      issues.push({ setting: `${at}.key`, reason: "is configured twice" });
+      ok = false;
+    }
+    if (
+      !Array.isArray(scopes) ||
+      scopes.length === 0 ||
+      !scopes.every((s) => (SCOPES as readonly unknown[]).includes(s))
+    ) {
+      issues.push({ setting: `${at}.scopes`, reason: `must be a non-empty array of ${SCOPES.join(", ")}` });
+      ok = false;
+    }
+    if (
+      typePrefixes !== undefined &&
+      (!Array.isArray(typePrefixes) ||
+        typePrefixes.length === 0 ||
+        !typePrefixes.every((p) => typeof p === "string" && p.length > 0))
+    ) {
+      issues.push({
+        setting: `${at}.typePrefixes`,
+        reason: "must be a non-empty array of non-empty strings",
+      });
+      ok = false;
+    }
+    if (!ok) return;
+    seen.add(key as string);
+    const config: ApiKeyConfig = { key: key as string, scopes: [...new Set(scopes as Scope[])] };
+    if (typePrefixes !== undefined) config.typePrefixes = [...(typePrefixes as string[])];
+    keys.push(config);
+  });
+  return keys;
+}
+
+/**
+ * API keys as text: either a JSON array like the config file's `apiKeys`, or the compact form
+ * `key:scope,scope[:prefix,prefix]` with entries separated by `;` (e.g. `k1:publish:com.acme.;k2:admin`).
+ */
+function parseApiKeysText(text: string, setting: string, issues: Issues): unknown {
+  if (text.startsWith("[")) {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      issues.push({ setting, reason: `is not valid JSON (${(error as Error).message})` });
+      return undefined;
+    }
+  }
+  const keys: Array<Record<string, unknown>> = [];
+  for (const entry of text.split(";").map((s) => s.trim())) {
+    if (entry === "") continue;
+    const parts = entry.split(":");
+    if (parts.length < 2 || parts.length > 3) {
+      issues.push({
+        setting,
+        reason: `entry ${JSON.stringify(maskKey(entry))} is not key:scopes[:typePrefixes]`,
+      });
+      continue;
+    }
+    const [key, scopes, prefixes] = parts as [string, string, string | undefined];
+    const config: Record<string, unknown> = { key, scopes: splitList(scopes) };
+    if (prefixes !== undefined) config.typePrefixes = splitList(prefixes);
+    keys.push(config);
+  }
+  return keys;
+}
+
+/** Never echo a whole secret into an error message or log line. */
+function maskKey(entry: string): string {
+  const key = entry.split(":")[0] ?? "";
+  return `${key.slice(0, 3)}…${entry.slice(key.length)}`;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
