@@ -16,8 +16,11 @@ const row = (status: number, title: string, description: string): ProblemDefinit
 /** Every problem code → status, title, description. Frozen; rows are never renamed, only added. */
 export const PROBLEMS = Object.freeze({
   // 400: the request is malformed.
-  "bad-request": row(400, "Bad Request", "The HTTP request itself is malformed (before routing)."),
-  "body-incomplete": row(400, "Request Body Incomplete", "The request body ended before its declared length."),
+  "bad-request": row(
+    400,
+    "Bad Request",
+    "The HTTP request itself is malformed: bad framing before routing, or a body that ended before its length.",
+  ),
   "json-invalid": row(400, "Invalid JSON", "A JSON request body does not parse."),
   "body-invalid": row(
     400,
@@ -55,8 +58,16 @@ export const PROBLEMS = Object.freeze({
     "Expected Version Needs a Stream",
     "Herald-Expected-Version was sent to POST /events; it is only allowed on POST /streams/{stream}.",
   ),
-  "query-invalid": row(400, "Invalid Query Parameter", "A query parameter is out of range or not of its type."),
-  "filter-invalid": row(400, "Invalid Filter", "The `filter` query parameter is not a valid CESQL expression."),
+  "query-invalid": row(
+    400,
+    "Invalid Query Parameter",
+    "A query parameter is out of range or not of its type.",
+  ),
+  "filter-invalid": row(
+    400,
+    "Invalid Filter",
+    "The `filter` query parameter is not a valid CESQL expression.",
+  ),
   "path-invalid": row(400, "Invalid Path", "A path segment is not valid percent-encoding."),
   "subscription-invalid": row(
     400,
@@ -68,7 +79,11 @@ export const PROBLEMS = Object.freeze({
     "Sink Refused",
     "The sink URL is refused by the server's sink policy (e.g. link-local, metadata or private hosts).",
   ),
-  "redrive-invalid": row(400, "Invalid Redrive Request", "A redrive body is invalid; `errors` lists each member."),
+  "redrive-invalid": row(
+    400,
+    "Invalid Redrive Request",
+    "A redrive body is invalid; `errors` lists each member.",
+  ),
   // 401 / 403: who is calling.
   unauthorized: row(401, "Unauthorized", "The endpoint needs an API key and none was sent."),
   "api-key-invalid": row(401, "Invalid API Key", "The API key sent is not one the server knows."),
@@ -82,7 +97,11 @@ export const PROBLEMS = Object.freeze({
   "route-not-found": row(404, "Not Found", "No endpoint has this path."),
   "stream-not-found": row(404, "Stream Not Found", "The stream has no events or was deleted."),
   "subscription-not-found": row(404, "Subscription Not Found", "No subscription has this id."),
-  "method-not-allowed": row(405, "Method Not Allowed", "The path exists but not with this method (see `Allow`)."),
+  "method-not-allowed": row(
+    405,
+    "Method Not Allowed",
+    "The path exists but not with this method (see `Allow`).",
+  ),
   "request-timeout": row(408, "Request Timeout", "The request (headers or body) did not arrive in time."),
   // 409: the request conflicts with the current state.
   "stream-version-conflict": row(

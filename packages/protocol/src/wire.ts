@@ -197,9 +197,9 @@ export interface AckRequest {
   readonly ackIds: readonly string[];
 }
 
-/** Ack ids the server did not know (expired, already settled) are listed in `unknown`. */
+/** How many were acked; ack ids the server did not know (expired, already settled) are listed in `unknown`. */
 export interface AckResponse {
-  readonly acked: readonly string[];
+  readonly acked: number;
   readonly unknown: readonly string[];
 }
 
@@ -210,7 +210,7 @@ export interface NackRequest {
 }
 
 export interface NackResponse {
-  readonly nacked: readonly string[];
+  readonly nacked: number;
   readonly unknown: readonly string[];
 }
 

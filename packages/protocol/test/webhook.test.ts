@@ -66,6 +66,9 @@ describe("webhook verification", () => {
       reason(checkWebhook([secret], headers(), body, { nowSeconds: timestamp - 61, toleranceSeconds: 60 })),
       "stale-timestamp",
     );
-    assert.equal(reason(checkWebhook([secret], headers(signature, "16142653.5"), body, at)), "stale-timestamp");
+    assert.equal(
+      reason(checkWebhook([secret], headers(signature, "16142653.5"), body, at)),
+      "stale-timestamp",
+    );
   });
 });
