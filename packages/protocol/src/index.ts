@@ -1,6 +1,10 @@
 // @herald/protocol: the HTTP contract shared by the server, the SDK and the CLI.
 export {
+  ACCEPT_HEADER,
+  ACCESS_TOKEN_QUERY,
   ALLOW_HEADER,
+  AUTH_REALM,
+  AUTH_SCHEME,
   AUTHORIZATION_HEADER,
   CE_HEADER_PREFIX,
   CLOUDEVENTS_BATCH_MEDIA_TYPE,

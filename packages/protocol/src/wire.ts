@@ -140,7 +140,12 @@ export interface HttpProtocolSettings {
 
 /** `sinkcredential`: how the server authenticates to the sink; secrets are shown as `********`. */
 export type SinkCredential =
-  | { readonly credentialtype: "PLAIN"; readonly identifier: string; readonly secret: string }
+  | {
+      readonly credentialtype: "PLAIN";
+      readonly identifier: string;
+      readonly secret: string;
+      readonly [member: string]: JsonValue | undefined;
+    }
   | {
       readonly credentialtype: "ACCESSTOKEN" | "REFRESHTOKEN";
       readonly accesstoken: string;

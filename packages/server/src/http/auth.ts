@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { ApiKeyConfig, Scope } from "../config.js";
-import { WWW_AUTHENTICATE_HEADER } from "@herald/protocol";
+import { ACCESS_TOKEN_QUERY, AUTH_REALM, AUTH_SCHEME, WWW_AUTHENTICATE_HEADER } from "@herald/protocol";
 import { HttpProblem } from "./problem.js";
 
 /** Who is calling. `admin` implies `publish` and `consume`. */
@@ -80,7 +80,7 @@ export class Authorizer {
     if (access === "public") return OPEN;
     const token =
       bearerToken(req.headers.authorization) ??
-      (options.allowQueryToken ? (url.searchParams.get("access_token") ?? undefined) : undefined);
+      (options.allowQueryToken ? (url.searchParams.get(ACCESS_TOKEN_QUERY) ?? undefined) : undefined);
     if (token === undefined) {
       throw unauthorized(
         "unauthorized",
@@ -121,6 +121,7 @@ function digest(key: string): string {
 }
 
 function unauthorized(code: "unauthorized" | "api-key-invalid", detail: string, error?: string): HttpProblem {
-  const challenge = error ? `Bearer realm="herald", error="${error}"` : `Bearer realm="herald"`;
+  const base = `${AUTH_SCHEME} realm="${AUTH_REALM}"`;
+  const challenge = error ? `${base}, error="${error}"` : base;
   return new HttpProblem(code, detail, { headers: { [WWW_AUTHENTICATE_HEADER]: challenge } });
 }
