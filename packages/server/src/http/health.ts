@@ -1,6 +1,12 @@
 // Liveness, readiness and the Prometheus scrape endpoint.
 import type { Registry } from "prom-client";
-import { type HealthResponse, type ReadyResponse, RETRY_AFTER_HEADER } from "@herald/protocol";
+import {
+  CONTENT_LENGTH_HEADER,
+  CONTENT_TYPE_HEADER,
+  type HealthResponse,
+  type ReadyResponse,
+  RETRY_AFTER_HEADER,
+} from "@herald/protocol";
 import { HttpProblem, sendJson } from "./problem.js";
 import type { Router } from "./router.js";
 
@@ -25,8 +31,8 @@ export function registerHealthRoutes(router: Router, deps: HealthDeps): void {
   router.add("GET", "/metrics", async ({ res }) => {
     const text = await deps.registry.metrics();
     res.writeHead(200, {
-      "content-type": deps.registry.contentType,
-      "content-length": Buffer.byteLength(text),
+      [CONTENT_TYPE_HEADER]: deps.registry.contentType,
+      [CONTENT_LENGTH_HEADER]: Buffer.byteLength(text),
     });
     res.end(text);
   });

@@ -4,6 +4,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import {
   type AckResponse,
+  ALLOW_HEADER,
+  CONTENT_LENGTH_HEADER,
+  CONTENT_TYPE_HEADER,
   EVENT_STREAM_MEDIA_TYPE,
   LOCATION_HEADER,
   type NackResponse,
@@ -114,7 +117,7 @@ function serveSse(
   const { autoAck, credit } = streamOptions(manager, id, url);
   req.resume();
   res.writeHead(200, {
-    "content-type": EVENT_STREAM_MEDIA_TYPE,
+    [CONTENT_TYPE_HEADER]: EVENT_STREAM_MEDIA_TYPE,
     "cache-control": "no-cache",
     connection: "keep-alive",
     "x-accel-buffering": "no",
@@ -280,7 +283,7 @@ function decodePathSegment(segment: string): string {
 }
 
 function allow(res: ServerResponse, methods: string): void {
-  res.writeHead(200, { allow: methods, "content-length": 0 });
+  res.writeHead(200, { [ALLOW_HEADER]: methods, [CONTENT_LENGTH_HEADER]: 0 });
   res.end();
 }
 
