@@ -147,14 +147,31 @@ describe("live consumption", () => {
     ws.send("not json");
     const error = await waitFor(() => messages.find((m) => "error" in m));
     assert.ok(error);
+    assert.equal((error as unknown as { code: string }).code, "json-invalid");
+    ws.send(JSON.stringify({ neither: true }));
+    const shape = await waitFor(() =>
+      messages.find((m) => (m as unknown as { code?: string }).code === "body-invalid"),
+    );
+    assert.ok(shape);
     ws.close();
   });
 
   it("refuses a WebSocket upgrade for an unknown subscription", async () => {
     const ws = new WebSocket(`${h.url.replace("http", "ws")}/subscriptions/nope/ws`);
+    let code = "";
     const status = await new Promise<number>((resolve) =>
-      ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0)),
+      ws.once("unexpected-response", (_req, res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on("end", () => {
+          code = (JSON.parse(text) as { code: string }).code;
+          resolve(res.statusCode ?? 0);
+        });
+      }),
     );
     assert.equal(status, 404);
+    assert.equal(code, "subscription-not-found");
   });
 });

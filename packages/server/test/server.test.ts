@@ -63,11 +63,12 @@ describe("startServer", () => {
     await withServer({}, async ({ url }) => {
       const missing = await get<Problem>(`${url}/nowhere`);
       assert.equal(missing.status, 404);
+      assert.equal(missing.body.code, "route-not-found");
       assert.equal(missing.headers.get("content-type"), "application/problem+json");
       const method = await fetch(`${url}/events`, { method: "DELETE" });
       assert.equal(method.status, 405);
       assert.match(method.headers.get("allow") ?? "", /POST/);
-      await method.text();
+      assert.equal(((await method.json()) as { code: string }).code, "method-not-allowed");
     });
   });
 
