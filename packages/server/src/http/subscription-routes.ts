@@ -2,6 +2,7 @@
 // SSE and WebSocket live consumption, stats, dead letters and redrive.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import { SSE_EVENT, SSE_HEARTBEAT_MS, STREAM_QUERY, WS_CLOSE, WS_PING_MS } from "@herald/protocol";
 import { type WebSocket, WebSocketServer } from "ws";
 import { type Message, messageJson, type StreamConsumer } from "../subscriptions/dispatcher.js";
 import {
@@ -19,9 +20,7 @@ import type { RequestContext, Router } from "./router.js";
 const BODY_LIMIT = 1024 * 1024;
 const MAX_PULL = 1000;
 const MAX_WAIT_MS = 60_000;
-const SSE_HEARTBEAT_MS = 15_000;
 const WS_BUFFER_LIMIT = 1024 * 1024;
-const WS_PING_MS = 30_000;
 
 export function registerSubscriptionRoutes(router: Router, manager: SubscriptionManager): void {
   const route = (method: string, pattern: string, handler: (ctx: RequestContext) => Promise<void> | void) =>
@@ -112,6 +111,15 @@ function serveSse(
   res: ServerResponse,
 ): Promise<void> {
   const { autoAck, credit } = streamOptions(manager, id, url);
+  const frame = url.searchParams.get(STREAM_QUERY.frame) ?? "event";
+  if (frame !== "event" && frame !== "message") {
+    throw badRequest("frame must be event or message", [
+      { field: STREAM_QUERY.frame, reason: "must be event or message" },
+    ]);
+  }
+  // `message` frames carry the delivery count (and position, stream) that a bare event cannot.
+  const name = frame === "message" ? SSE_EVENT.message : SSE_EVENT.cloudevent;
+  const json = frame === "message" ? messageJson : (message: Message) => message.eventJson;
   req.resume();
   res.writeHead(200, {
     "content-type": "text/event-stream",
@@ -126,11 +134,11 @@ function serveSse(
     autoAck,
     writable: () => !res.writableNeedDrain && !res.destroyed,
     send: (message: Message) => {
-      const data = message.eventJson
+      const data = json(message)
         .split("\n")
         .map((line) => `data: ${line}`)
         .join("\n");
-      res.write(`id: ${message.ackId}\nevent: cloudevent\n${data}\n\n`);
+      res.write(`id: ${message.ackId}\nevent: ${name}\n${data}\n\n`);
     },
     close: () => res.end(),
   };
@@ -209,7 +217,7 @@ function serveWebSocket(
       return false;
     },
     send: (message) => ws.send(messageJson(message)),
-    close: (reason) => ws.close(1012, reason),
+    close: (reason) => ws.close(WS_CLOSE.serviceRestart, reason),
   };
   ws.on("message", (raw, isBinary) => {
     try {
@@ -242,7 +250,7 @@ function serveWebSocket(
   try {
     attached = manager.attach(id, consumer);
   } catch (error) {
-    ws.close(1011, error instanceof Error ? error.message.slice(0, 120) : "error");
+    ws.close(WS_CLOSE.internalError, error instanceof Error ? error.message.slice(0, 120) : "error");
   }
 }
 
@@ -255,11 +263,11 @@ function streamOptions(
   url: URL,
 ): { autoAck: boolean; credit: number } {
   const settings = manager.consumerSettings(id);
-  const ack = url.searchParams.get("ack") ?? "manual";
+  const ack = url.searchParams.get(STREAM_QUERY.ack) ?? "manual";
   if (ack !== "auto" && ack !== "manual") {
     throw badRequest("ack must be auto or manual", [{ field: "ack", reason: "must be auto or manual" }]);
   }
-  const credit = queryInt(url, "max", 1, 10_000) ?? settings.maxInFlight;
+  const credit = queryInt(url, STREAM_QUERY.max, 1, 10_000) ?? settings.maxInFlight;
   return { autoAck: ack === "auto", credit };
 }
 
