@@ -7,10 +7,11 @@ import {
   type ConsumeOptions,
   createConsumer,
   type PollConsumeOptions,
+  type StreamConsumeOptions,
 } from "../consumer/consume.js";
 import type { PullConsumer } from "../consumer/pull-consumer.js";
 import type { SseConsumer } from "../consumer/sse-consumer.js";
-import type { StreamSubscribeOptions } from "../consumer/stream-consumer.js";
+import type { StreamConsumer, StreamSubscribeOptions } from "../consumer/stream-consumer.js";
 import type { WsConsumer } from "../consumer/ws-consumer.js";
 import { ClosedError, HeraldApiError } from "../errors.js";
 import type { Handler } from "../handler.js";
@@ -136,13 +137,18 @@ export class HeraldClient {
   subscribe(
     subscription: string,
     handler: Handler | { readonly handle: Handler },
+    options: StreamConsumeOptions,
+  ): StreamConsumer;
+  subscribe(
+    subscription: string,
+    handler: Handler | { readonly handle: Handler },
     options?: ConsumeOptions,
   ): PullConsumer | SseConsumer | WsConsumer;
   subscribe(
     subscription: string,
     handler: Handler | { readonly handle: Handler },
     options: ConsumeOptions = {},
-  ): PullConsumer | SseConsumer | WsConsumer {
+  ): PullConsumer | StreamConsumer {
     this.#assertOpen();
     const fn: Handler = typeof handler === "function" ? handler : (event, ctx) => handler.handle(event, ctx);
     const endpoint = { url: this.url, headers: this.#streamHeaders };

@@ -156,6 +156,8 @@ interface Session {
   ackTimer: NodeJS.Timeout | undefined;
   readonly ackSends: Set<Promise<void>>;
   delivered: boolean;
+  /** The connection ended: what it delivered is the broker's again, acks and nacks on it are void. */
+  over: boolean;
 }
 
 export abstract class StreamConsumer {
@@ -289,10 +291,12 @@ export abstract class StreamConsumer {
         // A stop while connecting closes the attempt (nothing was received on it yet).
         const opened = await Promise.race([session.connection.opened.then(() => true), stopped]);
         if (!opened) {
+          session.over = true;
           session.connection.close();
           return;
         }
       } catch (error) {
+        session.over = true;
         session.connection.close();
         if (error instanceof ConsumerRejectedError) {
           this.#failure = error;
@@ -311,6 +315,7 @@ export abstract class StreamConsumer {
       // stop() flushes acks on this connection and closes it.
       if (this.#stop.signal.aborted) return;
       this.#session = undefined;
+      session.over = true;
       session.connection.close();
       if (session.ackTimer) clearTimeout(session.ackTimer);
       // Acks queued for it are void: the broker hands those messages out again.
@@ -351,6 +356,7 @@ export abstract class StreamConsumer {
       ackTimer: undefined,
       ackSends: new Set(),
       delivered: false,
+      over: false,
     };
     return session;
   }
@@ -379,7 +385,7 @@ export abstract class StreamConsumer {
       : outcome.error instanceof RetryableError && outcome.error.delayMs !== undefined
         ? outcome.error.delayMs
         : backoffDelay(message.deliveryCount, this.#options.backoff ?? DEFAULTS.backoff);
-    if (this.#session !== session) return; // the connection is gone: the broker redelivers it anyway
+    if (session.over) return; // the connection is gone: the broker redelivers it anyway
     try {
       await session.connection.nack([message.ackId], delay);
     } catch (error) {
@@ -389,7 +395,7 @@ export abstract class StreamConsumer {
   }
 
   #queueAck(session: Session, ackId: string): void {
-    if (this.#session !== session) return;
+    if (session.over) return;
     session.acks.push(ackId);
     if (session.acks.length >= this.#ackBatchSize) {
       this.#sendAcks(session);
