@@ -116,6 +116,11 @@ for (const transport of ["sse", "ws"] as const) {
           { transport, ...fast, ...quiet },
         );
         await until(() => consumer.stats.acked === 5 && consumer.stats.inFlight === 5, 5_000, "five acked");
+        // A WebSocket ack has no answer: wait until the broker has counted them, not just until they left.
+        for (let n = 0; (await brokerStats(server.url, id)).delivered < 5; n++) {
+          assert.ok(n < 200, "the broker never counted the five acks");
+          await pause(10);
+        }
         await server.close();
         held.resolve();
         server = await startServer({ ...config, port });

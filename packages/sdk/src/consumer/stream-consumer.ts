@@ -34,7 +34,7 @@ export interface StreamSubscribeOptions extends Omit<SubscribeOptions, "waitMs">
 }
 
 export interface StreamConsumerStats extends ConsumerStats {
-  /** Acks the broker accepted. */
+  /** Acks the broker accepted (WebSocket: sent, and not answered as unknown; acks there get no answer). */
   readonly acked: number;
   /** Connections opened after the first. */
   readonly reconnects: number;
