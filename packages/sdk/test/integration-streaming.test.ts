@@ -98,7 +98,7 @@ for (const transport of ["sse", "ws"] as const) {
       const config = { dataDir: dir, logLevel: "silent" as const, shutdownDrainMs: 300 };
       let server = await startServer({ ...config, port: 0 });
       const port = Number(new URL(server.url).port);
-      const local = new HeraldClient({ url: server.url, retry: false });
+      const local = new HeraldClient({ url: server.url });
       try {
         const id = "restart";
         await local.createSubscription({ id, types: ["r.e"], config: { ordering: "none" } });

@@ -242,7 +242,11 @@ export abstract class StreamConsumer {
       void this.stop();
       return;
     }
-    signal?.addEventListener("abort", () => void this.stop(), { once: true });
+    if (signal) {
+      const onAbort = () => void this.stop();
+      signal.addEventListener("abort", onAbort, { once: true });
+      void this.stopped.then(() => signal.removeEventListener("abort", onAbort));
+    }
     this.#loop = this.#connectLoop();
   }
 
@@ -268,7 +272,7 @@ export abstract class StreamConsumer {
       await this.#loop;
       await Promise.all(this.#running);
       const session = this.#session;
-      if (session) {
+      if (session && !session.over) {
         await this.#flushAcks(session);
         session.connection.close();
         this.#session = undefined;
