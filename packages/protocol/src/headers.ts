@@ -35,9 +35,6 @@ export const PROBLEM_JSON_MEDIA_TYPE = "application/problem+json";
 /** `GET /subscriptions/{id}/sse`. */
 export const EVENT_STREAM_MEDIA_TYPE = "text/event-stream";
 
-/** The `event:` field of an SSE frame that carries one delivered CloudEvent. */
-export const SSE_CLOUDEVENT_EVENT = "cloudevent";
-
 /** Streams whose name starts with this belong to Herald: clients cannot append to them. */
 export const SYSTEM_STREAM_PREFIX = "$";
 /** A subscription's dead letters live in stream `$deadletter-<subscription id>`. */

@@ -219,44 +219,7 @@ export interface NackResponse {
   readonly unknown: readonly string[];
 }
 
-// ---------- live consumption: /subscriptions/{id}/sse, /subscriptions/{id}/ws ----------
-
-/** Query of the SSE and WebSocket endpoints. */
-export interface StreamConsumerQuery {
-  /** `manual` (default): ack over the WebSocket or `/ack`; `auto`: written = acked. */
-  readonly ack?: "auto" | "manual";
-  /** Unacked messages this connection may hold (default the subscription's maxInFlight). */
-  readonly max?: number;
-}
-
-/**
- * One SSE frame: `id: <ackId>`, `event: cloudevent` (SSE_CLOUDEVENT_EVENT), `data: <event JSON>`.
- * Comments (`: connected`, `: ping`) carry nothing.
- */
-export interface SseCloudEventFrame {
-  readonly id: string;
-  readonly event: "cloudevent";
-  readonly data: JsonEventObject;
-}
-
-/** What a WebSocket client sends. */
-export type WebSocketCommand =
-  | { readonly ack: readonly string[] }
-  | { readonly nack: readonly string[]; readonly delayMs?: number };
-
-/** A command named ack ids the server did not know. */
-export interface WebSocketUnknownFrame {
-  readonly unknown: readonly string[];
-}
-
-/** A command was refused; the connection stays open. */
-export interface WebSocketErrorFrame {
-  readonly error: string;
-  readonly code: ProblemCode;
-}
-
-/** What the server sends over the WebSocket. */
-export type WebSocketServerFrame = PulledMessage | WebSocketUnknownFrame | WebSocketErrorFrame;
+// Live consumption (SSE, WebSocket): frames and query parameters are in stream-frames.ts.
 
 // ---------- stats, dead letters, redrive ----------
 

@@ -20,7 +20,25 @@ export {
   type SendResult,
   type SendUndelivered,
 } from "./client/send-result.js";
+export {
+  type ConsumeOptions,
+  type Consumer,
+  type ConsumerTransport,
+  createConsumer,
+  type PollConsumeOptions,
+  type StreamConsumeOptions,
+} from "./consumer/consume.js";
 export { type ConsumerStats, PullConsumer, type SubscribeOptions } from "./consumer/pull-consumer.js";
+export { SseConsumer } from "./consumer/sse-consumer.js";
+export {
+  ConsumerRejectedError,
+  StreamConsumer,
+  type StreamConsumerStats,
+  type StreamEndpoint,
+  type StreamSubscribeOptions,
+  type StreamTransport,
+} from "./consumer/stream-consumer.js";
+export { WsConsumer } from "./consumer/ws-consumer.js";
 export {
   ClosedError,
   type DataIssue,

@@ -94,6 +94,32 @@ describe("live consumption", () => {
     assert.equal(pulled[0]!.deliveryCount, 2);
   });
 
+  it("SSE ?frame=message sends pull messages (with the delivery count) as `message` frames", async () => {
+    await createSubscription(h.url, { id: "sse-frame", types: ["sse.frame"] });
+    const bad = await fetch(`${h.url}/subscriptions/sse-frame/sse?frame=xml`);
+    assert.equal(bad.status, 400);
+    await bad.body?.cancel();
+    const stream = await openSse(`${h.url}/subscriptions/sse-frame/sse?frame=message`);
+    const sent = makeEvent({ type: "sse.frame" });
+    await h.log.append([sent]);
+    await waitFor(() => (stream.frames.length >= 1 ? true : undefined));
+    const first = JSON.parse(stream.frames[0]!.data) as {
+      ackId: string;
+      deliveryCount: number;
+      event: { id: string };
+    };
+    assert.equal(stream.frames[0]!.event, "message");
+    assert.equal(first.ackId, stream.frames[0]!.id);
+    assert.equal(first.deliveryCount, 1);
+    assert.equal(first.event.id, sent.id);
+    await api(h.url, "POST", "/subscriptions/sse-frame/nack", { ackIds: [first.ackId], delayMs: 0 });
+    await waitFor(() => (stream.frames.length >= 2 ? true : undefined));
+    const second = JSON.parse(stream.frames[1]!.data) as { deliveryCount: number; event: { id: string } };
+    assert.equal(second.deliveryCount, 2);
+    assert.equal(second.event.id, sent.id);
+    await stream.close();
+  });
+
   it("SSE with ?ack=auto settles events as they are written", async () => {
     await createSubscription(h.url, { id: "sse-auto", types: ["sse.auto"] });
     const stream = await openSse(`${h.url}/subscriptions/sse-auto/sse?ack=auto`);

@@ -2,7 +2,17 @@
 // pulls/acks, runs pull consumers (subscribe) and request-reply over the broker (request).
 import { randomUUID } from "node:crypto";
 import { CloudEvent, type CloudEventInit, decodeJsonEventObject } from "@herald/cloudevents";
-import { PullConsumer, type SubscribeOptions } from "../consumer/pull-consumer.js";
+import {
+  type Consumer,
+  type ConsumeOptions,
+  createConsumer,
+  type PollConsumeOptions,
+  type StreamConsumeOptions,
+} from "../consumer/consume.js";
+import type { PullConsumer } from "../consumer/pull-consumer.js";
+import type { SseConsumer } from "../consumer/sse-consumer.js";
+import type { StreamConsumer, StreamSubscribeOptions } from "../consumer/stream-consumer.js";
+import type { WsConsumer } from "../consumer/ws-consumer.js";
 import { ClosedError, HeraldApiError } from "../errors.js";
 import type { Handler } from "../handler.js";
 import { type EventDefinition, EventRegistry } from "../typed/define-event.js";
@@ -38,7 +48,9 @@ export class HeraldClient {
    *  long-polls never hold up sends and a burst of sends never delays acks. */
   readonly #control: HttpTransport;
   readonly #timeoutMs: number;
-  readonly #consumers = new Set<PullConsumer>();
+  readonly #consumers = new Set<Consumer>();
+  /** Headers of the streaming consumers' own connections (auth). */
+  readonly #streamHeaders: Readonly<Record<string, string>>;
   #replies: ReplyListener | undefined;
   #closed = false;
 
@@ -50,6 +62,7 @@ export class HeraldClient {
     this.#transport = new HttpTransport(options.url, transportOptions);
     this.#control = new HttpTransport(options.url, transportOptions);
     this.url = this.#transport.baseUrl.href.replace(/\/$/, "");
+    this.#streamHeaders = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     const retry =
       options.retry === false
@@ -103,16 +116,43 @@ export class HeraldClient {
   /**
    * Runs `handler` (a function or a Router) for every message of a pull subscription: ack on success,
    * nack with backoff on failure; `stop()` (or client.close()) finishes in-flight handlers. Several
-   * consumers of one subscription share its events (a consumer group).
+   * consumers of one subscription share its events (a consumer group). `transport`: "poll" (long-poll,
+   * the default), "sse" or "ws" (one live connection, reconnected when it drops).
    */
   subscribe(
     subscription: string,
     handler: Handler | { readonly handle: Handler },
-    options: SubscribeOptions = {},
-  ): PullConsumer {
+    options?: PollConsumeOptions,
+  ): PullConsumer;
+  subscribe(
+    subscription: string,
+    handler: Handler | { readonly handle: Handler },
+    options: StreamSubscribeOptions & { readonly transport: "sse" },
+  ): SseConsumer;
+  subscribe(
+    subscription: string,
+    handler: Handler | { readonly handle: Handler },
+    options: StreamSubscribeOptions & { readonly transport: "ws" },
+  ): WsConsumer;
+  subscribe(
+    subscription: string,
+    handler: Handler | { readonly handle: Handler },
+    options: StreamConsumeOptions,
+  ): StreamConsumer;
+  subscribe(
+    subscription: string,
+    handler: Handler | { readonly handle: Handler },
+    options?: ConsumeOptions,
+  ): PullConsumer | SseConsumer | WsConsumer;
+  subscribe(
+    subscription: string,
+    handler: Handler | { readonly handle: Handler },
+    options: ConsumeOptions = {},
+  ): PullConsumer | StreamConsumer {
     this.#assertOpen();
     const fn: Handler = typeof handler === "function" ? handler : (event, ctx) => handler.handle(event, ctx);
-    const consumer = new PullConsumer(this, subscription, fn, options);
+    const endpoint = { url: this.url, headers: this.#streamHeaders };
+    const consumer = createConsumer(this, endpoint, subscription, fn, options);
     this.#consumers.add(consumer);
     consumer.stopped.finally(() => this.#consumers.delete(consumer));
     consumer.start();

@@ -7,15 +7,19 @@ import {
   ALLOW_HEADER,
   CONTENT_LENGTH_HEADER,
   CONTENT_TYPE_HEADER,
+  type DeadLettersResponse,
   EVENT_STREAM_MEDIA_TYPE,
   LOCATION_HEADER,
   type NackResponse,
-  type DeadLettersResponse,
   type RedriveResponse,
-  SSE_CLOUDEVENT_EVENT,
+  SSE_EVENT,
+  SSE_HEARTBEAT_MS,
+  STREAM_QUERY,
   type SubscriptionStats,
-  type WebSocketErrorFrame,
-  type WebSocketUnknownFrame,
+  WS_CLOSE,
+  WS_PING_MS,
+  type WsErrorFrame,
+  type WsUnknownFrame,
 } from "@herald/protocol";
 import { type WebSocket, WebSocketServer } from "ws";
 import { type Message, messageJson, type StreamConsumer } from "../subscriptions/dispatcher.js";
@@ -28,9 +32,7 @@ import type { RequestContext, Router } from "./router.js";
 const BODY_LIMIT = 1024 * 1024;
 const MAX_PULL = 1000;
 const MAX_WAIT_MS = 60_000;
-const SSE_HEARTBEAT_MS = 15_000;
 const WS_BUFFER_LIMIT = 1024 * 1024;
-const WS_PING_MS = 30_000;
 
 export function registerSubscriptionRoutes(router: Router, manager: SubscriptionManager): void {
   // The router maps the subscription layer's typed errors (problemOf).
@@ -115,6 +117,15 @@ function serveSse(
   res: ServerResponse,
 ): Promise<void> {
   const { autoAck, credit } = streamOptions(manager, id, url);
+  const frame = url.searchParams.get(STREAM_QUERY.frame) ?? "event";
+  if (frame !== "event" && frame !== "message") {
+    throw new HttpProblem("query-invalid", "frame must be event or message", {
+      errors: [{ field: STREAM_QUERY.frame, reason: "must be event or message" }],
+    });
+  }
+  // `message` frames carry the delivery count (and position, stream) that a bare event cannot.
+  const name = frame === "message" ? SSE_EVENT.message : SSE_EVENT.cloudevent;
+  const json = frame === "message" ? messageJson : (message: Message) => message.eventJson;
   req.resume();
   res.writeHead(200, {
     [CONTENT_TYPE_HEADER]: EVENT_STREAM_MEDIA_TYPE,
@@ -129,11 +140,11 @@ function serveSse(
     autoAck,
     writable: () => !res.writableNeedDrain && !res.destroyed,
     send: (message: Message) => {
-      const data = message.eventJson
+      const data = json(message)
         .split("\n")
         .map((line) => `data: ${line}`)
         .join("\n");
-      res.write(`id: ${message.ackId}\nevent: ${SSE_CLOUDEVENT_EVENT}\n${data}\n\n`);
+      res.write(`id: ${message.ackId}\nevent: ${name}\n${data}\n\n`);
     },
     close: () => res.end(),
   };
@@ -207,7 +218,7 @@ function serveWebSocket(
       return false;
     },
     send: (message) => ws.send(messageJson(message)),
-    close: (reason) => ws.close(1012, reason),
+    close: (reason) => ws.close(WS_CLOSE.serviceRestart, reason),
   };
   ws.on("message", (raw, isBinary) => {
     try {
@@ -247,13 +258,13 @@ function serveWebSocket(
   try {
     attached = manager.attach(id, consumer);
   } catch (error) {
-    ws.close(1011, error instanceof Error ? error.message.slice(0, 120) : "error");
+    ws.close(WS_CLOSE.internalError, error instanceof Error ? error.message.slice(0, 120) : "error");
   }
 }
 
 // ---------- helpers ----------
 
-function sendFrame(ws: WebSocket, frame: WebSocketUnknownFrame | WebSocketErrorFrame): void {
+function sendFrame(ws: WebSocket, frame: WsUnknownFrame | WsErrorFrame): void {
   ws.send(JSON.stringify(frame));
 }
 
@@ -264,13 +275,13 @@ function streamOptions(
   url: URL,
 ): { autoAck: boolean; credit: number } {
   const settings = manager.consumerSettings(id);
-  const ack = url.searchParams.get("ack") ?? "manual";
+  const ack = url.searchParams.get(STREAM_QUERY.ack) ?? "manual";
   if (ack !== "auto" && ack !== "manual") {
     throw new HttpProblem("query-invalid", "ack must be auto or manual", {
       errors: [{ field: "ack", reason: "must be auto or manual" }],
     });
   }
-  const credit = queryInt(url, "max", 1, 10_000) ?? settings.maxInFlight;
+  const credit = queryInt(url, STREAM_QUERY.max, 1, 10_000) ?? settings.maxInFlight;
   return { autoAck: ack === "auto", credit };
 }
 
