@@ -145,7 +145,12 @@ describe("graceful close", () => {
     try {
       const server = await start({ dataDir: dir.path });
       const [body, headers] = ev("in-flight");
-      // Send the headers and half of the body, then start closing.
+      // Send the headers and half of the body, then start closing (once the connection is up: on a
+      // loaded machine a fixed 50 ms could end before the connect, and the close would refuse it).
+      let connected!: () => void;
+      const isConnected = new Promise<void>((resolve) => {
+        connected = resolve;
+      });
       const pending = new Promise<{ status: number; text: string }>((resolve, reject) => {
         const req = request(`${server.url}/events`, {
           method: "POST",
@@ -158,9 +163,11 @@ describe("graceful close", () => {
           res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
         });
         req.on("error", reject);
+        req.on("socket", (socket) => socket.once("connect", connected));
         req.write(body.slice(0, 10));
-        setTimeout(() => req.end(body.slice(10)), 150);
+        isConnected.then(() => setTimeout(() => req.end(body.slice(10)), 150));
       });
+      await isConnected;
       await new Promise((r) => setTimeout(r, 50));
       let closed = false;
       const closing = server.close().then(() => {
