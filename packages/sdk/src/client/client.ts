@@ -107,9 +107,7 @@ export class HeraldClient {
   constructor(options: HeraldClientOptions) {
     const transportOptions = {
       ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
-      ...(options.apiKey
-        ? { headers: { [AUTHORIZATION_HEADER]: `${AUTH_SCHEME} ${options.apiKey}` } }
-        : {}),
+      ...(options.apiKey ? { headers: { [AUTHORIZATION_HEADER]: `${AUTH_SCHEME} ${options.apiKey}` } } : {}),
     };
     this.#transport = new HttpTransport(options.url, transportOptions);
     this.#control = new HttpTransport(options.url, transportOptions);
@@ -333,7 +331,12 @@ export class HeraldClient {
 
   /** Lag, in flight, checkpoint, head and delivery counters (`GET /subscriptions/{id}/stats`). */
   async subscriptionStats(id: string, options: CallOptions = {}): Promise<SubscriptionStats> {
-    return (await this.#json("GET", `${subscriptionPath(id)}/stats`, undefined, options)) as SubscriptionStats;
+    return (await this.#json(
+      "GET",
+      `${subscriptionPath(id)}/stats`,
+      undefined,
+      options,
+    )) as SubscriptionStats;
   }
 
   /**
@@ -361,7 +364,11 @@ export class HeraldClient {
    * in the original-position range `from`..`to` and/or matching `filters`. `dryRun` only counts them.
    * The live checkpoint never moves.
    */
-  async redrive(id: string, request: RedriveRequest = {}, options: CallOptions = {}): Promise<RedriveResponse> {
+  async redrive(
+    id: string,
+    request: RedriveRequest = {},
+    options: CallOptions = {},
+  ): Promise<RedriveResponse> {
     const path = `${subscriptionPath(id)}/dead-letters/redrive`;
     const answer = (await this.#json("POST", path, request, options)) as Partial<RedriveResponse> | undefined;
     if (typeof answer?.count !== "number")
@@ -391,7 +398,11 @@ export class HeraldClient {
   }
 
   /** Settles pulled messages; ids the server no longer knows (expired, settled) come back in `unknown`. */
-  async ack(subscription: string, ackIds: readonly string[], options: CallOptions = {}): Promise<AckResponse> {
+  async ack(
+    subscription: string,
+    ackIds: readonly string[],
+    options: CallOptions = {},
+  ): Promise<AckResponse> {
     if (ackIds.length === 0) return { acked: 0, unknown: [] };
     const path = `${subscriptionPath(subscription)}/ack`;
     return (await this.#json("POST", path, { ackIds }, options)) as AckResponse;
@@ -429,12 +440,7 @@ export class HeraldClient {
     if (this.#closed) throw new ClosedError("the HeraldClient is closed");
   }
 
-  async #json(
-    method: string,
-    path: string,
-    body?: unknown,
-    options: CallOptions = {},
-  ): Promise<unknown> {
+  async #json(method: string, path: string, body?: unknown, options: CallOptions = {}): Promise<unknown> {
     const response = await this.#control.request({
       method,
       path,

@@ -57,6 +57,7 @@ export function deliverySettings(config: SubscriptionConfig | undefined): Delive
 function integerSetting(name: string, value: number | string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const parsed = typeof value === "number" ? value : /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(parsed)) throw new TypeError(`config.${name} is not an integer: ${String(value)}`);
+  if (!Number.isSafeInteger(parsed))
+    throw new TypeError(`config.${name} is not an integer: ${String(value)}`);
   return parsed;
 }
