@@ -309,6 +309,11 @@ describe("subscriptions", () => {
   });
 });
 
+test("health and readiness", async () => {
+  assert.deepEqual(await client.health(), { status: "ok" });
+  assert.deepEqual(await client.ready(), { status: "ready" });
+});
+
 describe("transport", () => {
   test("no answer is a TransportError that names the URL; an aborted call says ABORTED", async () => {
     const unreachable = new HeraldClient({ url: "http://127.0.0.1:1", retry: false });

@@ -11,6 +11,7 @@ import {
   CONTENT_TYPE_HEADER,
   type DeadLettersQuery,
   type DeadLettersResponse,
+  type HealthResponse,
   JSON_MEDIA_TYPE,
   type JsonEventObject,
   type LogEntry,
@@ -20,6 +21,7 @@ import {
   type ReadEventsResponse,
   type ReadStreamQuery,
   type ReadStreamResponse,
+  type ReadyResponse,
   type RedriveRequest,
   type RedriveResponse,
   type SubscriptionStats,
@@ -167,12 +169,8 @@ export class HeraldClient {
 
   /** One page of the global log (`GET /events`): events after `after`, and `next` for the next page. */
   async readEvents(query: ReadEventsQuery = {}, options: CallOptions = {}): Promise<ReadEventsResponse> {
-    const params = new URLSearchParams();
-    if (query.after !== undefined) params.set("after", String(query.after));
-    if (query.limit !== undefined) params.set("limit", String(query.limit));
-    if (query.filter !== undefined) params.set("filter", query.filter);
-    if (query.system) params.set("system", "true");
-    return readPage(await this.#json("GET", withQuery("/events", params), undefined, options), "GET /events");
+    const path = withQuery("/events", { ...query, system: query.system === true ? true : undefined });
+    return readPage(await this.#json("GET", path, undefined, options), "GET /events");
   }
 
   /**
@@ -221,12 +219,8 @@ export class HeraldClient {
     query: ReadStreamQuery = {},
     options: CallOptions = {},
   ): Promise<ReadStreamResponse> {
-    const params = new URLSearchParams();
-    if (query.from !== undefined) params.set("from", String(query.from));
-    if (query.limit !== undefined) params.set("limit", String(query.limit));
-    if (query.direction !== undefined) params.set("direction", query.direction);
     const path = `/streams/${encodeURIComponent(stream)}`;
-    return readPage(await this.#json("GET", withQuery(path, params), undefined, options), `GET ${path}`);
+    return readPage(await this.#json("GET", withQuery(path, query), undefined, options), `GET ${path}`);
   }
 
   /**
@@ -348,11 +342,8 @@ export class HeraldClient {
     query: DeadLettersQuery = {},
     options: CallOptions = {},
   ): Promise<DeadLettersResponse> {
-    const params = new URLSearchParams();
-    if (query.after !== undefined) params.set("after", String(query.after));
-    if (query.limit !== undefined) params.set("limit", String(query.limit));
     const path = `${subscriptionPath(id)}/dead-letters`;
-    const answer = await this.#json("GET", withQuery(path, params), undefined, options);
+    const answer = await this.#json("GET", withQuery(path, query), undefined, options);
     const page = answer as Partial<DeadLettersResponse> | undefined;
     if (!Array.isArray(page?.deadLetters) || typeof page.next !== "number")
       throw new UnexpectedResponseError(200, `GET ${path}: no deadLetters array and numeric next`);
@@ -424,6 +415,21 @@ export class HeraldClient {
     )) as NackResponse;
   }
 
+  // ---- health ----
+
+  /** Liveness (`GET /healthz`): the server answers. */
+  async health(options: CallOptions = {}): Promise<HealthResponse> {
+    return (await this.#json("GET", "/healthz", undefined, options)) as HealthResponse;
+  }
+
+  /**
+   * Readiness (`GET /readyz`): resolves when the server takes traffic; otherwise a HeraldApiError 503
+   * with code `not-ready` whose problem lists `reasons`.
+   */
+  async ready(options: CallOptions = {}): Promise<ReadyResponse> {
+    return (await this.#json("GET", "/readyz", undefined, options)) as ReadyResponse;
+  }
+
   /** Stops consumers (graceful), removes the reply subscription, closes pooled sockets. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -469,9 +475,14 @@ function subscriptionPath(id: string): string {
   return `/subscriptions/${encodeURIComponent(id)}`;
 }
 
-function withQuery(path: string, params: URLSearchParams): string {
-  const query = params.toString();
-  return query ? `${path}?${query}` : path;
+/** `path?name=value&…` with the members that are set. */
+function withQuery(path: string, query: object): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined) params.set(name, String(value));
+  }
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
 }
 
 function isNotFound(error: unknown): boolean {
