@@ -161,7 +161,11 @@ export class HeraldClient {
    * nack with status 409 and code `stream-version-conflict`, whose problem has `actualVersion`.
    * Never throws for delivery problems, like send.
    */
-  async append(stream: string, events: readonly EventInput[], options: AppendOptions = {}) {
+  async append(
+    stream: string,
+    events: readonly EventInput[],
+    options: AppendOptions = {},
+  ): Promise<BatchSendResult> {
     return this.sendBatch(events, { ...options, stream });
   }
 
