@@ -1,5 +1,6 @@
 // Consumes a subscription over Server-Sent Events: `GET /subscriptions/{id}/sse?frame=message`
 // streams StreamMessage frames (their `id:` is the ackId); acks and nacks are POSTs to /ack and /nack.
+import { problemFromBody } from "../client/problem.js";
 import { SSE_EVENT, SSE_HEARTBEAT_MS, STREAM_QUERY } from "@herald/protocol";
 import { createParser } from "eventsource-parser";
 import { sleep } from "../backoff.js";
@@ -12,7 +13,6 @@ import {
   type ConnectOptions,
   ConsumerRejectedError,
   isPermanentStatus,
-  parseProblem,
   StreamConsumer,
   type StreamEndpoint,
   type StreamSubscribeOptions,
@@ -88,7 +88,7 @@ class SseConnection implements Connection {
     }
     if (response.status !== 200 || !response.body) {
       const body = await response.text().catch(() => "");
-      const problem = parseProblem(response.status, body, response.statusText);
+      const problem = problemFromBody(response.status, body, response.statusText);
       if (isPermanentStatus(response.status)) {
         throw new ConsumerRejectedError(options.subscription, "sse", response.status, problem);
       }
@@ -174,7 +174,10 @@ class SseConnection implements Connection {
         });
         const text = await response.text();
         if (response.ok) return text ? JSON.parse(text) : undefined;
-        error = new HeraldApiError(response.status, parseProblem(response.status, text, response.statusText));
+        error = new HeraldApiError(
+          response.status,
+          problemFromBody(response.status, text, response.statusText),
+        );
         if (isPermanentStatus(response.status)) throw error;
       } catch (thrown) {
         if (thrown instanceof HeraldApiError && isPermanentStatus(thrown.status)) throw thrown;

@@ -8,7 +8,7 @@
 import { decodeJsonEventObject } from "@herald/cloudevents";
 import type { StreamMessage } from "@herald/protocol";
 import { backoffDelay, type BackoffOptions, sleep } from "../backoff.js";
-import { isRetryable, type ProblemDetails, RetryableError, toError } from "../errors.js";
+import { type ApiProblem, isRetryable, RetryableError, toError } from "../errors.js";
 import type { Handler } from "../handler.js";
 import type { HeraldClient } from "../client/client.js";
 import type { PulledMessage } from "../client/subscription-types.js";
@@ -56,8 +56,8 @@ export class ConsumerRejectedError extends Error {
   readonly subscription: string;
   readonly transport: StreamTransport;
   readonly status: number;
-  readonly problem: ProblemDetails;
-  constructor(subscription: string, transport: StreamTransport, status: number, problem: ProblemDetails) {
+  readonly problem: ApiProblem;
+  constructor(subscription: string, transport: StreamTransport, status: number, problem: ApiProblem) {
     super(
       `herald refused ${transport} consumer of ${subscription} (${status}${problem.title ? ` ${problem.title}` : ""})${problem.detail ? `: ${problem.detail}` : ""}`,
     );
@@ -71,18 +71,6 @@ export class ConsumerRejectedError extends Error {
 /** 4xx answers other than 408/429 are refusals (the one retry model); the rest is transient. */
 export function isPermanentStatus(status: number): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 429;
-}
-
-/** Reads a problem+json body; anything else becomes a title. */
-export function parseProblem(status: number, body: string, statusText = ""): ProblemDetails {
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
-      return parsed as ProblemDetails;
-  } catch {
-    // not JSON
-  }
-  return { status, title: statusText || `HTTP ${status}`, ...(body ? { detail: body.slice(0, 200) } : {}) };
 }
 
 /** A message frame (StreamMessage of @herald/protocol) as the handler gets it; throws on a malformed one. */

@@ -1,6 +1,7 @@
 // Consumes a subscription over a WebSocket (`/subscriptions/{id}/ws`): StreamMessage frames in,
 // `{ "ack": [...] }` / `{ "nack": [...], "delayMs" }` commands out on the same socket. The API key
 // travels as a bearer header in the handshake, never in the URL.
+import { problemFromBody } from "../client/problem.js";
 import {
   type StreamMessage,
   STREAM_QUERY,
@@ -18,7 +19,6 @@ import {
   type ConnectOptions,
   ConsumerRejectedError,
   isPermanentStatus,
-  parseProblem,
   StreamConsumer,
   type StreamEndpoint,
   type StreamSubscribeOptions,
@@ -87,7 +87,7 @@ class WsConnection implements Connection {
         response.on("error", () => {});
         response.on("end", () => {
           const status = response.statusCode ?? 0;
-          const problem = parseProblem(
+          const problem = problemFromBody(
             status,
             Buffer.concat(chunks).toString("utf8"),
             response.statusMessage,
