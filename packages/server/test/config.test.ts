@@ -120,7 +120,8 @@ describe("resolveConfig", () => {
   it("refuses a CORS origin that is not scheme://host[:port]", () => {
     assert.throws(
       () => resolveConfig({ env: { HERALD_CORS_ALLOW_ORIGINS: "https://ok.example.com,example.com/path" } }),
-      (error: Error) => error.message.includes("HERALD_CORS_ALLOW_ORIGINS") && error.message.includes("example.com/path"),
+      (error: Error) =>
+        error.message.includes("HERALD_CORS_ALLOW_ORIGINS") && error.message.includes("example.com/path"),
     );
   });
 
