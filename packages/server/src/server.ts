@@ -19,7 +19,7 @@ import { type RouteInfo, Router } from "./http/router.js";
 import { registerStreamRoutes } from "./http/streams.js";
 import { registerSubscriptionRoutes } from "./http/subscription-routes.js";
 import { createLogger, type Logger } from "./observability/logger.js";
-import { createServerMetrics, routeLabel } from "./observability/metrics.js";
+import { createServerMetrics } from "./observability/metrics.js";
 import { redactUrl } from "./observability/redact.js";
 import { SubscriptionManager } from "./subscriptions/manager.js";
 
@@ -120,12 +120,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       // While closing, the connection of an exchange that just ended is idle: let it go.
       if (closing) setImmediate(() => server.closeIdleConnections());
     });
+    let route: RouteInfo | undefined;
     try {
-      await dispatch(req, res);
+      route = await dispatch(req, res);
     } finally {
       // Duration until the handler returned: the answer for plain requests, the start for streams.
       const seconds = (performance.now() - started) / 1000;
-      metrics.observeRequest(req.method ?? "GET", routeLabel(pathOf(req.url)), res.statusCode, seconds);
+      // The route's pattern keeps the label's cardinality low (ids and stream names stay out).
+      metrics.observeRequest(req.method ?? "GET", route?.path ?? "other", res.statusCode, seconds);
       if (logRequests) {
         logger.debug(
           { method: req.method, url: redactUrl(req.url ?? "/"), status: res.statusCode, ms: seconds * 1000 },
@@ -135,14 +137,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     }
   }
 
-  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<RouteInfo | undefined> {
     if (closing) {
       res.setHeader("connection", "close");
       req.resume();
       sendProblem(res, new HttpProblem("shutting-down", "the server is shutting down"));
-      return;
+      return undefined;
     }
-    await router.handle(req, res);
+    return await router.handle(req, res);
   }
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -240,12 +242,6 @@ async function openLog(config: ServerConfig): Promise<EventLog> {
   if (config.storage === "memory") return createMemoryLog();
   mkdirSync(config.dataDir, { recursive: true });
   return await openSqliteLog({ path: join(config.dataDir, DATABASE_FILE), durability: config.durability });
-}
-
-function pathOf(url: string | undefined): string {
-  if (url === undefined) return "/";
-  const q = url.indexOf("?");
-  return q === -1 ? url : url.slice(0, q);
 }
 
 function delay(ms: number): Promise<void> {

@@ -67,6 +67,18 @@ describe("HEAD and OPTIONS", () => {
     assert.equal(missing.body.length, 0);
   });
 
+  it("labels request metrics with the matched route's pattern, never an id", async () => {
+    await request(`${server.url}/subscriptions/live/stats`);
+    await request(`${server.url}/no/such/path`);
+    const text = (await request(`${server.url}/metrics`)).body.toString();
+    assert.match(
+      text,
+      /herald_http_request_duration_seconds_count\{method="GET",route="\/subscriptions\/:id\/stats",status="200"\}/,
+    );
+    assert.match(text, /route="other",status="404"/);
+    assert.ok(!/route="[^"]*live/.test(text), "a subscription id became a label");
+  });
+
   it("ends a HEAD of a streaming route (SSE) once the headers are out", async () => {
     const head = await request(`${server.url}/subscriptions/live/sse`, { method: "HEAD" });
     assert.equal(head.status, 200);

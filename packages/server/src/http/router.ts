@@ -116,7 +116,7 @@ export class Router {
     const wanted = method === "HEAD" ? "GET" : method;
     for (const route of this.table) {
       if (route.handler === undefined) continue;
-      const params = matchSegments(route.segments, parts);
+      const params = matchSegments(route.segments, parts, route.info.method === wanted);
       if (params === undefined) continue;
       if (route.info.method === wanted) return { route, params };
       allowed.add(route.info.method);
@@ -126,8 +126,12 @@ export class Router {
     return { allowed: [...allowed] };
   }
 
-  /** Dispatches one request; answers 404/405, OPTIONS and every error itself. */
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Dispatches one request; answers 404/405, OPTIONS and every error itself. Resolves with the route
+   * that took it (its path pattern is the metrics label), undefined when none did.
+   */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<RouteInfo | undefined> {
+    let matched: RouteInfo | undefined;
     try {
       const url = new URL(req.url ?? "/", "http://herald.local");
       const method = req.method ?? "GET";
@@ -140,22 +144,25 @@ export class Router {
           throw new HttpProblem("route-not-found", `no route for ${url.pathname}`);
         const allow = found.allowed.join(", ");
         if (method === "OPTIONS") {
-          if (cors?.preflight(req, res, found.allowed)) return;
-          res.writeHead(204, { [ALLOW_HEADER]: allow, [CONTENT_LENGTH_HEADER]: 0 });
-          res.end();
-          return;
+          if (!cors?.preflight(req, res, found.allowed)) {
+            res.writeHead(204, { [ALLOW_HEADER]: allow, [CONTENT_LENGTH_HEADER]: 0 });
+            res.end();
+          }
+          return undefined;
         }
         throw new HttpProblem("method-not-allowed", `${method} is not allowed on ${url.pathname}`, {
           headers: { [ALLOW_HEADER]: allow },
         });
       }
-      const principal = this.authorize(req, url, found.route.info.access, false);
+      matched = found.route.info;
+      const principal = this.authorize(req, url, matched.access, false);
       if (method === "HEAD") headOnly(res);
       await found.route.handler!({ req, res, url, params: found.params, principal });
     } catch (error) {
       if (!req.readableEnded) req.resume();
       sendProblem(res, answerError(error, this.options.onUnexpected));
     }
+    return matched;
   }
 
   /** Dispatches an upgrade request to its WebSocket route; refusals are raw HTTP problem answers. */
@@ -223,9 +230,11 @@ function split(path: string): string[] {
   return path.split("/").filter((s) => s.length > 0);
 }
 
+/** The params when `parts` fit `pattern`; `decode: false` only checks the fit (an empty object). */
 function matchSegments(
   pattern: readonly string[],
   parts: readonly string[],
+  decode = true,
 ): Record<string, string> | undefined {
   if (pattern.length !== parts.length) return undefined;
   const params: Record<string, string> = {};
@@ -234,6 +243,7 @@ function matchSegments(
     const part = parts[i]!;
     if (!p.startsWith(":") && p !== part) return undefined;
   }
+  if (!decode) return params;
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i]!;
     if (!p.startsWith(":")) continue;
