@@ -6,6 +6,7 @@ import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { createLogger, type HeraldServer } from "@herald/server";
+import fc from "fast-check";
 import { negotiateEncoding } from "../src/http/compression.js";
 import { redactUrl } from "../src/observability/redact.js";
 import { rawExchange } from "./support/raw-http.js";
@@ -341,6 +342,40 @@ describe("logs never hold credentials", () => {
     );
     assert.equal(redactUrl("/events?after=3&limit=2"), "/events?after=3&limit=2");
     assert.equal(redactUrl("/healthz"), "/healthz");
+  });
+
+  it("masks every secret parameter whatever its spelling, and keeps the rest of the URL as it was", () => {
+    const secretName = fc
+      .tuple(
+        fc.constantFrom(
+          "access_token",
+          "token",
+          "key",
+          "api_key",
+          "apikey",
+          "secret",
+          "password",
+          "signature",
+        ),
+        fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }),
+        fc.boolean(),
+      )
+      .map(([name, upper, dash]) => {
+        const cased = [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c)).join("");
+        return dash ? cased.replace("_", "-") : cased;
+      });
+    const plainName = fc.constantFrom("after", "limit", "ack", "max", "filter", "keys", "tokenish");
+    const value = fc.stringMatching(/^[A-Za-z0-9%._~-]{1,16}$/);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.oneof(secretName, plainName), value), { maxLength: 8 }), (pairs) => {
+        const secret = (name: string) =>
+          !["after", "limit", "ack", "max", "filter", "keys", "tokenish"].includes(name);
+        const url = `/p/a?${pairs.map(([n, v]) => `${n}=S${v}`).join("&")}`;
+        const out = redactUrl(url);
+        const expected = pairs.map(([n, v]) => (secret(n) ? `${n}=[REDACTED]` : `${n}=S${v}`)).join("&");
+        assert.equal(out, `/p/a?${expected}`);
+      }),
+    );
   });
 
   it("at trace level, neither a query token nor an Authorization header reaches the log", async () => {
