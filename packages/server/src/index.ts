@@ -31,8 +31,8 @@ export {
   settingsTable,
   withSettingsTable,
 } from "./settings-docs.js";
-export { type Principal, principalOf, requiredAccess } from "./http/auth.js";
-export { problemOf } from "./http/errors.js";
+export { OPEN_PRINCIPAL, type Principal } from "./http/auth.js";
+export { answerError, problemOf } from "./http/errors.js";
 export {
   HttpProblem,
   type HttpProblemOptions,
@@ -40,7 +40,23 @@ export {
   type ProblemFieldError,
   sendJson,
   sendProblem,
+  sendText,
 } from "./http/problem.js";
-export { type RequestContext, type RouteHandler, Router } from "./http/router.js";
+export {
+  type Access,
+  accessOf,
+  type Authorize,
+  type RequestContext,
+  type RouteDefinition,
+  type RouteHandler,
+  type RouteInfo,
+  Router,
+  type RouterOptions,
+  type UpgradeContext,
+  type UpgradeHandler,
+  type UpgradeRouteDefinition,
+} from "./http/router.js";
+export { CorsPolicy } from "./http/cors.js";
+export { redactUrl } from "./observability/redact.js";
 export { createLogger, type Logger } from "./observability/logger.js";
 export { DATABASE_FILE, type HeraldServer, type StartServerOptions, startServer } from "./server.js";

@@ -10,16 +10,17 @@ import { createMemoryLog, type EventLog, openSqliteLog } from "@herald/log";
 import { Registry } from "prom-client";
 import { resolveConfig, type ServerConfig, type ServerConfigInput } from "./config.js";
 import { Authorizer } from "./http/auth.js";
+import { CorsPolicy } from "./http/cors.js";
 import { registerHealthRoutes } from "./http/health.js";
 import { registerIngestRoutes } from "./http/ingest.js";
-import { isUnexpected, problemOf } from "./http/errors.js";
 import { HttpProblem, problemUpgradeResponse, sendProblem } from "./http/problem.js";
 import { registerReadRoutes } from "./http/reads.js";
-import { Router } from "./http/router.js";
+import { type RouteInfo, Router } from "./http/router.js";
 import { registerStreamRoutes } from "./http/streams.js";
-import { handleSubscriptionUpgrade, registerSubscriptionRoutes } from "./http/subscription-routes.js";
+import { registerSubscriptionRoutes } from "./http/subscription-routes.js";
 import { createLogger, type Logger } from "./observability/logger.js";
-import { createServerMetrics, routeLabel } from "./observability/metrics.js";
+import { createServerMetrics } from "./observability/metrics.js";
+import { redactUrl } from "./observability/redact.js";
 import { SubscriptionManager } from "./subscriptions/manager.js";
 
 export interface StartServerOptions extends ServerConfigInput {
@@ -39,6 +40,8 @@ export interface HeraldServer {
   readonly config: ServerConfig;
   /** The Prometheus registry behind /metrics. */
   readonly registry: Registry;
+  /** The route table: method, path and the access each route declares (docs/http-api.md lists it). */
+  readonly routes: readonly RouteInfo[];
   /** Graceful: stop accepting, finish in-flight requests and deliveries (≤ shutdownDrainMs), close the log. */
   close(): Promise<void>;
 }
@@ -61,7 +64,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   const registry = new Registry();
   const metrics = createServerMetrics(log, registry);
   const authorizer = new Authorizer(config.apiKeys);
-  const router = new Router();
+  const onError = (error: unknown) => logger.error({ err: error }, "request failed");
+  const router = new Router({
+    ...(authorizer.enabled
+      ? { authorize: (req, url, access, opts) => authorizer.authorize(req, url, access, opts) }
+      : {}),
+    onUnexpected: onError,
+    ...(config.cors.allowOrigins.length > 0 ? { cors: new CorsPolicy(config.cors.allowOrigins) } : {}),
+  });
   let closing = false;
 
   registerHealthRoutes(router, {
@@ -80,10 +90,22 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   const manager = new SubscriptionManager({ log, registry, logger, sinkPolicy: config.sinks });
   registerSubscriptionRoutes(router, manager);
 
-  const onError = (error: unknown) => logger.error({ err: error }, "request failed");
   const logRequests = logger.isLevelEnabled("debug");
-  const server = createServer({ keepAliveTimeout: 10_000 }, (req, res) => {
-    handleRequest(req, res).catch(onError);
+  const requestTimeout = config.limits.requestTimeoutMs;
+  const server = createServer(
+    {
+      keepAliveTimeout: 10_000,
+      requestTimeout,
+      headersTimeout: Math.min(60_000, requestTimeout),
+      // How often node looks for requests past their timeout (its default is 30 s).
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4))),
+    },
+    (req, res) => {
+      handleRequest(req, res).catch(onError);
+    },
+  );
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+    answerClientError(error, socket);
   });
 
   // Responses being worked on: on close they are told to end their connection after answering.
@@ -98,51 +120,39 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       // While closing, the connection of an exchange that just ended is idle: let it go.
       if (closing) setImmediate(() => server.closeIdleConnections());
     });
+    let route: RouteInfo | undefined;
     try {
-      await dispatch(req, res);
+      route = await dispatch(req, res);
     } finally {
       // Duration until the handler returned: the answer for plain requests, the start for streams.
       const seconds = (performance.now() - started) / 1000;
-      metrics.observeRequest(req.method ?? "GET", routeLabel(pathOf(req.url)), res.statusCode, seconds);
+      // The route's pattern keeps the label's cardinality low (ids and stream names stay out).
+      metrics.observeRequest(req.method ?? "GET", route?.path ?? "other", res.statusCode, seconds);
       if (logRequests) {
         logger.debug(
-          { method: req.method, url: req.url, status: res.statusCode, ms: seconds * 1000 },
+          { method: req.method, url: redactUrl(req.url ?? "/"), status: res.statusCode, ms: seconds * 1000 },
           "request",
         );
       }
     }
   }
 
-  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<RouteInfo | undefined> {
     if (closing) {
       res.setHeader("connection", "close");
       req.resume();
       sendProblem(res, new HttpProblem("shutting-down", "the server is shutting down"));
-      return;
+      return undefined;
     }
-    if (authorizer.enabled) {
-      try {
-        authorizer.authorize(req, new URL(req.url ?? "/", "http://herald.local"));
-      } catch (error) {
-        req.resume();
-        if (isUnexpected(error)) throw error;
-        sendProblem(res, problemOf(error));
-        return;
-      }
-    }
-    await router.handle(req, res, onError);
+    return await router.handle(req, res);
   }
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    try {
-      if (closing) throw new HttpProblem("shutting-down", "the server is shutting down");
-      authorizer.authorize(req, new URL(req.url ?? "/", "http://herald.local"), { allowQueryToken: true });
-      if (handleSubscriptionUpgrade(manager, req, socket, head)) return;
-      throw new HttpProblem("route-not-found", `no WebSocket endpoint at ${pathOf(req.url)}`);
-    } catch (error) {
-      if (isUnexpected(error)) onError(error);
-      socket.end(problemUpgradeResponse(problemOf(error)));
+    if (closing) {
+      socket.end(problemUpgradeResponse(new HttpProblem("shutting-down", "the server is shutting down")));
+      return;
     }
+    router.handleUpgrade(req, socket, head).catch(onError);
   });
 
   try {
@@ -196,19 +206,42 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     return closed;
   };
 
-  return { url, port, log, config, registry, close };
+  return { url, port, log, config, registry, routes: router.routes(), close };
+}
+
+/**
+ * Errors node's HTTP parser hits before any route sees the request (bad framing, oversized headers, a
+ * request that does not arrive in time) are answered as problems too, when the socket can still take an
+ * answer and none was started; then the connection goes.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  const problem = clientErrorProblem(error);
+  // node's own default handler makes the same check on its private field.
+  const started = (socket as { _httpMessage?: ServerResponse })._httpMessage?.headersSent === true;
+  if (problem === undefined || !socket.writable || started) {
+    socket.destroy();
+    return;
+  }
+  socket.end(problemUpgradeResponse(problem), () => socket.destroy());
+}
+
+function clientErrorProblem(error: NodeJS.ErrnoException): HttpProblem | undefined {
+  const code = error.code ?? "";
+  if (code === "HPE_HEADER_OVERFLOW")
+    return new HttpProblem("headers-too-large", "the request headers exceed the server's limit", {
+      cause: error,
+    });
+  if (code === "ERR_HTTP_REQUEST_TIMEOUT")
+    return new HttpProblem("request-timeout", "the request did not arrive in time", { cause: error });
+  if (code.startsWith("HPE_"))
+    return new HttpProblem("bad-request", `the request is not valid HTTP/1.1 (${code})`, { cause: error });
+  return undefined;
 }
 
 async function openLog(config: ServerConfig): Promise<EventLog> {
   if (config.storage === "memory") return createMemoryLog();
   mkdirSync(config.dataDir, { recursive: true });
   return await openSqliteLog({ path: join(config.dataDir, DATABASE_FILE), durability: config.durability });
-}
-
-function pathOf(url: string | undefined): string {
-  if (url === undefined) return "/";
-  const q = url.indexOf("?");
-  return q === -1 ? url : url.slice(0, q);
 }
 
 function delay(ms: number): Promise<void> {

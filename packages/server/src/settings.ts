@@ -159,6 +159,24 @@ function stringList(itemsName: string): SettingType<string[]> {
   };
 }
 
+/** Browser origins (`scheme://host[:port]`, no path): a list of them, or `*` for any origin. */
+function origins(): SettingType<string[]> {
+  const list = stringList("origins");
+  const origin = /^(\*|https?:\/\/[^/?#\s]+)$/i;
+  return {
+    ...list,
+    describe: "list of origins such as `https://app.example.com`, or `*` (text: comma-separated)",
+    check(value, at, issues) {
+      const items = list.check(value, at, issues);
+      if (items === undefined) return undefined;
+      const bad = items.filter((item) => !origin.test(item));
+      if (bad.length === 0) return items.map((item) => item.toLowerCase());
+      issues.push({ setting: at, reason: `not an origin (scheme://host[:port]): ${bad.join(", ")}` });
+      return undefined;
+    },
+  };
+}
+
 function apiKeys(): SettingType<ApiKeyConfig[]> {
   return {
     describe:
@@ -270,6 +288,14 @@ export const SETTINGS = [
     doc: "largest `limit` a read may ask for → 400",
   }),
   setting({
+    key: "limits.requestTimeoutMs",
+    flag: "--request-timeout-ms <ms>",
+    env: "HERALD_REQUEST_TIMEOUT_MS",
+    type: int(100),
+    default: 300_000,
+    doc: "time a client has to send a whole request (headers and body) → 408; headers alone get at most 60 s",
+  }),
+  setting({
     key: "limits.maxReadScan",
     flag: "--max-read-scan <n>",
     env: "HERALD_MAX_READ_SCAN",
@@ -293,6 +319,15 @@ export const SETTINGS = [
     type: bool(),
     default: true,
     doc: "allow push sinks on loopback and private networks (RFC 1918, CGNAT, unique-local); link-local and cloud metadata addresses are refused whatever this says",
+  }),
+  setting({
+    key: "cors.allowOrigins",
+    flag: "--cors-allow-origins <origins>",
+    env: "HERALD_CORS_ALLOW_ORIGINS",
+    type: origins(),
+    default: [],
+    defaultNote: "no CORS headers",
+    doc: "browser origins allowed to call the API cross-origin (CORS, with `Authorization`); API keys still apply",
   }),
 ] as const;
 

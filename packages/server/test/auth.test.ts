@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { describe, it } from "node:test";
-import { type ApiKeyConfig, requiredAccess } from "@herald/server";
+import { type ApiKeyConfig, accessOf } from "@herald/server";
 import { batch, get, type Problem, post, structured, withServer } from "./server-harness.js";
 
 const KEYS: ApiKeyConfig[] = [
@@ -13,19 +13,22 @@ const KEYS: ApiKeyConfig[] = [
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const ev = (type: string, id = type) => structured({ id, source: "/auth", type });
 
-describe("requiredAccess", () => {
-  it("maps paths and methods to scopes", () => {
-    const table: Array<[string, string, string]> = [
+describe("the route table's access", () => {
+  it("maps paths and methods to scopes", async () => {
+    const routes = await withServer({}, async (server) => server.routes);
+    const table: Array<[string, string, string | undefined]> = [
       ["POST", "/events", "publish"],
       ["GET", "/events", "consume"],
+      ["HEAD", "/events", "consume"],
       ["POST", "/streams/a", "publish"],
       ["GET", "/streams/a", "consume"],
-      ["DELETE", "/streams/a", "admin"],
+      ["PUT", "/streams/a", undefined],
       ["POST", "/subscriptions/x/pull", "consume"],
       ["POST", "/subscriptions/x/ack", "consume"],
       ["POST", "/subscriptions/x/nack", "consume"],
       ["GET", "/subscriptions/x/sse", "consume"],
-      ["GET", "/subscriptions/x/ws", "consume"],
+      ["WebSocket", "/subscriptions/x/ws", "consume"],
+      ["GET", "/subscriptions/x/ws", undefined],
       ["GET", "/subscriptions/x/stats", "consume"],
       ["GET", "/subscriptions/x/dead-letters", "admin"],
       ["POST", "/subscriptions", "admin"],
@@ -34,10 +37,11 @@ describe("requiredAccess", () => {
       ["GET", "/healthz", "public"],
       ["GET", "/readyz", "public"],
       ["GET", "/metrics", "admin"],
-      ["GET", "/unknown", "admin"],
+      ["OPTIONS", "/events", undefined],
+      ["GET", "/unknown", undefined],
     ];
     for (const [method, path, scope] of table)
-      assert.equal(requiredAccess(method, path), scope, `${method} ${path}`);
+      assert.equal(accessOf(routes, method, path), scope, `${method} ${path}`);
   });
 });
 

@@ -85,6 +85,8 @@ describe("resolveConfig", () => {
         HERALD_MAX_ATTRIBUTE_BYTES: "64",
         HERALD_MAX_READ_LIMIT: "50",
         HERALD_MAX_READ_SCAN: "500",
+        HERALD_REQUEST_TIMEOUT_MS: "1500",
+        HERALD_CORS_ALLOW_ORIGINS: "https://App.example.com, http://localhost:5173",
         HERALD_SINK_ALLOW_LIST: "a.example.com, *.b.example.com",
         HERALD_SINK_ALLOW_PRIVATE_NETWORKS: "false",
         HERALD_API_KEYS: "publisher-key-1:publish:com.acme.,org.x.;admin-key-0001:admin,consume",
@@ -104,13 +106,23 @@ describe("resolveConfig", () => {
         maxAttributeBytes: 64,
         maxReadLimit: 50,
         maxReadScan: 500,
+        requestTimeoutMs: 1500,
       },
       sinks: { allowList: ["a.example.com", "*.b.example.com"], allowPrivateNetworks: false },
+      cors: { allowOrigins: ["https://app.example.com", "http://localhost:5173"] },
       apiKeys: [
         { key: "publisher-key-1", scopes: ["publish"], typePrefixes: ["com.acme.", "org.x."] },
         { key: "admin-key-0001", scopes: ["admin", "consume"] },
       ],
     });
+  });
+
+  it("refuses a CORS origin that is not scheme://host[:port]", () => {
+    assert.throws(
+      () => resolveConfig({ env: { HERALD_CORS_ALLOW_ORIGINS: "https://ok.example.com,example.com/path" } }),
+      (error: Error) =>
+        error.message.includes("HERALD_CORS_ALLOW_ORIGINS") && error.message.includes("example.com/path"),
+    );
   });
 
   it("accepts HERALD_API_KEYS as JSON", () => {

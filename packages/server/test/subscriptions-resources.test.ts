@@ -157,7 +157,8 @@ describe("subscription resources", () => {
 
   it("answers OPTIONS with the allowed methods", async () => {
     const res = await fetch(`${h.url}/subscriptions`, { method: "OPTIONS" });
-    assert.equal(res.headers.get("allow"), "GET, POST, OPTIONS");
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get("allow"), "GET, POST, HEAD, OPTIONS");
   });
 
   it("persists resources: a new manager on the same log loads them", async () => {

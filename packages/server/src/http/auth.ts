@@ -1,11 +1,12 @@
-// API keys with scopes. Authorization runs before routing, decided by path and method alone; the ingest
-// handler additionally checks a key's type prefixes per event. Keys are compared by SHA-256 digest
+// API keys with scopes. The router asks the authorizer with the access the matched route declares and
+// hands the principal to the handler in its context (ingest checks a key's type prefixes per event). Keys are compared by SHA-256 digest
 // through a Map, so lookup time does not depend on how many leading characters match.
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { ApiKeyConfig, Scope } from "../config.js";
 import { ACCESS_TOKEN_QUERY, AUTH_REALM, AUTH_SCHEME, WWW_AUTHENTICATE_HEADER } from "@herald/protocol";
 import { HttpProblem } from "./problem.js";
+import type { Access } from "./router.js";
 
 /** Who is calling. `admin` implies `publish` and `consume`. */
 export interface Principal {
@@ -14,40 +15,10 @@ export interface Principal {
   readonly typePrefixes?: readonly string[];
 }
 
-/** The scope a request needs, or `public`. */
-export type RequiredAccess = Scope | "public";
-
-const OPEN: Principal = Object.freeze({ scopes: new Set<Scope>(["publish", "consume", "admin"]) });
-const principals = new WeakMap<IncomingMessage, Principal>();
-
-/** The principal the authorizer attached to a request (everything allowed when auth is off). */
-export function principalOf(req: IncomingMessage): Principal {
-  return principals.get(req) ?? OPEN;
-}
-
-const CONSUMER_ACTIONS = new Set(["pull", "ack", "nack", "sse", "ws"]);
-
-/** The access rule of the HTTP API (see README "Authentication"). */
-export function requiredAccess(method: string, pathname: string): RequiredAccess {
-  const parts = pathname.split("/").filter((s) => s.length > 0);
-  const [first, id, action] = parts;
-  if (parts.length === 1 && (first === "healthz" || first === "readyz")) return "public";
-  if (first === "events" && parts.length === 1) {
-    if (method === "POST") return "publish";
-    if (method === "GET" || method === "HEAD") return "consume";
-    return "admin";
-  }
-  if (first === "streams" && parts.length === 2) {
-    if (method === "POST") return "publish";
-    if (method === "GET" || method === "HEAD") return "consume";
-    return "admin";
-  }
-  if (first === "subscriptions" && id !== undefined && parts.length === 3 && action !== undefined) {
-    if (CONSUMER_ACTIONS.has(action)) return "consume";
-    if (action === "stats" && method === "GET") return "consume";
-  }
-  return "admin";
-}
+/** Everything allowed: the principal of every request when no API keys are configured. */
+export const OPEN_PRINCIPAL: Principal = Object.freeze({
+  scopes: new Set<Scope>(["publish", "consume", "admin"]),
+});
 
 export class Authorizer {
   private readonly byDigest = new Map<string, Principal>();
@@ -71,13 +42,16 @@ export class Authorizer {
   }
 
   /**
-   * Checks a request and remembers its principal (see principalOf). Throws 401 without a known key,
-   * 403 when the key lacks the scope. `allowQueryToken` accepts `?access_token=` (WebSocket from browsers).
+   * The caller of a request to a route with `access`. Throws 401 without a known key, 403 when the key
+   * lacks the scope. `allowQueryToken` accepts `?access_token=` (WebSocket from browsers).
    */
-  authorize(req: IncomingMessage, url: URL, options: { allowQueryToken?: boolean } = {}): Principal {
-    if (!this.enabled) return OPEN;
-    const access = requiredAccess(req.method ?? "GET", url.pathname);
-    if (access === "public") return OPEN;
+  authorize(
+    req: IncomingMessage,
+    url: URL,
+    access: Access,
+    options: { allowQueryToken?: boolean } = {},
+  ): Principal {
+    if (!this.enabled || access === "public") return OPEN_PRINCIPAL;
     const token =
       bearerToken(req.headers.authorization) ??
       (options.allowQueryToken ? (url.searchParams.get(ACCESS_TOKEN_QUERY) ?? undefined) : undefined);
@@ -95,7 +69,6 @@ export class Authorizer {
         extensions: { requiredScope: access },
       });
     }
-    principals.set(req, principal);
     return principal;
   }
 }

@@ -1,5 +1,6 @@
 // The one place where typed errors of the log, the codec and the subscription layer become problems.
-// Handlers throw HttpProblem for refusals of their own; everything else passes through problemOf.
+// Handlers throw HttpProblem for refusals of their own; everything else passes through problemOf, and
+// answerError is the single entry every catch-all uses.
 import { CesqlError, CloudEventDecodeError, CloudEventValidationError } from "@herald/cloudevents";
 import { LogClosedError, LogInputError, StreamDeletedError, VersionConflictError } from "@herald/log";
 import { RETRY_AFTER_HEADER } from "@herald/protocol";
@@ -97,7 +98,12 @@ export function problemOf(error: unknown): HttpProblem {
   return new HttpProblem("internal-error", "the server failed to handle the request", cause);
 }
 
-/** Did problemOf have to invent a 500 for an error nobody expected (worth logging)? */
-export function isUnexpected(error: unknown): boolean {
-  return !(error instanceof HttpProblem) && problemOf(error).code === "internal-error";
+/**
+ * The one answer to any thrown error, used by the router, upgrades and the server's own catch-alls:
+ * the error's problem, and `onUnexpected` told about errors no catalog code describes (logged as 500s).
+ */
+export function answerError(error: unknown, onUnexpected?: (error: unknown) => void): HttpProblem {
+  const problem = problemOf(error);
+  if (problem.code === "internal-error" && !(error instanceof HttpProblem)) onUnexpected?.(error);
+  return problem;
 }

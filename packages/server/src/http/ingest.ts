@@ -14,7 +14,7 @@ import {
 } from "@herald/protocol";
 import type { LimitsConfig } from "../config.js";
 import type { ServerMetrics } from "../observability/metrics.js";
-import { forbiddenType, principalOf } from "./auth.js";
+import { forbiddenType, type Principal } from "./auth.js";
 import { readBody } from "./body.js";
 import { problemOf } from "./errors.js";
 import { HttpProblem, type ProblemFieldError, sendJson } from "./problem.js";
@@ -27,16 +27,23 @@ export interface IngestDeps {
 }
 
 export function registerIngestRoutes(router: Router, deps: IngestDeps): void {
-  router.add("POST", "/events", async (ctx) => {
-    if (ctx.req.headers[EXPECTED_VERSION_HEADER] !== undefined) {
-      ctx.req.resume();
-      throw new HttpProblem(
-        "expected-version-not-allowed",
-        "Herald-Expected-Version needs a stream: use POST /streams/{stream}",
-        { errors: [{ field: "Herald-Expected-Version", reason: "only allowed on POST /streams/{stream}" }] },
-      );
-    }
-    await ingest(ctx, deps, {});
+  router.add({
+    method: "POST",
+    path: "/events",
+    access: "publish",
+    handler: async (ctx) => {
+      if (ctx.req.headers[EXPECTED_VERSION_HEADER] !== undefined) {
+        ctx.req.resume();
+        throw new HttpProblem(
+          "expected-version-not-allowed",
+          "Herald-Expected-Version needs a stream: use POST /streams/{stream}",
+          {
+            errors: [{ field: "Herald-Expected-Version", reason: "only allowed on POST /streams/{stream}" }],
+          },
+        );
+      }
+      await ingest(ctx, deps, {});
+    },
   });
 }
 
@@ -44,7 +51,7 @@ export function registerIngestRoutes(router: Router, deps: IngestDeps): void {
 export async function ingest(ctx: RequestContext, deps: IngestDeps, options: AppendOptions): Promise<void> {
   try {
     const events = await decodeRequest(ctx.req, deps.limits);
-    checkEvents(events, ctx.req, deps.limits, options.stream);
+    checkEvents(events, ctx.principal, deps.limits, options.stream);
     const results: readonly AppendedEvent[] = events.length === 0 ? [] : await append(deps, events, options);
     let duplicates = 0;
     for (const result of results) if (result.duplicate) duplicates++;
@@ -73,7 +80,7 @@ async function decodeRequest(req: IncomingMessage, limits: LimitsConfig): Promis
 /** Limits, system streams and type prefixes: every refusal names the offending event and attribute. */
 function checkEvents(
   events: readonly CloudEvent[],
-  req: IncomingMessage,
+  principal: Principal,
   limits: LimitsConfig,
   stream: string | undefined,
 ): void {
@@ -104,7 +111,6 @@ function checkEvents(
       errors: systemStreams,
     });
   }
-  const principal = principalOf(req);
   if (principal.typePrefixes === undefined) return;
   const forbidden = forbiddenType(
     principal,

@@ -1,6 +1,7 @@
 // RFC 9457 problem details: every error answer of the server is one of these, built from a code of
 // the catalog in @herald/protocol (status, title and `type` come from the row; detail per answer).
 import type { ServerResponse } from "node:http";
+import { ACCEPT_ENCODING_HEADER, CONTENT_ENCODING_HEADER, compress, VARY_HEADER } from "./compression.js";
 import {
   CONTENT_LENGTH_HEADER,
   CONTENT_TYPE_HEADER,
@@ -61,17 +62,11 @@ export class HttpProblem extends Error {
 }
 
 export function sendProblem(res: ServerResponse, problem: HttpProblem): void {
-  const body = JSON.stringify(problem.toJSON());
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.writeHead(problem.status, {
-    ...problem.headers,
-    [CONTENT_TYPE_HEADER]: PROBLEM_JSON_MEDIA_TYPE,
-    [CONTENT_LENGTH_HEADER]: Buffer.byteLength(body),
-  });
-  res.end(body);
+  sendText(res, problem.status, PROBLEM_JSON_MEDIA_TYPE, JSON.stringify(problem.toJSON()), problem.headers);
 }
 
 /** Answers JSON. `body` may be a pre-serialized JSON string (the read paths splice stored event JSON). */
@@ -81,16 +76,30 @@ export function sendJson(
   body: unknown,
   headers?: Record<string, string>,
 ): void {
-  const text = typeof body === "string" ? body : JSON.stringify(body);
-  res.writeHead(status, {
-    ...headers,
-    [CONTENT_TYPE_HEADER]: JSON_MEDIA_TYPE,
-    [CONTENT_LENGTH_HEADER]: Buffer.byteLength(text),
-  });
-  res.end(text);
+  sendText(res, status, JSON_MEDIA_TYPE, typeof body === "string" ? body : JSON.stringify(body), headers);
 }
 
-/** The raw HTTP/1.1 answer for a refused upgrade (the socket has no ServerResponse). */
+/** Answers a complete text body, compressed when the client accepts it and the body is large enough. */
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  text: string,
+  headers?: Readonly<Record<string, string>>,
+): void {
+  const { body, encoding, vary } = compress(res.req?.headers[ACCEPT_ENCODING_HEADER], text);
+  // Appended, so that a `Vary: Origin` set by CORS stays.
+  if (vary) res.appendHeader(VARY_HEADER, "Accept-Encoding");
+  res.writeHead(status, {
+    ...headers,
+    ...(encoding === undefined ? {} : { [CONTENT_ENCODING_HEADER]: encoding }),
+    [CONTENT_TYPE_HEADER]: contentType,
+    [CONTENT_LENGTH_HEADER]: typeof body === "string" ? Buffer.byteLength(body) : body.byteLength,
+  });
+  res.end(body);
+}
+
+/** The raw HTTP/1.1 answer where a socket has no ServerResponse: a refused upgrade, a parse error. */
 export function problemUpgradeResponse(problem: HttpProblem): string {
   const body = JSON.stringify(problem.toJSON());
   const headers = Object.entries(problem.headers)

@@ -14,23 +14,30 @@ export interface ReadDeps {
 }
 
 export function registerReadRoutes(router: Router, deps: ReadDeps): void {
-  router.add("GET", "/events", async ({ res, url }) => {
-    const query = url.searchParams;
-    const after = intParam(query, "after", 0, 0);
-    const limit = intParam(
-      query,
-      "limit",
-      Math.min(100, deps.limits.maxReadLimit),
-      1,
-      deps.limits.maxReadLimit,
-    );
-    const system = boolParam(query, "system");
-    const filter = query.get("filter");
-    const predicate = buildPredicate(filter === null || filter.trim() === "" ? undefined : filter, system);
-    const page = await deps.log.read(
-      predicate ? { after, limit, filter: predicate, scanLimit: deps.limits.maxReadScan } : { after, limit },
-    );
-    sendJson(res, 200, eventsPage(page.events, page.next));
+  router.add({
+    method: "GET",
+    path: "/events",
+    access: "consume",
+    handler: async ({ res, url }) => {
+      const query = url.searchParams;
+      const after = intParam(query, "after", 0, 0);
+      const limit = intParam(
+        query,
+        "limit",
+        Math.min(100, deps.limits.maxReadLimit),
+        1,
+        deps.limits.maxReadLimit,
+      );
+      const system = boolParam(query, "system");
+      const filter = query.get("filter");
+      const predicate = buildPredicate(filter === null || filter.trim() === "" ? undefined : filter, system);
+      const page = await deps.log.read(
+        predicate
+          ? { after, limit, filter: predicate, scanLimit: deps.limits.maxReadScan }
+          : { after, limit },
+      );
+      sendJson(res, 200, eventsPage(page.events, page.next));
+    },
   });
 }
 

@@ -13,55 +13,65 @@ export interface StreamDeps extends IngestDeps {
 }
 
 export function registerStreamRoutes(router: Router, deps: StreamDeps): void {
-  router.add("POST", "/streams/:stream", async (ctx) => {
-    const stream = ctx.params.stream!;
-    try {
-      checkStreamName(stream, deps.limits);
-      if (isSystemStream(stream))
-        throw new HttpProblem("system-stream-reserved", "streams starting with `$` belong to Herald", {
-          errors: [{ field: "stream", reason: "system streams cannot be appended to" }],
-        });
-      const expectedVersion = parseExpectedVersion(ctx.req.headers[EXPECTED_VERSION_HEADER]);
-      await ingest(ctx, deps, { stream, expectedVersion });
-    } finally {
-      // A refusal before the body was read must still drain it, or keep-alive stalls.
-      if (!ctx.req.readableEnded) ctx.req.resume();
-    }
+  router.add({
+    method: "POST",
+    path: "/streams/:stream",
+    access: "publish",
+    handler: async (ctx) => {
+      const stream = ctx.params.stream!;
+      try {
+        checkStreamName(stream, deps.limits);
+        if (isSystemStream(stream))
+          throw new HttpProblem("system-stream-reserved", "streams starting with `$` belong to Herald", {
+            errors: [{ field: "stream", reason: "system streams cannot be appended to" }],
+          });
+        const expectedVersion = parseExpectedVersion(ctx.req.headers[EXPECTED_VERSION_HEADER]);
+        await ingest(ctx, deps, { stream, expectedVersion });
+      } finally {
+        // A refusal before the body was read must still drain it, or keep-alive stalls.
+        if (!ctx.req.readableEnded) ctx.req.resume();
+      }
+    },
   });
 
-  router.add("GET", "/streams/:stream", async ({ res, url, params }) => {
-    const stream = params.stream!;
-    checkStreamName(stream, deps.limits);
-    const query = url.searchParams;
-    const directionRaw = query.get("direction") ?? "forwards";
-    if (directionRaw !== "forwards" && directionRaw !== "backwards") {
-      throw new HttpProblem("query-invalid", "query parameter direction must be forwards or backwards", {
-        errors: [{ field: "direction", reason: `invalid value ${JSON.stringify(directionRaw)}` }],
-      });
-    }
-    const direction: ReadDirection = directionRaw;
-    const limit = intParam(
-      query,
-      "limit",
-      Math.min(100, deps.limits.maxReadLimit),
-      1,
-      deps.limits.maxReadLimit,
-    );
-    const fromGiven = query.get("from") !== null && query.get("from") !== "";
-    const from = intParam(query, "from", 0, direction === "backwards" ? -1 : 0);
-    const options = fromGiven ? { from, limit, direction } : { limit, direction };
-    const events = fromGiven && from < 0 ? [] : await readStream(deps.log, stream, options);
-    if (events.length === 0) {
-      const info = await deps.log.streamInfo(stream);
-      if (info === undefined || info.deleted)
-        throw new HttpProblem("stream-not-found", `stream ${JSON.stringify(stream)} does not exist`);
-    }
-    // `next` is the `from` of the following page: never skips, never repeats.
-    const last = events.at(-1);
-    let next: number;
-    if (direction === "forwards") next = last ? last.version + 1 : fromGiven ? from : 0;
-    else next = last ? last.version - 1 : fromGiven ? from : -1;
-    sendJson(res, 200, eventsPage(events, next));
+  router.add({
+    method: "GET",
+    path: "/streams/:stream",
+    access: "consume",
+    handler: async ({ res, url, params }) => {
+      const stream = params.stream!;
+      checkStreamName(stream, deps.limits);
+      const query = url.searchParams;
+      const directionRaw = query.get("direction") ?? "forwards";
+      if (directionRaw !== "forwards" && directionRaw !== "backwards") {
+        throw new HttpProblem("query-invalid", "query parameter direction must be forwards or backwards", {
+          errors: [{ field: "direction", reason: `invalid value ${JSON.stringify(directionRaw)}` }],
+        });
+      }
+      const direction: ReadDirection = directionRaw;
+      const limit = intParam(
+        query,
+        "limit",
+        Math.min(100, deps.limits.maxReadLimit),
+        1,
+        deps.limits.maxReadLimit,
+      );
+      const fromGiven = query.get("from") !== null && query.get("from") !== "";
+      const from = intParam(query, "from", 0, direction === "backwards" ? -1 : 0);
+      const options = fromGiven ? { from, limit, direction } : { limit, direction };
+      const events = fromGiven && from < 0 ? [] : await readStream(deps.log, stream, options);
+      if (events.length === 0) {
+        const info = await deps.log.streamInfo(stream);
+        if (info === undefined || info.deleted)
+          throw new HttpProblem("stream-not-found", `stream ${JSON.stringify(stream)} does not exist`);
+      }
+      // `next` is the `from` of the following page: never skips, never repeats.
+      const last = events.at(-1);
+      let next: number;
+      if (direction === "forwards") next = last ? last.version + 1 : fromGiven ? from : 0;
+      else next = last ? last.version - 1 : fromGiven ? from : -1;
+      sendJson(res, 200, eventsPage(events, next));
+    },
   });
 }
 

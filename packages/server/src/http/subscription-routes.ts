@@ -1,11 +1,8 @@
 // HTTP surface of subscriptions: resources (CloudEvents Subscriptions API), pull/ack/nack,
 // SSE and WebSocket live consumption, stats, dead letters and redrive.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
 import {
   type AckResponse,
-  ALLOW_HEADER,
-  CONTENT_LENGTH_HEADER,
   CONTENT_TYPE_HEADER,
   type DeadLettersResponse,
   EVENT_STREAM_MEDIA_TYPE,
@@ -26,8 +23,8 @@ import { type Message, messageJson, type StreamConsumer } from "../subscriptions
 import type { SubscriptionManager } from "../subscriptions/manager.js";
 import { readJsonBody } from "./body.js";
 import { problemOf } from "./errors.js";
-import { HttpProblem, problemUpgradeResponse, sendJson } from "./problem.js";
-import type { RequestContext, Router } from "./router.js";
+import { HttpProblem, sendJson } from "./problem.js";
+import type { Access, RequestContext, RouteDefinition, Router, UpgradeContext } from "./router.js";
 
 const BODY_LIMIT = 1024 * 1024;
 const MAX_PULL = 1000;
@@ -36,25 +33,29 @@ const WS_BUFFER_LIMIT = 1024 * 1024;
 
 export function registerSubscriptionRoutes(router: Router, manager: SubscriptionManager): void {
   // The router maps the subscription layer's typed errors (problemOf).
-  const route = (method: string, pattern: string, handler: (ctx: RequestContext) => Promise<void> | void) =>
-    router.add(method, pattern, handler);
+  const route = (
+    method: RouteDefinition["method"],
+    path: string,
+    access: Access,
+    handler: (ctx: RequestContext) => Promise<void> | void,
+  ) => router.add({ method, path, access, handler });
 
-  route("GET", "/subscriptions", ({ res }) => sendJson(res, 200, manager.list()));
-  route("POST", "/subscriptions", async ({ req, res }) => {
+  route("GET", "/subscriptions", "admin", ({ res }) => sendJson(res, 200, manager.list()));
+  route("POST", "/subscriptions", "admin", async ({ req, res }) => {
     const created = await manager.create(await readJsonBody(req, BODY_LIMIT));
     sendJson(res, 201, created, { [LOCATION_HEADER]: `/subscriptions/${encodeURIComponent(created.id)}` });
   });
-  route("OPTIONS", "/subscriptions", ({ res }) => allow(res, "GET, POST, OPTIONS"));
-  route("GET", "/subscriptions/:id", ({ res, params }) => sendJson(res, 200, manager.get(params.id!)));
-  route("PUT", "/subscriptions/:id", async ({ req, res, params }) => {
+  route("GET", "/subscriptions/:id", "admin", ({ res, params }) =>
+    sendJson(res, 200, manager.get(params.id!)),
+  );
+  route("PUT", "/subscriptions/:id", "admin", async ({ req, res, params }) => {
     sendJson(res, 200, await manager.update(params.id!, await readJsonBody(req, BODY_LIMIT)));
   });
-  route("DELETE", "/subscriptions/:id", async ({ res, params }) => {
+  route("DELETE", "/subscriptions/:id", "admin", async ({ res, params }) => {
     sendJson(res, 200, await manager.delete(params.id!));
   });
-  route("OPTIONS", "/subscriptions/:id", ({ res }) => allow(res, "GET, PUT, DELETE, OPTIONS"));
 
-  route("POST", "/subscriptions/:id/pull", async ({ req, res, params }) => {
+  route("POST", "/subscriptions/:id/pull", "consume", async ({ req, res, params }) => {
     const body = objectBody(await readJsonBody(req, BODY_LIMIT));
     const max = intField(body, "max", 1, MAX_PULL, 100);
     const waitMs = intField(body, "waitMs", 0, MAX_WAIT_MS, 0);
@@ -72,26 +73,26 @@ export function registerSubscriptionRoutes(router: Router, manager: Subscription
     }
     sendJson(res, 200, `{"messages":[${messages.map(messageJson).join(",")}]}`);
   });
-  route("POST", "/subscriptions/:id/ack", async ({ req, res, params }) => {
+  route("POST", "/subscriptions/:id/ack", "consume", async ({ req, res, params }) => {
     const ackIds = ackIdsOf(objectBody(await readJsonBody(req, BODY_LIMIT)));
     const result = manager.ack(params.id!, ackIds);
     sendJson(res, 200, { acked: result.done, unknown: result.unknown } satisfies AckResponse);
   });
-  route("POST", "/subscriptions/:id/nack", async ({ req, res, params }) => {
+  route("POST", "/subscriptions/:id/nack", "consume", async ({ req, res, params }) => {
     const body = objectBody(await readJsonBody(req, BODY_LIMIT));
     const ackIds = ackIdsOf(body);
     const delayMs = body.delayMs === undefined ? undefined : intField(body, "delayMs", 0, 86_400_000, 0);
     const result = manager.nack(params.id!, ackIds, delayMs);
     sendJson(res, 200, { nacked: result.done, unknown: result.unknown } satisfies NackResponse);
   });
-  route("GET", "/subscriptions/:id/sse", ({ req, res, url, params }) =>
+  route("GET", "/subscriptions/:id/sse", "consume", ({ req, res, url, params }) =>
     serveSse(manager, params.id!, url, req, res),
   );
-  route("GET", "/subscriptions/:id/stats", async ({ res, params }) => {
+  route("GET", "/subscriptions/:id/stats", "consume", async ({ res, params }) => {
     const stats: SubscriptionStats = await manager.stats(params.id!);
     sendJson(res, 200, stats);
   });
-  route("GET", "/subscriptions/:id/dead-letters", async ({ res, url, params }) => {
+  route("GET", "/subscriptions/:id/dead-letters", "admin", async ({ res, url, params }) => {
     const after = queryInt(url, "after", -1, Number.MAX_SAFE_INTEGER);
     const limit = queryInt(url, "limit", 1, 1000);
     const page: DeadLettersResponse = await manager.deadLetters(params.id!, {
@@ -100,9 +101,14 @@ export function registerSubscriptionRoutes(router: Router, manager: Subscription
     });
     sendJson(res, 200, page);
   });
-  route("POST", "/subscriptions/:id/dead-letters/redrive", async ({ req, res, params }) => {
+  route("POST", "/subscriptions/:id/dead-letters/redrive", "admin", async ({ req, res, params }) => {
     const answer: RedriveResponse = await manager.redrive(params.id!, await readJsonBody(req, BODY_LIMIT));
     sendJson(res, 200, answer);
+  });
+  router.upgrade({
+    path: "/subscriptions/:id/ws",
+    access: "consume",
+    handler: (ctx) => upgradeSubscription(manager, ctx),
   });
 }
 
@@ -166,35 +172,19 @@ function serveSse(
 
 const servers = new WeakMap<SubscriptionManager, WebSocketServer>();
 
-/**
- * Takes over an upgrade for `/subscriptions/{id}/ws` (already authorized by the server).
- * Returns false when the path is not ours.
- */
-export function handleSubscriptionUpgrade(
+/** Takes over an upgrade for `/subscriptions/{id}/ws` (the router authorized it and maps what it throws). */
+function upgradeSubscription(
   manager: SubscriptionManager,
-  req: IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-): boolean {
-  const url = new URL(req.url ?? "/", "http://herald.local");
-  const match = /^\/subscriptions\/([^/]+)\/ws\/?$/.exec(url.pathname);
-  if (!match) return false;
-  let id: string;
-  let options: { autoAck: boolean; credit: number };
-  try {
-    id = decodePathSegment(match[1]!);
-    options = streamOptions(manager, id, url);
-  } catch (error) {
-    socket.end(problemUpgradeResponse(problemOf(error)));
-    return true;
-  }
+  { req, socket, head, url, params }: UpgradeContext,
+): void {
+  const id = params.id!;
+  const options = streamOptions(manager, id, url);
   let wss = servers.get(manager);
   if (!wss) {
     wss = new WebSocketServer({ noServer: true, maxPayload: BODY_LIMIT });
     servers.set(manager, wss);
   }
   wss.handleUpgrade(req, socket, head, (ws) => serveWebSocket(manager, id, options, ws));
-  return true;
 }
 
 function serveWebSocket(
@@ -283,19 +273,6 @@ function streamOptions(
   }
   const credit = queryInt(url, STREAM_QUERY.max, 1, 10_000) ?? settings.maxInFlight;
   return { autoAck: ack === "auto", credit };
-}
-
-function decodePathSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new HttpProblem("path-invalid", "the subscription id in the path is not valid percent-encoding");
-  }
-}
-
-function allow(res: ServerResponse, methods: string): void {
-  res.writeHead(200, { [ALLOW_HEADER]: methods, [CONTENT_LENGTH_HEADER]: 0 });
-  res.end();
 }
 
 function objectBody(body: unknown): Record<string, unknown> {

@@ -81,24 +81,3 @@ export function createServerMetrics(log: EventLog, registry = new Registry()): S
     },
   };
 }
-
-const SUBSCRIPTION_ACTIONS = new Set(["pull", "ack", "nack", "sse", "ws", "stats", "dead-letters"]);
-
-/** A low-cardinality route label for a path: ids and stream names become `:id` / `:stream`. */
-export function routeLabel(pathname: string): string {
-  if (pathname === "/events") return pathname; // the hot path, without splitting
-  const parts = pathname.split("/").filter((s) => s.length > 0);
-  const [first] = parts;
-  if (first === "streams") return parts.length === 2 ? "/streams/:stream" : "other";
-  if (first === "subscriptions") {
-    if (parts.length === 1) return "/subscriptions";
-    if (parts.length === 2) return "/subscriptions/:id";
-    const action = parts[2]!;
-    if (parts.length === 3 && SUBSCRIPTION_ACTIONS.has(action)) return `/subscriptions/:id/${action}`;
-    if (parts.length === 4 && action === "dead-letters" && parts[3] === "redrive")
-      return "/subscriptions/:id/dead-letters/redrive";
-    return "other";
-  }
-  if (parts.length === 1 && ["events", "healthz", "readyz", "metrics"].includes(first!)) return `/${first}`;
-  return "other";
-}

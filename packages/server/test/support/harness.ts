@@ -8,7 +8,7 @@ import { CloudEvent } from "@herald/cloudevents";
 import { createMemoryLog, type EventLog, openSqliteLog } from "@herald/log";
 import pino from "pino";
 import { Registry } from "prom-client";
-import { handleSubscriptionUpgrade, registerSubscriptionRoutes } from "../../src/http/subscription-routes.js";
+import { registerSubscriptionRoutes } from "../../src/http/subscription-routes.js";
 import { Router } from "../../src/http/router.js";
 import { SubscriptionManager, type SubscriptionManagerOptions } from "../../src/subscriptions/manager.js";
 
@@ -38,14 +38,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(options.sinkPolicy ? { sinkPolicy: options.sinkPolicy } : {}),
   });
   await manager.start();
-  const router = new Router();
+  const router = new Router({ onUnexpected: (error) => logger.error({ err: error }, "handler failed") });
   registerSubscriptionRoutes(router, manager);
-  const server: Server = createServer((req, res) => {
-    void router.handle(req, res, (error) => logger.error({ err: error }, "handler failed"));
-  });
-  server.on("upgrade", (req, socket, head) => {
-    if (!handleSubscriptionUpgrade(manager, req, socket, head)) socket.destroy();
-  });
+  const server: Server = createServer((req, res) => void router.handle(req, res));
+  server.on("upgrade", (req, socket, head) => void router.handleUpgrade(req, socket, head));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
