@@ -78,7 +78,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   registerReadRoutes(router, deps);
   registerStreamRoutes(router, deps);
   const manager = new SubscriptionManager({ log, registry, logger, sinkPolicy: config.sinks });
-  registerSubscriptionRoutes(router, manager);
+  registerSubscriptionRoutes(router, manager, config.limits);
 
   const onError = (error: unknown) => logger.error({ err: error }, "request failed");
   const logRequests = logger.isLevelEnabled("debug");

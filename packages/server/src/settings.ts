@@ -262,6 +262,22 @@ export const SETTINGS = [
     doc: "largest context attribute or extension value of an ingested event (UTF-8 bytes; `data` excluded) and stream name → 400",
   }),
   setting({
+    key: "limits.maxExtensionNameLength",
+    flag: "--max-extension-name-length <n>",
+    env: "HERALD_MAX_EXTENSION_NAME_LENGTH",
+    type: int(1),
+    default: 64,
+    doc: "longest extension attribute name of an ingested event (characters; the name also counts toward `limits.maxAttributeBytes`) → 400",
+  }),
+  setting({
+    key: "limits.maxJsonDepth",
+    flag: "--max-json-depth <n>",
+    env: "HERALD_MAX_JSON_DEPTH",
+    type: int(1),
+    default: 64,
+    doc: "deepest nesting of an event's JSON `data` and of any JSON request body (levels of `[`/`{`) → 422",
+  }),
+  setting({
     key: "limits.maxReadLimit",
     flag: "--max-read-limit <n>",
     env: "HERALD_MAX_READ_LIMIT",

@@ -20,7 +20,7 @@ import {
 import { type WebSocket, WebSocketServer } from "ws";
 import { type Message, messageJson, type StreamConsumer } from "../subscriptions/dispatcher.js";
 import type { SubscriptionManager } from "../subscriptions/manager.js";
-import { readJsonBody } from "./body.js";
+import { type JsonBodyLimits, readJsonBody } from "./body.js";
 import { problemOf } from "./errors.js";
 import { HttpProblem, problemUpgradeResponse, sendJson } from "./problem.js";
 import type { RequestContext, Router } from "./router.js";
@@ -32,20 +32,26 @@ const SSE_HEARTBEAT_MS = 15_000;
 const WS_BUFFER_LIMIT = 1024 * 1024;
 const WS_PING_MS = 30_000;
 
-export function registerSubscriptionRoutes(router: Router, manager: SubscriptionManager): void {
+export function registerSubscriptionRoutes(
+  router: Router,
+  manager: SubscriptionManager,
+  limits: { readonly maxJsonDepth: number },
+): void {
+  // Subscription bodies are small: their own size limit, the server's nesting limit.
+  const bodyLimits: JsonBodyLimits = { maxBodyBytes: BODY_LIMIT, maxJsonDepth: limits.maxJsonDepth };
   // The router maps the subscription layer's typed errors (problemOf).
   const route = (method: string, pattern: string, handler: (ctx: RequestContext) => Promise<void> | void) =>
     router.add(method, pattern, handler);
 
   route("GET", "/subscriptions", ({ res }) => sendJson(res, 200, manager.list()));
   route("POST", "/subscriptions", async ({ req, res }) => {
-    const created = await manager.create(await readJsonBody(req, BODY_LIMIT));
+    const created = await manager.create(await readJsonBody(req, bodyLimits));
     sendJson(res, 201, created, { [LOCATION_HEADER]: `/subscriptions/${encodeURIComponent(created.id)}` });
   });
   route("OPTIONS", "/subscriptions", ({ res }) => allow(res, "GET, POST, OPTIONS"));
   route("GET", "/subscriptions/:id", ({ res, params }) => sendJson(res, 200, manager.get(params.id!)));
   route("PUT", "/subscriptions/:id", async ({ req, res, params }) => {
-    sendJson(res, 200, await manager.update(params.id!, await readJsonBody(req, BODY_LIMIT)));
+    sendJson(res, 200, await manager.update(params.id!, await readJsonBody(req, bodyLimits)));
   });
   route("DELETE", "/subscriptions/:id", async ({ res, params }) => {
     sendJson(res, 200, await manager.delete(params.id!));
@@ -53,7 +59,7 @@ export function registerSubscriptionRoutes(router: Router, manager: Subscription
   route("OPTIONS", "/subscriptions/:id", ({ res }) => allow(res, "GET, PUT, DELETE, OPTIONS"));
 
   route("POST", "/subscriptions/:id/pull", async ({ req, res, params }) => {
-    const body = objectBody(await readJsonBody(req, BODY_LIMIT));
+    const body = objectBody(await readJsonBody(req, bodyLimits));
     const max = intField(body, "max", 1, MAX_PULL, 100);
     const waitMs = intField(body, "waitMs", 0, MAX_WAIT_MS, 0);
     // A client that hangs up while waiting takes nothing with it.
@@ -71,12 +77,12 @@ export function registerSubscriptionRoutes(router: Router, manager: Subscription
     sendJson(res, 200, `{"messages":[${messages.map(messageJson).join(",")}]}`);
   });
   route("POST", "/subscriptions/:id/ack", async ({ req, res, params }) => {
-    const ackIds = ackIdsOf(objectBody(await readJsonBody(req, BODY_LIMIT)));
+    const ackIds = ackIdsOf(objectBody(await readJsonBody(req, bodyLimits)));
     const result = manager.ack(params.id!, ackIds);
     sendJson(res, 200, { acked: result.done, unknown: result.unknown } satisfies AckResponse);
   });
   route("POST", "/subscriptions/:id/nack", async ({ req, res, params }) => {
-    const body = objectBody(await readJsonBody(req, BODY_LIMIT));
+    const body = objectBody(await readJsonBody(req, bodyLimits));
     const ackIds = ackIdsOf(body);
     const delayMs = body.delayMs === undefined ? undefined : intField(body, "delayMs", 0, 86_400_000, 0);
     const result = manager.nack(params.id!, ackIds, delayMs);
@@ -99,7 +105,7 @@ export function registerSubscriptionRoutes(router: Router, manager: Subscription
     sendJson(res, 200, page);
   });
   route("POST", "/subscriptions/:id/dead-letters/redrive", async ({ req, res, params }) => {
-    const answer: RedriveResponse = await manager.redrive(params.id!, await readJsonBody(req, BODY_LIMIT));
+    const answer: RedriveResponse = await manager.redrive(params.id!, await readJsonBody(req, bodyLimits));
     sendJson(res, 200, answer);
   });
 }

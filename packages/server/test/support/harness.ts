@@ -39,7 +39,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   await manager.start();
   const router = new Router();
-  registerSubscriptionRoutes(router, manager);
+  registerSubscriptionRoutes(router, manager, { maxJsonDepth: 64 });
   const server: Server = createServer((req, res) => {
     void router.handle(req, res, (error) => logger.error({ err: error }, "handler failed"));
   });
