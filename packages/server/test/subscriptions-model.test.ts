@@ -51,9 +51,11 @@ describe("subscription resource", () => {
     assert.equal(settings.maxDeliveries, DEFAULT_SETTINGS.maxDeliveries);
   });
 
-  it("defaults protocol to HTTP for push and leaves pull subscriptions without one", () => {
+  it("defaults protocol to HTTP for push and pull subscriptions (pull has no sink)", () => {
     assert.equal(parseSubscription({ sink: "http://127.0.0.1:1/x" }, "a").resource.protocol, "HTTP");
-    assert.equal(parseSubscription({}, "a").resource.protocol, undefined);
+    const pull = parseSubscription({}, "a").resource;
+    assert.equal(pull.protocol, "HTTP");
+    assert.equal(pull.sink, undefined);
   });
 
   it("reads every config member, numbers as JSON numbers or strings", () => {
