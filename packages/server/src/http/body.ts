@@ -182,7 +182,9 @@ export function isJsonBodyType(contentType: string | undefined): boolean {
   const semi = contentType.indexOf(";");
   const essence = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
   return (
-    essence === "application/json" || essence.endsWith("+json") || essence.startsWith("application/cloudevents")
+    essence === "application/json" ||
+    essence.endsWith("+json") ||
+    essence.startsWith("application/cloudevents")
   );
 }
 

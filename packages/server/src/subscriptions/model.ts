@@ -173,7 +173,8 @@ export function configStrings(config: JsonObject, settings: DeliverySettings): S
   if (has("maxInFlight")) out.maxInFlight = String(settings.maxInFlight);
   if (has("ackTimeoutMs")) out.ackTimeoutMs = String(settings.ackTimeoutMs);
   if (has("maxDeliveries")) out.maxDeliveries = String(settings.maxDeliveries);
-  if (has("backoffBaseMs") || backoff.baseMs !== undefined) out.backoffBaseMs = String(settings.backoff.baseMs);
+  if (has("backoffBaseMs") || backoff.baseMs !== undefined)
+    out.backoffBaseMs = String(settings.backoff.baseMs);
   if (has("backoffCapMs") || backoff.capMs !== undefined) out.backoffCapMs = String(settings.backoff.capMs);
   if (has("timeoutMs")) out.timeoutMs = String(settings.timeoutMs);
   if (has("start")) out.start = startString(settings.start);
