@@ -94,6 +94,11 @@ describe("subscription resource", () => {
     assert.deepEqual(start("now"), { kind: "now" });
     assert.deepEqual(start(12), { kind: "position", position: 12 });
     assert.deepEqual(start("12"), { kind: "position", position: 12 });
+    assert.deepEqual(start("position:12"), { kind: "position", position: 12 });
+    assert.deepEqual(start("time:2026-01-01T00:00:00Z"), {
+      kind: "time",
+      time: Date.parse("2026-01-01T00:00:00Z"),
+    });
     assert.deepEqual(start({ time: "2026-01-01T00:00:00Z" }), {
       kind: "time",
       time: Date.parse("2026-01-01T00:00:00Z"),
@@ -102,6 +107,27 @@ describe("subscription resource", () => {
       kind: "time",
       time: Date.parse("2026-01-01T00:00:00Z"),
     });
+  });
+
+  it("answers config as strings that parse back to the same settings and the same resource", () => {
+    const typedConfigs: Array<Record<string, unknown>> = [
+      { maxInFlight: 3, ackTimeoutMs: "250", maxDeliveries: 2, timeoutMs: 40, start: { position: 5 } },
+      { backoff: { baseMs: 7, capMs: 70 }, ordering: "none", contentMode: "structured", start: "now" },
+      { backoff: { capMs: 900 }, backoffBaseMs: "9", secret: "s", start: { time: "2026-03-04T05:06:07Z" } },
+      {},
+    ];
+    for (const config of typedConfigs) {
+      const first = parseSubscription({ sink: "http://127.0.0.1:1/x", config }, "a");
+      const shown = first.resource.config as Record<string, unknown>;
+      for (const value of Object.values(shown)) assert.equal(typeof value, "string", JSON.stringify(shown));
+      const second = parseSubscription(first.resource, "a");
+      assert.deepEqual(second.settings, first.settings, JSON.stringify(config));
+      assert.deepEqual(second.resource, first.resource);
+    }
+    assert.deepEqual(
+      parseSubscription({ config: { backoff: { capMs: 900 }, start: 5 } }, "a").resource.config,
+      { backoffCapMs: "900", start: "position:5" },
+    );
   });
 
   it("names every invalid field", () => {
