@@ -161,6 +161,11 @@ describe("request bodies", () => {
         body: gzipSync(JSON.stringify(event("gz-s", { data: "x" }))),
       });
       assert.equal(structured.status, 200, structured.body);
+      // An empty body is empty whatever its coding.
+      const empty = await request(`${server.url}/subscriptions/gz-none/pull`, {
+        headers: { ...JSON_TYPE, "content-encoding": "gzip" },
+      });
+      assert.equal(empty.json.code, "subscription-not-found", empty.body);
       const sub = await request(`${server.url}/subscriptions`, {
         headers: { ...JSON_TYPE, "content-encoding": "br" },
         body: brotliCompressSync(JSON.stringify({ id: "gz-sub" })),

@@ -22,7 +22,11 @@ export interface SubscriptionInit {
   readonly config?: SubscriptionConfig;
 }
 
-/** The broker's subscription settings; values may also be given as numeric strings. */
+/**
+ * The broker's subscription settings; values may also be given as numeric strings. The broker
+ * answers every value as a string (the Subscriptions API's config is a map of strings): integers in
+ * decimal, `backoff` as `backoffBaseMs`/`backoffCapMs`, `start` as `position:N` / `time:<RFC 3339>`.
+ */
 export interface SubscriptionConfig {
   /** Where a new subscription starts (default "beginning"); applied on create only. */
   readonly start?: "beginning" | "now" | { readonly position: number } | { readonly time: string };

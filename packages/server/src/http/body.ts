@@ -149,7 +149,8 @@ function readDecoded(req: IncomingMessage, codings: readonly Coding[], limitByte
         first.once("drain", () => req.resume());
       }
     };
-    const onEnd = () => first.end();
+    // No bytes at all is an empty body, whatever the coding (zlib would call it truncated).
+    const onEnd = () => (raw === 0 ? finish(undefined, Buffer.alloc(0)) : first.end());
     const onClose = () => {
       if (!req.complete) finish(new HttpProblem("bad-request", "the request body ended early"));
     };
