@@ -195,4 +195,24 @@ describe("subscription resource", () => {
     assert.equal(restored.config?.secret, "hmac");
     assert.equal(restored.sinkcredential?.secret, "pw");
   });
+
+  it("shows resources stored before the API shape (typed config, no protocol) in the API shape", () => {
+    const legacy = {
+      id: "old",
+      types: ["t"],
+      config: { maxInFlight: 4, backoff: { baseMs: 10, capMs: 20 }, start: { position: 3 }, secret: "k" },
+    };
+    assert.deepEqual(redact(legacy), {
+      id: "old",
+      protocol: "HTTP",
+      types: ["t"],
+      config: {
+        maxInFlight: "4",
+        backoffBaseMs: "10",
+        backoffCapMs: "20",
+        start: "position:3",
+        secret: REDACTED,
+      },
+    });
+  });
 });
