@@ -358,5 +358,32 @@ describe("request bodies", () => {
       });
       assert.equal(fits.status, 200, fits.body);
     });
+
+    it("spec attributes and data are no extensions, whatever the limit", async () => {
+      const tight = await start({ limits: { maxExtensionNameLength: 3 } });
+      try {
+        const url = `${tight.url}/events`;
+        const spec = {
+          subject: "s",
+          dataschema: "http://x/s",
+          datacontenttype: "application/json",
+          data: {},
+        };
+        const ok = await request(url, {
+          headers: CE,
+          body: JSON.stringify(event("t-1", { ...spec, abc: "v" })),
+        });
+        assert.equal(ok.status, 200, ok.body);
+        const base64 = await request(url, {
+          headers: CE,
+          body: JSON.stringify(event("t-2", { data_base64: "AQ==" })),
+        });
+        assert.equal(base64.status, 200, base64.body);
+        const long = await request(url, { headers: CE, body: JSON.stringify(event("t-3", { abcd: "v" })) });
+        assert.equal(long.json.code, "extension-name-too-long");
+      } finally {
+        await tight.close();
+      }
+    });
   });
 });

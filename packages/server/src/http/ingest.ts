@@ -102,7 +102,7 @@ function checkEvents(
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
     for (const name of Object.keys(event)) {
-      if (name.length > limits.maxExtensionNameLength && !CORE_ATTRIBUTES.has(name)) {
+      if (name.length > limits.maxExtensionNameLength && isExtension(name)) {
         longNames.push({
           field: where(i, `${name.slice(0, 32)}…`),
           reason: `extension name of ${name.length} characters; the limit is ${limits.maxExtensionNameLength}`,
@@ -149,6 +149,10 @@ function checkEvents(
   }
 }
 
+function isExtension(name: string): boolean {
+  return name !== "data" && name !== "data_base64" && !CORE_ATTRIBUTES.has(name);
+}
+
 /**
  * Names of context attributes / extensions whose UTF-8 size exceeds the limit (data is not an
  * attribute). An extension's name counts too (names are ASCII: one byte per character).
@@ -158,7 +162,7 @@ function oversizedAttributes(event: CloudEvent, maxBytes: number): string[] {
   for (const name of Object.keys(event)) {
     if (name === "data" || name === "data_base64") continue;
     const value = (event as unknown as Record<string, unknown>)[name];
-    let bytes = CORE_ATTRIBUTES.has(name) ? 0 : name.length;
+    let bytes = isExtension(name) ? name.length : 0;
     if (typeof value === "string") {
       // Cheap bound first: a UTF-16 code unit is at most 3 UTF-8 bytes.
       if (bytes + value.length * 3 <= maxBytes) continue;
