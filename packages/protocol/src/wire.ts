@@ -101,7 +101,7 @@ export type SubscriptionFilter =
   | { readonly not: SubscriptionFilter }
   | { readonly sql: string };
 
-/** Where a new subscription starts; a string may also hold a position number or an RFC 3339 time. */
+/** Where a new subscription starts; strings: `position:N`, `time:<RFC 3339>`, or a bare position or RFC 3339 time. */
 export type StartPositionInit =
   | "beginning"
   | "now"
@@ -110,7 +110,11 @@ export type StartPositionInit =
   | { readonly position: number }
   | { readonly time: string };
 
-/** Delivery settings (`config`). Integers may also be sent as strings of digits. */
+/**
+ * Delivery settings (`config`). Sent typed or as strings; answered as strings only (the Subscriptions
+ * API's `config` is a map of strings): integers in decimal, `backoff` as `backoffBaseMs`/`backoffCapMs`,
+ * `start` as `beginning`, `now`, `position:N` or `time:<RFC 3339>`.
+ */
 export interface SubscriptionConfig {
   /** Standard Webhooks signing secret (`whsec_<base64>` or any string); reads show it as `********`. */
   readonly secret?: string;
@@ -156,7 +160,7 @@ export type SinkCredential =
 /** A subscription as the server stores and shows it (members kept verbatim as sent). */
 export interface SubscriptionResource {
   readonly id: string;
-  /** Present (default "HTTP") when a sink is set; only HTTP is delivered today. */
+  /** Always answered (default "HTTP", pull subscriptions too); only HTTP is delivered today. */
   readonly protocol?: SubscriptionProtocol;
   readonly protocolsettings?: HttpProtocolSettings;
   /** Push delivery URL; without it, consumers pull (pull, SSE, WebSocket). */

@@ -88,7 +88,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   registerReadRoutes(router, deps);
   registerStreamRoutes(router, deps);
   const manager = new SubscriptionManager({ log, registry, logger, sinkPolicy: config.sinks });
-  registerSubscriptionRoutes(router, manager);
+  registerSubscriptionRoutes(router, manager, config.limits);
 
   const logRequests = logger.isLevelEnabled("debug");
   const requestTimeout = config.limits.requestTimeoutMs;

@@ -7,9 +7,9 @@
 //   flag:   the `herald serve` flag with its placeholder; leave it out to keep a value (a secret) off argv.
 //   env:    the HERALD_* variable; its text is parsed by the type (integers, `true`/`false`, comma lists).
 //   type:   parser + validator (int, oneOf, bool, string, stringList, apiKeys); define a new one below if needed.
-// Example, a new limit (CORS allow-list, JSON nesting, extension names, retention are all one row like it):
+// Example, a limit (CORS allow-list, extension names, retention are all one row like it; this one is below):
 //   setting({ key: "limits.maxJsonDepth", flag: "--max-json-depth <n>", env: "HERALD_MAX_JSON_DEPTH",
-//             type: int(1), default: 64, doc: "deepest nesting of JSON `data` → 400" }),
+//             type: int(1), default: 64, doc: "deepest nesting of JSON `data` → 422" }),
 // then read `config.limits.maxJsonDepth` where it applies: LimitsConfig gains the field by itself. Never repeat a
 // default, env var or flag name elsewhere.
 
@@ -278,6 +278,24 @@ export const SETTINGS = [
     type: int(1),
     default: 4096,
     doc: "largest context attribute or extension value of an ingested event (UTF-8 bytes; `data` excluded) and stream name → 400",
+  }),
+  setting({
+    key: "limits.maxExtensionNameLength",
+    flag: "--max-extension-name-length <n>",
+    env: "HERALD_MAX_EXTENSION_NAME_LENGTH",
+    type: int(1),
+    default: 64,
+    doc: "longest extension attribute name of an ingested event (characters; the name also counts toward `limits.maxAttributeBytes`) → 400",
+  }),
+  setting({
+    key: "limits.maxJsonDepth",
+    flag: "--max-json-depth <n>",
+    env: "HERALD_MAX_JSON_DEPTH",
+    type: int(1),
+    default: 64,
+    // 64: far above real documents (rarely past 20 levels), far below where recursive encoders
+    // overflow the stack (JSON.stringify near 5 000 levels), and cheap to check (http/body.ts).
+    doc: "deepest nesting of an event's JSON `data` and of any JSON request body (levels of `[`/`{`) → 422",
   }),
   setting({
     key: "limits.maxReadLimit",

@@ -51,9 +51,11 @@ describe("subscription resource", () => {
     assert.equal(settings.maxDeliveries, DEFAULT_SETTINGS.maxDeliveries);
   });
 
-  it("defaults protocol to HTTP for push and leaves pull subscriptions without one", () => {
+  it("defaults protocol to HTTP for push and pull subscriptions (pull has no sink)", () => {
     assert.equal(parseSubscription({ sink: "http://127.0.0.1:1/x" }, "a").resource.protocol, "HTTP");
-    assert.equal(parseSubscription({}, "a").resource.protocol, undefined);
+    const pull = parseSubscription({}, "a").resource;
+    assert.equal(pull.protocol, "HTTP");
+    assert.equal(pull.sink, undefined);
   });
 
   it("reads every config member, numbers as JSON numbers or strings", () => {
@@ -92,6 +94,11 @@ describe("subscription resource", () => {
     assert.deepEqual(start("now"), { kind: "now" });
     assert.deepEqual(start(12), { kind: "position", position: 12 });
     assert.deepEqual(start("12"), { kind: "position", position: 12 });
+    assert.deepEqual(start("position:12"), { kind: "position", position: 12 });
+    assert.deepEqual(start("time:2026-01-01T00:00:00Z"), {
+      kind: "time",
+      time: Date.parse("2026-01-01T00:00:00Z"),
+    });
     assert.deepEqual(start({ time: "2026-01-01T00:00:00Z" }), {
       kind: "time",
       time: Date.parse("2026-01-01T00:00:00Z"),
@@ -100,6 +107,27 @@ describe("subscription resource", () => {
       kind: "time",
       time: Date.parse("2026-01-01T00:00:00Z"),
     });
+  });
+
+  it("answers config as strings that parse back to the same settings and the same resource", () => {
+    const typedConfigs: Array<Record<string, unknown>> = [
+      { maxInFlight: 3, ackTimeoutMs: "250", maxDeliveries: 2, timeoutMs: 40, start: { position: 5 } },
+      { backoff: { baseMs: 7, capMs: 70 }, ordering: "none", contentMode: "structured", start: "now" },
+      { backoff: { capMs: 900 }, backoffBaseMs: "9", secret: "s", start: { time: "2026-03-04T05:06:07Z" } },
+      {},
+    ];
+    for (const config of typedConfigs) {
+      const first = parseSubscription({ sink: "http://127.0.0.1:1/x", config }, "a");
+      const shown = first.resource.config as Record<string, unknown>;
+      for (const value of Object.values(shown)) assert.equal(typeof value, "string", JSON.stringify(shown));
+      const second = parseSubscription(first.resource, "a");
+      assert.deepEqual(second.settings, first.settings, JSON.stringify(config));
+      assert.deepEqual(second.resource, first.resource);
+    }
+    assert.deepEqual(
+      parseSubscription({ config: { backoff: { capMs: 900 }, start: 5 } }, "a").resource.config,
+      { backoffCapMs: "900", start: "position:5" },
+    );
   });
 
   it("names every invalid field", () => {
@@ -166,5 +194,25 @@ describe("subscription resource", () => {
     const restored = restoreSecrets(shown, resource) as typeof resource;
     assert.equal(restored.config?.secret, "hmac");
     assert.equal(restored.sinkcredential?.secret, "pw");
+  });
+
+  it("shows resources stored before the API shape (typed config, no protocol) in the API shape", () => {
+    const legacy = {
+      id: "old",
+      types: ["t"],
+      config: { maxInFlight: 4, backoff: { baseMs: 10, capMs: 20 }, start: { position: 3 }, secret: "k" },
+    };
+    assert.deepEqual(redact(legacy), {
+      id: "old",
+      protocol: "HTTP",
+      types: ["t"],
+      config: {
+        maxInFlight: "4",
+        backoffBaseMs: "10",
+        backoffCapMs: "20",
+        start: "position:3",
+        secret: REDACTED,
+      },
+    });
   });
 });

@@ -101,10 +101,13 @@ describe("subscription resources", () => {
     const list = (await api(h.url, "GET", "/subscriptions")).body as Array<{ id: string }>;
     assert.ok(list.some((s) => s.id === "rt"));
 
+    // Typed config values are accepted and answered as the strings of the Subscriptions API.
     const updated = { ...body, types: ["order.paid"], config: { maxInFlight: 2 } };
     const put = await api(h.url, "PUT", "/subscriptions/rt", updated);
     assert.equal(put.status, 200);
-    assert.deepEqual((await api(h.url, "GET", "/subscriptions/rt")).body, updated);
+    const shown = { ...updated, config: { maxInFlight: "2" } };
+    assert.deepEqual(put.body, shown);
+    assert.deepEqual((await api(h.url, "GET", "/subscriptions/rt")).body, shown);
 
     assert.equal((await api(h.url, "DELETE", "/subscriptions/rt")).status, 200);
     assert.equal((await api(h.url, "GET", "/subscriptions/rt")).status, 404);
@@ -141,7 +144,11 @@ describe("subscription resources", () => {
       "/filters/2/sql",
       "/sink",
     ]);
-    const notJson = await fetch(`${h.url}/subscriptions`, { method: "POST", body: "{" });
+    const notJson = await fetch(`${h.url}/subscriptions`, {
+      method: "POST",
+      body: "{",
+      headers: { "content-type": "application/json" },
+    });
     assert.equal(notJson.status, 400);
     assert.equal(((await notJson.json()) as { code: string }).code, "json-invalid");
   });

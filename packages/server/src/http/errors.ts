@@ -12,6 +12,7 @@ import {
   SubscriptionValidationError,
 } from "../subscriptions/errors.js";
 import { HttpProblem } from "./problem.js";
+import { storageProblemOf } from "./storage-errors.js";
 
 const RETRY_SOON = { [RETRY_AFTER_HEADER]: "1" };
 
@@ -95,6 +96,8 @@ export function problemOf(error: unknown): HttpProblem {
   if (error instanceof SubscriptionManagerStoppedError) {
     return new HttpProblem("shutting-down", error.message, { headers: RETRY_SOON, ...cause });
   }
+  const storage = storageProblemOf(error);
+  if (storage !== undefined) return storage;
   return new HttpProblem("internal-error", "the server failed to handle the request", cause);
 }
 

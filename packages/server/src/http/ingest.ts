@@ -4,7 +4,7 @@
 // before the append, so a refused request leaves the log untouched.
 import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
-import { type CloudEvent, decodeHttp } from "@herald/cloudevents";
+import { CORE_ATTRIBUTES, type CloudEvent, decodeHttp, mediaTypeEssence } from "@herald/cloudevents";
 import { type AppendOptions, type AppendResult, deriveStream, type EventLog } from "@herald/log";
 import {
   type AppendedEvent,
@@ -15,7 +15,7 @@ import {
 import type { LimitsConfig } from "../config.js";
 import type { ServerMetrics } from "../observability/metrics.js";
 import { forbiddenType, type Principal } from "./auth.js";
-import { readBody } from "./body.js";
+import { checkJsonDepth, isJsonBodyType, readBody } from "./body.js";
 import { problemOf } from "./errors.js";
 import { HttpProblem, type ProblemFieldError, sendJson } from "./problem.js";
 import type { RequestContext, Router } from "./router.js";
@@ -66,6 +66,7 @@ export async function ingest(ctx: RequestContext, deps: IngestDeps, options: App
 
 async function decodeRequest(req: IncomingMessage, limits: LimitsConfig): Promise<CloudEvent[]> {
   const body = await readBody(req, limits.maxBodyBytes);
+  checkDepth(req.headers["content-type"], body, limits.maxJsonDepth);
   // The codec's typed errors become 415 / 400 / 422 in problemOf.
   const events = decodeHttp({ headers: req.headers, body });
   if (events.length > limits.maxBatchLength) {
@@ -75,6 +76,22 @@ async function decodeRequest(req: IncomingMessage, limits: LimitsConfig): Promis
     );
   }
   return events;
+}
+
+/**
+ * Deeply nested `data` overflows the recursive encoders after the parse (JSON.stringify fails near
+ * 5 000 levels), so the depth is checked on the raw text first. Levels of the envelope around `data`
+ * (the event object, the batch array) do not count. Binary mode checks only JSON data.
+ */
+function checkDepth(contentType: string | undefined, body: Buffer, limit: number): void {
+  if (body.length === 0 || !isJsonBodyType(contentType)) return;
+  const essence = mediaTypeEssence(contentType!);
+  const envelope = essence.startsWith("application/cloudevents-batch")
+    ? 2
+    : essence.startsWith("application/cloudevents")
+      ? 1
+      : 0;
+  checkJsonDepth(body, limit, "data", envelope);
 }
 
 /** Limits, system streams and type prefixes: every refusal names the offending event and attribute. */
@@ -87,9 +104,19 @@ function checkEvents(
   const batch = events.length > 1;
   const where = (i: number, field: string) => (batch ? `[${i}].${field}` : field);
   const tooLarge: ProblemFieldError[] = [];
+  const longNames: ProblemFieldError[] = [];
   const systemStreams: ProblemFieldError[] = [];
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
+    for (const name of Object.keys(event)) {
+      if (name.length > limits.maxExtensionNameLength && isExtension(name)) {
+        longNames.push({
+          field: where(i, `${name.slice(0, 32)}…`),
+          reason: `extension name of ${name.length} characters; the limit is ${limits.maxExtensionNameLength}`,
+        });
+      }
+    }
+    if (longNames.length > 0) continue;
     for (const name of oversizedAttributes(event, limits.maxAttributeBytes)) {
       tooLarge.push({ field: where(i, name), reason: `longer than ${limits.maxAttributeBytes} bytes` });
     }
@@ -102,6 +129,11 @@ function checkEvents(
         });
       }
     }
+  }
+  if (longNames.length > 0) {
+    throw new HttpProblem("extension-name-too-long", "an extension name exceeds the length limit", {
+      errors: longNames,
+    });
   }
   if (tooLarge.length > 0) {
     throw new HttpProblem("attribute-too-large", "an attribute exceeds the size limit", { errors: tooLarge });
@@ -123,18 +155,25 @@ function checkEvents(
   }
 }
 
-/** Names of context attributes / extensions whose UTF-8 size exceeds the limit (data is not an attribute). */
+function isExtension(name: string): boolean {
+  return name !== "data" && name !== "data_base64" && !CORE_ATTRIBUTES.has(name);
+}
+
+/**
+ * Names of context attributes / extensions whose UTF-8 size exceeds the limit (data is not an
+ * attribute). An extension's name counts too (names are ASCII: one byte per character).
+ */
 function oversizedAttributes(event: CloudEvent, maxBytes: number): string[] {
   const names: string[] = [];
   for (const name of Object.keys(event)) {
     if (name === "data" || name === "data_base64") continue;
     const value = (event as unknown as Record<string, unknown>)[name];
-    let bytes = 0;
+    let bytes = isExtension(name) ? name.length : 0;
     if (typeof value === "string") {
       // Cheap bound first: a UTF-16 code unit is at most 3 UTF-8 bytes.
-      if (value.length * 3 <= maxBytes) continue;
-      bytes = Buffer.byteLength(value, "utf8");
-    } else if (value instanceof Uint8Array) bytes = value.byteLength;
+      if (bytes + value.length * 3 <= maxBytes) continue;
+      bytes += Buffer.byteLength(value, "utf8");
+    } else if (value instanceof Uint8Array) bytes += value.byteLength;
     if (bytes > maxBytes) names.push(name);
   }
   return names;

@@ -21,7 +21,7 @@ import {
 import { type WebSocket, WebSocketServer } from "ws";
 import { type Message, messageJson, type StreamConsumer } from "../subscriptions/dispatcher.js";
 import type { SubscriptionManager } from "../subscriptions/manager.js";
-import { readJsonBody } from "./body.js";
+import { type JsonBodyLimits, readJsonBody } from "./body.js";
 import { problemOf } from "./errors.js";
 import { HttpProblem, sendJson } from "./problem.js";
 import type { Access, RequestContext, RouteDefinition, Router, UpgradeContext } from "./router.js";
@@ -31,7 +31,13 @@ const MAX_PULL = 1000;
 const MAX_WAIT_MS = 60_000;
 const WS_BUFFER_LIMIT = 1024 * 1024;
 
-export function registerSubscriptionRoutes(router: Router, manager: SubscriptionManager): void {
+export function registerSubscriptionRoutes(
+  router: Router,
+  manager: SubscriptionManager,
+  limits: { readonly maxJsonDepth: number },
+): void {
+  // Subscription bodies are small: their own size limit, the server's nesting limit.
+  const bodyLimits: JsonBodyLimits = { maxBodyBytes: BODY_LIMIT, maxJsonDepth: limits.maxJsonDepth };
   // The router maps the subscription layer's typed errors (problemOf).
   const route = (
     method: RouteDefinition["method"],
@@ -42,21 +48,21 @@ export function registerSubscriptionRoutes(router: Router, manager: Subscription
 
   route("GET", "/subscriptions", "admin", ({ res }) => sendJson(res, 200, manager.list()));
   route("POST", "/subscriptions", "admin", async ({ req, res }) => {
-    const created = await manager.create(await readJsonBody(req, BODY_LIMIT));
+    const created = await manager.create(await readJsonBody(req, bodyLimits));
     sendJson(res, 201, created, { [LOCATION_HEADER]: `/subscriptions/${encodeURIComponent(created.id)}` });
   });
   route("GET", "/subscriptions/:id", "admin", ({ res, params }) =>
     sendJson(res, 200, manager.get(params.id!)),
   );
   route("PUT", "/subscriptions/:id", "admin", async ({ req, res, params }) => {
-    sendJson(res, 200, await manager.update(params.id!, await readJsonBody(req, BODY_LIMIT)));
+    sendJson(res, 200, await manager.update(params.id!, await readJsonBody(req, bodyLimits)));
   });
   route("DELETE", "/subscriptions/:id", "admin", async ({ res, params }) => {
     sendJson(res, 200, await manager.delete(params.id!));
   });
 
   route("POST", "/subscriptions/:id/pull", "consume", async ({ req, res, params }) => {
-    const body = objectBody(await readJsonBody(req, BODY_LIMIT));
+    const body = objectBody(await readJsonBody(req, bodyLimits));
     const max = intField(body, "max", 1, MAX_PULL, 100);
     const waitMs = intField(body, "waitMs", 0, MAX_WAIT_MS, 0);
     // A client that hangs up while waiting takes nothing with it.
@@ -74,12 +80,12 @@ export function registerSubscriptionRoutes(router: Router, manager: Subscription
     sendJson(res, 200, `{"messages":[${messages.map(messageJson).join(",")}]}`);
   });
   route("POST", "/subscriptions/:id/ack", "consume", async ({ req, res, params }) => {
-    const ackIds = ackIdsOf(objectBody(await readJsonBody(req, BODY_LIMIT)));
+    const ackIds = ackIdsOf(objectBody(await readJsonBody(req, bodyLimits)));
     const result = manager.ack(params.id!, ackIds);
     sendJson(res, 200, { acked: result.done, unknown: result.unknown } satisfies AckResponse);
   });
   route("POST", "/subscriptions/:id/nack", "consume", async ({ req, res, params }) => {
-    const body = objectBody(await readJsonBody(req, BODY_LIMIT));
+    const body = objectBody(await readJsonBody(req, bodyLimits));
     const ackIds = ackIdsOf(body);
     const delayMs = body.delayMs === undefined ? undefined : intField(body, "delayMs", 0, 86_400_000, 0);
     const result = manager.nack(params.id!, ackIds, delayMs);
@@ -102,7 +108,7 @@ export function registerSubscriptionRoutes(router: Router, manager: Subscription
     sendJson(res, 200, page);
   });
   route("POST", "/subscriptions/:id/dead-letters/redrive", "admin", async ({ req, res, params }) => {
-    const answer: RedriveResponse = await manager.redrive(params.id!, await readJsonBody(req, BODY_LIMIT));
+    const answer: RedriveResponse = await manager.redrive(params.id!, await readJsonBody(req, bodyLimits));
     sendJson(res, 200, answer);
   });
   router.upgrade({

@@ -141,20 +141,58 @@ export function parseSubscription(body: unknown, id: string | undefined): Parsed
   if (issues.length > 0 || settings === undefined) throw new SubscriptionValidationError(issues);
 
   // Every member was validated above: the casts name the wire types they now conform to.
+  // `protocol` is always answered (the Subscriptions API requires it; pull consumers use HTTP too)
+  // and `config` holds strings only (the API's `config` is a map of strings): see configStrings.
   const resource: SubscriptionResource = {
     id: resourceId as string,
-    ...(body.protocol !== undefined || body.sink !== undefined
-      ? { protocol: (body.protocol as SubscriptionProtocol | undefined) ?? "HTTP" }
-      : {}),
+    protocol: (body.protocol as SubscriptionProtocol | undefined) ?? "HTTP",
     ...(body.protocolsettings !== undefined ? { protocolsettings: body.protocolsettings as JsonObject } : {}),
     ...(body.sink !== undefined ? { sink: body.sink as string } : {}),
     ...(body.sinkcredential !== undefined ? { sinkcredential: body.sinkcredential as SinkCredential } : {}),
     ...(body.source !== undefined ? { source: body.source as string } : {}),
     ...(body.types !== undefined ? { types: body.types as string[] } : {}),
     ...(body.filters !== undefined ? { filters: body.filters as SubscriptionFilter[] } : {}),
-    ...(body.config !== undefined ? { config: body.config as SubscriptionConfig } : {}),
+    ...(body.config !== undefined ? { config: configStrings(body.config as JsonObject, settings) } : {}),
   };
   return { resource, settings };
+}
+
+/**
+ * The config as the Subscriptions API shows it, every value a string, for the members that were
+ * given: integers in decimal, `backoff` as `backoffBaseMs`/`backoffCapMs`, `start` as `beginning`,
+ * `now`, `position:N` or `time:<RFC 3339>`. parseConfig reads this form back to the same settings,
+ * so a GET answer sent back with PUT changes nothing.
+ */
+export function configStrings(config: JsonObject, settings: DeliverySettings): SubscriptionConfig {
+  const has = (key: string) => config[key] !== undefined;
+  const backoff = isObject(config.backoff) ? config.backoff : {};
+  const out: Record<string, string> = {};
+  if (settings.secret !== undefined) out.secret = settings.secret;
+  if (has("contentMode")) out.contentMode = settings.contentMode;
+  if (has("ordering")) out.ordering = settings.ordering;
+  if (has("maxInFlight")) out.maxInFlight = String(settings.maxInFlight);
+  if (has("ackTimeoutMs")) out.ackTimeoutMs = String(settings.ackTimeoutMs);
+  if (has("maxDeliveries")) out.maxDeliveries = String(settings.maxDeliveries);
+  if (has("backoffBaseMs") || backoff.baseMs !== undefined)
+    out.backoffBaseMs = String(settings.backoff.baseMs);
+  if (has("backoffCapMs") || backoff.capMs !== undefined) out.backoffCapMs = String(settings.backoff.capMs);
+  if (has("timeoutMs")) out.timeoutMs = String(settings.timeoutMs);
+  if (has("start")) out.start = startString(settings.start);
+  // Every member is one of SubscriptionConfig's, as a string (its integer members accept strings).
+  return out as SubscriptionConfig;
+}
+
+/** `beginning`, `now`, `position:N`, `time:<RFC 3339 in UTC>`. */
+export function startString(start: StartPosition): string {
+  switch (start.kind) {
+    case "beginning":
+    case "now":
+      return start.kind;
+    case "position":
+      return `position:${start.position}`;
+    case "time":
+      return `time:${new Date(start.time).toISOString()}`;
+  }
 }
 
 /** Settings of an already validated (stored) resource. */
@@ -162,8 +200,12 @@ export function settingsOf(resource: SubscriptionResource): DeliverySettings {
   return parseSubscription(resource, resource.id).settings;
 }
 
-/** The resource as shown to clients: secrets replaced by REDACTED. */
-export function redact(resource: SubscriptionResource): SubscriptionResource {
+/**
+ * The resource as shown to clients: in the Subscriptions API shape (resources stored before it
+ * are reshaped), secrets replaced by REDACTED.
+ */
+export function redact(stored: SubscriptionResource): SubscriptionResource {
+  const resource = inApiShape(stored);
   let out: SubscriptionResource = resource;
   if (resource.config && typeof resource.config.secret === "string") {
     out = { ...out, config: { ...resource.config, secret: REDACTED } };
@@ -177,6 +219,14 @@ export function redact(resource: SubscriptionResource): SubscriptionResource {
     out = { ...out, sinkcredential: cred as SinkCredential };
   }
   return out;
+}
+
+/** A stored resource with `protocol` and string `config` (a no-op for resources stored since). */
+function inApiShape(resource: SubscriptionResource): SubscriptionResource {
+  const config = resource.config as JsonObject | undefined;
+  const typed = config !== undefined && Object.values(config).some((v) => typeof v !== "string");
+  if (resource.protocol !== undefined && !typed) return resource;
+  return parseSubscription(resource, resource.id).resource;
 }
 
 /** On PUT, a secret sent back as REDACTED keeps the stored value. */
@@ -322,13 +372,16 @@ function parseConfig(config: JsonObject, issues: ValidationIssue[]): DeliverySet
   };
 }
 
-/** `beginning`, `now`, `{position}`, `{time}`, or as strings: a position number or an RFC 3339 time. */
+/**
+ * `beginning`, `now`, `position:N`, `time:<RFC 3339>` (the answered forms), `{position}`, `{time}`,
+ * or a bare position number or RFC 3339 time.
+ */
 function parseStart(value: unknown, issues: ValidationIssue[]): StartPosition {
   const bad = (): StartPosition => {
     issues.push({
       field: "/config/start",
       reason:
-        'must be "beginning", "now", { "position": N }, { "time": RFC 3339 } or one of those as a string',
+        'must be "beginning", "now", "position:N", "time:<RFC 3339>", { "position": N } or { "time": RFC 3339 }',
     });
     return { kind: "beginning" };
   };
@@ -341,7 +394,14 @@ function parseStart(value: unknown, issues: ValidationIssue[]): StartPosition {
     return Number.isNaN(ms) ? bad() : { kind: "time", time: ms };
   };
   if (typeof value === "number") return position(value);
-  if (typeof value === "string") return /^\d+$/.test(value) ? position(Number(value)) : time(value);
+  if (typeof value === "string") {
+    if (value.startsWith("position:")) {
+      const n = value.slice("position:".length);
+      return /^\d{1,15}$/.test(n) ? position(Number(n)) : bad();
+    }
+    if (value.startsWith("time:")) return time(value.slice("time:".length));
+    return /^\d+$/.test(value) ? position(Number(value)) : time(value);
+  }
   if (isObject(value)) {
     const keys = Object.keys(value);
     if (keys.length === 1 && keys[0] === "position") return position(value.position);

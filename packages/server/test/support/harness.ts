@@ -39,7 +39,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   await manager.start();
   const router = new Router({ onUnexpected: (error) => logger.error({ err: error }, "handler failed") });
-  registerSubscriptionRoutes(router, manager);
+  registerSubscriptionRoutes(router, manager, { maxJsonDepth: 64 });
   const server: Server = createServer((req, res) => void router.handle(req, res));
   server.on("upgrade", (req, socket, head) => void router.handleUpgrade(req, socket, head));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
