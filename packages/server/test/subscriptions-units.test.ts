@@ -1,60 +1,8 @@
-// Pure pieces of the delivery engine: backoff, Retry-After, Standard Webhooks signing (from
-// @herald/protocol, as the engine uses them), sink policy.
+// Pure pieces of the delivery engine: the sink policy. (Backoff, Retry-After and webhook signing are
+// @herald/protocol's, tested there.)
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { backoffDelay as retryDelay, parseRetryAfter, signWebhook, webhookHeaders } from "@herald/protocol";
 import { SinkPolicy, SinkRefusedError } from "../src/subscriptions/sink-policy.js";
-
-describe("retry backoff", () => {
-  const backoff = { baseMs: 100, capMs: 1000 };
-  it("grows as base·2^(n-1) up to the cap (random = 1 gives the ceiling)", () => {
-    const ceilings = [1, 2, 3, 4, 5, 6].map((n) => retryDelay(n, backoff, () => 0.999999));
-    assert.deepEqual(ceilings, [99, 199, 399, 799, 999, 999]);
-  });
-  it("uses full jitter: anywhere from 0 to the ceiling", () => {
-    assert.equal(
-      retryDelay(3, backoff, () => 0),
-      0,
-    );
-    assert.equal(
-      retryDelay(3, backoff, () => 0.5),
-      200,
-    );
-    for (let i = 0; i < 200; i++) {
-      const d = retryDelay(4, backoff);
-      assert.ok(d >= 0 && d < 800, `delay ${d}`);
-    }
-  });
-  it("parses Retry-After seconds and HTTP dates, capped", () => {
-    assert.equal(parseRetryAfter("2", 10_000), 2000);
-    assert.equal(parseRetryAfter("120", 10_000), 10_000);
-    const now = Date.parse("2026-01-01T00:00:00Z");
-    assert.equal(parseRetryAfter("Thu, 01 Jan 2026 00:00:03 GMT", 10_000, now), 3000);
-    assert.equal(parseRetryAfter("soon", 10_000), undefined);
-    assert.equal(parseRetryAfter(undefined, 10_000), undefined);
-  });
-});
-
-describe("Standard Webhooks signature", () => {
-  it("matches the Standard Webhooks reference vector", () => {
-    const signature = signWebhook(
-      "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-      "msg_p5jXN8AQM9LWM0D4loKWxJek",
-      1614265330,
-      Buffer.from('{"test": 2432232314}'),
-    );
-    assert.equal(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
-  });
-  it("signs with a fresh timestamp per call", () => {
-    const body = Buffer.from("{}");
-    const a = webhookHeaders("secret", "id-1", body, 1_000_000);
-    const b = webhookHeaders("secret", "id-1", body, 2_000_000);
-    assert.equal(a["webhook-id"], "id-1");
-    assert.equal(a["webhook-timestamp"], "1000");
-    assert.equal(b["webhook-timestamp"], "2000");
-    assert.notEqual(a["webhook-signature"], b["webhook-signature"]);
-  });
-});
 
 describe("sink policy", () => {
   const refused = (policy: SinkPolicy, url: string) =>

@@ -2,6 +2,7 @@
 // one Dispatcher per subscription, checkpoint persistence, dead letters, redrive and metrics.
 import { randomUUID } from "node:crypto";
 import type { CloudEvent } from "@herald/cloudevents";
+import type { SubscriptionStats } from "@herald/protocol";
 import { deriveStream, type EventLog, type StoredEvent } from "@herald/log";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -55,22 +56,6 @@ export interface SubscriptionManagerOptions {
   sinkPolicy?: SinkPolicyOptions;
   /** How often moved checkpoints are persisted. Default 100 ms. */
   checkpointIntervalMs?: number;
-}
-
-export interface SubscriptionStats {
-  readonly id: string;
-  /** Matching events not yet acked (buffered + still in the log past the reader). */
-  readonly lag: number;
-  /** False when the log scan was capped and `lag` is an upper bound. */
-  readonly lagExact: boolean;
-  readonly inFlight: number;
-  readonly buffered: number;
-  readonly checkpoint: number;
-  readonly head: number;
-  readonly delivered: number;
-  readonly retried: number;
-  readonly deadLettered: number;
-  readonly redrivePending: number;
 }
 
 export interface RedriveRequest {
