@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Packs every workspace package into a tarball that installs without the checkout:
+//   npm run pack                      → tarballs in ./dist/packages (builds first)
+//   node scripts/pack.mjs --out <dir> → same, into <dir>, without building
+// Then, in any folder: npm install <dir>/*.tgz   (see "Install" in the README).
+// Before packing it checks what would break such an install: a sibling dependency whose range the
+// sibling's version does not satisfy, a package that ships its tests or misses its entry points.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const args = process.argv.slice(2);
+const outIndex = args.indexOf("--out");
+if (args.some((arg, i) => arg !== "--out" && i !== outIndex + 1) || (outIndex >= 0 && !args[outIndex + 1])) {
+  console.error("usage: node scripts/pack.mjs [--out <dir>]");
+  process.exit(2);
+}
+const out = resolve(outIndex >= 0 ? args[outIndex + 1] : join(root, "dist", "packages"));
+
+const rootManifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const packages = rootManifest.workspaces.map((dir) => ({
+  dir,
+  manifest: JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")),
+}));
+const versions = new Map(packages.map(({ manifest }) => [manifest.name, manifest.version]));
+
+const problems = [];
+for (const { dir, manifest } of packages) {
+  for (const field of ["dependencies", "peerDependencies"]) {
+    for (const [name, range] of Object.entries(manifest[field] ?? {})) {
+      const version = versions.get(name);
+      if (version === undefined) continue;
+      // Siblings are released together: the range is the sibling's version, exact or with a caret.
+      if (range !== version && range !== `^${version}`) {
+        problems.push(`${dir}: ${field}.${name} is "${range}", not "^${version}" (the version packed here)`);
+      }
+    }
+  }
+  const entries = [manifest.main, ...Object.values(manifest.bin ?? {})];
+  for (const entry of Object.values(manifest.exports ?? {})) entries.push(entry.types, entry.default);
+  for (const entry of entries.filter(Boolean)) {
+    if (!existsSync(join(root, dir, entry))) problems.push(`${dir}: ${entry} does not exist (build first)`);
+  }
+}
+if (problems.length > 0) {
+  console.error(`pack: not packing, ${problems.length} problem(s):\n  ${problems.join("\n  ")}`);
+  process.exit(1);
+}
+
+mkdirSync(out, { recursive: true });
+const packed = JSON.parse(
+  execFileSync("npm", ["pack", "--json", "--workspaces", "--pack-destination", out], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  }),
+);
+for (const { name, filename, files } of packed) {
+  // Tests, compiled or not, and build state stay out of the tarballs.
+  const stray = files.map((file) => file.path).filter((path) => /(^|\/)test\/|\.tsbuildinfo$/.test(path));
+  if (stray.length > 0) {
+    console.error(`pack: ${name} ships files it should not: ${stray.join(", ")}`);
+    process.exit(1);
+  }
+  console.log(join(out, filename));
+}
