@@ -5,10 +5,11 @@
 export function nativeBindingProblem(error: unknown): string | undefined {
   const cause = findBindingError(error);
   if (cause === undefined) return undefined;
-  const firstLine = cause.message.split("\n", 1)[0]?.trim() ?? "";
+  // The loader's first line says what failed; the list of paths it tried after "Tried:" is noise here.
+  const firstLine = (cause.message.split("\n", 1)[0] ?? "").replace(/\.?\s*Tried:\s*$/, "").trim();
   return [
     `the SQLite storage could not load better-sqlite3's native module (${firstLine})`,
-    "  Rebuild it where herald is installed: npm rebuild better-sqlite3",
+    "  Rebuild it where herald is installed: npm rebuild better-sqlite3 (global install: npm rebuild -g better-sqlite3)",
     "  A build from source needs python3, make and g++ (Debian/Ubuntu: apt-get install python3 make g++).",
     "  Or run without SQLite: herald serve --storage memory (events are kept in memory, lost on exit).",
   ].join("\n");

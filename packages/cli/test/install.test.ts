@@ -223,7 +223,7 @@ describe("install from the packed tarballs", { timeout: 8 * MINUTE }, () => {
     assert.equal(refused.code, 1, refused.stderr);
     assert.match(
       refused.stderr,
-      /could not load better-sqlite3's native module \(Could not locate the bindings file/,
+      /could not load better-sqlite3's native module \(Could not locate the bindings file\)/,
     );
     assert.match(refused.stderr, /npm rebuild better-sqlite3/);
     assert.match(refused.stderr, /python3, make and g\+\+/);
