@@ -4,9 +4,10 @@
 //   node scripts/pack.mjs --out <dir> → same, into <dir>, without building
 // Then, in any folder: npm install <dir>/*.tgz   (see "Install" in the README).
 // Before packing it checks what would break such an install: a sibling dependency whose range the
-// sibling's version does not satisfy, a package that ships its tests or misses its entry points.
+// sibling's version does not satisfy, a package that misses its entry points or ships its tests; and it
+// warns about compiled files whose source is gone.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -38,7 +39,10 @@ for (const { dir, manifest } of packages) {
     }
   }
   const entries = [manifest.main, ...Object.values(manifest.bin ?? {})];
-  for (const entry of Object.values(manifest.exports ?? {})) entries.push(entry.types, entry.default);
+  for (const entry of Object.values(manifest.exports ?? {})) {
+    if (typeof entry === "string") entries.push(entry);
+    else entries.push(entry.types, entry.default);
+  }
   for (const entry of entries.filter(Boolean)) {
     if (!existsSync(join(root, dir, entry))) problems.push(`${dir}: ${entry} does not exist (build first)`);
   }
@@ -56,12 +60,27 @@ const packed = JSON.parse(
     stdio: ["ignore", "pipe", "inherit"],
   }),
 );
-for (const { name, filename, files } of packed) {
+const strays = [];
+for (const { name, files } of packed) {
+  const paths = new Set(files.map((file) => file.path));
   // Tests, compiled or not, and build state stay out of the tarballs.
-  const stray = files.map((file) => file.path).filter((path) => /(^|\/)test\/|\.tsbuildinfo$/.test(path));
-  if (stray.length > 0) {
-    console.error(`pack: ${name} ships files it should not: ${stray.join(", ")}`);
-    process.exit(1);
+  const stray = [...paths].filter((path) => /(^|\/)test\/|\.tsbuildinfo$/.test(path));
+  if (stray.length > 0) strays.push(`${name} ships files it should not: ${stray.join(", ")}`);
+  // Compiled output whose source is gone (tsc -b never deletes it): dead code, worth a warning only.
+  const stale = [...paths].filter((path) => {
+    const source = path.match(/^dist\/(src\/.*)\.js$/)?.[1];
+    return source !== undefined && !paths.has(`${source}.ts`) && !paths.has(`${source}.tsx`);
+  });
+  if (stale.length > 0) {
+    console.error(
+      `pack: warning: ${name} ships stale build output (${stale.join(", ")}); for clean tarballs:`,
+    );
+    console.error("  rm -rf packages/*/dist && npm run pack");
   }
-  console.log(join(out, filename));
 }
+if (strays.length > 0) {
+  for (const { filename } of packed) rmSync(join(out, filename), { force: true });
+  console.error(`pack: tarballs removed, ${strays.join("; ")}`);
+  process.exit(1);
+}
+for (const { filename } of packed) console.log(join(out, filename));
