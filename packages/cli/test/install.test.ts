@@ -120,7 +120,7 @@ async function publishAndReadBack(url: string, id: string): Promise<void> {
   );
 }
 
-describe("install from the packed tarballs", { timeout: 8 * MINUTE }, () => {
+describe("install from the packed tarballs", { timeout: 12 * MINUTE }, () => {
   let work: string;
   let tarballs: string[];
   let version: string;
