@@ -1,6 +1,6 @@
 // Turns what the user typed or piped into CloudEvents in the JSON event format.
 import { randomUUID } from "node:crypto";
-import type { JsonEvent } from "./api-client.js";
+import { JSON_MEDIA_TYPE, type JsonEventObject, type JsonValue } from "@herald/protocol";
 import { CliError, UsageError } from "./errors.js";
 
 export interface EventFlags {
@@ -34,7 +34,7 @@ const RESERVED = new Set([
 ]);
 
 /** Builds one event from `herald publish` flags. Throws UsageError naming the bad flag. */
-export function eventFromFlags(flags: EventFlags): JsonEvent {
+export function eventFromFlags(flags: EventFlags): JsonEventObject {
   if (flags.type === undefined || flags.type === "")
     throw new UsageError("--type is required (or use --file)");
   if (flags.source === undefined || flags.source === "") {
@@ -43,7 +43,8 @@ export function eventFromFlags(flags: EventFlags): JsonEvent {
   if (flags.data !== undefined && flags.dataFileText !== undefined) {
     throw new UsageError("use either --data or --data-file, not both");
   }
-  const event: JsonEvent = {
+  // Mutable while it is built; the server validates what comes out.
+  const event: Record<string, JsonValue> = {
     specversion: "1.0",
     id: flags.id ?? randomUUID(),
     source: flags.source,
@@ -57,22 +58,24 @@ export function eventFromFlags(flags: EventFlags): JsonEvent {
     event[name] = value;
   }
   if (flags.data !== undefined) {
-    event.datacontenttype = flags.datacontenttype ?? "application/json";
-    if (!isJsonContentType(event.datacontenttype as string)) event.data = flags.data;
+    const contentType = flags.datacontenttype ?? JSON_MEDIA_TYPE;
+    event.datacontenttype = contentType;
+    if (!isJsonContentType(contentType)) event.data = flags.data;
     else event.data = parseJsonFlag("--data", flags.data);
   } else if (flags.dataFileText !== undefined) {
-    event.datacontenttype = flags.datacontenttype ?? "application/json";
-    if (!isJsonContentType(event.datacontenttype as string)) event.data = flags.dataFileText;
+    const contentType = flags.datacontenttype ?? JSON_MEDIA_TYPE;
+    event.datacontenttype = contentType;
+    if (!isJsonContentType(contentType)) event.data = flags.dataFileText;
     else event.data = parseJsonFlag("--data-file", flags.dataFileText);
   } else if (flags.datacontenttype !== undefined) {
     event.datacontenttype = flags.datacontenttype;
   }
-  return event;
+  return event as JsonEventObject;
 }
 
-function parseJsonFlag(flag: string, text: string): unknown {
+function parseJsonFlag(flag: string, text: string): JsonValue {
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(text) as JsonValue;
   } catch (error) {
     throw new UsageError(
       `${flag} is not valid JSON (${(error as Error).message}); ` +
@@ -94,7 +97,7 @@ function parseExtension(pair: string): [string, string] {
 
 export function isJsonContentType(contentType: string): boolean {
   const mediaType = contentType.split(";")[0]!.trim().toLowerCase();
-  return mediaType === "application/json" || mediaType === "text/json" || mediaType.endsWith("+json");
+  return mediaType === JSON_MEDIA_TYPE || mediaType === "text/json" || mediaType.endsWith("+json");
 }
 
 /** A bad line of a JSON-lines input. */
@@ -110,9 +113,9 @@ export class InputLineError extends CliError {
 /**
  * Parses one line of a JSON-lines file into an event. Blank lines give undefined.
  * Missing `specversion` and `id` are filled in (a fresh UUID), so hand-written files stay short;
- * everything else is left for the server to validate.
+ * everything else is left for the server to validate (the CLI sends it with `validate: false`).
  */
-export function parseEventLine(text: string, line: number): JsonEvent | undefined {
+export function parseEventLine(text: string, line: number): JsonEventObject | undefined {
   const trimmed = text.trim();
   if (trimmed === "") return undefined;
   let parsed: unknown;
@@ -124,8 +127,8 @@ export function parseEventLine(text: string, line: number): JsonEvent | undefine
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new InputLineError(line, "expected one JSON object (a CloudEvent) per line");
   }
-  const event = parsed as JsonEvent;
+  const event = parsed as Record<string, JsonValue>;
   if (event.specversion === undefined) event.specversion = "1.0";
   if (event.id === undefined) event.id = randomUUID();
-  return event;
+  return event as JsonEventObject;
 }

@@ -1,5 +1,5 @@
 // How `herald tail` shows events: one JSON line each, or a short human layout.
-import type { JsonEvent } from "./api-client.js";
+import type { JsonEventObject } from "@herald/protocol";
 
 export type OutputFormat = "pretty" | "json";
 
@@ -7,7 +7,7 @@ export interface ShownEvent {
   readonly position: number;
   readonly stream: string;
   readonly version?: number;
-  readonly event: JsonEvent;
+  readonly event: JsonEventObject;
   /** Pull consumers only. */
   readonly deliveryCount?: number;
 }
@@ -39,7 +39,7 @@ export function formatEvent(shown: ShownEvent, format: OutputFormat, color: bool
   return lines.join("\n");
 }
 
-function describeData(event: JsonEvent): string | undefined {
+function describeData(event: JsonEventObject): string | undefined {
   if (event.data !== undefined) return stringify(event.data);
   if (typeof event.data_base64 === "string") {
     return `<${Math.floor((event.data_base64.length * 3) / 4)} bytes base64 ${String(event.datacontenttype ?? "")}>`;

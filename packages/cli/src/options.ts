@@ -1,6 +1,6 @@
 // Flag parsers and the connection flags every client command shares.
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { HeraldApi } from "./api-client.js";
+import { HeraldClient } from "@herald/sdk";
 import { UsageError } from "./errors.js";
 import type { ProgressMode } from "./progress.js";
 
@@ -67,8 +67,18 @@ export function addConnectionOptions(command: Command): Command {
     .addOption(new Option("--api-key <key>", "API key, sent as a Bearer token").env("HERALD_API_KEY"));
 }
 
-export function apiFrom(flags: ConnectionFlags): HeraldApi {
-  return new HeraldApi({ url: flags.url, ...(flags.apiKey ? { apiKey: flags.apiKey } : {}) });
+/**
+ * The client of one command. One attempt per request: the CLI reports a failure at once, saying what
+ * is known to be stored, instead of retrying behind the user's back. Its idle keep-alive sockets are
+ * unref'd by node, so they never hold the process open.
+ */
+export function clientFrom(flags: ConnectionFlags): HeraldClient {
+  return new HeraldClient({
+    url: flags.url,
+    ...(flags.apiKey ? { apiKey: flags.apiKey } : {}),
+    retry: false,
+    timeoutMs: 30_000,
+  });
 }
 
 export function addProgressOptions(command: Command): Command {

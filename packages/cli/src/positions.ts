@@ -1,12 +1,15 @@
 // Finds positions in the log through GET /events alone.
-import type { HeraldApi } from "./api-client.js";
+import type { HeraldClient } from "@herald/sdk";
 
 /**
  * The position of the newest event, 0 for an empty log. "Is there an event after x?" is monotone
  * in x even with gaps (retention), so an exponential probe plus a binary search finds the head
  * in O(log head) one-event reads.
  */
-export async function findHeadPosition(api: Pick<HeraldApi, "readEvents">, system: boolean): Promise<number> {
+export async function findHeadPosition(
+  api: Pick<HeraldClient, "readEvents">,
+  system: boolean,
+): Promise<number> {
   const firstAfter = async (after: number): Promise<number | undefined> => {
     // A filtered read (the server hides `$` streams) may stop scanning early with no event and
     // a larger `next`: keep going from there until an event or the real end.

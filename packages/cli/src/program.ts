@@ -21,7 +21,7 @@ import type { Output } from "./output.js";
 import {
   addConnectionOptions,
   addProgressOptions,
-  apiFrom,
+  clientFrom,
   collect,
   type ConnectionFlags,
   httpUrl,
@@ -100,7 +100,7 @@ export function createProgram(context: ProgramContext): Command {
         .option("--json", "print each result as a JSON line"),
     ),
   ).action(async (flags: ConnectionFlags & Omit<PublishOptions, "progress"> & { progress?: boolean }) => {
-    await publish(apiFrom(flags), { ...flags, progress: progressMode(flags.progress) }, out);
+    await publish(clientFrom(flags), { ...flags, progress: progressMode(flags.progress) }, out);
   });
 
   addConnectionOptions(
@@ -123,7 +123,7 @@ export function createProgram(context: ProgramContext): Command {
       .option("--system", "include Herald's own $ streams (dead letters)"),
   ).action(async (flags: ConnectionFlags & TailFlags) => {
     await tail(
-      apiFrom(flags),
+      clientFrom(flags),
       {
         from: flags.from,
         ...(flags.filter !== undefined ? { filter: flags.filter } : {}),
@@ -165,7 +165,7 @@ export function createProgram(context: ProgramContext): Command {
     ),
   ).action(async (flags: ConnectionFlags & ReplayFlags) => {
     await replay(
-      apiFrom(flags),
+      clientFrom(flags),
       {
         ...flags,
         continueOnError: flags.continueOnError === true,
@@ -182,11 +182,11 @@ export function createProgram(context: ProgramContext): Command {
   addConnectionOptions(
     subs.command("list").description("list subscriptions").option("--json", "one JSON object per line"),
   ).action(async (flags: ConnectionFlags & JsonFlag) =>
-    listSubscriptions(apiFrom(flags), flags.json === true, out),
+    listSubscriptions(clientFrom(flags), flags.json === true, out),
   );
   addConnectionOptions(
     subs.command("get").description("print one subscription as JSON").argument("<id>"),
-  ).action(async (id: string, flags: ConnectionFlags) => showSubscription(apiFrom(flags), id, out));
+  ).action(async (id: string, flags: ConnectionFlags) => showSubscription(clientFrom(flags), id, out));
   addConnectionOptions(
     subs
       .command("create")
@@ -214,10 +214,10 @@ export function createProgram(context: ProgramContext): Command {
       .option("--body <file>", "start from this JSON subscription resource; flags override it")
       .option("--json", "print the created resource as JSON"),
   ).action(async (id: string | undefined, flags: ConnectionFlags & CreateSubscriptionOptions) =>
-    createSubscription(apiFrom(flags), id, flags, out),
+    createSubscription(clientFrom(flags), id, flags, out),
   );
   addConnectionOptions(subs.command("delete").description("delete a subscription").argument("<id>")).action(
-    async (id: string, flags: ConnectionFlags) => deleteSubscription(apiFrom(flags), id, out),
+    async (id: string, flags: ConnectionFlags) => deleteSubscription(clientFrom(flags), id, out),
   );
   addConnectionOptions(
     subs
@@ -226,7 +226,7 @@ export function createProgram(context: ProgramContext): Command {
       .argument("<id>")
       .option("--json", "print as JSON"),
   ).action(async (id: string, flags: ConnectionFlags & JsonFlag) =>
-    subscriptionStats(apiFrom(flags), id, flags.json === true, out),
+    subscriptionStats(clientFrom(flags), id, flags.json === true, out),
   );
 
   addConnectionOptions(
@@ -237,7 +237,7 @@ export function createProgram(context: ProgramContext): Command {
       .option("--json", "one JSON object per line")
       .option("--limit <n>", "dead letters per request", integer(1, 1000), 100),
   ).action(async (id: string, flags: ConnectionFlags & JsonFlag & { limit: number }) =>
-    listDeadLetters(apiFrom(flags), id, { json: flags.json === true, pageSize: flags.limit }, out),
+    listDeadLetters(clientFrom(flags), id, { json: flags.json === true, pageSize: flags.limit }, out),
   );
   addConnectionOptions(
     subs
@@ -251,7 +251,7 @@ export function createProgram(context: ProgramContext): Command {
       .option("--include-redriven", "also dead letters that were redriven before")
       .option("--dry-run", "only count what would be redriven"),
   ).action(async (id: string, flags: ConnectionFlags & RedriveOptions) =>
-    redriveDeadLetters(apiFrom(flags), id, flags, out),
+    redriveDeadLetters(clientFrom(flags), id, flags, out),
   );
 
   return program;

@@ -1,5 +1,6 @@
 // POSTs events to a sink URL (replay), retrying what is worth retrying.
-import { describeNetworkError, type JsonEvent } from "./api-client.js";
+// The sink is any HTTP endpoint, not Herald: this is the CLI's only request outside HeraldClient.
+import type { JsonEventObject } from "@herald/protocol";
 
 export type ContentMode = "binary" | "structured";
 
@@ -20,7 +21,7 @@ export class SinkError extends Error {
 
 export interface SinkOptions {
   readonly url: string;
-  readonly encode: (event: JsonEvent) => HttpMessage;
+  readonly encode: (event: JsonEventObject) => HttpMessage;
   /** Extra attempts after the first for 408, 429, 5xx and network errors. */
   readonly retries: number;
   readonly timeoutMs?: number;
@@ -28,7 +29,7 @@ export interface SinkOptions {
   readonly backoffMs?: number;
 }
 
-export async function deliver(event: JsonEvent, options: SinkOptions): Promise<void> {
+export async function deliver(event: JsonEventObject, options: SinkOptions): Promise<void> {
   let message: HttpMessage;
   try {
     message = options.encode(event);
@@ -64,4 +65,21 @@ function isRetryable(status: number): boolean {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Finds the useful part of fetch's "fetch failed" (the cause's code and message). */
+function describeNetworkError(error: unknown): string {
+  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
+    return "timed out waiting for an answer";
+  }
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") {
+      return current.message.includes(code) ? current.message : `${code} ${current.message}`.trim();
+    }
+    if (current.cause === undefined) return current.message;
+    current = current.cause;
+  }
+  return String(current);
 }

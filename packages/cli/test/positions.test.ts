@@ -2,26 +2,34 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import type { HeraldApi, ReadEventsOptions, ReadPage } from "../src/api-client.js";
+import type { ReadEventsQuery, ReadEventsResponse } from "@herald/protocol";
+import type { HeraldClient } from "@herald/sdk";
 import { findHeadPosition } from "../src/positions.js";
 
 /** A log with events at `positions` read like the server does: a scan of at most `scanLimit` positions. */
 function fakeLog(
   positions: readonly number[],
   scanLimit: number,
-): Pick<HeraldApi, "readEvents"> & { reads: number } {
+): Pick<HeraldClient, "readEvents"> & { reads: number } {
   const sorted = Int32Array.from(positions).sort();
   const head = sorted.at(-1) ?? 0;
   const api = {
     reads: 0,
-    async readEvents(options: ReadEventsOptions = {}): Promise<ReadPage> {
+    async readEvents(options: ReadEventsQuery = {}): Promise<ReadEventsResponse> {
       api.reads++;
       const after = options.after ?? 0;
       const scanEnd = Math.min(after + scanLimit, head);
       const found = firstAbove(sorted, after);
       if (found === undefined || found > scanEnd) return { events: [], next: Math.max(after, scanEnd) };
       return {
-        events: [{ position: found, stream: "s", version: 0, event: { id: String(found) } }],
+        events: [
+          {
+            position: found,
+            stream: "s",
+            version: 0,
+            event: { specversion: "1.0", id: String(found), source: "/s", type: "t" },
+          },
+        ],
         next: found,
       };
     },

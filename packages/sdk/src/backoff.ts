@@ -1,23 +1,10 @@
-// Exponential backoff with full jitter: the one retry model of Herald (DESIGN.md, "Retry is one model").
+// Exponential backoff with full jitter: the one retry model of Herald (DESIGN.md, "Retry is one model"),
+// implemented once in @herald/protocol; the SDK adds its defaults and an abortable sleep.
+import { type BackoffOptions, backoffDelay } from "@herald/protocol";
 
-export interface BackoffOptions {
-  /** Delay of the first retry before jitter. */
-  readonly baseMs: number;
-  /** No delay exceeds this. */
-  readonly capMs: number;
-}
+export { type BackoffOptions, backoffDelay };
 
 export const defaultBackoff: BackoffOptions = { baseMs: 100, capMs: 10_000 };
-
-/** Delay before attempt `attempt + 1`, after `attempt` (≥ 1) failures: random in [0, min(cap, base·2^(attempt-1))]. */
-export function backoffDelay(
-  attempt: number,
-  options: BackoffOptions,
-  random: () => number = Math.random,
-): number {
-  const exp = Math.min(options.capMs, options.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.floor(random() * exp);
-}
 
 /** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,5 +1,6 @@
 // Typed errors of the SDK. Handlers throw NonRetryableError / RetryableError to say what a
 // failure means; everything else the SDK throws is one of the classes below, never a bare string.
+import type { ProblemCode, ProblemDetails } from "@herald/protocol";
 
 /** A handler failure that will not go away by trying again (bad input, business rule). Dead-lettered at once. */
 export class NonRetryableError extends Error {
@@ -96,38 +97,62 @@ export class RequestTimeoutError extends Error {
 /** A network failure or timeout talking to the broker (nothing was answered). */
 export class TransportError extends Error {
   override readonly name = "TransportError";
+  /** `ECONNREFUSED`, `ECONNRESET`, `TIMEOUT`, `ABORTED` (the caller's signal), … */
   readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  /** The URL the request went to, when known. */
+  readonly url: string | undefined;
+  constructor(code: string, message: string, options?: { cause?: unknown; url?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.url = options?.url;
   }
 }
 
-/** The broker answered a management call (subscriptions, pull, ack) with an error status. */
+/**
+ * An error answer that is not one of Herald's problem bodies (no catalog `code`): a proxy's 502, a
+ * body that is not JSON, a Receiver's answer. The members that could be read are kept.
+ */
+export interface ForeignProblem {
+  readonly status: number;
+  readonly title: string;
+  readonly detail?: string;
+  readonly code?: undefined;
+  readonly [member: string]: unknown;
+}
+
+/** What an error answer said: Herald's problem (branch on `code`) or what could be read of another. */
+export type ApiProblem = ProblemDetails | ForeignProblem;
+
+/**
+ * The broker answered with an error status. `code` is the problem catalog's (@herald/protocol
+ * PROBLEMS); undefined only when the answer did not come from Herald (see ForeignProblem).
+ */
 export class HeraldApiError extends Error {
   override readonly name = "HeraldApiError";
   readonly status: number;
-  readonly problem: ProblemDetails;
-  constructor(status: number, problem: ProblemDetails) {
+  readonly code: ProblemCode | undefined;
+  readonly problem: ApiProblem;
+  constructor(status: number, problem: ApiProblem) {
     super(`herald answered ${status}: ${problem.title ?? ""}${problem.detail ? ` — ${problem.detail}` : ""}`);
     this.status = status;
     this.problem = problem;
+    this.code = problem.code;
+  }
+}
+
+/** A 2xx answer whose body is not what the HTTP API promises (a proxy in the way, a version mismatch). */
+export class UnexpectedResponseError extends Error {
+  override readonly name = "UnexpectedResponseError";
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
   }
 }
 
 /** The call was made after `close()` / `stop()`. */
 export class ClosedError extends Error {
   override readonly name = "ClosedError";
-}
-
-/** RFC 9457 problem details as Herald answers them. */
-export interface ProblemDetails {
-  readonly type?: string;
-  readonly title?: string;
-  readonly status?: number;
-  readonly detail?: string;
-  readonly errors?: ReadonlyArray<Record<string, unknown>>;
-  readonly [member: string]: unknown;
 }
 
 /** Is this failure worth another attempt? NonRetryableError (and subclasses) say no; everything else yes. */

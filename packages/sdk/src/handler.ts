@@ -13,7 +13,7 @@ export interface HandlerContext {
   /** Aborted when the handler should give up (timeout, consumer stopping). */
   readonly signal: AbortSignal;
   /** How the event arrived. */
-  readonly transport: "pull" | "push" | "direct";
+  readonly transport: "pull" | "push" | "direct" | "sse" | "ws";
   /**
    * Queues an event for publishing once the handler has succeeded. Without an explicit id the id is
    * derived from the handled event's source+id and the emit index, so a redelivered event re-emits the

@@ -1,14 +1,54 @@
 // @herald/sdk: client, consumers, Receiver, Router with middleware, typed events, tracing.
 export { type BackoffOptions, backoffDelay, defaultBackoff, sleep } from "./backoff.js";
-export { HeraldClient, type HeraldClientOptions } from "./client/client.js";
-export type { ExpectedVersion, RetryPolicy, SendOptions } from "./client/publisher.js";
+export {
+  type CallOptions,
+  type EventInput,
+  type EventsOptions,
+  HeraldClient,
+  type HeraldClientOptions,
+  type MustExistOptions,
+} from "./client/client.js";
 export type {
-  PulledMessage,
-  Subscription,
+  AppendOptions,
+  ExpectedVersion,
+  RetryPolicy,
+  SendOptions,
+} from "./client/publisher.js";
+export {
+  type DeliverySettings,
+  deliverySettings,
+  type PulledMessage,
+  type Subscription,
+  type SubscriptionInit,
+} from "./client/subscription-types.js";
+// The HTTP API's wire types, as @herald/protocol declares them (never re-declared here).
+export type {
+  AckResponse,
+  DeadLetterReason,
+  DeadLetterRecord,
+  DeadLettersQuery,
+  DeadLettersResponse,
+  HealthResponse,
+  JsonEventObject,
+  LogEntry,
+  NackResponse,
+  ProblemCode,
+  ProblemDetails,
+  ProblemFieldError,
+  ReadDirection,
+  ReadEventsQuery,
+  ReadEventsResponse,
+  ReadStreamQuery,
+  ReadStreamResponse,
+  ReadyResponse,
+  RedriveRequest,
+  RedriveResponse,
   SubscriptionConfig,
   SubscriptionFilter,
-  SubscriptionInit,
-} from "./client/subscription-types.js";
+  SubscriptionResource,
+  SubscriptionStats,
+  UpdateSubscriptionRequest,
+} from "@herald/protocol";
 export type { RequestOptions } from "./client/request-reply.js";
 export {
   type AppendedEvent,
@@ -20,22 +60,42 @@ export {
   type SendResult,
   type SendUndelivered,
 } from "./client/send-result.js";
-export { type ConsumerStats, PullConsumer, type SubscribeOptions } from "./consumer/pull-consumer.js";
 export {
+  type ConsumeOptions,
+  type Consumer,
+  type ConsumerTransport,
+  createConsumer,
+  type PollConsumeOptions,
+  type StreamConsumeOptions,
+} from "./consumer/consume.js";
+export { type ConsumerStats, PullConsumer, type SubscribeOptions } from "./consumer/pull-consumer.js";
+export { SseConsumer } from "./consumer/sse-consumer.js";
+export {
+  ConsumerRejectedError,
+  StreamConsumer,
+  type StreamConsumerStats,
+  type StreamEndpoint,
+  type StreamSubscribeOptions,
+  type StreamTransport,
+} from "./consumer/stream-consumer.js";
+export { WsConsumer } from "./consumer/ws-consumer.js";
+export {
+  type ApiProblem,
   ClosedError,
   type DataIssue,
   DuplicateInProgressError,
   EventDataValidationError,
+  type ForeignProblem,
   HandlerPanicError,
   HandlerTimeoutError,
   HeraldApiError,
   isRetryable,
   NonRetryableError,
-  type ProblemDetails,
   RequestTimeoutError,
   RetryableError,
   SignatureVerificationError,
   TransportError,
+  UnexpectedResponseError,
 } from "./errors.js";
 export {
   compose,

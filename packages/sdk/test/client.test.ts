@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
 import { CloudEvent, CloudEventValidationError } from "@herald/cloudevents";
-import { defineEvent, EventDataValidationError, HeraldClient, TransportError } from "@herald/sdk";
+import {
+  defineEvent,
+  EventDataValidationError,
+  HeraldApiError,
+  HeraldClient,
+  TransportError,
+} from "@herald/sdk";
 import { Type } from "@sinclair/typebox";
 import { ackBody, FakeBroker } from "./support/fake-broker.js";
 import { exporter, spanNamed } from "./support/otel.js";
@@ -193,5 +199,50 @@ test("a 2xx whose body cannot be read is still an ack (durable), with position -
   const result = await client.send(order());
   assert.ok(result.ok);
   assert.equal(result.position, -1);
+  await client.close();
+});
+
+test("error answers: Herald's problem keeps its code (or derives it from type); others become a ForeignProblem", async () => {
+  const client = new HeraldClient({ url, retry: false });
+  broker.script(
+    {
+      status: 404,
+      body: { type: "https://herald.dev/problems/subscription-not-found", title: "Not Found", status: 404 },
+    },
+    { status: 502, body: "upstream down" },
+    { status: 409, body: { title: "Conflict", status: 409, code: "not-a-catalog-code" } },
+  );
+  await assert.rejects(client.subscriptionStats("x"), (error: unknown) => {
+    assert.ok(error instanceof HeraldApiError);
+    assert.equal(error.code, "subscription-not-found");
+    assert.equal(error.problem.code, "subscription-not-found");
+    return true;
+  });
+  await assert.rejects(client.listSubscriptions(), (error: unknown) => {
+    assert.ok(error instanceof HeraldApiError);
+    assert.equal(error.status, 502);
+    assert.equal(error.code, undefined);
+    assert.equal(error.problem.title, "Bad Gateway");
+    assert.match(String(error.problem.detail), /upstream down/);
+    return true;
+  });
+  const nack = await client.send(order());
+  assert.ok(nack.kind === "nack");
+  assert.equal(nack.problem.code, undefined, "a code outside the catalog is not passed off as one");
+  assert.equal(nack.problem.title, "Conflict");
+  await client.close();
+});
+
+test("a single event goes as exactly application/cloudevents+json; validate: false sends objects verbatim", async () => {
+  const client = new HeraldClient({ url });
+  const raw = { specversion: "1.0", id: "r1", source: "/raw", type: "t", custom: "kept" } as const;
+  assert.equal((await client.send(raw, { validate: false })).kind, "ack");
+  assert.equal(broker.requests[0]!.headers["content-type"], "application/cloudevents+json");
+  assert.deepEqual(JSON.parse(broker.requests[0]!.body), raw);
+  // Invalid on purpose: without validation it is the server's to refuse.
+  const invalid = { specversion: "1.0", id: "r2", source: "", type: "t" } as const;
+  assert.equal((await client.send(invalid, { validate: false })).kind, "ack");
+  await assert.rejects(client.send(invalid), CloudEventValidationError);
+  assert.equal(broker.requests.length, 2);
   await client.close();
 });

@@ -32,17 +32,14 @@ export {
   withSettingsTable,
 } from "./settings-docs.js";
 export { type Principal, principalOf, requiredAccess } from "./http/auth.js";
+export { problemOf } from "./http/errors.js";
 export {
-  badRequest,
-  conflict,
   HttpProblem,
-  notFound,
-  payloadTooLarge,
+  type HttpProblemOptions,
+  type ProblemCode,
   type ProblemFieldError,
   sendJson,
   sendProblem,
-  unprocessable,
-  unsupportedMediaType,
 } from "./http/problem.js";
 export { type RequestContext, type RouteHandler, Router } from "./http/router.js";
 export { createLogger, type Logger } from "./observability/logger.js";

@@ -12,7 +12,8 @@ import { resolveConfig, type ServerConfig, type ServerConfigInput } from "./conf
 import { Authorizer } from "./http/auth.js";
 import { registerHealthRoutes } from "./http/health.js";
 import { registerIngestRoutes } from "./http/ingest.js";
-import { HttpProblem, sendProblem } from "./http/problem.js";
+import { isUnexpected, problemOf } from "./http/errors.js";
+import { HttpProblem, problemUpgradeResponse, sendProblem } from "./http/problem.js";
 import { registerReadRoutes } from "./http/reads.js";
 import { Router } from "./http/router.js";
 import { registerStreamRoutes } from "./http/streams.js";
@@ -116,7 +117,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     if (closing) {
       res.setHeader("connection", "close");
       req.resume();
-      sendProblem(res, new HttpProblem(503, "Service Unavailable", "the server is shutting down"));
+      sendProblem(res, new HttpProblem("shutting-down", "the server is shutting down"));
       return;
     }
     if (authorizer.enabled) {
@@ -124,8 +125,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
         authorizer.authorize(req, new URL(req.url ?? "/", "http://herald.local"));
       } catch (error) {
         req.resume();
-        if (error instanceof HttpProblem) sendProblem(res, error);
-        else throw error;
+        if (isUnexpected(error)) throw error;
+        sendProblem(res, problemOf(error));
         return;
       }
     }
@@ -134,17 +135,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     try {
-      if (closing) throw new HttpProblem(503, "Service Unavailable", "the server is shutting down");
+      if (closing) throw new HttpProblem("shutting-down", "the server is shutting down");
       authorizer.authorize(req, new URL(req.url ?? "/", "http://herald.local"), { allowQueryToken: true });
       if (handleSubscriptionUpgrade(manager, req, socket, head)) return;
-      throw new HttpProblem(404, "Not Found", `no WebSocket endpoint at ${pathOf(req.url)}`);
+      throw new HttpProblem("route-not-found", `no WebSocket endpoint at ${pathOf(req.url)}`);
     } catch (error) {
-      const problem =
-        error instanceof HttpProblem
-          ? error
-          : new HttpProblem(500, "Internal Server Error", "the upgrade failed");
-      if (!(error instanceof HttpProblem)) onError(error);
-      rejectUpgrade(socket, problem);
+      if (isUnexpected(error)) onError(error);
+      socket.end(problemUpgradeResponse(problemOf(error)));
     }
   });
 
@@ -212,17 +209,6 @@ function pathOf(url: string | undefined): string {
   if (url === undefined) return "/";
   const q = url.indexOf("?");
   return q === -1 ? url : url.slice(0, q);
-}
-
-function rejectUpgrade(socket: Duplex, problem: HttpProblem): void {
-  const body = JSON.stringify(problem.toJSON());
-  const headers = Object.entries(problem.headers)
-    .map(([k, v]) => `${k}: ${v}\r\n`)
-    .join("");
-  socket.end(
-    `HTTP/1.1 ${problem.status} ${problem.title}\r\n${headers}content-type: application/problem+json\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
 }
 
 function delay(ms: number): Promise<void> {

@@ -46,10 +46,12 @@ describe("API keys over HTTP", () => {
     await withServer({ apiKeys: KEYS }, async (server) => {
       const none = await post<Problem>(`${server.url}/events`, ...ev("t"));
       assert.equal(none.status, 401);
+      assert.equal(none.body.code, "unauthorized");
       assert.match(none.headers.get("www-authenticate") ?? "", /^Bearer realm="herald"/);
       assert.equal(none.headers.get("content-type"), "application/problem+json");
       const wrong = await get<Problem>(`${server.url}/events`, bearer("not-a-key-at-all"));
       assert.equal(wrong.status, 401);
+      assert.equal(wrong.body.code, "api-key-invalid");
       assert.match(wrong.headers.get("www-authenticate") ?? "", /invalid_token/);
       const malformed = await get<Problem>(`${server.url}/events`, { authorization: "Basic abc" });
       assert.equal(malformed.status, 401);
@@ -69,6 +71,7 @@ describe("API keys over HTTP", () => {
         ...withKey(ev("t", "2"), "consumer-00001"),
       );
       assert.equal(consumerPost.status, 403);
+      assert.equal(consumerPost.body.code, "forbidden");
       assert.equal(consumerPost.body.requiredScope, "publish");
       assert.equal((await get(`${server.url}/events`, bearer("consumer-00001"))).status, 200);
       assert.equal((await get(`${server.url}/events`, bearer("publisher-0001"))).status, 403);
@@ -104,6 +107,7 @@ describe("API keys over HTTP", () => {
         ...withKey(ev("com.acme.payments.x"), "orders-publisher"),
       );
       assert.equal(denied.status, 403);
+      assert.equal(denied.body.code, "event-type-forbidden");
       assert.match(denied.body.detail, /com\.acme\.payments\.x/);
       const mixed = batch([
         { id: "m1", source: "/auth", type: "com.acme.carts.updated" },

@@ -94,6 +94,32 @@ describe("live consumption", () => {
     assert.equal(pulled[0]!.deliveryCount, 2);
   });
 
+  it("SSE ?frame=message sends pull messages (with the delivery count) as `message` frames", async () => {
+    await createSubscription(h.url, { id: "sse-frame", types: ["sse.frame"] });
+    const bad = await fetch(`${h.url}/subscriptions/sse-frame/sse?frame=xml`);
+    assert.equal(bad.status, 400);
+    await bad.body?.cancel();
+    const stream = await openSse(`${h.url}/subscriptions/sse-frame/sse?frame=message`);
+    const sent = makeEvent({ type: "sse.frame" });
+    await h.log.append([sent]);
+    await waitFor(() => (stream.frames.length >= 1 ? true : undefined));
+    const first = JSON.parse(stream.frames[0]!.data) as {
+      ackId: string;
+      deliveryCount: number;
+      event: { id: string };
+    };
+    assert.equal(stream.frames[0]!.event, "message");
+    assert.equal(first.ackId, stream.frames[0]!.id);
+    assert.equal(first.deliveryCount, 1);
+    assert.equal(first.event.id, sent.id);
+    await api(h.url, "POST", "/subscriptions/sse-frame/nack", { ackIds: [first.ackId], delayMs: 0 });
+    await waitFor(() => (stream.frames.length >= 2 ? true : undefined));
+    const second = JSON.parse(stream.frames[1]!.data) as { deliveryCount: number; event: { id: string } };
+    assert.equal(second.deliveryCount, 2);
+    assert.equal(second.event.id, sent.id);
+    await stream.close();
+  });
+
   it("SSE with ?ack=auto settles events as they are written", async () => {
     await createSubscription(h.url, { id: "sse-auto", types: ["sse.auto"] });
     const stream = await openSse(`${h.url}/subscriptions/sse-auto/sse?ack=auto`);
@@ -147,14 +173,31 @@ describe("live consumption", () => {
     ws.send("not json");
     const error = await waitFor(() => messages.find((m) => "error" in m));
     assert.ok(error);
+    assert.equal((error as unknown as { code: string }).code, "json-invalid");
+    ws.send(JSON.stringify({ neither: true }));
+    const shape = await waitFor(() =>
+      messages.find((m) => (m as unknown as { code?: string }).code === "body-invalid"),
+    );
+    assert.ok(shape);
     ws.close();
   });
 
   it("refuses a WebSocket upgrade for an unknown subscription", async () => {
     const ws = new WebSocket(`${h.url.replace("http", "ws")}/subscriptions/nope/ws`);
+    let code = "";
     const status = await new Promise<number>((resolve) =>
-      ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0)),
+      ws.once("unexpected-response", (_req, res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on("end", () => {
+          code = (JSON.parse(text) as { code: string }).code;
+          resolve(res.statusCode ?? 0);
+        });
+      }),
     );
     assert.equal(status, 404);
+    assert.equal(code, "subscription-not-found");
   });
 });

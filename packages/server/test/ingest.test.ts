@@ -254,6 +254,7 @@ describe("POST /events refusals leave the log untouched", () => {
         { "content-type": "application/cloudevents+json" },
       );
       assert.equal(answer.status, 422);
+      assert.equal(answer.body.code, "event-invalid");
       const fields = new Set((answer.body.errors ?? []).map((e) => e.field));
       for (const attribute of ["id", "source", "dataschema"]) assert.ok(fields.has(attribute), attribute);
     });

@@ -12,6 +12,7 @@ describe("configurable request limits", () => {
         ...structured({ id: "1", source: "/l", type: "t", data: "x".repeat(3000) }),
       );
       assert.equal(big.status, 413);
+      assert.equal(big.body.code, "payload-too-large");
       assert.equal(big.headers.get("content-type"), "application/problem+json");
       assert.match(big.body.detail, /2048/);
       const binary = await post<Problem>(`${server.url}/events`, "y".repeat(5000), {
@@ -60,6 +61,7 @@ describe("configurable request limits", () => {
       const events = Array.from({ length: 4 }, (_, i) => ({ id: `b${i}`, source: "/l", type: "t" }));
       const answer = await post<Problem>(`${server.url}/events`, ...batch(events));
       assert.equal(answer.status, 413);
+      assert.equal(answer.body.code, "batch-too-large");
       assert.match(answer.body.detail, /4 events.*limit is 3/);
       assert.equal((await post(`${server.url}/events`, ...batch(events.slice(0, 3)))).status, 200);
       assert.equal(await server.log.headPosition(), 3);
@@ -77,6 +79,7 @@ describe("configurable request limits", () => {
         ]),
       );
       assert.equal(answer.status, 400);
+      assert.equal(answer.body.code, "attribute-too-large");
       assert.deepEqual((answer.body.errors ?? []).map((e) => e.field).sort(), ["[1].myext", "[1].subject"]);
       // Multi-byte characters count in bytes: 22 × "é" (2 bytes) = 44 bytes is fine, 33 = 66 is not.
       assert.equal(
@@ -99,6 +102,7 @@ describe("configurable request limits", () => {
       assert.equal((await get(`${server.url}/events?limit=5`)).status, 200);
       const answer = await get<Problem>(`${server.url}/events?limit=6`);
       assert.equal(answer.status, 400);
+      assert.equal(answer.body.code, "query-invalid");
       assert.equal(answer.body.errors?.[0]?.field, "limit");
     });
   });

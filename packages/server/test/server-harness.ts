@@ -91,6 +91,8 @@ export interface Page {
 }
 export interface Problem {
   type: string;
+  /** The stable code from the @herald/protocol catalog; `type` is built from it. */
+  code: string;
   title: string;
   status: number;
   detail: string;

@@ -63,11 +63,12 @@ describe("startServer", () => {
     await withServer({}, async ({ url }) => {
       const missing = await get<Problem>(`${url}/nowhere`);
       assert.equal(missing.status, 404);
+      assert.equal(missing.body.code, "route-not-found");
       assert.equal(missing.headers.get("content-type"), "application/problem+json");
       const method = await fetch(`${url}/events`, { method: "DELETE" });
       assert.equal(method.status, 405);
       assert.match(method.headers.get("allow") ?? "", /POST/);
-      await method.text();
+      assert.equal(((await method.json()) as { code: string }).code, "method-not-allowed");
     });
   });
 
@@ -144,7 +145,12 @@ describe("graceful close", () => {
     try {
       const server = await start({ dataDir: dir.path });
       const [body, headers] = ev("in-flight");
-      // Send the headers and half of the body, then start closing.
+      // Send the headers and half of the body, then start closing (once the connection is up: on a
+      // loaded machine a fixed 50 ms could end before the connect, and the close would refuse it).
+      let connected!: () => void;
+      const isConnected = new Promise<void>((resolve) => {
+        connected = resolve;
+      });
       const pending = new Promise<{ status: number; text: string }>((resolve, reject) => {
         const req = request(`${server.url}/events`, {
           method: "POST",
@@ -157,9 +163,11 @@ describe("graceful close", () => {
           res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
         });
         req.on("error", reject);
+        req.on("socket", (socket) => socket.once("connect", connected));
         req.write(body.slice(0, 10));
-        setTimeout(() => req.end(body.slice(10)), 150);
+        isConnected.then(() => setTimeout(() => req.end(body.slice(10)), 150));
       });
+      await isConnected;
       await new Promise((r) => setTimeout(r, 50));
       let closed = false;
       const closing = server.close().then(() => {

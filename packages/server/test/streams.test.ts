@@ -45,6 +45,8 @@ describe("POST /streams/{stream}", () => {
       assert.equal((await appendTo(url, "acct", "no-stream")).body.results[0]!.version, 0);
       const conflict = await appendTo(url, "acct", "no-stream");
       assert.equal(conflict.status, 409);
+      assert.equal(conflict.body.code, "stream-version-conflict");
+      assert.equal(conflict.body.type, "https://herald.dev/problems/stream-version-conflict");
       assert.equal(conflict.headers.get("content-type"), "application/problem+json");
       assert.equal(conflict.body.actualVersion, 0);
       assert.equal((await appendTo(url, "acct", "exists")).body.results[0]!.version, 1);
@@ -88,6 +90,7 @@ describe("POST /streams/{stream}", () => {
       await withServer({}, async (server) => {
         const answer = await appendTo(server.url, "s", bad);
         assert.equal(answer.status, 400);
+        assert.equal(answer.body.code, "expected-version-invalid");
         assert.equal(answer.body.errors?.[0]?.field, "Herald-Expected-Version");
         assert.equal(await server.log.headPosition(), 0);
       });
@@ -101,6 +104,7 @@ describe("POST /streams/{stream}", () => {
       const answer = await appendTo(server.url, "gone");
       assert.equal(answer.status, 409);
       assert.equal(answer.body.title, "Stream Deleted");
+      assert.equal(answer.body.code, "stream-deleted");
       assert.equal(answer.body.stream, "gone");
       assert.equal((await get(`${server.url}/streams/gone`)).status, 404);
       assert.equal(await server.log.headPosition(), 1);
@@ -111,6 +115,7 @@ describe("POST /streams/{stream}", () => {
     await withServer({}, async (server) => {
       const answer = await appendTo(server.url, "$deadletter-x");
       assert.equal(answer.status, 400);
+      assert.equal(answer.body.code, "system-stream-reserved");
       assert.equal(answer.body.errors?.[0]?.field, "stream");
       assert.equal(await server.log.headPosition(), 0);
     });

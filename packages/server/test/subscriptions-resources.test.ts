@@ -119,6 +119,7 @@ describe("subscription resources", () => {
     assert.match(id, /^[0-9a-f-]{36}$/);
     const dup = await api(h.url, "POST", "/subscriptions", { id, types: ["y"] });
     assert.equal(dup.status, 409);
+    assert.equal((dup.body as { code: string }).code, "duplicate-subscription");
     assert.equal(dup.headers.get("content-type"), "application/problem+json");
   });
 
@@ -132,6 +133,7 @@ describe("subscription resources", () => {
     assert.equal(res.headers.get("content-type"), "application/problem+json");
     const problem = res.body as { status: number; errors: Array<{ field: string; reason: string }> };
     assert.equal(problem.status, 400);
+    assert.equal((res.body as { code: string }).code, "subscription-invalid");
     assert.deepEqual(problem.errors.map((e) => e.field).sort(), [
       "/config/maxDeliveries",
       "/filters/0/exact/type",
@@ -141,6 +143,7 @@ describe("subscription resources", () => {
     ]);
     const notJson = await fetch(`${h.url}/subscriptions`, { method: "POST", body: "{" });
     assert.equal(notJson.status, 400);
+    assert.equal(((await notJson.json()) as { code: string }).code, "json-invalid");
   });
 
   it("never shows secrets and keeps them when a PUT sends the redacted value back", async () => {

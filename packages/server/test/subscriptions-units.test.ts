@@ -1,9 +1,9 @@
-// Pure pieces of the delivery engine: backoff, Retry-After, Standard Webhooks signing, sink policy.
+// Pure pieces of the delivery engine: backoff, Retry-After, Standard Webhooks signing (from
+// @herald/protocol, as the engine uses them), sink policy.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseRetryAfter, retryDelay } from "../src/subscriptions/backoff.js";
+import { backoffDelay as retryDelay, parseRetryAfter, signWebhook, webhookHeaders } from "@herald/protocol";
 import { SinkPolicy, SinkRefusedError } from "../src/subscriptions/sink-policy.js";
-import { signPayload, webhookHeaders } from "../src/subscriptions/signing.js";
 
 describe("retry backoff", () => {
   const backoff = { baseMs: 100, capMs: 1000 };
@@ -37,7 +37,7 @@ describe("retry backoff", () => {
 
 describe("Standard Webhooks signature", () => {
   it("matches the Standard Webhooks reference vector", () => {
-    const signature = signPayload(
+    const signature = signWebhook(
       "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
       "msg_p5jXN8AQM9LWM0D4loKWxJek",
       1614265330,

@@ -1,7 +1,13 @@
 // `herald publish`: one event from flags, or JSON lines from a file or stdin in batches.
 import { readFileSync } from "node:fs";
-import type { AppendResult, HeraldApi, JsonEvent } from "../api-client.js";
-import { type Problem, ProblemError } from "../api-client.js";
+import type { AppendedEvent, ExpectedVersion, JsonEventObject } from "@herald/protocol";
+import {
+  type ApiProblem,
+  type BatchSendResult,
+  HeraldApiError,
+  type HeraldClient,
+  type SendOptions,
+} from "@herald/sdk";
 import { CliError, UsageError } from "../errors.js";
 import { type EventFlags, eventFromFlags, parseEventLine } from "../event-input.js";
 import { openLineSource } from "../line-reader.js";
@@ -31,19 +37,22 @@ const EVENT_FLAGS = [
   "ext",
 ] as const;
 
-export async function publish(api: HeraldApi, options: PublishOptions, out: Output): Promise<void> {
+export async function publish(client: HeraldClient, options: PublishOptions, out: Output): Promise<void> {
   if (options.expectedVersion !== undefined) validateExpectedVersion(options.expectedVersion, options.stream);
   if (options.file !== undefined) {
     const mixed = EVENT_FLAGS.filter((name) => options[name] !== undefined);
     if (mixed.length > 0) {
       throw new UsageError(`--file reads whole events; drop --${mixed.map(kebab).join(", --")}`);
     }
-    await publishLines(api, options.file, options, out);
+    await publishLines(client, options.file, options, out);
     return;
   }
   const event = eventFromFlags({ ...options, ...readDataFile(options.dataFile) });
-  const [result] = await api.publish([event], publishTarget(options));
-  if (result === undefined) throw new CliError("the server answered without a result for the event");
+  const sent = await client.send(event, publishTarget(options));
+  // A refusal is the server's problem (exit 1); no answer is a TransportError (exit 3).
+  if (sent.kind === "nack") throw new HeraldApiError(sent.status, sent.problem);
+  if (sent.kind === "undelivered") throw sent.error;
+  const result: AppendedEvent = sent;
   if (options.json) out.data(JSON.stringify(result));
   else out.data(describeResult(result));
 }
@@ -68,44 +77,50 @@ function validateExpectedVersion(value: string, stream: string | undefined): voi
   }
 }
 
-function publishTarget(options: PublishOptions): { stream?: string; expectedVersion?: string } {
+/** The server validates the events (`validate: false`): its problem names each bad field. */
+function publishTarget(options: PublishOptions): SendOptions {
   return {
+    validate: false,
     ...(options.stream !== undefined ? { stream: options.stream } : {}),
-    ...(options.expectedVersion !== undefined ? { expectedVersion: options.expectedVersion } : {}),
+    ...(options.expectedVersion !== undefined
+      ? { expectedVersion: expectedVersionOf(options.expectedVersion) }
+      : {}),
   };
 }
 
-function describeResult(result: AppendResult): string {
+function expectedVersionOf(value: string): ExpectedVersion {
+  return /^\d+$/.test(value) ? Number(value) : (value as ExpectedVersion);
+}
+
+function describeResult(result: AppendedEvent): string {
   const where = `position ${result.position} (stream ${result.stream}, version ${result.version})`;
   return result.duplicate
     ? `duplicate: ${result.source} ${result.id} is already at ${where}`
     : `published ${result.id} at ${where}`;
 }
 
-async function publishLines(api: HeraldApi, path: string, options: PublishOptions, out: Output) {
+async function publishLines(client: HeraldClient, path: string, options: PublishOptions, out: Output) {
   const source = openLineSource(path);
   const progress = createProgress(options.progress, source.size, { label: "publishing", unit: "bytes" });
   const started = performance.now();
   const tally = { published: 0, duplicates: 0, first: undefined as number | undefined, last: 0 };
-  let batch: JsonEvent[] = [];
+  let batch: JsonEventObject[] = [];
   // The input line of each event in the batch, to translate the server's `[i].attr` field names.
   let batchLines: number[] = [];
   let bytesRead = 0;
 
   const flush = async () => {
     if (batch.length === 0) return;
-    let results: AppendResult[];
-    try {
-      results = await api.publish(batch, { ...publishTarget(options), batch: true });
-    } catch (error) {
-      if (error instanceof ProblemError) {
-        const first = batchLines[0] ?? 0;
-        throw new CliError(
-          `the server rejected the batch of lines ${first}-${batchLines.at(-1) ?? first} ` +
-            `(${batch.length} events, none stored): ${formatProblem(withLineNumbers(error.problem, batchLines))}\n` +
-            alreadyPublished(tally.published, first),
-        );
-      }
+    const sent: BatchSendResult = await client.sendBatch(batch, publishTarget(options));
+    if (sent.kind === "nack") {
+      const first = batchLines[0] ?? 0;
+      throw new CliError(
+        `the server rejected the batch of lines ${first}-${batchLines.at(-1) ?? first} ` +
+          `(${batch.length} events, none stored): ${formatProblem(withLineNumbers(sent.problem, batchLines))}\n` +
+          alreadyPublished(tally.published, first),
+      );
+    }
+    if (sent.kind === "undelivered") {
       // No answer (connection lost, timeout): this batch may or may not be stored.
       const first = batchLines[0] ?? 0;
       out.message(
@@ -113,8 +128,9 @@ async function publishLines(api: HeraldApi, path: string, options: PublishOption
           `be stored; ${tally.published} events before line ${first} were published (durable). ` +
           "Re-publishing is safe for events with an id: the log stores each source+id once.",
       );
-      throw error;
+      throw sent.error;
     }
+    const { results } = sent;
     for (const result of results) {
       if (options.json) out.data(JSON.stringify(result));
       if (result.duplicate) tally.duplicates++;
@@ -129,7 +145,7 @@ async function publishLines(api: HeraldApi, path: string, options: PublishOption
 
   try {
     for await (const { text, line, bytesRead: read } of source.lines()) {
-      let event: JsonEvent | undefined;
+      let event: JsonEventObject | undefined;
       try {
         event = parseEventLine(text, line);
       } catch (error) {
@@ -160,15 +176,23 @@ async function publishLines(api: HeraldApi, path: string, options: PublishOption
 }
 
 /** `[3].type` (the 4th event of the batch) becomes `line 17: type`. */
-function withLineNumbers(problem: Problem, lines: readonly number[]): Problem {
-  if (problem.errors === undefined) return problem;
-  const errors = problem.errors.map((fieldError) => {
+function withLineNumbers(problem: ApiProblem, lines: readonly number[]): ApiProblem {
+  if (!Array.isArray(problem.errors)) return problem;
+  const errors = (problem.errors as readonly unknown[]).map((fieldError) => {
+    if (!isFieldError(fieldError)) return fieldError;
     const match = /^\[(\d+)\]\.?(.*)$/.exec(fieldError.field);
     const line = match ? lines[Number(match[1])] : undefined;
     if (match === null || line === undefined) return fieldError;
     return { ...fieldError, field: match[2] ? `line ${line}: ${match[2]}` : `line ${line}` };
   });
-  return { ...problem, errors };
+  // The errors keep their shape (field, reason), only the field names change.
+  return { ...problem, errors } as ApiProblem;
+}
+
+function isFieldError(value: unknown): value is { field: string; reason: string } {
+  return (
+    typeof value === "object" && value !== null && typeof (value as { field?: unknown }).field === "string"
+  );
 }
 
 function alreadyPublished(count: number, beforeLine: number): string {

@@ -1,5 +1,6 @@
 // `herald replay`: read a range of the log (positions or a time window) and POST each event to a sink.
-import type { HeraldApi, LogEntry } from "../api-client.js";
+import type { JsonEventObject, LogEntry } from "@herald/protocol";
+import type { HeraldClient } from "@herald/sdk";
 import { CliError, UsageError } from "../errors.js";
 import type { Output } from "../output.js";
 import { findHeadPosition } from "../positions.js";
@@ -22,10 +23,10 @@ export interface ReplayOptions {
   readonly progress: ProgressMode;
 }
 
-export type Encoder = (event: LogEntry["event"], mode: ContentMode) => HttpMessage;
+export type Encoder = (event: JsonEventObject, mode: ContentMode) => HttpMessage;
 
 export async function replay(
-  api: HeraldApi,
+  api: HeraldClient,
   options: ReplayOptions,
   encode: Encoder,
   out: Output,
@@ -60,7 +61,6 @@ export async function replay(
           break scan;
         }
         const inWindow = window.kind === "positions" ? true : timeMatches(entry, window);
-        if (inWindow === "past") break scan;
         if (inWindow !== true) continue;
         if (!options.dryRun) {
           try {
@@ -145,15 +145,11 @@ function checkRange(options: ReplayOptions): Window {
 }
 
 /**
- * The log's commit time (`recordedAt`) when the server reports it — it only grows with the
- * position, so the scan can stop — otherwise the event's own `time` attribute (no early stop;
- * events without `time` are outside every window).
+ * The server sends no commit time (LogEntry has none), so the window applies to the events' `time`
+ * attribute; producers' clocks need not be monotone, so the scan runs to the end of the log (events
+ * without `time` are outside every window).
  */
-function timeMatches(entry: LogEntry, window: { since: number; until?: number }): boolean | "past" | "skip" {
-  if (typeof entry.recordedAt === "number") {
-    if (window.until !== undefined && entry.recordedAt > window.until) return "past";
-    return entry.recordedAt >= window.since;
-  }
+function timeMatches(entry: LogEntry, window: { since: number; until?: number }): boolean | "skip" {
   const time = typeof entry.event.time === "string" ? Date.parse(entry.event.time) : Number.NaN;
   if (Number.isNaN(time)) return "skip";
   return time >= window.since && (window.until === undefined || time <= window.until);

@@ -1,6 +1,12 @@
 // `herald subs`: list, get, create, delete and stats of subscriptions (consumer groups).
 import { readFileSync } from "node:fs";
-import type { DeadLetter, HeraldApi, Subscription } from "../api-client.js";
+import type {
+  DeadLetterRecord,
+  HeraldClient,
+  Subscription,
+  SubscriptionFilter,
+  SubscriptionInit,
+} from "@herald/sdk";
 import { UsageError } from "../errors.js";
 import type { Output } from "../output.js";
 
@@ -23,7 +29,7 @@ export interface CreateSubscriptionOptions {
   readonly json?: boolean;
 }
 
-export async function listSubscriptions(api: HeraldApi, json: boolean, out: Output): Promise<void> {
+export async function listSubscriptions(api: HeraldClient, json: boolean, out: Output): Promise<void> {
   const subscriptions = await api.listSubscriptions();
   if (json) {
     for (const subscription of subscriptions) out.data(JSON.stringify(subscription));
@@ -37,16 +43,16 @@ export async function listSubscriptions(api: HeraldApi, json: boolean, out: Outp
   for (const line of table(["ID", "DELIVERY", "FILTERS"], rows)) out.data(line);
 }
 
-export async function showSubscription(api: HeraldApi, id: string, out: Output): Promise<void> {
-  out.data(JSON.stringify(await api.getSubscription(id), null, 2));
+export async function showSubscription(api: HeraldClient, id: string, out: Output): Promise<void> {
+  out.data(JSON.stringify(await api.getSubscription(id, { mustExist: true }), null, 2));
 }
 
-export async function deleteSubscription(api: HeraldApi, id: string, out: Output): Promise<void> {
-  await api.deleteSubscription(id);
+export async function deleteSubscription(api: HeraldClient, id: string, out: Output): Promise<void> {
+  await api.deleteSubscription(id, { mustExist: true });
   out.message(`deleted subscription ${id}`);
 }
 
-export async function subscriptionStats(api: HeraldApi, id: string, json: boolean, out: Output) {
+export async function subscriptionStats(api: HeraldClient, id: string, json: boolean, out: Output) {
   const stats = await api.subscriptionStats(id);
   if (json) {
     out.data(JSON.stringify(stats));
@@ -60,7 +66,7 @@ export async function subscriptionStats(api: HeraldApi, id: string, json: boolea
 }
 
 export async function listDeadLetters(
-  api: HeraldApi,
+  api: HeraldClient,
   id: string,
   options: { json: boolean; pageSize: number },
   out: Output,
@@ -88,12 +94,12 @@ export async function listDeadLetters(
   for (const line of table(header, rows)) out.data(line);
 }
 
-function deadLetterRow(letter: DeadLetter): string[] {
+function deadLetterRow(letter: DeadLetterRecord): string[] {
   const last = [letter.lastStatus, letter.lastError].filter((part) => part !== undefined).join(" ");
   return [
     String(letter.position),
-    String(letter.event?.id ?? ""),
-    String(letter.event?.type ?? ""),
+    letter.event.id,
+    letter.event.type,
     letter.reason,
     String(letter.attempts),
     last,
@@ -111,7 +117,7 @@ export interface RedriveOptions {
 }
 
 export async function redriveDeadLetters(
-  api: HeraldApi,
+  api: HeraldClient,
   id: string,
   options: RedriveOptions,
   out: Output,
@@ -119,9 +125,9 @@ export async function redriveDeadLetters(
   if (options.from !== undefined && options.to !== undefined && options.to < options.from) {
     throw new UsageError(`--to ${options.to} is before --from ${options.from}`);
   }
-  const filters: Record<string, unknown>[] = (options.filter ?? []).map((sql) => ({ sql }));
+  const filters: SubscriptionFilter[] = (options.filter ?? []).map((sql) => ({ sql }));
   const types = options.type ?? [];
-  if (types.length === 1) filters.push({ exact: { type: types[0] } });
+  if (types.length === 1 && types[0] !== undefined) filters.push({ exact: { type: types[0] } });
   else if (types.length > 1) filters.push({ any: types.map((type) => ({ exact: { type } })) });
   const result = await api.redrive(id, {
     ...(options.from !== undefined ? { from: options.from } : {}),
@@ -138,12 +144,13 @@ export async function redriveDeadLetters(
 }
 
 export async function createSubscription(
-  api: HeraldApi,
+  api: HeraldClient,
   id: string | undefined,
   options: CreateSubscriptionOptions,
   out: Output,
 ): Promise<void> {
-  const created = await api.createSubscription(subscriptionResource(id, options));
+  // The flags' resource goes as the user wrote it: the server validates it and names each bad field.
+  const created = await api.createSubscription(subscriptionResource(id, options) as SubscriptionInit);
   if (options.json) out.data(JSON.stringify(created));
   else {
     out.data(`created subscription ${created.id} (${deliveryOf(created)}; ${describeFilters(created)})`);

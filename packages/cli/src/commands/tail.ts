@@ -1,5 +1,6 @@
 // `herald tail`: follow the log (polling GET /events) or a subscription (pull + ack).
-import { type HeraldApi, InterruptedError, type PulledMessage } from "../api-client.js";
+import type { JsonEventObject } from "@herald/protocol";
+import { type HeraldClient, type PulledMessage, TransportError } from "@herald/sdk";
 import { UsageError } from "../errors.js";
 import { formatEvent, type OutputFormat, useColor } from "../format.js";
 import type { Output } from "../output.js";
@@ -22,7 +23,7 @@ export interface TailOptions {
   readonly waitMs: number;
 }
 
-export async function tail(api: HeraldApi, options: TailOptions, out: Output, signal: AbortSignal) {
+export async function tail(api: HeraldClient, options: TailOptions, out: Output, signal: AbortSignal) {
   if (options.sub !== undefined) {
     if (options.filter !== undefined) {
       throw new UsageError(
@@ -38,18 +39,18 @@ export async function tail(api: HeraldApi, options: TailOptions, out: Output, si
   await tailLog(api, options, out, signal);
 }
 
-async function startAfter(api: HeraldApi, from: string, system: boolean): Promise<number> {
+async function startAfter(api: HeraldClient, from: string, system: boolean): Promise<number> {
   if (from === "beginning") return 0;
   if (from === "now") return findHeadPosition(api, system);
   if (/^\d+$/.test(from) && Number(from) >= 1) return Number(from) - 1;
   throw new UsageError(`--from must be beginning, now or a position (1 or more), got "${from}"`);
 }
 
-async function tailLog(api: HeraldApi, options: TailOptions, out: Output, signal: AbortSignal) {
+async function tailLog(api: HeraldClient, options: TailOptions, out: Output, signal: AbortSignal) {
   const color = options.format === "pretty" && useColor();
   let after = await startAfter(api, options.from, options.system === true);
   if (options.follow) {
-    out.message(`herald: following ${api.baseUrl} after position ${after} (Ctrl-C to stop)`);
+    out.message(`herald: following ${api.url} after position ${after} (Ctrl-C to stop)`);
   }
   let shown = 0;
   while (!signal.aborted) {
@@ -73,7 +74,7 @@ async function tailLog(api: HeraldApi, options: TailOptions, out: Output, signal
 }
 
 async function tailSubscription(
-  api: HeraldApi,
+  api: HeraldClient,
   id: string,
   options: TailOptions,
   out: Output,
@@ -81,7 +82,7 @@ async function tailSubscription(
 ) {
   const color = options.format === "pretty" && useColor();
   if (options.follow) {
-    out.message(`herald: consuming subscription ${id} at ${api.baseUrl} (Ctrl-C to stop)`);
+    out.message(`herald: consuming subscription ${id} at ${api.url} (Ctrl-C to stop)`);
   }
   let shown = 0;
   while (!signal.aborted) {
@@ -90,12 +91,14 @@ async function tailSubscription(
     try {
       messages = await api.pull(id, { max, waitMs: options.follow ? options.waitMs : 0, signal });
     } catch (error) {
-      if (error instanceof InterruptedError) return;
+      // Ctrl-C ends the long poll: what it handed out is redelivered after its lease.
+      if (error instanceof TransportError && signal.aborted) return;
       throw error;
     }
     if (messages.length === 0 && !options.follow) return;
     for (const message of messages) {
-      out.data(formatEvent(message, options.format, color));
+      const event = message.event.toJSON() as JsonEventObject;
+      out.data(formatEvent({ ...message, event }, options.format, color));
       shown++;
     }
     // Ack only what was printed: an interrupted tail leaves nothing acked unseen.

@@ -1,16 +1,90 @@
-// HeraldClient: publishes events (send, sendBatch, appends to a stream), manages subscriptions,
-// pulls/acks, runs pull consumers (subscribe) and request-reply over the broker (request).
+// HeraldClient: the whole HTTP API of `herald serve`. Publishes (send, sendBatch, append), reads the
+// log and streams (readEvents, events, readStream), manages subscriptions, stats, dead letters and
+// redrive, pulls/acks, runs pull consumers (subscribe) and request-reply over the broker (request).
+// Bodies are @herald/protocol's wire types.
 import { randomUUID } from "node:crypto";
 import { CloudEvent, type CloudEventInit, decodeJsonEventObject } from "@herald/cloudevents";
-import { PullConsumer, type SubscribeOptions } from "../consumer/pull-consumer.js";
-import { ClosedError, HeraldApiError } from "../errors.js";
+import {
+  AUTH_SCHEME,
+  AUTHORIZATION_HEADER,
+  type AckResponse,
+  CONTENT_TYPE_HEADER,
+  type DeadLettersQuery,
+  type DeadLettersResponse,
+  type HealthResponse,
+  JSON_MEDIA_TYPE,
+  type JsonEventObject,
+  type LogEntry,
+  type NackResponse,
+  type PullResponse,
+  type ReadEventsQuery,
+  type ReadEventsResponse,
+  type ReadStreamQuery,
+  type ReadStreamResponse,
+  type ReadyResponse,
+  type RedriveRequest,
+  type RedriveResponse,
+  type SubscriptionStats,
+  type UpdateSubscriptionRequest,
+} from "@herald/protocol";
+import { sleep } from "../backoff.js";
+import {
+  type Consumer,
+  type ConsumeOptions,
+  createConsumer,
+  type PollConsumeOptions,
+  type StreamConsumeOptions,
+} from "../consumer/consume.js";
+import type { PullConsumer } from "../consumer/pull-consumer.js";
+import type { SseConsumer } from "../consumer/sse-consumer.js";
+import type { StreamConsumer, StreamSubscribeOptions } from "../consumer/stream-consumer.js";
+import type { WsConsumer } from "../consumer/ws-consumer.js";
+import { ClosedError, HeraldApiError, TransportError, UnexpectedResponseError } from "../errors.js";
 import type { Handler } from "../handler.js";
 import { type EventDefinition, EventRegistry } from "../typed/define-event.js";
-import { Publisher, problemOf, type RetryPolicy, type SendOptions } from "./publisher.js";
+import { problemOf } from "./problem.js";
+import {
+  type AppendOptions,
+  type OutgoingEvent,
+  Publisher,
+  type RetryPolicy,
+  type SendOptions,
+} from "./publisher.js";
 import { ReplyListener, type RequestOptions } from "./request-reply.js";
 import type { BatchSendResult, SendResult } from "./send-result.js";
 import type { PulledMessage, Subscription, SubscriptionInit } from "./subscription-types.js";
 import { HttpTransport, parseJsonBody } from "./transport.js";
+
+/** Options every call that is not a send takes. */
+export interface CallOptions {
+  /** Aborting ends the call with a TransportError whose code is `ABORTED`. */
+  readonly signal?: AbortSignal;
+  /** Overrides the client's `timeoutMs` for this call. */
+  readonly timeoutMs?: number;
+}
+
+/** `getSubscription` / `deleteSubscription`: by default a missing subscription is not an error. */
+export interface MustExistOptions extends CallOptions {
+  /** true: a missing subscription throws the server's 404 (`subscription-not-found`) as HeraldApiError. */
+  readonly mustExist?: boolean;
+}
+
+/** `client.events()`: the global log from a position on, page by page. */
+export interface EventsOptions extends Omit<ReadEventsQuery, "limit"> {
+  /** Events per read (default 500). */
+  readonly pageSize?: number;
+  /** Stop after this position (inclusive). */
+  readonly until?: number;
+  /** Keep polling once caught up (default false: the iterator ends at the end of the log). */
+  readonly follow?: boolean;
+  /** With `follow`: wait between reads that found nothing new (default 500 ms). */
+  readonly pollIntervalMs?: number;
+  /** Aborting ends the iteration without throwing. */
+  readonly signal?: AbortSignal;
+}
+
+/** Events given to send/append: built CloudEvents, attributes to build one from, or JSON objects (validate: false). */
+export type EventInput = CloudEvent | CloudEventInit | JsonEventObject;
 
 export interface HeraldClientOptions {
   /** Base URL of `herald serve`, e.g. http://127.0.0.1:8080. */
@@ -38,18 +112,23 @@ export class HeraldClient {
    *  long-polls never hold up sends and a burst of sends never delays acks. */
   readonly #control: HttpTransport;
   readonly #timeoutMs: number;
-  readonly #consumers = new Set<PullConsumer>();
+  readonly #consumers = new Set<Consumer>();
+  /** Headers of the streaming consumers' own connections (auth). */
+  readonly #streamHeaders: Readonly<Record<string, string>>;
   #replies: ReplyListener | undefined;
   #closed = false;
 
   constructor(options: HeraldClientOptions) {
     const transportOptions = {
       ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
-      ...(options.apiKey ? { headers: { authorization: `Bearer ${options.apiKey}` } } : {}),
+      ...(options.apiKey ? { headers: { [AUTHORIZATION_HEADER]: `${AUTH_SCHEME} ${options.apiKey}` } } : {}),
     };
     this.#transport = new HttpTransport(options.url, transportOptions);
     this.#control = new HttpTransport(options.url, transportOptions);
     this.url = this.#transport.baseUrl.href.replace(/\/$/, "");
+    this.#streamHeaders = options.apiKey
+      ? { [AUTHORIZATION_HEADER]: `${AUTH_SCHEME} ${options.apiKey}` }
+      : {};
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     const retry =
       options.retry === false
@@ -70,23 +149,97 @@ export class HeraldClient {
   /**
    * Publishes one event. Never throws for delivery problems: the result says ack (durable, with its
    * position), nack (refused, with status and problem) or undelivered. Throws EventDataValidationError
-   * when a typed definition rejects the data, before anything is sent.
+   * when a typed definition rejects the data, before anything is sent. Goes in structured mode to
+   * `POST /events`, or to `POST /streams/{stream}` with `options.stream`.
    */
-  async send(event: CloudEvent | CloudEventInit, options: SendOptions = {}): Promise<SendResult> {
+  async send(event: EventInput, options: SendOptions = {}): Promise<SendResult> {
     this.#assertOpen();
-    const result = await this.#publisher.append([toEvent(event)], false, options);
+    const result = await this.#publisher.append([outgoing(event, options)], false, options);
     if (!result.ok) return result;
     return { kind: "ack", ok: true, attempts: result.attempts, ...result.results[0]! };
   }
 
-  /** Publishes several events atomically (all stored or none) in one request. */
-  async sendBatch(
-    events: ReadonlyArray<CloudEvent | CloudEventInit>,
-    options: SendOptions = {},
-  ): Promise<BatchSendResult> {
+  /** Publishes several events atomically (all stored or none) in one request (batch mode). */
+  async sendBatch(events: readonly EventInput[], options: SendOptions = {}): Promise<BatchSendResult> {
     if (events.length === 0) return { kind: "ack", ok: true, results: [], attempts: 0 };
     this.#assertOpen();
-    return this.#publisher.append(events.map(toEvent), true, options);
+    return this.#publisher.append(
+      events.map((e) => outgoing(e, options)),
+      true,
+      options,
+    );
+  }
+
+  /**
+   * Appends events to `stream` atomically (`POST /streams/{stream}`, batch mode), optionally only if
+   * the stream is at `expectedVersion` (`any`, `no-stream`, `exists` or a version): a mismatch is a
+   * nack with status 409 and code `stream-version-conflict`, whose problem has `actualVersion`.
+   * Never throws for delivery problems, like send.
+   */
+  async append(
+    stream: string,
+    events: readonly EventInput[],
+    options: AppendOptions = {},
+  ): Promise<BatchSendResult> {
+    return this.sendBatch(events, { ...options, stream });
+  }
+
+  // ---- reads ----
+
+  /** One page of the global log (`GET /events`): events after `after`, and `next` for the next page. */
+  async readEvents(query: ReadEventsQuery = {}, options: CallOptions = {}): Promise<ReadEventsResponse> {
+    const path = withQuery("/events", { ...query, system: query.system === true ? true : undefined });
+    return readPage(await this.#json("GET", path, undefined, options), "GET /events");
+  }
+
+  /**
+   * The global log as an async iterator, page after page, from `after` (default the start) until
+   * caught up (or `until`); with `follow` it keeps polling for new events. Use it to replay or to
+   * rebuild a projection. Aborting `signal` ends the loop without throwing.
+   */
+  async *events(options: EventsOptions = {}): AsyncGenerator<LogEntry, void, undefined> {
+    const { signal } = options;
+    let after = options.after ?? 0;
+    const query = {
+      limit: options.pageSize ?? 500,
+      ...(options.filter !== undefined ? { filter: options.filter } : {}),
+      ...(options.system ? { system: true } : {}),
+    };
+    while (!signal?.aborted) {
+      let page: ReadEventsResponse;
+      try {
+        page = await this.readEvents({ ...query, after }, signal ? { signal } : {});
+      } catch (error) {
+        if (signal?.aborted && error instanceof TransportError) return;
+        throw error;
+      }
+      for (const entry of page.events) {
+        if (options.until !== undefined && entry.position > options.until) return;
+        yield entry;
+        if (signal?.aborted) return;
+      }
+      // A filtered read may scan ahead without a match: `next` moves on even when `events` is empty.
+      const caughtUp = page.events.length === 0 && page.next <= after;
+      after = Math.max(after, page.next);
+      if (options.until !== undefined && after >= options.until) return;
+      if (caughtUp) {
+        if (!options.follow) return;
+        await sleep(options.pollIntervalMs ?? 500, signal);
+      }
+    }
+  }
+
+  /**
+   * One page of a stream (`GET /streams/{stream}`) from version `from`, forwards (default) or
+   * backwards; `next` is the version to read from for the following page.
+   */
+  async readStream(
+    stream: string,
+    query: ReadStreamQuery = {},
+    options: CallOptions = {},
+  ): Promise<ReadStreamResponse> {
+    const path = `/streams/${encodeURIComponent(stream)}`;
+    return readPage(await this.#json("GET", withQuery(path, query), undefined, options), `GET ${path}`);
   }
 
   /**
@@ -103,16 +256,43 @@ export class HeraldClient {
   /**
    * Runs `handler` (a function or a Router) for every message of a pull subscription: ack on success,
    * nack with backoff on failure; `stop()` (or client.close()) finishes in-flight handlers. Several
-   * consumers of one subscription share its events (a consumer group).
+   * consumers of one subscription share its events (a consumer group). `transport`: "poll" (long-poll,
+   * the default), "sse" or "ws" (one live connection, reconnected when it drops).
    */
   subscribe(
     subscription: string,
     handler: Handler | { readonly handle: Handler },
-    options: SubscribeOptions = {},
-  ): PullConsumer {
+    options?: PollConsumeOptions,
+  ): PullConsumer;
+  subscribe(
+    subscription: string,
+    handler: Handler | { readonly handle: Handler },
+    options: StreamSubscribeOptions & { readonly transport: "sse" },
+  ): SseConsumer;
+  subscribe(
+    subscription: string,
+    handler: Handler | { readonly handle: Handler },
+    options: StreamSubscribeOptions & { readonly transport: "ws" },
+  ): WsConsumer;
+  subscribe(
+    subscription: string,
+    handler: Handler | { readonly handle: Handler },
+    options: StreamConsumeOptions,
+  ): StreamConsumer;
+  subscribe(
+    subscription: string,
+    handler: Handler | { readonly handle: Handler },
+    options?: ConsumeOptions,
+  ): PullConsumer | SseConsumer | WsConsumer;
+  subscribe(
+    subscription: string,
+    handler: Handler | { readonly handle: Handler },
+    options: ConsumeOptions = {},
+  ): PullConsumer | StreamConsumer {
     this.#assertOpen();
     const fn: Handler = typeof handler === "function" ? handler : (event, ctx) => handler.handle(event, ctx);
-    const consumer = new PullConsumer(this, subscription, fn, options);
+    const endpoint = { url: this.url, headers: this.#streamHeaders };
+    const consumer = createConsumer(this, endpoint, subscription, fn, options);
     this.#consumers.add(consumer);
     consumer.stopped.finally(() => this.#consumers.delete(consumer));
     consumer.start();
@@ -121,40 +301,125 @@ export class HeraldClient {
 
   // ---- subscriptions ----
 
-  async createSubscription(init: SubscriptionInit): Promise<Subscription> {
-    return (await this.#json("POST", "/subscriptions", init)) as Subscription;
+  /** Every subscription, sorted by id (`GET /subscriptions`). */
+  async listSubscriptions(options: CallOptions = {}): Promise<Subscription[]> {
+    const answer = await this.#json("GET", "/subscriptions", undefined, options);
+    if (!Array.isArray(answer)) throw new UnexpectedResponseError(200, "GET /subscriptions: not an array");
+    return answer as Subscription[];
+  }
+
+  /**
+   * The subscription, or undefined when there is none with that id (with `mustExist`: the 404 as a
+   * HeraldApiError). Secrets are shown as `********`.
+   */
+  async getSubscription(id: string, options: MustExistOptions & { mustExist: true }): Promise<Subscription>;
+  async getSubscription(id: string, options?: MustExistOptions): Promise<Subscription | undefined>;
+  async getSubscription(id: string, options: MustExistOptions = {}): Promise<Subscription | undefined> {
+    try {
+      return (await this.#json("GET", subscriptionPath(id), undefined, options)) as Subscription;
+    } catch (error) {
+      if (!options.mustExist && isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Creates a subscription (`POST /subscriptions`); config may be given typed (numbers). A taken id
+   * is a HeraldApiError 409; an invalid resource a 400 whose problem lists each field in `errors`.
+   */
+  async createSubscription(init: SubscriptionInit, options: CallOptions = {}): Promise<Subscription> {
+    return (await this.#json("POST", "/subscriptions", init, options)) as Subscription;
   }
 
   /** Creates the subscription, or returns the existing one with that id unchanged (safe at every start). */
-  async ensureSubscription(init: SubscriptionInit & { readonly id: string }): Promise<Subscription> {
+  async ensureSubscription(
+    init: SubscriptionInit & { readonly id: string },
+    options: CallOptions = {},
+  ): Promise<Subscription> {
     try {
-      return await this.createSubscription(init);
+      return await this.createSubscription(init, options);
     } catch (error) {
       if (!(error instanceof HeraldApiError && error.status === 409)) throw error;
-      const existing = await this.getSubscription(init.id);
+      const existing = await this.getSubscription(init.id, options);
       if (!existing) throw error;
       return existing;
     }
   }
 
-  async getSubscription(id: string): Promise<Subscription | undefined> {
+  /**
+   * Replaces a subscription's resource (`PUT /subscriptions/{id}`), keeping its progress and dead
+   * letters; a `********` secret keeps the stored one. A missing subscription is a 404 HeraldApiError.
+   */
+  async updateSubscription(
+    id: string,
+    resource: UpdateSubscriptionRequest,
+    options: CallOptions = {},
+  ): Promise<Subscription> {
+    return (await this.#json("PUT", subscriptionPath(id), resource, options)) as Subscription;
+  }
+
+  /** Deletes a subscription: true when it existed (with `mustExist`, a missing one throws the 404). */
+  async deleteSubscription(id: string, options: MustExistOptions = {}): Promise<boolean> {
     try {
-      return (await this.#json("GET", `/subscriptions/${encodeURIComponent(id)}`)) as Subscription;
+      await this.#json("DELETE", subscriptionPath(id), undefined, options);
+      return true;
     } catch (error) {
-      if (error instanceof HeraldApiError && error.status === 404) return undefined;
+      if (!options.mustExist && isNotFound(error)) return false;
       throw error;
     }
   }
 
-  async deleteSubscription(id: string): Promise<void> {
-    try {
-      await this.#json("DELETE", `/subscriptions/${encodeURIComponent(id)}`);
-    } catch (error) {
-      if (!(error instanceof HeraldApiError && error.status === 404)) throw error;
-    }
+  /** Lag, in flight, checkpoint, head and delivery counters (`GET /subscriptions/{id}/stats`). */
+  async subscriptionStats(id: string, options: CallOptions = {}): Promise<SubscriptionStats> {
+    return (await this.#json(
+      "GET",
+      `${subscriptionPath(id)}/stats`,
+      undefined,
+      options,
+    )) as SubscriptionStats;
   }
 
-  /** Long-polls up to `max` messages (waits up to `waitMs` when none are ready). */
+  /**
+   * One page of a subscription's dead letters, oldest first: each the original event plus why it
+   * died. Pass `next` as `after` for the following page; an empty page ends the list.
+   */
+  async deadLetters(
+    id: string,
+    query: DeadLettersQuery = {},
+    options: CallOptions = {},
+  ): Promise<DeadLettersResponse> {
+    const path = `${subscriptionPath(id)}/dead-letters`;
+    const answer = await this.#json("GET", withQuery(path, query), undefined, options);
+    const page = answer as Partial<DeadLettersResponse> | undefined;
+    if (!Array.isArray(page?.deadLetters) || typeof page.next !== "number")
+      throw new UnexpectedResponseError(200, `GET ${path}: no deadLetters array and numeric next`);
+    return page as DeadLettersResponse;
+  }
+
+  /**
+   * Queues dead letters for redelivery (`POST …/dead-letters/redrive`): all not yet redriven, or those
+   * in the original-position range `from`..`to` and/or matching `filters`. `dryRun` only counts them.
+   * The live checkpoint never moves.
+   */
+  async redrive(
+    id: string,
+    request: RedriveRequest = {},
+    options: CallOptions = {},
+  ): Promise<RedriveResponse> {
+    const path = `${subscriptionPath(id)}/dead-letters/redrive`;
+    const answer = (await this.#json("POST", path, request, options)) as Partial<RedriveResponse> | undefined;
+    if (typeof answer?.count !== "number")
+      throw new UnexpectedResponseError(200, `POST ${path}: no numeric count`);
+    return { count: answer.count, dryRun: answer.dryRun ?? request.dryRun === true };
+  }
+
+  // ---- pull consumers ----
+
+  /**
+   * Long-polls up to `max` messages (waits up to `waitMs`, default 1 000, when none are ready); each
+   * is leased until acked, nacked or `ackTimeoutMs` passes. Aborting `signal` ends the wait with a
+   * TransportError `ABORTED` (messages handed out meanwhile are redelivered after their lease).
+   */
   async pull(
     subscription: string,
     options: { max?: number; waitMs?: number; signal?: AbortSignal } = {},
@@ -162,24 +427,53 @@ export class HeraldClient {
     const waitMs = options.waitMs ?? 1_000;
     const body = (await this.#json(
       "POST",
-      `/subscriptions/${encodeURIComponent(subscription)}/pull`,
+      `${subscriptionPath(subscription)}/pull`,
       { max: options.max ?? 100, waitMs },
       { timeoutMs: waitMs + this.#timeoutMs, ...(options.signal ? { signal: options.signal } : {}) },
-    )) as { messages?: Array<Omit<PulledMessage, "event"> & { event: unknown }> } | undefined;
+    )) as Partial<PullResponse> | undefined;
     return (body?.messages ?? []).map((m) => ({ ...m, event: decodeJsonEventObject(m.event) }));
   }
 
-  async ack(subscription: string, ackIds: readonly string[]): Promise<void> {
-    if (ackIds.length === 0) return;
-    await this.#json("POST", `/subscriptions/${encodeURIComponent(subscription)}/ack`, { ackIds });
+  /** Settles pulled messages; ids the server no longer knows (expired, settled) come back in `unknown`. */
+  async ack(
+    subscription: string,
+    ackIds: readonly string[],
+    options: CallOptions = {},
+  ): Promise<AckResponse> {
+    if (ackIds.length === 0) return { acked: 0, unknown: [] };
+    const path = `${subscriptionPath(subscription)}/ack`;
+    return (await this.#json("POST", path, { ackIds }, options)) as AckResponse;
   }
 
-  async nack(subscription: string, ackIds: readonly string[], delayMs?: number): Promise<void> {
-    if (ackIds.length === 0) return;
-    await this.#json("POST", `/subscriptions/${encodeURIComponent(subscription)}/nack`, {
-      ackIds,
-      ...(delayMs === undefined ? {} : { delayMs: Math.max(0, Math.round(delayMs)) }),
-    });
+  /** Hands messages back for redelivery, after `delayMs` or the subscription's backoff. */
+  async nack(
+    subscription: string,
+    ackIds: readonly string[],
+    delayMs?: number,
+    options: CallOptions = {},
+  ): Promise<NackResponse> {
+    if (ackIds.length === 0) return { nacked: 0, unknown: [] };
+    return (await this.#json(
+      "POST",
+      `${subscriptionPath(subscription)}/nack`,
+      { ackIds, ...(delayMs === undefined ? {} : { delayMs: Math.max(0, Math.round(delayMs)) }) },
+      options,
+    )) as NackResponse;
+  }
+
+  // ---- health ----
+
+  /** Liveness (`GET /healthz`): the server answers. */
+  async health(options: CallOptions = {}): Promise<HealthResponse> {
+    return (await this.#json("GET", "/healthz", undefined, options)) as HealthResponse;
+  }
+
+  /**
+   * Readiness (`GET /readyz`): resolves when the server takes traffic; otherwise a HeraldApiError 503
+   * with code `not-ready` whose problem lists `reasons`.
+   */
+  async ready(options: CallOptions = {}): Promise<ReadyResponse> {
+    return (await this.#json("GET", "/readyz", undefined, options)) as ReadyResponse;
   }
 
   /** Stops consumers (graceful), removes the reply subscription, closes pooled sockets. */
@@ -198,19 +492,14 @@ export class HeraldClient {
     if (this.#closed) throw new ClosedError("the HeraldClient is closed");
   }
 
-  async #json(
-    method: string,
-    path: string,
-    body?: unknown,
-    options: { timeoutMs?: number; signal?: AbortSignal } = {},
-  ): Promise<unknown> {
+  async #json(method: string, path: string, body?: unknown, options: CallOptions = {}): Promise<unknown> {
     const response = await this.#control.request({
       method,
       path,
       timeoutMs: options.timeoutMs ?? this.#timeoutMs,
       ...(body === undefined
         ? {}
-        : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+        : { body: JSON.stringify(body), headers: { [CONTENT_TYPE_HEADER]: JSON_MEDIA_TYPE } }),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (response.status >= 200 && response.status < 300) return parseJsonBody(response.body);
@@ -218,7 +507,37 @@ export class HeraldClient {
   }
 }
 
-/** Events may be given as attributes: built (and validated, CloudEventValidationError) here. */
+/** Attributes are built (and validated, CloudEventValidationError) here, unless `validate: false`. */
+function outgoing(event: EventInput, options: AppendOptions): OutgoingEvent {
+  if (event instanceof CloudEvent) return event;
+  return options.validate === false ? (event as JsonEventObject) : new CloudEvent(event as CloudEventInit);
+}
+
 function toEvent(event: CloudEvent | CloudEventInit): CloudEvent {
   return event instanceof CloudEvent ? event : new CloudEvent(event);
+}
+
+function subscriptionPath(id: string): string {
+  return `/subscriptions/${encodeURIComponent(id)}`;
+}
+
+/** `path?name=value&…` with the members that are set. */
+function withQuery(path: string, query: object): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined) params.set(name, String(value));
+  }
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof HeraldApiError && error.status === 404;
+}
+
+function readPage(answer: unknown, what: string): ReadEventsResponse {
+  const page = answer as Partial<ReadEventsResponse> | undefined;
+  if (!Array.isArray(page?.events) || typeof page.next !== "number")
+    throw new UnexpectedResponseError(200, `${what}: no events array and numeric next`);
+  return page as ReadEventsResponse;
 }

@@ -1,13 +1,24 @@
 // Publishing: one POST per send or batch, retried while there is no answer or a transient status,
 // traced as a PRODUCER span whose context travels in the events' traceparent.
-import { type CloudEvent, encodeJsonBatch, encodeJsonEvent } from "@herald/cloudevents";
+import { CloudEvent, encodeJsonEvent } from "@herald/cloudevents";
+import {
+  type AppendedEvent,
+  CLOUDEVENTS_BATCH_MEDIA_TYPE,
+  CLOUDEVENTS_JSON_MEDIA_TYPE,
+  CONTENT_TYPE_HEADER,
+  EXPECTED_VERSION_HEADER,
+  type ExpectedVersion,
+  type JsonEventObject,
+  parseRetryAfter,
+  RETRY_AFTER_HEADER,
+} from "@herald/protocol";
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { backoffDelay, sleep } from "../backoff.js";
-import type { ProblemDetails } from "../errors.js";
 import { sdkTracer, withTraceContext } from "../tracing/trace-context.js";
 import type { EventRegistry } from "../typed/define-event.js";
-import type { AppendedEvent, BatchSendResult, SendNack, SendUndelivered } from "./send-result.js";
-import { type HttpTransport, parseJsonBody, retryAfterMs, type TransportResponse } from "./transport.js";
+import { problemOf } from "./problem.js";
+import type { BatchSendResult, SendNack, SendUndelivered } from "./send-result.js";
+import { type HttpTransport, parseJsonBody, type TransportResponse } from "./transport.js";
 
 export interface RetryPolicy {
   /** Total HTTP attempts per send (default 5). */
@@ -16,16 +27,29 @@ export interface RetryPolicy {
   readonly capMs?: number;
 }
 
-export type ExpectedVersion = "any" | "no-stream" | "exists" | number;
+export type { ExpectedVersion };
 
-export interface SendOptions {
+/** What goes out: a built CloudEvent, or (with `validate: false`) a JSON event object sent verbatim. */
+export type OutgoingEvent = CloudEvent | JsonEventObject;
+
+export interface AppendOptions {
   readonly signal?: AbortSignal;
   /** Per attempt, overrides the client's. */
   readonly timeoutMs?: number;
+  /** Reject unless the stream is at this version: a 409 `stream-version-conflict` nack. */
+  readonly expectedVersion?: ExpectedVersion;
+  /**
+   * false: plain objects go out as they are, in the JSON event format, and only the server validates
+   * them (its refusal names each bad field, `[i].attr` in a batch). Typed definitions and trace
+   * context are not applied to them. Default true: plain objects are built into CloudEvents first
+   * (CloudEventValidationError before anything is sent).
+   */
+  readonly validate?: boolean;
+}
+
+export interface SendOptions extends AppendOptions {
   /** Append to this stream (POST /streams/{stream}) instead of the derived one. */
   readonly stream?: string;
-  /** With `stream`: reject unless the stream is at this version (409 → nack). */
-  readonly expectedVersion?: ExpectedVersion;
 }
 
 /** Statuses worth another attempt: the request may not have been processed, or the broker is busy. */
@@ -50,11 +74,11 @@ export class Publisher {
   }
 
   async append(
-    events: readonly CloudEvent[],
+    events: readonly OutgoingEvent[],
     batch: boolean,
     options: SendOptions,
   ): Promise<BatchSendResult> {
-    for (const event of events) this.#registry.assertValid(event);
+    for (const event of events) if (event instanceof CloudEvent) this.#registry.assertValid(event);
     const name = batch ? `herald send batch` : `herald send ${events[0]!.type}`;
     const span = sdkTracer().startSpan(name, {
       kind: SpanKind.PRODUCER,
@@ -68,7 +92,7 @@ export class Publisher {
       },
     });
     const spanCtx = trace.setSpan(context.active(), span);
-    const traced = events.map((e) => withTraceContext(e, spanCtx));
+    const traced = events.map((e) => (e instanceof CloudEvent ? withTraceContext(e, spanCtx) : e));
     try {
       const result = await this.#post(traced, batch, options);
       span.setAttribute("herald.send.outcome", result.kind);
@@ -80,15 +104,17 @@ export class Publisher {
     }
   }
 
-  async #post(events: readonly CloudEvent[], batch: boolean, options: SendOptions): Promise<BatchSendResult> {
-    const body = batch ? encodeJsonBatch(events) : encodeJsonEvent(events[0]!);
+  async #post(
+    events: readonly OutgoingEvent[],
+    batch: boolean,
+    options: SendOptions,
+  ): Promise<BatchSendResult> {
+    const body = batch ? `[${events.map(encode).join(",")}]` : encode(events[0]!);
     const headers: Record<string, string> = {
-      "content-type": batch
-        ? "application/cloudevents-batch+json"
-        : "application/cloudevents+json; charset=utf-8",
+      [CONTENT_TYPE_HEADER]: batch ? CLOUDEVENTS_BATCH_MEDIA_TYPE : CLOUDEVENTS_JSON_MEDIA_TYPE,
     };
     if (options.expectedVersion !== undefined)
-      headers["herald-expected-version"] = String(options.expectedVersion);
+      headers[EXPECTED_VERSION_HEADER] = String(options.expectedVersion);
     const path = options.stream === undefined ? "/events" : `/streams/${encodeURIComponent(options.stream)}`;
     let lastError: Error | undefined;
     for (let attempt = 1; ; attempt++) {
@@ -125,9 +151,8 @@ export class Publisher {
         return { kind: "ack", ok: true, attempts: attempt, results };
       }
       if (RETRY_STATUSES.has(response.status) && attempt < this.#retry.attempts && !options.signal?.aborted) {
-        const asked = retryAfterMs(response.headers);
-        const delay =
-          asked === undefined ? backoffDelay(attempt, this.#retry) : Math.min(asked, this.#retry.capMs);
+        const asked = parseRetryAfter(response.headers[RETRY_AFTER_HEADER], this.#retry.capMs);
+        const delay = asked ?? backoffDelay(attempt, this.#retry);
         await sleep(delay, options.signal);
         continue;
       }
@@ -142,15 +167,10 @@ export class Publisher {
   }
 }
 
-function unknownPosition(event: CloudEvent): AppendedEvent {
-  return { id: event.id, source: event.source, position: -1, stream: "", version: -1, duplicate: false };
+function encode(event: OutgoingEvent): string {
+  return event instanceof CloudEvent ? encodeJsonEvent(event) : JSON.stringify(event);
 }
 
-export function problemOf(response: TransportResponse): ProblemDetails {
-  const parsed = parseJsonBody(response.body);
-  if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as ProblemDetails;
-  return {
-    status: response.status,
-    title: response.body.toString("utf8").slice(0, 200) || `HTTP ${response.status}`,
-  };
+function unknownPosition(event: OutgoingEvent): AppendedEvent {
+  return { id: event.id, source: event.source, position: -1, stream: "", version: -1, duplicate: false };
 }

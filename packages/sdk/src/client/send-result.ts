@@ -1,19 +1,10 @@
 // What happened to a send, exactly: the broker made it durable (ack), refused it (nack), or never
 // answered (undelivered, after the automatic retries).
-import type { ProblemDetails } from "../errors.js";
+import type { AppendedEvent } from "@herald/protocol";
+import type { ApiProblem } from "../errors.js";
 
-/** The broker's answer for one stored event (POST /events `results[]`). */
-export interface AppendedEvent {
-  readonly id: string;
-  readonly source: string;
-  /** Position in the global log. */
-  readonly position: number;
-  readonly stream: string;
-  /** Version within the stream. */
-  readonly version: number;
-  /** True when source+id was already stored: the position is the first copy's. */
-  readonly duplicate: boolean;
-}
+/** The broker's answer for one stored event: `POST /events` `results[]` (@herald/protocol). */
+export type { AppendedEvent };
 
 export interface SendAck extends AppendedEvent {
   readonly kind: "ack";
@@ -27,7 +18,7 @@ export interface SendNack {
   readonly ok: false;
   /** HTTP status of the refusal (400, 409, 413, 415, 422, 401/403, or 429/5xx once retries ran out). */
   readonly status: number;
-  readonly problem: ProblemDetails;
+  readonly problem: ApiProblem;
   readonly attempts: number;
 }
 

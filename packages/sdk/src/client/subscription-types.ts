@@ -1,59 +1,63 @@
-// The broker's subscription resource and pull message shapes, as the client sends and reads them.
+// The subscription and pull shapes as the client sends and reads them: the wire types of
+// @herald/protocol, plus the one place the SDK differs (pulled events arrive decoded as CloudEvents).
 import type { CloudEvent } from "@herald/cloudevents";
+import type {
+  CreateSubscriptionRequest,
+  SubscriptionConfig,
+  SubscriptionResource,
+  PulledMessage as WirePulledMessage,
+} from "@herald/protocol";
 
-/** A filter in the Subscriptions API dialects. */
-export type SubscriptionFilter =
-  | { readonly exact: Readonly<Record<string, string>> }
-  | { readonly prefix: Readonly<Record<string, string>> }
-  | { readonly suffix: Readonly<Record<string, string>> }
-  | { readonly all: readonly SubscriptionFilter[] }
-  | { readonly any: readonly SubscriptionFilter[] }
-  | { readonly not: SubscriptionFilter }
-  | { readonly sql: string };
+/** What `createSubscription` takes (`POST /subscriptions`); without `id` the server assigns one. */
+export type SubscriptionInit = CreateSubscriptionRequest;
 
-export interface SubscriptionInit {
-  /** Name of the consumer group; consumers subscribe by it. */
-  readonly id?: string;
-  readonly types?: readonly string[];
-  readonly filters?: readonly SubscriptionFilter[];
-  /** Push delivery URL (e.g. a Receiver's url); without it consumers pull. */
-  readonly sink?: string;
-  /** Delivery settings (packages/server/docs/subscriptions.md). */
-  readonly config?: SubscriptionConfig;
-}
+/**
+ * A subscription as the server shows it. Its `config` values may come back as strings
+ * ("maxInFlight": "64", the Subscriptions API schema): read them with `deliverySettings`.
+ */
+export type Subscription = SubscriptionResource;
 
-/** The broker's subscription settings; values may also be given as numeric strings. */
-export interface SubscriptionConfig {
-  /** Where a new subscription starts (default "beginning"); applied on create only. */
-  readonly start?: "beginning" | "now" | { readonly position: number } | { readonly time: string };
-  /** "key" (default): one unacked event per stream at a time; "none": any order. */
+/** One pulled message; `event` is decoded (the wire carries it in the JSON event format). */
+export type PulledMessage = Omit<WirePulledMessage, "event"> & { readonly event: CloudEvent };
+
+/** A subscription's delivery settings with their numbers as numbers (absent when not set). */
+export interface DeliverySettings {
   readonly ordering?: "key" | "none";
-  /** Delivered-but-unacked events of the subscription, all consumers together (default 64). */
-  readonly maxInFlight?: number;
-  /** Pull lease: unacked past it, an event is redelivered (default 30 000). */
-  readonly ackTimeoutMs?: number;
-  /** Attempts before the event goes to the dead-letter stream (default 10). */
-  readonly maxDeliveries?: number;
-  /** Broker-side retry delay: min(cap, base·2^(n-1)) with full jitter. */
-  readonly backoff?: { readonly baseMs?: number; readonly capMs?: number };
-  /** Push: time the sink has to answer. */
-  readonly timeoutMs?: number;
-  /** Push: content mode (default binary). */
   readonly contentMode?: "binary" | "structured";
-  /** Push: Standard Webhooks signing secret (`whsec_<base64>` or any string). */
-  readonly secret?: string;
-  readonly [setting: string]: unknown;
+  readonly maxInFlight?: number;
+  readonly ackTimeoutMs?: number;
+  readonly maxDeliveries?: number;
+  readonly timeoutMs?: number;
+  readonly backoffBaseMs?: number;
+  readonly backoffCapMs?: number;
 }
 
-export interface Subscription extends SubscriptionInit {
-  readonly id: string;
-  readonly [member: string]: unknown;
+const INTEGER_SETTINGS = ["maxInFlight", "ackTimeoutMs", "maxDeliveries", "timeoutMs"] as const;
+
+/**
+ * Reads a subscription's `config` whatever the spelling: numbers or strings of digits, `backoff.baseMs`
+ * or `backoffBaseMs`. Throws TypeError naming the setting when a value is not an integer.
+ */
+export function deliverySettings(config: SubscriptionConfig | undefined): DeliverySettings {
+  if (config === undefined) return {};
+  const out: { -readonly [K in keyof DeliverySettings]: DeliverySettings[K] } = {};
+  if (config.ordering !== undefined) out.ordering = config.ordering;
+  if (config.contentMode !== undefined) out.contentMode = config.contentMode;
+  for (const name of INTEGER_SETTINGS) {
+    const value = integerSetting(name, config[name]);
+    if (value !== undefined) out[name] = value;
+  }
+  const base = integerSetting("backoffBaseMs", config.backoffBaseMs ?? config.backoff?.baseMs);
+  const cap = integerSetting("backoffCapMs", config.backoffCapMs ?? config.backoff?.capMs);
+  if (base !== undefined) out.backoffBaseMs = base;
+  if (cap !== undefined) out.backoffCapMs = cap;
+  return out;
 }
 
-export interface PulledMessage {
-  readonly ackId: string;
-  readonly deliveryCount: number;
-  readonly position: number;
-  readonly stream: string;
-  readonly event: CloudEvent;
+function integerSetting(name: string, value: number | string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = typeof value === "number" ? value : /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(parsed))
+    throw new TypeError(`config.${name} is not an integer: ${String(value)}`);
+  return parsed;
 }

@@ -64,7 +64,7 @@ export class HttpTransport {
         clearTimeout(timer);
         req.signal?.removeEventListener("abort", onAbort);
         outgoing.destroy();
-        reject(new TransportError(code, message, { cause }));
+        reject(new TransportError(code, message, { cause, url: this.baseUrl.origin + path }));
       };
       const onAbort = (): void => fail("ABORTED", `${req.method} ${req.path} aborted`);
       const outgoing = this.#request(
@@ -117,14 +117,4 @@ export function parseJsonBody(body: Buffer): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** Retry-After in ms (seconds or HTTP date), if present and sane. */
-export function retryAfterMs(headers: http.IncomingHttpHeaders, now = Date.now()): number | undefined {
-  const raw = headers["retry-after"];
-  if (raw === undefined) return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

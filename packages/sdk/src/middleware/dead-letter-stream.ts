@@ -2,11 +2,12 @@
 // `$deadletter-<id>` streams (type herald.deadletter, the original event unchanged in data), so one
 // tool reads both. User streams cannot start with `$`; pick e.g. `deadletter-billing`.
 import { CloudEvent } from "@herald/cloudevents";
+import { DEAD_LETTER_EVENT_TYPE, JSON_MEDIA_TYPE } from "@herald/protocol";
 import type { HeraldClient } from "../client/client.js";
 import { SendFailedError } from "../client/send-result.js";
 import type { DeadLetter, DeadLetterSink } from "./dead-letter.js";
 
-export const DEAD_LETTER_TYPE = "herald.deadletter";
+export const DEAD_LETTER_TYPE: typeof DEAD_LETTER_EVENT_TYPE = DEAD_LETTER_EVENT_TYPE;
 
 export function deadLetterEvent(letter: DeadLetter, consumer: string): CloudEvent {
   return new CloudEvent({
@@ -15,7 +16,7 @@ export function deadLetterEvent(letter: DeadLetter, consumer: string): CloudEven
     source: `/herald/sdk/${consumer}`,
     type: DEAD_LETTER_TYPE,
     subject: letter.event.id,
-    datacontenttype: "application/json",
+    datacontenttype: JSON_MEDIA_TYPE,
     data: {
       consumer,
       reason: letter.reason,

@@ -15,9 +15,10 @@ import {
   decodeHttp,
   encodeHttp,
 } from "@herald/cloudevents";
+import { CONTENT_TYPE_HEADER, PROBLEM_JSON_MEDIA_TYPE, RETRY_AFTER_HEADER } from "@herald/protocol";
 import {
+  type ForeignProblem,
   isRetryable,
-  type ProblemDetails,
   RetryableError,
   SignatureVerificationError,
   toError,
@@ -132,7 +133,7 @@ export class Receiver {
   async #serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (this.#stopping) {
       res.setHeader("connection", "close");
-      return answerProblem(res, 503, "Receiver stopping", "retry later", { "retry-after": "1" });
+      return answerProblem(res, 503, "Receiver stopping", "retry later", { [RETRY_AFTER_HEADER]: "1" });
     }
     const url = new URL(req.url ?? "/", "http://receiver");
     if (url.pathname !== this.#path)
@@ -214,7 +215,7 @@ function answerFailure(res: http.ServerResponse, error: Error): void {
   } else if (error instanceof RetryableError) {
     const headers: Record<string, string> = {};
     if (error.delayMs !== undefined)
-      headers["retry-after"] = String(Math.max(1, Math.ceil(error.delayMs / 1000)));
+      headers[RETRY_AFTER_HEADER] = String(Math.max(1, Math.ceil(error.delayMs / 1000)));
     answerProblem(res, 503, error.name, error.message, {}, headers);
   } else {
     answerProblem(res, 500, error.name, error.message);
@@ -229,9 +230,10 @@ function answerProblem(
   extra: Record<string, unknown> = {},
   headers: Record<string, string> = {},
 ): void {
-  const problem: ProblemDetails = { type: "about:blank", title, status, detail, ...extra };
+  // A Receiver is not Herald: its problems have no catalog code.
+  const problem: ForeignProblem = { type: "about:blank", title, status, detail, ...extra };
   res
-    .writeHead(status, { "content-type": "application/problem+json", ...headers })
+    .writeHead(status, { [CONTENT_TYPE_HEADER]: PROBLEM_JSON_MEDIA_TYPE, ...headers })
     .end(JSON.stringify(problem));
 }
 

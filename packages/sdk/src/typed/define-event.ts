@@ -10,6 +10,7 @@
 // (integer; absent = 1). A definition at version N has upcasters n → n+1 for every older n; `parse()`
 // upcasts old data to N before validating, and refuses versions newer than it knows.
 import { CloudEvent, type CloudEventInit } from "@herald/cloudevents";
+import { JSON_MEDIA_TYPE } from "@herald/protocol";
 import type { Static, TSchema } from "@sinclair/typebox";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
@@ -123,7 +124,7 @@ export function defineEvent<S extends TSchema>(options: DefineEventOptions<S>): 
         ...init,
         source,
         type: options.type,
-        datacontenttype: init.datacontenttype ?? "application/json",
+        datacontenttype: init.datacontenttype ?? JSON_MEDIA_TYPE,
       };
       // Version 1 events carry no extension, so unversioned producers and consumers interoperate.
       if (version > 1) attributes[DATA_VERSION] = version;

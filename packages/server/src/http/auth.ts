@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { ApiKeyConfig, Scope } from "../config.js";
+import { ACCESS_TOKEN_QUERY, AUTH_REALM, AUTH_SCHEME, WWW_AUTHENTICATE_HEADER } from "@herald/protocol";
 import { HttpProblem } from "./problem.js";
 
 /** Who is calling. `admin` implies `publish` and `consume`. */
@@ -79,14 +80,18 @@ export class Authorizer {
     if (access === "public") return OPEN;
     const token =
       bearerToken(req.headers.authorization) ??
-      (options.allowQueryToken ? (url.searchParams.get("access_token") ?? undefined) : undefined);
+      (options.allowQueryToken ? (url.searchParams.get(ACCESS_TOKEN_QUERY) ?? undefined) : undefined);
     if (token === undefined) {
-      throw unauthorized("this endpoint needs an API key: send `Authorization: Bearer <key>`");
+      throw unauthorized(
+        "unauthorized",
+        "this endpoint needs an API key: send `Authorization: Bearer <key>`",
+      );
     }
     const principal = this.byDigest.get(digest(token));
-    if (principal === undefined) throw unauthorized("the API key is not valid", "invalid_token");
+    if (principal === undefined)
+      throw unauthorized("api-key-invalid", "the API key is not valid", "invalid_token");
     if (!principal.scopes.has(access)) {
-      throw new HttpProblem(403, "Forbidden", `the API key lacks the \`${access}\` scope`, {
+      throw new HttpProblem("forbidden", `the API key lacks the \`${access}\` scope`, {
         extensions: { requiredScope: access },
       });
     }
@@ -115,7 +120,8 @@ function digest(key: string): string {
   return createHash("sha256").update(key).digest("base64");
 }
 
-function unauthorized(detail: string, error?: string): HttpProblem {
-  const challenge = error ? `Bearer realm="herald", error="${error}"` : `Bearer realm="herald"`;
-  return new HttpProblem(401, "Unauthorized", detail, { headers: { "www-authenticate": challenge } });
+function unauthorized(code: "unauthorized" | "api-key-invalid", detail: string, error?: string): HttpProblem {
+  const base = `${AUTH_SCHEME} realm="${AUTH_REALM}"`;
+  const challenge = error ? `${base}, error="${error}"` : base;
+  return new HttpProblem(code, detail, { headers: { [WWW_AUTHENTICATE_HEADER]: challenge } });
 }

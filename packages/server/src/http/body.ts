@@ -1,12 +1,15 @@
 // Reads a request body into memory with a hard size limit (413 past it, never an unbounded buffer).
 import type { IncomingMessage } from "node:http";
-import { badRequest, payloadTooLarge } from "./problem.js";
+import { HttpProblem } from "./problem.js";
 
 export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > limitBytes) {
     req.resume();
-    throw payloadTooLarge(`body of ${declared} bytes exceeds the limit of ${limitBytes} bytes`);
+    throw new HttpProblem(
+      "payload-too-large",
+      `body of ${declared} bytes exceeds the limit of ${limitBytes} bytes`,
+    );
   }
   // Plain 'data'/'end' listeners: cheaper than the async iterator on the ingest hot path.
   return new Promise<Buffer>((resolve, reject) => {
@@ -17,7 +20,7 @@ export async function readBody(req: IncomingMessage, limitBytes: number): Promis
       if (size > limitBytes) {
         cleanup();
         req.resume();
-        reject(payloadTooLarge(`body exceeds the limit of ${limitBytes} bytes`));
+        reject(new HttpProblem("payload-too-large", `body exceeds the limit of ${limitBytes} bytes`));
         return;
       }
       chunks.push(chunk);
@@ -33,7 +36,7 @@ export async function readBody(req: IncomingMessage, limitBytes: number): Promis
     const onClose = () => {
       if (req.complete) return;
       cleanup();
-      reject(badRequest("the request body ended early"));
+      reject(new HttpProblem("bad-request", "the request body ended early"));
     };
     const cleanup = () => {
       req.off("data", onData);
@@ -55,6 +58,6 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
   try {
     return JSON.parse(body.toString("utf8"));
   } catch (error) {
-    throw badRequest(`request body is not valid JSON: ${(error as Error).message}`);
+    throw new HttpProblem("json-invalid", `request body is not valid JSON: ${(error as Error).message}`);
   }
 }

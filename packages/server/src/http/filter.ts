@@ -1,7 +1,7 @@
 // The CESQL filter of `GET /events`, compiled once per request into a log predicate.
 import { CesqlError, compileCesql } from "@herald/cloudevents";
 import type { CloudEvent } from "@herald/cloudevents";
-import { badRequest } from "./problem.js";
+import { problemOf } from "./errors.js";
 
 /** Compiles a CESQL expression; 400 naming the `filter` parameter when it does not parse. */
 export function compileFilter(expression: string): (event: CloudEvent) => boolean {
@@ -9,11 +9,7 @@ export function compileFilter(expression: string): (event: CloudEvent) => boolea
     const compiled = compileCesql(expression);
     return (event) => compiled.matches(event);
   } catch (error) {
-    if (error instanceof CesqlError) {
-      throw badRequest(`filter is not a valid CESQL expression: ${error.message}`, [
-        { field: "filter", reason: error.message },
-      ]);
-    }
+    if (error instanceof CesqlError) throw problemOf(error);
     throw error;
   }
 }

@@ -1,5 +1,12 @@
 // Liveness, readiness and the Prometheus scrape endpoint.
 import type { Registry } from "prom-client";
+import {
+  CONTENT_LENGTH_HEADER,
+  CONTENT_TYPE_HEADER,
+  type HealthResponse,
+  type ReadyResponse,
+  RETRY_AFTER_HEADER,
+} from "@herald/protocol";
 import { HttpProblem, sendJson } from "./problem.js";
 import type { Router } from "./router.js";
 
@@ -10,22 +17,22 @@ export interface HealthDeps {
 }
 
 export function registerHealthRoutes(router: Router, deps: HealthDeps): void {
-  router.add("GET", "/healthz", ({ res }) => sendJson(res, 200, { status: "ok" }));
+  router.add("GET", "/healthz", ({ res }) => sendJson(res, 200, { status: "ok" } satisfies HealthResponse));
   router.add("GET", "/readyz", ({ res }) => {
     const reasons = deps.notReadyReasons();
     if (reasons.length > 0) {
-      throw new HttpProblem(503, "Service Unavailable", `not ready: ${reasons.join(", ")}`, {
+      throw new HttpProblem("not-ready", `not ready: ${reasons.join(", ")}`, {
         extensions: { reasons },
-        headers: { "retry-after": "1" },
+        headers: { [RETRY_AFTER_HEADER]: "1" },
       });
     }
-    sendJson(res, 200, { status: "ready" });
+    sendJson(res, 200, { status: "ready" } satisfies ReadyResponse);
   });
   router.add("GET", "/metrics", async ({ res }) => {
     const text = await deps.registry.metrics();
     res.writeHead(200, {
-      "content-type": deps.registry.contentType,
-      "content-length": Buffer.byteLength(text),
+      [CONTENT_TYPE_HEADER]: deps.registry.contentType,
+      [CONTENT_LENGTH_HEADER]: Buffer.byteLength(text),
     });
     res.end(text);
   });

@@ -4,40 +4,21 @@
 // before the append, so a refused request leaves the log untouched.
 import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
+import { type CloudEvent, decodeHttp } from "@herald/cloudevents";
+import { type AppendOptions, type AppendResult, deriveStream, type EventLog } from "@herald/log";
 import {
-  type CloudEvent,
-  CloudEventDecodeError,
-  CloudEventValidationError,
-  decodeHttp,
-} from "@herald/cloudevents";
-import {
-  type AppendOptions,
-  type AppendResult,
-  deriveStream,
-  type EventLog,
+  type AppendedEvent,
+  EXPECTED_VERSION_HEADER,
   type ExpectedVersion,
-  LogClosedError,
-  LogInputError,
-  StreamDeletedError,
-  VersionConflictError,
-} from "@herald/log";
+  isSystemStream,
+} from "@herald/protocol";
 import type { LimitsConfig } from "../config.js";
 import type { ServerMetrics } from "../observability/metrics.js";
 import { forbiddenType, principalOf } from "./auth.js";
 import { readBody } from "./body.js";
-import {
-  badRequest,
-  conflict,
-  HttpProblem,
-  type ProblemFieldError,
-  payloadTooLarge,
-  sendJson,
-  unprocessable,
-  unsupportedMediaType,
-} from "./problem.js";
+import { problemOf } from "./errors.js";
+import { HttpProblem, type ProblemFieldError, sendJson } from "./problem.js";
 import type { RequestContext, Router } from "./router.js";
-
-export const EXPECTED_VERSION_HEADER = "herald-expected-version";
 
 export interface IngestDeps {
   readonly log: EventLog;
@@ -49,9 +30,11 @@ export function registerIngestRoutes(router: Router, deps: IngestDeps): void {
   router.add("POST", "/events", async (ctx) => {
     if (ctx.req.headers[EXPECTED_VERSION_HEADER] !== undefined) {
       ctx.req.resume();
-      throw badRequest("Herald-Expected-Version needs a stream: use POST /streams/{stream}", [
-        { field: "Herald-Expected-Version", reason: "only allowed on POST /streams/{stream}" },
-      ]);
+      throw new HttpProblem(
+        "expected-version-not-allowed",
+        "Herald-Expected-Version needs a stream: use POST /streams/{stream}",
+        { errors: [{ field: "Herald-Expected-Version", reason: "only allowed on POST /streams/{stream}" }] },
+      );
     }
     await ingest(ctx, deps, {});
   });
@@ -62,45 +45,29 @@ export async function ingest(ctx: RequestContext, deps: IngestDeps, options: App
   try {
     const events = await decodeRequest(ctx.req, deps.limits);
     checkEvents(events, ctx.req, deps.limits, options.stream);
-    const results = events.length === 0 ? [] : await append(deps, events, options);
+    const results: readonly AppendedEvent[] = events.length === 0 ? [] : await append(deps, events, options);
     let duplicates = 0;
     for (const result of results) if (result.duplicate) duplicates++;
     deps.metrics.recordIngest(results.length - duplicates, duplicates);
     sendJson(ctx.res, 200, `{"results":${JSON.stringify(results)}}`);
   } catch (error) {
-    if (error instanceof HttpProblem) deps.metrics.recordRejected(error.status);
+    const problem = problemOf(error);
+    if (problem.code !== "internal-error") deps.metrics.recordRejected(problem.status);
     throw error;
   }
 }
 
 async function decodeRequest(req: IncomingMessage, limits: LimitsConfig): Promise<CloudEvent[]> {
   const body = await readBody(req, limits.maxBodyBytes);
-  let events: CloudEvent[];
-  try {
-    events = decodeHttp({ headers: req.headers, body });
-  } catch (error) {
-    throw decodeProblem(error);
-  }
+  // The codec's typed errors become 415 / 400 / 422 in problemOf.
+  const events = decodeHttp({ headers: req.headers, body });
   if (events.length > limits.maxBatchLength) {
-    throw payloadTooLarge(`the batch holds ${events.length} events; the limit is ${limits.maxBatchLength}`);
+    throw new HttpProblem(
+      "batch-too-large",
+      `the batch holds ${events.length} events; the limit is ${limits.maxBatchLength}`,
+    );
   }
   return events;
-}
-
-/** Maps the codec's typed errors onto 415 / 400 / 422. */
-function decodeProblem(error: unknown): unknown {
-  if (error instanceof CloudEventValidationError) {
-    const errors = error.issues.map((issue) => ({
-      field: issue.index === undefined ? issue.attribute : `[${issue.index}].${issue.attribute}`,
-      reason: issue.reason,
-    }));
-    return unprocessable(`the event is not a valid CloudEvent: ${error.message}`, errors);
-  }
-  if (error instanceof CloudEventDecodeError) {
-    if (error.reason === "unsupported-media-type") return unsupportedMediaType(error.message);
-    return badRequest(error.message, [{ field: "body", reason: error.reason }]);
-  }
-  return error;
 }
 
 /** Limits, system streams and type prefixes: every refusal names the offending event and attribute. */
@@ -121,7 +88,7 @@ function checkEvents(
     }
     if (stream === undefined) {
       const derived = deriveStream(event);
-      if (derived.startsWith("$")) {
+      if (isSystemStream(derived)) {
         systemStreams.push({
           field: where(i, "stream"),
           reason: `derived stream ${JSON.stringify(derived)} is a system stream ($ prefix)`,
@@ -129,8 +96,14 @@ function checkEvents(
       }
     }
   }
-  if (tooLarge.length > 0) throw badRequest("an attribute exceeds the size limit", tooLarge);
-  if (systemStreams.length > 0) throw badRequest("streams starting with `$` belong to Herald", systemStreams);
+  if (tooLarge.length > 0) {
+    throw new HttpProblem("attribute-too-large", "an attribute exceeds the size limit", { errors: tooLarge });
+  }
+  if (systemStreams.length > 0) {
+    throw new HttpProblem("system-stream-reserved", "streams starting with `$` belong to Herald", {
+      errors: systemStreams,
+    });
+  }
   const principal = principalOf(req);
   if (principal.typePrefixes === undefined) return;
   const forbidden = forbiddenType(
@@ -138,7 +111,7 @@ function checkEvents(
     events.map((e) => e.type),
   );
   if (forbidden !== undefined) {
-    throw new HttpProblem(403, "Forbidden", `the API key may not publish events of type ${forbidden}`, {
+    throw new HttpProblem("event-type-forbidden", `the API key may not publish events of type ${forbidden}`, {
       errors: [{ field: "type", reason: `allowed type prefixes: ${principal.typePrefixes.join(", ")}` }],
     });
   }
@@ -167,27 +140,9 @@ async function append(
   options: AppendOptions,
 ): Promise<readonly AppendResult[]> {
   const started = performance.now();
+  // Version conflicts, deleted streams and a closed log become problems in problemOf.
   try {
     return await deps.log.append(events, options);
-  } catch (error) {
-    if (error instanceof VersionConflictError) {
-      throw conflict(
-        `stream ${JSON.stringify(error.stream)} is at version ${error.actual}, expected ${error.expected}`,
-        { stream: error.stream, expectedVersion: error.expected, actualVersion: error.actual },
-      );
-    }
-    if (error instanceof StreamDeletedError) {
-      throw new HttpProblem(409, "Stream Deleted", `stream ${JSON.stringify(error.stream)} was deleted`, {
-        extensions: { stream: error.stream },
-      });
-    }
-    if (error instanceof LogInputError) throw badRequest(error.message);
-    if (error instanceof LogClosedError) {
-      throw new HttpProblem(503, "Service Unavailable", "the log is closed: the server is shutting down", {
-        headers: { "retry-after": "1" },
-      });
-    }
-    throw error;
   } finally {
     deps.metrics.observeAppend((performance.now() - started) / 1000);
   }
@@ -199,7 +154,9 @@ export function parseExpectedVersion(header: string | string[] | undefined): Exp
   const value = Array.isArray(header) ? header.join(",") : header.trim();
   if (value === "any" || value === "no-stream" || value === "exists") return value;
   if (/^\d{1,15}$/.test(value)) return Number(value);
-  throw badRequest(`Herald-Expected-Version must be any, no-stream, exists or a version number`, [
-    { field: "Herald-Expected-Version", reason: `invalid value ${JSON.stringify(value)}` },
-  ]);
+  throw new HttpProblem(
+    "expected-version-invalid",
+    "Herald-Expected-Version must be any, no-stream, exists or a version number",
+    { errors: [{ field: "Herald-Expected-Version", reason: `invalid value ${JSON.stringify(value)}` }] },
+  );
 }

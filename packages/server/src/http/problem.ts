@@ -1,75 +1,64 @@
-// RFC 9457 problem details: every error answer of the server is one of these.
+// RFC 9457 problem details: every error answer of the server is one of these, built from a code of
+// the catalog in @herald/protocol (status, title and `type` come from the row; detail per answer).
 import type { ServerResponse } from "node:http";
+import {
+  CONTENT_LENGTH_HEADER,
+  CONTENT_TYPE_HEADER,
+  JSON_MEDIA_TYPE,
+  PROBLEM_JSON_MEDIA_TYPE,
+  PROBLEMS,
+  type ProblemCode,
+  type ProblemDetails,
+  type ProblemFieldError,
+  problemType,
+} from "@herald/protocol";
 
-export interface ProblemFieldError {
-  /** The invalid field: an attribute name, a JSON pointer, a header or query parameter. */
-  readonly field: string;
-  readonly reason: string;
+export type { ProblemCode, ProblemFieldError };
+
+export interface HttpProblemOptions {
+  readonly errors?: readonly ProblemFieldError[];
+  /** Extra members for the problem body (e.g. `actualVersion` on a version conflict). */
+  readonly extensions?: Readonly<Record<string, unknown>>;
+  /** Extra response headers (e.g. `Retry-After`, `WWW-Authenticate`). */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly cause?: unknown;
 }
 
 /** Throw one of these from a handler; the router answers with `application/problem+json`. */
 export class HttpProblem extends Error {
+  readonly code: ProblemCode;
   readonly status: number;
   readonly title: string;
   readonly type: string;
   readonly errors: readonly ProblemFieldError[];
-  /** Extra members for the problem body (e.g. `actualVersion` on a version conflict). */
   readonly extensions: Readonly<Record<string, unknown>>;
-  /** Extra response headers (e.g. `Retry-After`, `WWW-Authenticate`). */
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(
-    status: number,
-    title: string,
-    detail: string,
-    options: {
-      type?: string;
-      errors?: readonly ProblemFieldError[];
-      extensions?: Record<string, unknown>;
-      headers?: Record<string, string>;
-    } = {},
-  ) {
-    super(detail);
+  constructor(code: ProblemCode, detail: string, options: HttpProblemOptions = {}) {
+    super(detail, options.cause === undefined ? undefined : { cause: options.cause });
+    const row = PROBLEMS[code];
     this.name = "HttpProblem";
-    this.status = status;
-    this.title = title;
-    this.type = options.type ?? `https://herald.dev/problems/${slug(title)}`;
+    this.code = code;
+    this.status = row.status;
+    this.title = row.title;
+    this.type = problemType(code);
     this.errors = options.errors ?? [];
     this.extensions = options.extensions ?? {};
     this.headers = options.headers ?? {};
   }
 
-  toJSON(): Record<string, unknown> {
-    const body: Record<string, unknown> = {
+  toJSON(): ProblemDetails {
+    return {
+      ...this.extensions,
       type: this.type,
       title: this.title,
       status: this.status,
       detail: this.message,
-      ...this.extensions,
+      code: this.code,
+      ...(this.errors.length > 0 ? { errors: this.errors } : {}),
     };
-    if (this.errors.length > 0) body.errors = this.errors;
-    return body;
   }
 }
-
-function slug(title: string): string {
-  return title
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-|-$/g, "");
-}
-
-export const badRequest = (detail: string, errors?: readonly ProblemFieldError[]): HttpProblem =>
-  new HttpProblem(400, "Bad Request", detail, errors ? { errors } : {});
-export const notFound = (detail: string): HttpProblem => new HttpProblem(404, "Not Found", detail);
-export const conflict = (detail: string, extensions?: Record<string, unknown>): HttpProblem =>
-  new HttpProblem(409, "Conflict", detail, extensions ? { extensions } : {});
-export const payloadTooLarge = (detail: string): HttpProblem =>
-  new HttpProblem(413, "Payload Too Large", detail);
-export const unsupportedMediaType = (detail: string): HttpProblem =>
-  new HttpProblem(415, "Unsupported Media Type", detail);
-export const unprocessable = (detail: string, errors?: readonly ProblemFieldError[]): HttpProblem =>
-  new HttpProblem(422, "Invalid Event", detail, errors ? { errors } : {});
 
 export function sendProblem(res: ServerResponse, problem: HttpProblem): void {
   const body = JSON.stringify(problem.toJSON());
@@ -79,8 +68,8 @@ export function sendProblem(res: ServerResponse, problem: HttpProblem): void {
   }
   res.writeHead(problem.status, {
     ...problem.headers,
-    "content-type": "application/problem+json",
-    "content-length": Buffer.byteLength(body),
+    [CONTENT_TYPE_HEADER]: PROBLEM_JSON_MEDIA_TYPE,
+    [CONTENT_LENGTH_HEADER]: Buffer.byteLength(body),
   });
   res.end(body);
 }
@@ -95,8 +84,20 @@ export function sendJson(
   const text = typeof body === "string" ? body : JSON.stringify(body);
   res.writeHead(status, {
     ...headers,
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
+    [CONTENT_TYPE_HEADER]: JSON_MEDIA_TYPE,
+    [CONTENT_LENGTH_HEADER]: Buffer.byteLength(text),
   });
   res.end(text);
+}
+
+/** The raw HTTP/1.1 answer for a refused upgrade (the socket has no ServerResponse). */
+export function problemUpgradeResponse(problem: HttpProblem): string {
+  const body = JSON.stringify(problem.toJSON());
+  const headers = Object.entries(problem.headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join("");
+  return (
+    `HTTP/1.1 ${problem.status} ${problem.title}\r\n${headers}${CONTENT_TYPE_HEADER}: ${PROBLEM_JSON_MEDIA_TYPE}\r\n` +
+    `${CONTENT_LENGTH_HEADER}: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  );
 }

@@ -2,9 +2,10 @@
 // never decoded and re-encoded (only a CESQL filter decodes, lazily, inside the log's scan).
 import type { StoredEvent } from "@herald/log";
 import type { EventLog, EventPredicate } from "@herald/log";
+import { isSystemStream } from "@herald/protocol";
 import type { LimitsConfig } from "../config.js";
 import { compileFilter } from "./filter.js";
-import { badRequest, sendJson } from "./problem.js";
+import { HttpProblem, sendJson } from "./problem.js";
 import type { Router } from "./router.js";
 
 export interface ReadDeps {
@@ -41,10 +42,6 @@ function buildPredicate(filter: string | undefined, system: boolean): EventPredi
   return (stored) => !isSystemStream(stored.stream) && matches(stored.event);
 }
 
-export function isSystemStream(stream: string): boolean {
-  return stream.charCodeAt(0) === 36; // "$"
-}
-
 /** `{"events":[{"position","stream","version","event"}],"next":N}` with each event's stored JSON spliced in. */
 export function eventsPage(events: readonly StoredEvent[], next: number): string {
   let out = '{"events":[';
@@ -69,9 +66,9 @@ export function intParam(
   const value = /^-?\d{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
   if (Number.isNaN(value) || value < min || (max !== undefined && value > max)) {
     const range = max === undefined ? `>= ${min}` : `between ${min} and ${max}`;
-    throw badRequest(`query parameter ${name} must be an integer ${range}`, [
-      { field: name, reason: `invalid value ${JSON.stringify(raw)}` },
-    ]);
+    throw new HttpProblem("query-invalid", `query parameter ${name} must be an integer ${range}`, {
+      errors: [{ field: name, reason: `invalid value ${JSON.stringify(raw)}` }],
+    });
   }
   return value;
 }
@@ -80,7 +77,7 @@ export function boolParam(query: URLSearchParams, name: string): boolean {
   const raw = query.get(name);
   if (raw === null || raw === "" || raw === "false") return false;
   if (raw === "true") return true;
-  throw badRequest(`query parameter ${name} must be true or false`, [
-    { field: name, reason: `invalid value ${JSON.stringify(raw)}` },
-  ]);
+  throw new HttpProblem("query-invalid", `query parameter ${name} must be true or false`, {
+    errors: [{ field: name, reason: `invalid value ${JSON.stringify(raw)}` }],
+  });
 }

@@ -1,7 +1,9 @@
 // A tiny method + path router over node:http. Patterns use `:name` segments
-// (`/subscriptions/:id/pull`); parameters are percent-decoded. Handlers throw HttpProblem
-// for error answers; anything else becomes a 500 problem (and is logged by the server).
+// (`/subscriptions/:id/pull`); parameters are percent-decoded. Handlers throw HttpProblem or a typed
+// error that problemOf maps; anything else becomes an `internal-error` problem (and is logged).
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ALLOW_HEADER } from "@herald/protocol";
+import { isUnexpected, problemOf } from "./errors.js";
 import { HttpProblem, sendProblem } from "./problem.js";
 
 export interface RequestContext {
@@ -51,22 +53,15 @@ export class Router {
       if ("allowed" in found) {
         req.resume();
         if (found.allowed.length === 0)
-          throw new HttpProblem(404, "Not Found", `no route for ${url.pathname}`);
-        throw new HttpProblem(405, "Method Not Allowed", `${req.method} is not allowed on ${url.pathname}`, {
-          headers: { allow: found.allowed.join(", ") },
+          throw new HttpProblem("route-not-found", `no route for ${url.pathname}`);
+        throw new HttpProblem("method-not-allowed", `${req.method} is not allowed on ${url.pathname}`, {
+          headers: { [ALLOW_HEADER]: found.allowed.join(", ") },
         });
       }
       await found.handler({ req, res, url, params: found.params });
     } catch (error) {
-      if (error instanceof HttpProblem) {
-        sendProblem(res, error);
-        return;
-      }
-      onError?.(error);
-      sendProblem(
-        res,
-        new HttpProblem(500, "Internal Server Error", "the server failed to handle the request"),
-      );
+      if (isUnexpected(error)) onError?.(error);
+      sendProblem(res, problemOf(error));
     }
   }
 }

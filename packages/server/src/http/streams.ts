@@ -1,9 +1,10 @@
 // One stream: append with an expected version (the event-store use) and read forwards or backwards.
 import { type EventLog, type StoredEvent, StreamDeletedError } from "@herald/log";
 import type { LimitsConfig } from "../config.js";
-import { EXPECTED_VERSION_HEADER, type IngestDeps, ingest, parseExpectedVersion } from "./ingest.js";
-import { badRequest, notFound, sendJson } from "./problem.js";
-import { eventsPage, intParam, isSystemStream } from "./reads.js";
+import { type IngestDeps, ingest, parseExpectedVersion } from "./ingest.js";
+import { EXPECTED_VERSION_HEADER, isSystemStream, type ReadDirection } from "@herald/protocol";
+import { HttpProblem, sendJson } from "./problem.js";
+import { eventsPage, intParam } from "./reads.js";
 import type { Router } from "./router.js";
 
 export interface StreamDeps extends IngestDeps {
@@ -17,9 +18,9 @@ export function registerStreamRoutes(router: Router, deps: StreamDeps): void {
     try {
       checkStreamName(stream, deps.limits);
       if (isSystemStream(stream))
-        throw badRequest("streams starting with `$` belong to Herald", [
-          { field: "stream", reason: "system streams cannot be appended to" },
-        ]);
+        throw new HttpProblem("system-stream-reserved", "streams starting with `$` belong to Herald", {
+          errors: [{ field: "stream", reason: "system streams cannot be appended to" }],
+        });
       const expectedVersion = parseExpectedVersion(ctx.req.headers[EXPECTED_VERSION_HEADER]);
       await ingest(ctx, deps, { stream, expectedVersion });
     } finally {
@@ -34,11 +35,11 @@ export function registerStreamRoutes(router: Router, deps: StreamDeps): void {
     const query = url.searchParams;
     const directionRaw = query.get("direction") ?? "forwards";
     if (directionRaw !== "forwards" && directionRaw !== "backwards") {
-      throw badRequest("query parameter direction must be forwards or backwards", [
-        { field: "direction", reason: `invalid value ${JSON.stringify(directionRaw)}` },
-      ]);
+      throw new HttpProblem("query-invalid", "query parameter direction must be forwards or backwards", {
+        errors: [{ field: "direction", reason: `invalid value ${JSON.stringify(directionRaw)}` }],
+      });
     }
-    const direction: "forwards" | "backwards" = directionRaw;
+    const direction: ReadDirection = directionRaw;
     const limit = intParam(
       query,
       "limit",
@@ -53,7 +54,7 @@ export function registerStreamRoutes(router: Router, deps: StreamDeps): void {
     if (events.length === 0) {
       const info = await deps.log.streamInfo(stream);
       if (info === undefined || info.deleted)
-        throw notFound(`stream ${JSON.stringify(stream)} does not exist`);
+        throw new HttpProblem("stream-not-found", `stream ${JSON.stringify(stream)} does not exist`);
     }
     // `next` is the `from` of the following page: never skips, never repeats.
     const last = events.at(-1);
@@ -72,15 +73,22 @@ async function readStream(
   try {
     return await log.readStream(stream, options);
   } catch (error) {
-    if (error instanceof StreamDeletedError) throw notFound(`stream ${JSON.stringify(stream)} was deleted`);
+    // Readers see a deleted stream as gone (404), unlike an append to it (409 stream-deleted).
+    if (error instanceof StreamDeletedError) {
+      throw new HttpProblem("stream-not-found", `stream ${JSON.stringify(stream)} was deleted`);
+    }
     throw error;
   }
 }
 
 function checkStreamName(stream: string, limits: LimitsConfig): void {
   if (stream.length === 0 || Buffer.byteLength(stream) > limits.maxAttributeBytes) {
-    throw badRequest(`stream name must be 1 to ${limits.maxAttributeBytes} bytes`, [
-      { field: "stream", reason: "invalid length" },
-    ]);
+    throw new HttpProblem(
+      "stream-name-invalid",
+      `stream name must be 1 to ${limits.maxAttributeBytes} bytes`,
+      {
+        errors: [{ field: "stream", reason: "invalid length" }],
+      },
+    );
   }
 }

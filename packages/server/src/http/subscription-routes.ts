@@ -2,41 +2,47 @@
 // SSE and WebSocket live consumption, stats, dead letters and redrive.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import {
+  type AckResponse,
+  ALLOW_HEADER,
+  CONTENT_LENGTH_HEADER,
+  CONTENT_TYPE_HEADER,
+  type DeadLettersResponse,
+  EVENT_STREAM_MEDIA_TYPE,
+  LOCATION_HEADER,
+  type NackResponse,
+  type RedriveResponse,
+  SSE_EVENT,
+  SSE_HEARTBEAT_MS,
+  STREAM_QUERY,
+  type SubscriptionStats,
+  WS_CLOSE,
+  WS_PING_MS,
+  type WsErrorFrame,
+  type WsUnknownFrame,
+} from "@herald/protocol";
 import { type WebSocket, WebSocketServer } from "ws";
 import { type Message, messageJson, type StreamConsumer } from "../subscriptions/dispatcher.js";
-import {
-  SubscriptionExistsError,
-  SubscriptionManagerStoppedError,
-  SubscriptionModeError,
-  SubscriptionNotFoundError,
-  SubscriptionValidationError,
-} from "../subscriptions/errors.js";
 import type { SubscriptionManager } from "../subscriptions/manager.js";
 import { readJsonBody } from "./body.js";
-import { badRequest, HttpProblem, sendJson } from "./problem.js";
+import { problemOf } from "./errors.js";
+import { HttpProblem, problemUpgradeResponse, sendJson } from "./problem.js";
 import type { RequestContext, Router } from "./router.js";
 
 const BODY_LIMIT = 1024 * 1024;
 const MAX_PULL = 1000;
 const MAX_WAIT_MS = 60_000;
-const SSE_HEARTBEAT_MS = 15_000;
 const WS_BUFFER_LIMIT = 1024 * 1024;
-const WS_PING_MS = 30_000;
 
 export function registerSubscriptionRoutes(router: Router, manager: SubscriptionManager): void {
+  // The router maps the subscription layer's typed errors (problemOf).
   const route = (method: string, pattern: string, handler: (ctx: RequestContext) => Promise<void> | void) =>
-    router.add(method, pattern, async (ctx) => {
-      try {
-        await handler(ctx);
-      } catch (error) {
-        throw toProblem(error);
-      }
-    });
+    router.add(method, pattern, handler);
 
   route("GET", "/subscriptions", ({ res }) => sendJson(res, 200, manager.list()));
   route("POST", "/subscriptions", async ({ req, res }) => {
     const created = await manager.create(await readJsonBody(req, BODY_LIMIT));
-    sendJson(res, 201, created, { location: `/subscriptions/${encodeURIComponent(created.id)}` });
+    sendJson(res, 201, created, { [LOCATION_HEADER]: `/subscriptions/${encodeURIComponent(created.id)}` });
   });
   route("OPTIONS", "/subscriptions", ({ res }) => allow(res, "GET, POST, OPTIONS"));
   route("GET", "/subscriptions/:id", ({ res, params }) => sendJson(res, 200, manager.get(params.id!)));
@@ -69,35 +75,34 @@ export function registerSubscriptionRoutes(router: Router, manager: Subscription
   route("POST", "/subscriptions/:id/ack", async ({ req, res, params }) => {
     const ackIds = ackIdsOf(objectBody(await readJsonBody(req, BODY_LIMIT)));
     const result = manager.ack(params.id!, ackIds);
-    sendJson(res, 200, { acked: result.done, unknown: result.unknown });
+    sendJson(res, 200, { acked: result.done, unknown: result.unknown } satisfies AckResponse);
   });
   route("POST", "/subscriptions/:id/nack", async ({ req, res, params }) => {
     const body = objectBody(await readJsonBody(req, BODY_LIMIT));
     const ackIds = ackIdsOf(body);
     const delayMs = body.delayMs === undefined ? undefined : intField(body, "delayMs", 0, 86_400_000, 0);
     const result = manager.nack(params.id!, ackIds, delayMs);
-    sendJson(res, 200, { nacked: result.done, unknown: result.unknown });
+    sendJson(res, 200, { nacked: result.done, unknown: result.unknown } satisfies NackResponse);
   });
   route("GET", "/subscriptions/:id/sse", ({ req, res, url, params }) =>
     serveSse(manager, params.id!, url, req, res),
   );
   route("GET", "/subscriptions/:id/stats", async ({ res, params }) => {
-    sendJson(res, 200, await manager.stats(params.id!));
+    const stats: SubscriptionStats = await manager.stats(params.id!);
+    sendJson(res, 200, stats);
   });
   route("GET", "/subscriptions/:id/dead-letters", async ({ res, url, params }) => {
     const after = queryInt(url, "after", -1, Number.MAX_SAFE_INTEGER);
     const limit = queryInt(url, "limit", 1, 1000);
-    sendJson(
-      res,
-      200,
-      await manager.deadLetters(params.id!, {
-        ...(after !== undefined ? { after } : {}),
-        ...(limit !== undefined ? { limit } : {}),
-      }),
-    );
+    const page: DeadLettersResponse = await manager.deadLetters(params.id!, {
+      ...(after !== undefined ? { after } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+    });
+    sendJson(res, 200, page);
   });
   route("POST", "/subscriptions/:id/dead-letters/redrive", async ({ req, res, params }) => {
-    sendJson(res, 200, await manager.redrive(params.id!, await readJsonBody(req, BODY_LIMIT)));
+    const answer: RedriveResponse = await manager.redrive(params.id!, await readJsonBody(req, BODY_LIMIT));
+    sendJson(res, 200, answer);
   });
 }
 
@@ -112,9 +117,18 @@ function serveSse(
   res: ServerResponse,
 ): Promise<void> {
   const { autoAck, credit } = streamOptions(manager, id, url);
+  const frame = url.searchParams.get(STREAM_QUERY.frame) ?? "event";
+  if (frame !== "event" && frame !== "message") {
+    throw new HttpProblem("query-invalid", "frame must be event or message", {
+      errors: [{ field: STREAM_QUERY.frame, reason: "must be event or message" }],
+    });
+  }
+  // `message` frames carry the delivery count (and position, stream) that a bare event cannot.
+  const name = frame === "message" ? SSE_EVENT.message : SSE_EVENT.cloudevent;
+  const json = frame === "message" ? messageJson : (message: Message) => message.eventJson;
   req.resume();
   res.writeHead(200, {
-    "content-type": "text/event-stream",
+    [CONTENT_TYPE_HEADER]: EVENT_STREAM_MEDIA_TYPE,
     "cache-control": "no-cache",
     connection: "keep-alive",
     "x-accel-buffering": "no",
@@ -126,11 +140,11 @@ function serveSse(
     autoAck,
     writable: () => !res.writableNeedDrain && !res.destroyed,
     send: (message: Message) => {
-      const data = message.eventJson
+      const data = json(message)
         .split("\n")
         .map((line) => `data: ${line}`)
         .join("\n");
-      res.write(`id: ${message.ackId}\nevent: cloudevent\n${data}\n\n`);
+      res.write(`id: ${message.ackId}\nevent: ${name}\n${data}\n\n`);
     },
     close: () => res.end(),
   };
@@ -171,12 +185,7 @@ export function handleSubscriptionUpgrade(
     id = decodePathSegment(match[1]!);
     options = streamOptions(manager, id, url);
   } catch (error) {
-    const problem = problemOf(error);
-    const body = JSON.stringify(problem.toJSON());
-    socket.end(
-      `HTTP/1.1 ${problem.status} ${problem.title}\r\ncontent-type: application/problem+json\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
+    socket.end(problemUpgradeResponse(problemOf(error)));
     return true;
   }
   let wss = servers.get(manager);
@@ -209,7 +218,7 @@ function serveWebSocket(
       return false;
     },
     send: (message) => ws.send(messageJson(message)),
-    close: (reason) => ws.close(1012, reason),
+    close: (reason) => ws.close(WS_CLOSE.serviceRestart, reason),
   };
   ws.on("message", (raw, isBinary) => {
     try {
@@ -217,17 +226,24 @@ function serveWebSocket(
       const command = objectBody(JSON.parse(text));
       if (command.ack !== undefined) {
         const result = manager.ack(id, idList(command.ack, "ack"));
-        if (result.unknown.length > 0) ws.send(JSON.stringify({ unknown: result.unknown }));
+        if (result.unknown.length > 0) sendFrame(ws, { unknown: result.unknown });
       } else if (command.nack !== undefined) {
         const delayMs =
           command.delayMs === undefined ? undefined : intField(command, "delayMs", 0, 86_400_000, 0);
         const result = manager.nack(id, idList(command.nack, "nack"), delayMs);
-        if (result.unknown.length > 0) ws.send(JSON.stringify({ unknown: result.unknown }));
+        if (result.unknown.length > 0) sendFrame(ws, { unknown: result.unknown });
       } else {
-        throw badRequest('send { "ack": [ackIds] } or { "nack": [ackIds], "delayMs"?: N }');
+        throw new HttpProblem(
+          "body-invalid",
+          'send { "ack": [ackIds] } or { "nack": [ackIds], "delayMs"?: N }',
+        );
       }
     } catch (error) {
-      ws.send(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
+      const problem =
+        error instanceof SyntaxError
+          ? new HttpProblem("json-invalid", `the command is not valid JSON: ${error.message}`)
+          : problemOf(error);
+      sendFrame(ws, { error: problem.message, code: problem.code });
     }
   });
   // Keeps idle connections alive through proxies; ws answers pongs itself.
@@ -242,11 +258,15 @@ function serveWebSocket(
   try {
     attached = manager.attach(id, consumer);
   } catch (error) {
-    ws.close(1011, error instanceof Error ? error.message.slice(0, 120) : "error");
+    ws.close(WS_CLOSE.internalError, error instanceof Error ? error.message.slice(0, 120) : "error");
   }
 }
 
 // ---------- helpers ----------
+
+function sendFrame(ws: WebSocket, frame: WsUnknownFrame | WsErrorFrame): void {
+  ws.send(JSON.stringify(frame));
+}
 
 /** `?ack=auto|manual` (default manual) and `?max=N` unacked messages per connection (default maxInFlight). */
 function streamOptions(
@@ -255,11 +275,13 @@ function streamOptions(
   url: URL,
 ): { autoAck: boolean; credit: number } {
   const settings = manager.consumerSettings(id);
-  const ack = url.searchParams.get("ack") ?? "manual";
+  const ack = url.searchParams.get(STREAM_QUERY.ack) ?? "manual";
   if (ack !== "auto" && ack !== "manual") {
-    throw badRequest("ack must be auto or manual", [{ field: "ack", reason: "must be auto or manual" }]);
+    throw new HttpProblem("query-invalid", "ack must be auto or manual", {
+      errors: [{ field: "ack", reason: "must be auto or manual" }],
+    });
   }
-  const credit = queryInt(url, "max", 1, 10_000) ?? settings.maxInFlight;
+  const credit = queryInt(url, STREAM_QUERY.max, 1, 10_000) ?? settings.maxInFlight;
   return { autoAck: ack === "auto", credit };
 }
 
@@ -267,19 +289,19 @@ function decodePathSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw badRequest("the subscription id in the path is not valid percent-encoding");
+    throw new HttpProblem("path-invalid", "the subscription id in the path is not valid percent-encoding");
   }
 }
 
 function allow(res: ServerResponse, methods: string): void {
-  res.writeHead(200, { allow: methods, "content-length": 0 });
+  res.writeHead(200, { [ALLOW_HEADER]: methods, [CONTENT_LENGTH_HEADER]: 0 });
   res.end();
 }
 
 function objectBody(body: unknown): Record<string, unknown> {
   if (body === undefined) return {};
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw badRequest("the body must be a JSON object");
+    throw new HttpProblem("body-invalid", "the body must be a JSON object");
   }
   return body as Record<string, unknown>;
 }
@@ -294,9 +316,9 @@ function intField(
   const value = body[key];
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw badRequest(`${key} must be an integer from ${min} to ${max}`, [
-      { field: `/${key}`, reason: `must be an integer from ${min} to ${max}` },
-    ]);
+    throw new HttpProblem("body-invalid", `${key} must be an integer from ${min} to ${max}`, {
+      errors: [{ field: `/${key}`, reason: `must be an integer from ${min} to ${max}` }],
+    });
   }
   return value;
 }
@@ -307,9 +329,9 @@ function ackIdsOf(body: Record<string, unknown>): string[] {
 
 function idList(value: unknown, field: string): string[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
-    throw badRequest(`${field} must be an array of ack ids`, [
-      { field: `/${field}`, reason: "must be an array of strings" },
-    ]);
+    throw new HttpProblem("body-invalid", `${field} must be an array of ack ids`, {
+      errors: [{ field: `/${field}`, reason: "must be an array of strings" }],
+    });
   }
   return value as string[];
 }
@@ -319,32 +341,9 @@ function queryInt(url: URL, key: string, min: number, max: number): number | und
   if (raw === null) return undefined;
   const n = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw badRequest(`${key} must be an integer from ${min} to ${max}`, [
-      { field: key, reason: `must be an integer from ${min} to ${max}` },
-    ]);
+    throw new HttpProblem("query-invalid", `${key} must be an integer from ${min} to ${max}`, {
+      errors: [{ field: key, reason: `must be an integer from ${min} to ${max}` }],
+    });
   }
   return n;
-}
-
-/** Every error as a problem (unexpected ones as a bare 500). */
-function problemOf(error: unknown): HttpProblem {
-  const problem = toProblem(error);
-  return problem instanceof HttpProblem
-    ? problem
-    : new HttpProblem(500, "Internal Server Error", "the server failed to handle the request");
-}
-
-/** Maps the subscription layer's typed errors; anything else is passed on unchanged. */
-function toProblem(error: unknown): unknown {
-  if (error instanceof HttpProblem) return error;
-  if (error instanceof SubscriptionValidationError) {
-    return badRequest(error.message, error.issues);
-  }
-  if (error instanceof SubscriptionNotFoundError) return new HttpProblem(404, "Not Found", error.message);
-  if (error instanceof SubscriptionExistsError) return new HttpProblem(409, "Conflict", error.message);
-  if (error instanceof SubscriptionModeError) return new HttpProblem(409, "Conflict", error.message);
-  if (error instanceof SubscriptionManagerStoppedError) {
-    return new HttpProblem(503, "Service Unavailable", error.message, { headers: { "retry-after": "1" } });
-  }
-  return error;
 }

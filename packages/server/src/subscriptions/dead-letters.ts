@@ -4,31 +4,23 @@
 import { randomUUID } from "node:crypto";
 import { CloudEvent, decodeJsonEventObject } from "@herald/cloudevents";
 import type { StoredEvent } from "@herald/log";
+import {
+  DEAD_LETTER_EVENT_TYPE,
+  type DeadLetterData,
+  type DeadLetterReason,
+  type DeadLetterRecord,
+  type JsonEventObject,
+} from "@herald/protocol";
 import type { Entry } from "./dispatcher.js";
 
-export const DEAD_LETTER_TYPE = "herald.deadletter";
-
-export type DeathReason = "max-deliveries" | "rejected";
-
-/** The data of a dead-letter event. */
-export interface DeadLetterData {
-  readonly subscription: string;
-  readonly reason: DeathReason;
-  readonly attempts: number;
-  readonly lastStatus?: number;
-  readonly lastError: string;
-  readonly firstAttemptAt: string;
-  readonly lastAttemptAt: string;
-  /** Where the event is in the log, and its stream. */
-  readonly position: number;
-  readonly stream: string;
-  /** The original event in the JSON event format, unchanged. */
-  readonly event: Record<string, unknown>;
-}
+export const DEAD_LETTER_TYPE = DEAD_LETTER_EVENT_TYPE;
+export type DeathReason = DeadLetterReason;
+export type { DeadLetterData };
 
 export function deadLetterEvent(subscription: string, entry: Entry, reason: DeathReason): CloudEvent {
   const now = new Date().toISOString();
-  const original = JSON.parse(entry.json) as Record<string, unknown>;
+  // The stored JSON of a validated event: a CloudEvent in the JSON format.
+  const original = JSON.parse(entry.json) as JsonEventObject;
   const data: DeadLetterData = {
     subscription,
     reason,
@@ -54,13 +46,7 @@ export function deadLetterEvent(subscription: string, entry: Entry, reason: Deat
 }
 
 /** A dead letter as listed by the API. */
-export interface DeadLetterView extends DeadLetterData {
-  /** Version in the dead-letter stream (the paging key and what redrive records). */
-  readonly version: number;
-  /** Position of the dead letter itself in the log. */
-  readonly deadLetterPosition: number;
-  readonly redriven: boolean;
-}
+export type DeadLetterView = DeadLetterRecord;
 
 export function readDeadLetter(stored: StoredEvent): DeadLetterData | undefined {
   const parsed = JSON.parse(stored.json) as { type?: unknown; data?: unknown };

@@ -10,8 +10,8 @@
 import { randomUUID } from "node:crypto";
 import type { CloudEvent } from "@herald/cloudevents";
 import type { EventLog, LogSubscription, StoredEvent } from "@herald/log";
+import { backoffDelay } from "@herald/protocol";
 import type { Logger } from "pino";
-import { retryDelay } from "./backoff.js";
 import type { EventMatcher } from "./filters.js";
 import type { SubscriptionMetrics } from "./metrics.js";
 import { PushCancel } from "./push-cancel.js";
@@ -627,7 +627,7 @@ export class Dispatcher {
       return;
     }
     entry.state = "ready";
-    entry.readyAt = Date.now() + (delayMs ?? retryDelay(entry.deliveryCount, this.settings.backoff));
+    entry.readyAt = Date.now() + (delayMs ?? backoffDelay(entry.deliveryCount, this.settings.backoff));
     this.markReady(entry);
     this.timersChanged = true;
     if (!this.pumping) this.pump();

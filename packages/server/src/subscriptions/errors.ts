@@ -6,18 +6,23 @@ export interface ValidationIssue {
   readonly reason: string;
 }
 
+/** What was invalid: a subscription body, its sink (refused by the sink policy), or a redrive request. */
+export type ValidationSubject = "subscription" | "sink" | "redrive";
+
 /** A subscription resource (or a redrive request) is invalid: every issue is listed. */
 export class SubscriptionValidationError extends Error {
   readonly issues: readonly ValidationIssue[];
-  constructor(issues: readonly ValidationIssue[]) {
+  readonly subject: ValidationSubject;
+  constructor(issues: readonly ValidationIssue[], subject: ValidationSubject = "subscription") {
     super(
-      `invalid subscription: ${issues
+      `invalid ${subject === "redrive" ? "redrive request" : "subscription"}: ${issues
         .slice(0, 3)
         .map((i) => `${i.field || "body"} ${i.reason}`)
         .join("; ")}${issues.length > 3 ? "; …" : ""}`,
     );
     this.name = "SubscriptionValidationError";
     this.issues = issues;
+    this.subject = subject;
   }
 }
 

@@ -323,7 +323,7 @@ export class SubscriptionManager {
     try {
       this.policy.checkUrl(resource.sink);
     } catch (error) {
-      throw new SubscriptionValidationError([{ field: "/sink", reason: (error as Error).message }]);
+      throw new SubscriptionValidationError([{ field: "/sink", reason: (error as Error).message }], "sink");
     }
   }
 
@@ -533,7 +533,7 @@ function parseRedrive(body: unknown): RedriveRequest {
   const issues: ValidationIssue[] = [];
   const request = body === undefined ? {} : body;
   if (!isObject(request))
-    throw new SubscriptionValidationError([{ field: "", reason: "must be a JSON object" }]);
+    throw new SubscriptionValidationError([{ field: "", reason: "must be a JSON object" }], "redrive");
   for (const key of Object.keys(request)) {
     if (!["from", "to", "filters", "dryRun", "includeRedriven"].includes(key)) {
       issues.push({ field: `/${key}`, reason: "unknown member" });
@@ -554,6 +554,6 @@ function parseRedrive(body: unknown): RedriveRequest {
     if (!Array.isArray(request.filters)) issues.push({ field: "/filters", reason: "must be an array" });
     else validateFilters(request.filters, "/filters", issues);
   }
-  if (issues.length > 0) throw new SubscriptionValidationError(issues);
+  if (issues.length > 0) throw new SubscriptionValidationError(issues, "redrive");
   return request as RedriveRequest;
 }

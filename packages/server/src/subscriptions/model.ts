@@ -1,6 +1,13 @@
 // The subscription resource (CloudEvents Subscriptions API shape) and its validation.
 // A request body becomes a `SubscriptionResource` (what is stored and shown) plus the
 // effective `DeliverySettings` the engine runs with. Every invalid field is reported at once.
+import type {
+  SinkCredential,
+  SubscriptionConfig,
+  SubscriptionFilter,
+  SubscriptionProtocol,
+  SubscriptionResource as WireSubscriptionResource,
+} from "@herald/protocol";
 import { SubscriptionValidationError, type ValidationIssue } from "./errors.js";
 import { validateFilters } from "./filters.js";
 
@@ -39,18 +46,8 @@ export const DEFAULT_SETTINGS: Omit<DeliverySettings, "secret" | "start"> = {
 /** JSON object as it came in (filters are kept verbatim so resources round-trip). */
 export type JsonObject = { [key: string]: unknown };
 
-/** The stored and displayed resource. Unknown top-level members are refused, known ones kept verbatim. */
-export interface SubscriptionResource {
-  readonly id: string;
-  readonly protocol?: string;
-  readonly protocolsettings?: JsonObject;
-  readonly sink?: string;
-  readonly sinkcredential?: JsonObject;
-  readonly source?: string;
-  readonly types?: readonly string[];
-  readonly filters?: readonly JsonObject[];
-  readonly config?: JsonObject;
-}
+/** The stored and displayed resource (the wire type): unknown top-level members are refused, known ones kept verbatim. */
+export type SubscriptionResource = WireSubscriptionResource;
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$/;
 /** Shown instead of secrets on reads; sending it back on PUT keeps the stored secret. */
@@ -143,18 +140,19 @@ export function parseSubscription(body: unknown, id: string | undefined): Parsed
   }
   if (issues.length > 0 || settings === undefined) throw new SubscriptionValidationError(issues);
 
+  // Every member was validated above: the casts name the wire types they now conform to.
   const resource: SubscriptionResource = {
     id: resourceId as string,
     ...(body.protocol !== undefined || body.sink !== undefined
-      ? { protocol: (body.protocol as string | undefined) ?? "HTTP" }
+      ? { protocol: (body.protocol as SubscriptionProtocol | undefined) ?? "HTTP" }
       : {}),
     ...(body.protocolsettings !== undefined ? { protocolsettings: body.protocolsettings as JsonObject } : {}),
     ...(body.sink !== undefined ? { sink: body.sink as string } : {}),
-    ...(body.sinkcredential !== undefined ? { sinkcredential: body.sinkcredential as JsonObject } : {}),
+    ...(body.sinkcredential !== undefined ? { sinkcredential: body.sinkcredential as SinkCredential } : {}),
     ...(body.source !== undefined ? { source: body.source as string } : {}),
     ...(body.types !== undefined ? { types: body.types as string[] } : {}),
-    ...(body.filters !== undefined ? { filters: body.filters as JsonObject[] } : {}),
-    ...(body.config !== undefined ? { config: body.config as JsonObject } : {}),
+    ...(body.filters !== undefined ? { filters: body.filters as SubscriptionFilter[] } : {}),
+    ...(body.config !== undefined ? { config: body.config as SubscriptionConfig } : {}),
   };
   return { resource, settings };
 }
@@ -175,7 +173,8 @@ export function redact(resource: SubscriptionResource): SubscriptionResource {
     for (const key of ["secret", "accesstoken", "refreshtoken"]) {
       if (typeof cred[key] === "string") cred[key] = REDACTED;
     }
-    out = { ...out, sinkcredential: cred };
+    // The same members with secrets replaced by strings: still a SinkCredential.
+    out = { ...out, sinkcredential: cred as SinkCredential };
   }
   return out;
 }

@@ -4,12 +4,19 @@
 import http from "node:http";
 import https from "node:https";
 import { type CloudEvent, decodeHttp, encodeHttp } from "@herald/cloudevents";
-import { parseRetryAfter } from "./backoff.js";
+import {
+  CE_HEADER_PREFIX,
+  CLOUDEVENTS_JSON_MEDIA_TYPE,
+  CONTENT_LENGTH_HEADER,
+  CONTENT_TYPE_HEADER,
+  parseRetryAfter,
+  RETRY_AFTER_HEADER,
+  webhookHeaders,
+} from "@herald/protocol";
 import type { PushOutcome } from "./dispatcher.js";
 import type { JsonObject, SubscriptionResource } from "./model.js";
 import type { PushCancel } from "./push-cancel.js";
 import { type SinkPolicy, SinkRefusedError } from "./sink-policy.js";
-import { webhookHeaders } from "./signing.js";
 
 const MAX_REPLY_BYTES = 1024 * 1024;
 
@@ -103,7 +110,7 @@ export class PushClient {
     if (target.secret !== undefined) {
       Object.assign(headers, webhookHeaders(target.secret, `${target.subscriptionId}:${position}`, body));
     }
-    headers["content-length"] = String(body.length);
+    headers[CONTENT_LENGTH_HEADER] = String(body.length);
 
     let response: { status: number; headers: http.IncomingHttpHeaders; body: Buffer | undefined };
     try {
@@ -121,7 +128,7 @@ export class PushClient {
     if (status === 408 || status === 429 || status >= 500) {
       const retryAfter =
         status === 429 || status === 503
-          ? parseRetryAfter(header(response.headers["retry-after"]), target.backoffCapMs)
+          ? parseRetryAfter(response.headers[RETRY_AFTER_HEADER], target.backoffCapMs)
           : undefined;
       return retryAfter === undefined
         ? { kind: "retry", failure }
@@ -214,9 +221,10 @@ function sinkAddress(url: URL): SinkAddress {
 
 /** A CloudEvent in a 2xx answer (binary or structured); anything else is no reply. */
 function decodeReply(headers: http.IncomingHttpHeaders, body: Buffer | undefined): CloudEvent | undefined {
-  const contentType = header(headers["content-type"]) ?? "";
+  const contentType = header(headers[CONTENT_TYPE_HEADER]) ?? "";
   const looksLikeEvent =
-    headers["ce-specversion"] !== undefined || contentType.startsWith("application/cloudevents+json");
+    headers[`${CE_HEADER_PREFIX}specversion`] !== undefined ||
+    contentType.startsWith(CLOUDEVENTS_JSON_MEDIA_TYPE);
   if (!looksLikeEvent || body === undefined) return undefined;
   try {
     return decodeHttp({ headers, body })[0];

@@ -1,6 +1,7 @@
 // Persistence of subscription state in the log: resources in `log.metadata`
 // (`subscription/<id>`), delivery progress in `log.checkpoints` (group `subscription/<id>`) and
 // redriven dead letters still to deliver in `log.metadata` (`subscription-redrive/<id>`).
+import { deadLetterStream } from "@herald/protocol";
 import type { EventLog } from "@herald/log";
 import type { SubscriptionResource } from "./model.js";
 
@@ -58,6 +59,4 @@ export function checkpointGroup(id: string): string {
   return RESOURCE_PREFIX + id;
 }
 
-export function deadLetterStream(id: string): string {
-  return `$deadletter-${id}`;
-}
+export { deadLetterStream };

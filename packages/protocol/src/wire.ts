@@ -1,0 +1,334 @@
+// The body of every HTTP request and answer of `herald serve`, as JSON-safe types (no code here).
+// Source of truth: the server's handlers (packages/server/src/http, src/subscriptions).
+import type { ProblemCode } from "./problems.js";
+
+/** Any JSON value. */
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | JsonObject;
+export interface JsonObject {
+  readonly [member: string]: JsonValue | undefined;
+}
+
+/**
+ * A CloudEvent in the CloudEvents JSON event format, as it travels inside Herald's bodies
+ * (`@herald/cloudevents` decodes it with `decodeJsonEventObject`). Extensions are further members.
+ */
+export interface JsonEventObject {
+  readonly specversion: string;
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly datacontenttype?: string;
+  readonly dataschema?: string;
+  readonly subject?: string;
+  readonly time?: string;
+  readonly data?: JsonValue;
+  readonly data_base64?: string;
+  readonly [extension: string]: JsonValue | undefined;
+}
+
+// ---------- append: POST /events, POST /streams/{stream} ----------
+
+/** `Herald-Expected-Version` on `POST /streams/{stream}`. */
+export type ExpectedVersion = "any" | "no-stream" | "exists" | number;
+
+/** Where one appended event is; `duplicate` when source+id was already stored (the first copy's place). */
+export interface AppendedEvent {
+  readonly id: string;
+  readonly source: string;
+  readonly position: number;
+  readonly stream: string;
+  readonly version: number;
+  readonly duplicate: boolean;
+}
+
+/** 200 answer of an append: one entry per event, in request order. */
+export interface AppendResponse {
+  readonly results: readonly AppendedEvent[];
+}
+
+// ---------- reads: GET /events, GET /streams/{stream} ----------
+
+/** One stored event in a read page. */
+export interface LogEntry {
+  readonly position: number;
+  readonly stream: string;
+  readonly version: number;
+  readonly event: JsonEventObject;
+}
+
+/** Query of `GET /events`. */
+export interface ReadEventsQuery {
+  /** Position to read after (default 0 = from the start). */
+  readonly after?: number;
+  readonly limit?: number;
+  /** CESQL expression. */
+  readonly filter?: string;
+  /** Include Herald's `$` streams (default false). */
+  readonly system?: boolean;
+}
+
+/** 200 answer of `GET /events`: pass `after=next` for the following page. */
+export interface ReadEventsResponse {
+  readonly events: readonly LogEntry[];
+  readonly next: number;
+}
+
+export type ReadDirection = "forwards" | "backwards";
+
+/** Query of `GET /streams/{stream}`. */
+export interface ReadStreamQuery {
+  /** Version to start at (inclusive); backwards reads default to the last version. */
+  readonly from?: number;
+  readonly limit?: number;
+  readonly direction?: ReadDirection;
+}
+
+/** 200 answer of `GET /streams/{stream}`: `next` is the `from` of the following page (versions, not positions). */
+export interface ReadStreamResponse {
+  readonly events: readonly LogEntry[];
+  readonly next: number;
+}
+
+// ---------- subscriptions: /subscriptions, /subscriptions/{id} ----------
+
+/** A filter in the CloudEvents Subscriptions API dialects. */
+export type SubscriptionFilter =
+  | { readonly exact: Readonly<Record<string, string>> }
+  | { readonly prefix: Readonly<Record<string, string>> }
+  | { readonly suffix: Readonly<Record<string, string>> }
+  | { readonly all: readonly SubscriptionFilter[] }
+  | { readonly any: readonly SubscriptionFilter[] }
+  | { readonly not: SubscriptionFilter }
+  | { readonly sql: string };
+
+/** Where a new subscription starts; a string may also hold a position number or an RFC 3339 time. */
+export type StartPositionInit =
+  | "beginning"
+  | "now"
+  | number
+  | string
+  | { readonly position: number }
+  | { readonly time: string };
+
+/** Delivery settings (`config`). Integers may also be sent as strings of digits. */
+export interface SubscriptionConfig {
+  /** Standard Webhooks signing secret (`whsec_<base64>` or any string); reads show it as `********`. */
+  readonly secret?: string;
+  readonly contentMode?: "binary" | "structured";
+  /** `key` (default): one unacked event per stream in flight; `none`: any order. */
+  readonly ordering?: "key" | "none";
+  readonly maxInFlight?: number | string;
+  readonly ackTimeoutMs?: number | string;
+  readonly maxDeliveries?: number | string;
+  readonly backoff?: { readonly baseMs?: number | string; readonly capMs?: number | string };
+  /** Flat spellings of `backoff.baseMs` / `backoff.capMs`. */
+  readonly backoffBaseMs?: number | string;
+  readonly backoffCapMs?: number | string;
+  /** Push: the time the sink has to answer. */
+  readonly timeoutMs?: number | string;
+  /** Applied on create only. */
+  readonly start?: StartPositionInit;
+}
+
+export type SubscriptionProtocol = "HTTP" | "MQTT3" | "MQTT5" | "AMQP" | "NATS" | "KAFKA";
+
+/** `protocolsettings` of an HTTP sink. */
+export interface HttpProtocolSettings {
+  readonly method?: "POST" | "PUT";
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** `sinkcredential`: how the server authenticates to the sink; secrets are shown as `********`. */
+export type SinkCredential =
+  | {
+      readonly credentialtype: "PLAIN";
+      readonly identifier: string;
+      readonly secret: string;
+      readonly [member: string]: JsonValue | undefined;
+    }
+  | {
+      readonly credentialtype: "ACCESSTOKEN" | "REFRESHTOKEN";
+      readonly accesstoken: string;
+      readonly refreshtoken?: string;
+      readonly [member: string]: JsonValue | undefined;
+    };
+
+/** A subscription as the server stores and shows it (members kept verbatim as sent). */
+export interface SubscriptionResource {
+  readonly id: string;
+  /** Present (default "HTTP") when a sink is set; only HTTP is delivered today. */
+  readonly protocol?: SubscriptionProtocol;
+  readonly protocolsettings?: HttpProtocolSettings;
+  /** Push delivery URL; without it, consumers pull (pull, SSE, WebSocket). */
+  readonly sink?: string;
+  readonly sinkcredential?: SinkCredential;
+  readonly source?: string;
+  readonly types?: readonly string[];
+  readonly filters?: readonly SubscriptionFilter[];
+  readonly config?: SubscriptionConfig;
+}
+
+/** `POST /subscriptions` body; without `id` the server assigns a UUID. Answer: 201 SubscriptionResource + Location. */
+export type CreateSubscriptionRequest = Omit<SubscriptionResource, "id"> & { readonly id?: string };
+/** `PUT /subscriptions/{id}` body; `id`, when given, must match the path. A `********` secret keeps the stored one. */
+export type UpdateSubscriptionRequest = CreateSubscriptionRequest;
+/** `GET /subscriptions` answers a bare array, sorted by id. */
+export type SubscriptionListResponse = readonly SubscriptionResource[];
+
+// ---------- pull consumers: /subscriptions/{id}/pull, /ack, /nack ----------
+
+export interface PullRequest {
+  /** 1..1000, default 100. */
+  readonly max?: number;
+  /** Long-poll time, 0..60000, default 0. */
+  readonly waitMs?: number;
+}
+
+/** One delivered event; ack or nack it by `ackId`. Also the WebSocket delivery frame. */
+export interface PulledMessage {
+  readonly ackId: string;
+  /** 1 on the first delivery. */
+  readonly deliveryCount: number;
+  readonly position: number;
+  readonly stream: string;
+  readonly event: JsonEventObject;
+}
+
+export interface PullResponse {
+  readonly messages: readonly PulledMessage[];
+}
+
+export interface AckRequest {
+  readonly ackIds: readonly string[];
+}
+
+/** How many were acked; ack ids the server did not know (expired, already settled) are listed in `unknown`. */
+export interface AckResponse {
+  readonly acked: number;
+  readonly unknown: readonly string[];
+}
+
+export interface NackRequest {
+  readonly ackIds: readonly string[];
+  /** Redeliver after this delay (0..86400000) instead of the backoff's. */
+  readonly delayMs?: number;
+}
+
+export interface NackResponse {
+  readonly nacked: number;
+  readonly unknown: readonly string[];
+}
+
+// Live consumption (SSE, WebSocket): frames and query parameters are in stream-frames.ts.
+
+// ---------- stats, dead letters, redrive ----------
+
+/** `GET /subscriptions/{id}/stats`. */
+export interface SubscriptionStats {
+  readonly id: string;
+  /** Matching events not yet acked. */
+  readonly lag: number;
+  /** False when the scan was capped and `lag` is an upper bound. */
+  readonly lagExact: boolean;
+  readonly inFlight: number;
+  readonly buffered: number;
+  readonly checkpoint: number;
+  readonly head: number;
+  readonly delivered: number;
+  readonly retried: number;
+  readonly deadLettered: number;
+  readonly redrivePending: number;
+}
+
+export type DeadLetterReason = "max-deliveries" | "rejected";
+
+/** The data of a `herald.deadletter` event: the original event unchanged plus why it died. */
+export interface DeadLetterData {
+  readonly subscription: string;
+  readonly reason: DeadLetterReason;
+  readonly attempts: number;
+  /** The sink's last HTTP status, when it answered. */
+  readonly lastStatus?: number;
+  readonly lastError: string;
+  /** RFC 3339. */
+  readonly firstAttemptAt: string;
+  readonly lastAttemptAt: string;
+  /** The original event's position and stream. */
+  readonly position: number;
+  readonly stream: string;
+  readonly event: JsonEventObject;
+}
+
+/** A dead letter as `GET /subscriptions/{id}/dead-letters` lists it. */
+export interface DeadLetterRecord extends DeadLetterData {
+  /** Version in the dead-letter stream: the paging key. */
+  readonly version: number;
+  /** Position of the dead letter itself. */
+  readonly deadLetterPosition: number;
+  readonly redriven: boolean;
+}
+
+export interface DeadLettersQuery {
+  /** Dead-letter version to list after (-1 = from the start). */
+  readonly after?: number;
+  /** 1..1000. */
+  readonly limit?: number;
+}
+
+export interface DeadLettersResponse {
+  readonly deadLetters: readonly DeadLetterRecord[];
+  /** Pass as `after` for the next page. */
+  readonly next: number;
+}
+
+/** `POST /subscriptions/{id}/dead-letters/redrive`; an empty body redrives every dead letter not yet redriven. */
+export interface RedriveRequest {
+  /** Original positions, inclusive. */
+  readonly from?: number;
+  readonly to?: number;
+  readonly filters?: readonly SubscriptionFilter[];
+  /** Answer the count only. */
+  readonly dryRun?: boolean;
+  readonly includeRedriven?: boolean;
+}
+
+export interface RedriveResponse {
+  readonly count: number;
+  readonly dryRun: boolean;
+}
+
+// ---------- health ----------
+
+/** `GET /healthz`. */
+export interface HealthResponse {
+  readonly status: "ok";
+}
+
+/** `GET /readyz` when ready; otherwise a `not-ready` problem with `reasons`. */
+export interface ReadyResponse {
+  readonly status: "ready";
+}
+
+// ---------- errors ----------
+
+/** One invalid field: an attribute name, a JSON pointer, a header or query parameter. */
+export interface ProblemFieldError {
+  readonly field: string;
+  readonly reason: string;
+}
+
+/**
+ * Every error answer (`application/problem+json`, RFC 9457). Branch on `code`; `type` is
+ * `https://herald.dev/problems/<code>`, `title` the catalog's. Extension members per code, e.g.
+ * `stream`/`expectedVersion`/`actualVersion` (stream-version-conflict), `requiredScope` (forbidden),
+ * `reasons` (not-ready).
+ */
+export interface ProblemDetails {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly code: ProblemCode;
+  readonly errors?: readonly ProblemFieldError[];
+  readonly [extension: string]: unknown;
+}

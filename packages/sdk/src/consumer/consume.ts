@@ -1,0 +1,45 @@
+// One entry for every way of consuming a subscription: long-poll ("poll", the default for now),
+// Server-Sent Events ("sse") or WebSocket ("ws"). All run the same handler with the same ack/nack
+// semantics, stats and stop({ drainMs }).
+import type { HeraldClient } from "../client/client.js";
+import type { Handler } from "../handler.js";
+import { type ConsumerStats, PullConsumer, type SubscribeOptions } from "./pull-consumer.js";
+import { SseConsumer } from "./sse-consumer.js";
+import type { StreamEndpoint, StreamSubscribeOptions } from "./stream-consumer.js";
+import { WsConsumer } from "./ws-consumer.js";
+
+export type ConsumerTransport = "poll" | "sse" | "ws";
+
+export type PollConsumeOptions = SubscribeOptions & { readonly transport?: "poll" };
+export type StreamConsumeOptions = StreamSubscribeOptions & { readonly transport: "sse" | "ws" };
+export type ConsumeOptions = PollConsumeOptions | StreamConsumeOptions;
+
+/** What every consumer offers, whatever its transport. */
+export interface Consumer {
+  readonly subscription: string;
+  /** Resolves once the consumer has stopped. */
+  readonly stopped: Promise<void>;
+  readonly stats: ConsumerStats;
+  start(): void;
+  /** Graceful: running handlers finish (ctx.signal aborts after drainMs), acks are flushed. */
+  stop(options?: { drainMs?: number }): Promise<void>;
+}
+
+/** Builds (does not start) the consumer of `options.transport` (default "poll"). */
+export function createConsumer(
+  client: HeraldClient,
+  endpoint: StreamEndpoint,
+  subscription: string,
+  handler: Handler,
+  options: ConsumeOptions = {},
+): PullConsumer | SseConsumer | WsConsumer {
+  // Switched on options.transport itself so that each branch gets its own options type.
+  if (options.transport === "sse") return new SseConsumer(client, endpoint, subscription, handler, options);
+  if (options.transport === "ws") return new WsConsumer(client, endpoint, subscription, handler, options);
+  if (options.transport === undefined || options.transport === "poll") {
+    return new PullConsumer(client, subscription, handler, options);
+  }
+  throw new TypeError(
+    `transport must be "poll", "sse" or "ws", got ${JSON.stringify((options as { transport: unknown }).transport)}`,
+  );
+}
