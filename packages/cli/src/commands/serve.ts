@@ -16,6 +16,7 @@ import {
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { resolve } from "node:path";
 import { CliError, ExitCode } from "../errors.js";
+import { nativeBindingProblem } from "../native-binding.js";
 import type { Output } from "../output.js";
 
 /** What commander hands serve's action: the config file and one attribute per setting flag. */
@@ -98,7 +99,10 @@ function plain(doc: string): string {
   return doc.replaceAll("`", "");
 }
 
-export async function serve(flags: ServeFlags, out: Output): Promise<void> {
+/** Starts a server from a resolved config; tests inject one to simulate start failures. */
+export type StartServer = (config: ServerConfig) => Promise<HeraldServer>;
+
+export async function serve(flags: ServeFlags, out: Output, start: StartServer = startServer): Promise<void> {
   let config: ServerConfig;
   try {
     // HERALD_CONFIG names the file when --config is not given (resolveConfig reads it from env).
@@ -116,8 +120,10 @@ export async function serve(flags: ServeFlags, out: Output): Promise<void> {
   const stopRequested = untilSignal(out);
   let running: HeraldServer;
   try {
-    running = await startServer(config);
+    running = await start(config);
   } catch (error) {
+    const native = nativeBindingProblem(error);
+    if (native !== undefined) throw new CliError(`cannot start the server: ${native}`, ExitCode.failure);
     throw new CliError(`cannot start the server: ${describeStartError(error, config)}`);
   }
   const where = config.storage === "memory" ? "in memory, lost on exit" : resolve(config.dataDir);
