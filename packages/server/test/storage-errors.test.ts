@@ -3,10 +3,12 @@
 // (better-sqlite3, the default backend's driver), raised by a log wrapper passed to startServer.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { createMemoryLog, type EventLog } from "@herald/log";
 import Database from "better-sqlite3";
 import { storageFailureOf } from "../src/http/storage-errors.js";
+import { createLogger } from "../src/observability/logger.js";
 import { type Problem, post, structured, tempDir, withServer } from "./server-harness.js";
 
 /** A genuine SQLITE_FULL: an in-memory database capped at two pages, written past the cap. */
@@ -88,7 +90,18 @@ describe("storage errors", () => {
 
   it("507 storage-full / 503 storage-unavailable with Retry-After on every append path; nothing acknowledged", async () => {
     const { log, inner, fail } = failingLog();
-    await withServer({ log }, async (server) => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(
+          ...String(chunk)
+            .split("\n")
+            .filter((l) => l.length > 0),
+        );
+        done();
+      },
+    });
+    await withServer({ log, logger: createLogger("info", sink) }, async (server) => {
       const io = Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR_WRITE" });
       const cases: Array<[Error, number, string, string]> = [
         [full, 507, "storage-full", "30"],
@@ -109,6 +122,13 @@ describe("storage errors", () => {
         }
       }
       assert.equal(await inner.headPosition(), 0, "nothing was stored");
+      // The client gets a precise answer; the operator still sees each storage failure in the log.
+      for (const code of ["SQLITE_FULL", "SQLITE_BUSY", "SQLITE_IOERR_WRITE"]) {
+        assert.ok(
+          lines.some((l) => l.includes(code) && JSON.parse(l).level >= 50),
+          `${code} logged at error level:\n${lines.join("\n")}`,
+        );
+      }
       // Any other failure is still a 500, never a 2xx.
       fail(new Error("something else"));
       const other = await post<Problem>(

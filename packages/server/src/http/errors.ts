@@ -103,10 +103,16 @@ export function problemOf(error: unknown): HttpProblem {
 
 /**
  * The one answer to any thrown error, used by the router, upgrades and the server's own catch-alls:
- * the error's problem, and `onUnexpected` told about errors no catalog code describes (logged as 500s).
+ * the error's problem, and `onUnexpected` told about server-side failures (logged): errors no catalog
+ * code describes (500) and storage failures (507 full disk, 503 storage unavailable), which an operator
+ * must see even though the client gets a precise answer.
  */
 export function answerError(error: unknown, onUnexpected?: (error: unknown) => void): HttpProblem {
   const problem = problemOf(error);
-  if (problem.code === "internal-error" && !(error instanceof HttpProblem)) onUnexpected?.(error);
+  const serverSide =
+    problem.code === "internal-error" ||
+    problem.code === "storage-full" ||
+    problem.code === "storage-unavailable";
+  if (serverSide && !(error instanceof HttpProblem)) onUnexpected?.(error);
   return problem;
 }
