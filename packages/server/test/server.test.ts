@@ -126,7 +126,7 @@ describe("startServer", () => {
     await get(`${server.url}/healthz?probe=1`);
     await server.close();
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    const listening = records.find((r) => r.msg === "herald listening");
+    const listening = records.find((r) => String(r.msg).startsWith("herald listening on "));
     assert.ok(listening, lines.join("\n"));
     assert.equal(listening.url, server.url);
     assert.equal(listening.level, 30);

@@ -29,12 +29,17 @@ export function startHerald(
   return startServe(["--port", "0", "--log-level", "silent", ...storage, ...args], env);
 }
 
-/** Starts `herald serve <args>` exactly as given and waits for its "listening on" line. */
+/**
+ * Starts `herald serve <args>` and waits for its "listening on" line. The human lines are asked for with
+ * `--log-format pretty` (the tests' stdout is no terminal, where serve would log JSON only) unless the
+ * args choose a format.
+ */
 export async function startServe(
   args: readonly string[],
   env: Record<string, string | undefined> = {},
 ): Promise<HeraldProcess> {
-  const running = startCli(["serve", ...args], { env });
+  const format = args.includes("--log-format") ? [] : ["--log-format", "pretty"];
+  const running = startCli(["serve", ...format, ...args], { env });
   const { child } = running;
   const match = await running.waitFor("stderr", LISTENING);
   return {
