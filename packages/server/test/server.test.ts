@@ -74,8 +74,11 @@ describe("startServer", () => {
 
   it("serves /healthz, /readyz and Prometheus /metrics", async () => {
     await withServer({}, async (server) => {
-      assert.deepEqual((await get(`${server.url}/healthz`)).body, { status: "ok" });
-      assert.deepEqual((await get(`${server.url}/readyz`)).body, { status: "ready" });
+      assert.deepEqual((await get(`${server.url}/healthz`)).body, { status: "ok", version: server.version });
+      assert.deepEqual((await get(`${server.url}/readyz`)).body, {
+        status: "ready",
+        version: server.version,
+      });
       await post(`${server.url}/events`, ...ev("m1"));
       await post(`${server.url}/events`, ...ev("m1"));
       await post(`${server.url}/events`, ...ev("m2"));
