@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { SETTINGS, type Setting } from "@herald/server";
-import { runCli } from "./support/cli.js";
+import { runCli, startCli } from "./support/cli.js";
 import { closedPort } from "./support/fake-server.js";
 import { startHerald, startServe, tempDir } from "./support/herald-server.js";
 
@@ -20,6 +20,37 @@ describe("serve", () => {
     assert.equal(await herald.stop("SIGTERM"), 0);
     assert.match(herald.stderr(), /SIGTERM received, shutting down/);
     assert.match(herald.stderr(), /herald stopped/);
+  });
+
+  test("lifecycle messages appear once: --log-format json gives JSON records on stdout and no human lines", async () => {
+    const running = startCli(["serve", "--port", "0", "--storage", "memory", "--log-format", "json"]);
+    const match = await running.waitFor("stdout", /"msg":"herald listening on (http:\/\/[^ ]+) \(data: /);
+    const url = match[1] ?? "";
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    running.child.kill("SIGTERM");
+    const done = await running.done;
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(done.stderr, "", "no human lines beside the JSON");
+    const records = done.stdout
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line) as { msg: string; url?: string; version?: string; signal?: string });
+    const listening = records.filter((r) => r.msg.startsWith("herald listening on "));
+    assert.equal(listening.length, 1);
+    assert.equal(listening[0]?.url, url);
+    assert.match(listening[0]?.version ?? "", /^\d+\.\d+\.\d+/);
+    assert.equal(records.filter((r) => r.signal === "SIGTERM").length, 1);
+    assert.equal(records.filter((r) => r.msg === "herald stopped").length, 1);
+  });
+
+  test("--log-format pretty: human lines on stderr, each once, and nothing on stdout", async () => {
+    const herald = await startHerald(["--log-format", "pretty", "--log-level", "info"]);
+    assert.equal(await herald.stop("SIGTERM"), 0);
+    const lines = herald.stderr().split("\n");
+    assert.equal(lines.filter((l) => l.startsWith("herald listening on ")).length, 1, herald.stderr());
+    assert.equal(lines.filter((l) => l.includes("SIGTERM received, shutting down")).length, 1);
+    assert.equal(lines.filter((l) => l === "herald stopped").length, 1, herald.stderr());
+    assert.equal(herald.stdout(), "");
   });
 
   test("SIGINT also exits 0", async () => {

@@ -10,6 +10,8 @@ export interface HeraldProcess {
   readonly child: ChildProcess;
   /** Everything the server wrote to stderr so far. */
   stderr(): string;
+  /** Everything the server wrote to stdout so far. */
+  stdout(): string;
   /** Sends the signal and resolves with the exit code (null when killed by a signal). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -46,6 +48,7 @@ export async function startServe(
     url: match[1] ?? "",
     child,
     stderr: () => running.output("stderr"),
+    stdout: () => running.output("stdout"),
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return (await running.done).code;
