@@ -1,10 +1,19 @@
 // Running Herald for real, over real servers: the index at `/` and the version, background retention
 // and how it meets subscriptions, and the log lines an operator pages on (dead letters, failing sinks).
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, describe, it } from "node:test";
-import { createLogger, type HeraldServer, type StartServerOptions, startServer } from "@herald/server";
+import {
+  createLogger,
+  formatPretty,
+  type HeraldServer,
+  resolveLogFormat,
+  type StartServerOptions,
+  startServer,
+} from "@herald/server";
 import { ack, createSubscription, pull } from "./support/consumer.js";
 import { api, waitFor } from "./support/harness.js";
 import { startSink } from "./support/sink.js";
@@ -105,6 +114,24 @@ describe("retention", () => {
     assert.deepEqual(await streamVersions(server.url, "tmp-a"), [3, 4, 5]);
   });
 
+  it("applies to the SQLite log too, from the command-line form (every stream)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "herald-retention-"));
+    try {
+      const { server } = await start({ storage: "sqlite", dataDir: dir, retention: { maxCount: 1 } });
+      try {
+        await appendTo(server.url, "s-1", 3);
+        await appendTo(server.url, "s-2", 2);
+        assert.equal((await server.runRetention()).deleted, 3);
+        assert.deepEqual(await streamVersions(server.url, "s-1"), [2]);
+        assert.deepEqual(await streamVersions(server.url, "s-2"), [1]);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("max age by event type runs in the background on the interval", async () => {
     const { server } = await running({
       retention: { rules: [{ type: "ops.short", maxAgeMs: 0 }], interval: 1000 },
@@ -161,6 +188,35 @@ describe("retention", () => {
     const warning = records.find((r) => r.level === 40 && r.subscription === "behind");
     assert.ok(warning, JSON.stringify(records));
     assert.match(warning.msg, /retention dropped events past the subscription's checkpoint/);
+  });
+});
+
+describe("log format", () => {
+  it("auto is pretty on a terminal and JSON otherwise", () => {
+    assert.equal(resolveLogFormat("auto", { isTTY: true }), "pretty");
+    assert.equal(resolveLogFormat("auto", {}), "json");
+    assert.equal(resolveLogFormat("json", { isTTY: true }), "json");
+    assert.equal(resolveLogFormat("pretty", {}), "pretty");
+  });
+
+  it("pretty lines: info reads alone, warnings carry their fields", () => {
+    const base = { time: "2026-01-01T00:00:00.000Z", pid: 1, hostname: "h", service: "herald" };
+    assert.equal(formatPretty({ ...base, level: 30, msg: "herald stopped", url: "x" }), "herald stopped");
+    assert.equal(
+      formatPretty({
+        ...base,
+        level: 40,
+        msg: "event dead-lettered",
+        subscription: "billing",
+        attempts: 3,
+        error: "sink answered 500",
+      }),
+      'warning: event dead-lettered subscription=billing attempts=3 error="sink answered 500"',
+    );
+    assert.equal(
+      formatPretty({ ...base, level: 50, msg: "request failed", err: { message: "boom", stack: "…" } }),
+      'error: request failed err="boom"',
+    );
   });
 });
 
