@@ -53,6 +53,39 @@ describe("serve", () => {
     assert.equal(herald.stdout(), "");
   });
 
+  test("--retention-max-count and --retention-interval trim streams in the background", async () => {
+    const herald = await startHerald(["--retention-max-count", "1", "--retention-interval", "1s"]);
+    try {
+      const events = ["a", "b", "c"].map((id) => ({ specversion: "1.0", id, source: "/ret", type: "t" }));
+      const appended = await fetch(`${herald.url}/streams/trimmed`, {
+        method: "POST",
+        headers: { "content-type": "application/cloudevents-batch+json" },
+        body: JSON.stringify(events),
+      });
+      assert.equal(appended.status, 200);
+      const deadline = Date.now() + 10_000;
+      let ids: string[] = [];
+      while (Date.now() < deadline) {
+        const read = (await (await fetch(`${herald.url}/streams/trimmed`)).json()) as {
+          events: Array<{ event: { id: string } }>;
+        };
+        ids = read.events.map((e) => e.event.id);
+        if (ids.length === 1) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(ids, ["c"]);
+    } finally {
+      assert.equal(await herald.stop(), 0);
+    }
+  });
+
+  test("a bad duration is a usage error naming the flag", async () => {
+    const bad = await runCli(["serve", "--storage", "memory", "--retention-max-age", "soon"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--retention-max-age/);
+    assert.match(bad.stderr, /duration/);
+  });
+
   test("SIGINT also exits 0", async () => {
     const herald = await startHerald();
     assert.equal(await herald.stop("SIGINT"), 0);

@@ -223,6 +223,7 @@ export function parseDuration(text: string): number | undefined {
 
 /** Shows a duration in its largest whole unit: 604800000 → `7d`. */
 export function showDuration(ms: number): string {
+  if (ms === 0) return "0";
   for (const unit of ["w", "d", "h", "m", "s"]) {
     const size = DURATION_UNITS[unit] as number;
     if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
