@@ -170,9 +170,14 @@ describe("install from the packed tarballs", { timeout: 12 * MINUTE }, () => {
     t.diagnostic(`npm install took ${((Date.now() - began) / 1000).toFixed(1)} s`);
 
     // npx does not pass SIGTERM on, so stop it as a terminal's Ctrl-C does: SIGINT to the process group.
-    const serve = start("npx", ["--no", "herald", "serve", "--port", "0", "--data", "./data"], project, {
-      group: true,
-    });
+    const serve = start(
+      "npx",
+      ["--no", "herald", "serve", "--log-format", "pretty", "--port", "0", "--data", "./data"],
+      project,
+      {
+        group: true,
+      },
+    );
     try {
       const url = await listeningUrl(serve);
       assert.match(serve.stderr(), new RegExp(`\\(data: ${join(project, "data")}\\)`));
@@ -211,7 +216,11 @@ describe("install from the packed tarballs", { timeout: 12 * MINUTE }, () => {
     const shown = await run(herald, ["--version"], work, MINUTE);
     assert.equal(shown.stdout.trim(), version);
 
-    const memory = start(herald, ["serve", "--storage", "memory", "--port", "0"], work);
+    const memory = start(
+      herald,
+      ["serve", "--log-format", "pretty", "--storage", "memory", "--port", "0"],
+      work,
+    );
     try {
       await publishAndReadBack(await listeningUrl(memory), "installed-2");
     } finally {
@@ -219,7 +228,11 @@ describe("install from the packed tarballs", { timeout: 12 * MINUTE }, () => {
     }
     assert.equal((await memory.done).code, 0);
 
-    const sqlite = start(herald, ["serve", "--port", "0", "--data", join(work, "global-data")], work);
+    const sqlite = start(
+      herald,
+      ["serve", "--log-format", "pretty", "--port", "0", "--data", join(work, "global-data")],
+      work,
+    );
     // Were the module there after all, serve would run: stop it so the assertions below can say so.
     const guard = setTimeout(() => sqlite.child.kill("SIGKILL"), MINUTE);
     const refused = await sqlite.done.finally(() => clearTimeout(guard));

@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { SETTINGS, type Setting } from "@herald/server";
-import { runCli } from "./support/cli.js";
+import { runCli, startCli } from "./support/cli.js";
 import { closedPort } from "./support/fake-server.js";
 import { startHerald, startServe, tempDir } from "./support/herald-server.js";
 
@@ -20,6 +20,70 @@ describe("serve", () => {
     assert.equal(await herald.stop("SIGTERM"), 0);
     assert.match(herald.stderr(), /SIGTERM received, shutting down/);
     assert.match(herald.stderr(), /herald stopped/);
+  });
+
+  test("lifecycle messages appear once: --log-format json gives JSON records on stdout and no human lines", async () => {
+    const running = startCli(["serve", "--port", "0", "--storage", "memory", "--log-format", "json"]);
+    const match = await running.waitFor("stdout", /"msg":"herald listening on (http:\/\/[^ ]+) \(data: /);
+    const url = match[1] ?? "";
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    running.child.kill("SIGTERM");
+    const done = await running.done;
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(done.stderr, "", "no human lines beside the JSON");
+    const records = done.stdout
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line) as { msg: string; url?: string; version?: string; signal?: string });
+    const listening = records.filter((r) => r.msg.startsWith("herald listening on "));
+    assert.equal(listening.length, 1);
+    assert.equal(listening[0]?.url, url);
+    assert.match(listening[0]?.version ?? "", /^\d+\.\d+\.\d+/);
+    assert.equal(records.filter((r) => r.signal === "SIGTERM").length, 1);
+    assert.equal(records.filter((r) => r.msg === "herald stopped").length, 1);
+  });
+
+  test("--log-format pretty: human lines on stderr, each once, and nothing on stdout", async () => {
+    const herald = await startHerald(["--log-format", "pretty", "--log-level", "info"]);
+    assert.equal(await herald.stop("SIGTERM"), 0);
+    const lines = herald.stderr().split("\n");
+    assert.equal(lines.filter((l) => l.startsWith("herald listening on ")).length, 1, herald.stderr());
+    assert.equal(lines.filter((l) => l.includes("SIGTERM received, shutting down")).length, 1);
+    assert.equal(lines.filter((l) => l === "herald stopped").length, 1, herald.stderr());
+    assert.equal(herald.stdout(), "");
+  });
+
+  test("--retention-max-count and --retention-interval trim streams in the background", async () => {
+    const herald = await startHerald(["--retention-max-count", "1", "--retention-interval", "1s"]);
+    try {
+      const events = ["a", "b", "c"].map((id) => ({ specversion: "1.0", id, source: "/ret", type: "t" }));
+      const appended = await fetch(`${herald.url}/streams/trimmed`, {
+        method: "POST",
+        headers: { "content-type": "application/cloudevents-batch+json" },
+        body: JSON.stringify(events),
+      });
+      assert.equal(appended.status, 200);
+      const deadline = Date.now() + 10_000;
+      let ids: string[] = [];
+      while (Date.now() < deadline) {
+        const read = (await (await fetch(`${herald.url}/streams/trimmed`)).json()) as {
+          events: Array<{ event: { id: string } }>;
+        };
+        ids = read.events.map((e) => e.event.id);
+        if (ids.length === 1) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(ids, ["c"]);
+    } finally {
+      assert.equal(await herald.stop(), 0);
+    }
+  });
+
+  test("a bad duration is a usage error naming the flag", async () => {
+    const bad = await runCli(["serve", "--storage", "memory", "--retention-max-age", "soon"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--retention-max-age/);
+    assert.match(bad.stderr, /duration/);
   });
 
   test("SIGINT also exits 0", async () => {

@@ -23,6 +23,8 @@ export const CONTENT_TYPE_HEADER = "content-type";
 export const CONTENT_LENGTH_HEADER = "content-length";
 export const LOCATION_HEADER = "location";
 export const ALLOW_HEADER = "allow";
+/** On every answer of `herald serve`: the server's version (as in `GET /` and `/healthz`). */
+export const HERALD_VERSION_HEADER = "herald-version";
 
 /** Plain JSON bodies (every request and answer that is not an event or a problem). */
 export const JSON_MEDIA_TYPE = "application/json";

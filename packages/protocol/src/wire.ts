@@ -306,11 +306,31 @@ export interface RedriveResponse {
 /** `GET /healthz`. */
 export interface HealthResponse {
   readonly status: "ok";
+  /** The server's version (its package version). */
+  readonly version: string;
 }
 
 /** `GET /readyz` when ready; otherwise a `not-ready` problem with `reasons`. */
 export interface ReadyResponse {
   readonly status: "ready";
+  readonly version: string;
+}
+
+/** `GET /`: what answers here and where to look next (paths on the same server, or absolute URLs). */
+export interface IndexResponse {
+  readonly name: "herald";
+  readonly version: string;
+  readonly links: IndexLinks;
+}
+
+export interface IndexLinks {
+  readonly health: string;
+  readonly ready: string;
+  readonly metrics: string;
+  /** The user docs, when the server knows where they are published. */
+  readonly docs?: string;
+  /** The web console, when the server hosts one. */
+  readonly console?: string;
 }
 
 // ---------- errors ----------

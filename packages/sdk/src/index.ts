@@ -29,6 +29,8 @@ export type {
   DeadLettersQuery,
   DeadLettersResponse,
   HealthResponse,
+  IndexLinks,
+  IndexResponse,
   JsonEventObject,
   LogEntry,
   NackResponse,

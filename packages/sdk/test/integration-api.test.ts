@@ -309,9 +309,14 @@ describe("subscriptions", () => {
   });
 });
 
-test("health and readiness", async () => {
-  assert.deepEqual(await client.health(), { status: "ok" });
-  assert.deepEqual(await client.ready(), { status: "ready" });
+test("index, health and readiness carry the server's version", async () => {
+  const version = herald.server.version;
+  assert.deepEqual(await client.health(), { status: "ok", version });
+  assert.deepEqual(await client.ready(), { status: "ready", version });
+  const index = await client.index();
+  assert.equal(index.name, "herald");
+  assert.equal(index.version, version);
+  assert.equal(index.links.health, "/healthz");
 });
 
 describe("transport", () => {

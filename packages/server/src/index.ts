@@ -7,7 +7,10 @@ export {
   type Durability,
   ENV_VARS,
   type LimitsConfig,
+  type LogFormatSetting,
   type LogLevel,
+  type RetentionConfig,
+  type RetentionRuleConfig,
   resolveConfig,
   type Scope,
   type ServerConfig,
@@ -18,6 +21,7 @@ export {
 export {
   CONFIG_FILE,
   nestSettings,
+  parseDuration,
   parseSettingText,
   SETTINGS,
   type Setting,
@@ -58,5 +62,13 @@ export {
 } from "./http/router.js";
 export { CorsPolicy } from "./http/cors.js";
 export { redactUrl } from "./observability/redact.js";
-export { createLogger, type Logger } from "./observability/logger.js";
+export {
+  createLogger,
+  formatPretty,
+  type LogFormat,
+  type Logger,
+  resolveLogFormat,
+} from "./observability/logger.js";
+export { type RetentionPassReport, retentionRules } from "./retention.js";
+export { SERVER_VERSION } from "./version.js";
 export { DATABASE_FILE, type HeraldServer, type StartServerOptions, startServer } from "./server.js";

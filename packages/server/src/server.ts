@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import { createMemoryLog, type EventLog, openSqliteLog } from "@herald/log";
+import { HERALD_VERSION_HEADER } from "@herald/protocol";
 import { Registry } from "prom-client";
 import { resolveConfig, type ServerConfig, type ServerConfigInput } from "./config.js";
 import { Authorizer } from "./http/auth.js";
@@ -21,15 +22,22 @@ import { registerSubscriptionRoutes } from "./http/subscription-routes.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createServerMetrics } from "./observability/metrics.js";
 import { redactUrl } from "./observability/redact.js";
+import { type RetentionPassReport, RetentionRunner, retentionRules } from "./retention.js";
 import { SubscriptionManager } from "./subscriptions/manager.js";
+import { SERVER_VERSION } from "./version.js";
 
 export interface StartServerOptions extends ServerConfigInput {
   /** Use this log instead of opening one; the caller owns it (close() leaves it open). */
   log?: EventLog;
   /** Shorthand for `storage: "memory"`. */
   memory?: boolean;
-  /** Use this logger instead of pino to stdout at `logLevel`. */
+  /** Use this logger instead of one built from `logLevel` and `logFormat`. */
   logger?: Logger;
+  /**
+   * Log "herald listening", "shutting down" and "stopped" (default true). The CLI turns it off when it
+   * prints its own human lines, so each lifecycle message appears once.
+   */
+  lifecycleLogs?: boolean;
 }
 
 export interface HeraldServer {
@@ -42,6 +50,10 @@ export interface HeraldServer {
   readonly registry: Registry;
   /** The route table: method, path and the access each route declares (docs/http-api.md lists it). */
   readonly routes: readonly RouteInfo[];
+  /** The server's version, as `GET /`, `/healthz` and the `Herald-Version` header report it. */
+  readonly version: string;
+  /** One retention pass now (it also runs every `retention.interval`); a no-op without rules. */
+  runRetention(): Promise<RetentionPassReport>;
   /** Graceful: stop accepting, finish in-flight requests and deliveries (≤ shutdownDrainMs), close the log. */
   close(): Promise<void>;
 }
@@ -54,10 +66,13 @@ export const DATABASE_FILE = "herald.db";
  * here (the CLI resolves flags, env and file first and passes the result).
  */
 export async function startServer(options: StartServerOptions = {}): Promise<HeraldServer> {
-  const { log: givenLog, memory, logger: givenLogger, ...flags } = options;
+  const { log: givenLog, memory, logger: givenLogger, lifecycleLogs = true, ...flags } = options;
   if (memory) flags.storage = "memory";
   const config = resolveConfig({ flags });
-  const logger = givenLogger ?? createLogger(config.logLevel);
+  const logger = givenLogger ?? createLogger(config.logLevel, undefined, config.logFormat);
+  const lifecycle = (message: string, fields: Record<string, unknown> = {}) => {
+    if (lifecycleLogs) logger.info(fields, message);
+  };
   const log = givenLog ?? (await openLog(config));
   const ownsLog = givenLog === undefined;
 
@@ -76,6 +91,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
 
   registerHealthRoutes(router, {
     registry,
+    version: SERVER_VERSION,
     notReadyReasons: () => {
       const reasons: string[] = [];
       if (closing) reasons.push("shutting down");
@@ -89,6 +105,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   registerStreamRoutes(router, deps);
   const manager = new SubscriptionManager({ log, registry, logger, sinkPolicy: config.sinks });
   registerSubscriptionRoutes(router, manager, config.limits);
+  const retention = new RetentionRunner({
+    log,
+    rules: retentionRules(config.retention),
+    intervalMs: config.retention.interval,
+    logger,
+  });
 
   const logRequests = logger.isLevelEnabled("debug");
   const requestTimeout = config.limits.requestTimeoutMs;
@@ -114,6 +136,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     inFlight.add(res);
+    res.setHeader(HERALD_VERSION_HEADER, SERVER_VERSION);
     // 'close' follows the end of the exchange, also for streams (SSE) that outlive their handler.
     res.once("close", () => {
       inFlight.delete(res);
@@ -173,16 +196,20 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
-  logger.info(
-    { url, storage: config.storage, dataDir: config.storage === "sqlite" ? config.dataDir : undefined },
-    "herald listening",
-  );
+  const where = config.storage === "memory" ? "in memory, lost on exit" : config.dataDir;
+  lifecycle(`herald listening on ${url} (data: ${where})`, {
+    url,
+    version: SERVER_VERSION,
+    storage: config.storage,
+    dataDir: config.storage === "sqlite" ? config.dataDir : undefined,
+  });
+  retention.start();
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= (async () => {
       closing = true;
-      logger.info("herald shutting down");
+      lifecycle("herald shutting down");
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
       server.closeIdleConnections();
@@ -200,13 +227,24 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
         server.closeAllConnections();
         await serverClosed;
       }
+      await retention.stop();
       if (ownsLog) await log.close();
-      logger.info("herald stopped");
+      lifecycle("herald stopped");
     })();
     return closed;
   };
 
-  return { url, port, log, config, registry, routes: router.routes(), close };
+  return {
+    url,
+    port,
+    log,
+    config,
+    registry,
+    routes: router.routes(),
+    version: SERVER_VERSION,
+    runRetention: () => retention.run(),
+    close,
+  };
 }
 
 /**
@@ -239,9 +277,14 @@ function clientErrorProblem(error: NodeJS.ErrnoException): HttpProblem | undefin
 }
 
 async function openLog(config: ServerConfig): Promise<EventLog> {
-  if (config.storage === "memory") return createMemoryLog();
+  // Retention runs from the server's own timer (RetentionRunner), not the log's.
+  if (config.storage === "memory") return createMemoryLog({ retentionIntervalMs: 0 });
   mkdirSync(config.dataDir, { recursive: true });
-  return await openSqliteLog({ path: join(config.dataDir, DATABASE_FILE), durability: config.durability });
+  return await openSqliteLog({
+    path: join(config.dataDir, DATABASE_FILE),
+    durability: config.durability,
+    retentionIntervalMs: 0,
+  });
 }
 
 function delay(ms: number): Promise<void> {

@@ -6,7 +6,8 @@
 //           `{"limits": {"maxBodyBytes": …}}`). Rows sharing a prefix form one group object.
 //   flag:   the `herald serve` flag with its placeholder; leave it out to keep a value (a secret) off argv.
 //   env:    the HERALD_* variable; its text is parsed by the type (integers, `true`/`false`, comma lists).
-//   type:   parser + validator (int, oneOf, bool, string, stringList, apiKeys); define a new one below if needed.
+//   type:   parser + validator (int, oneOf, bool, string, stringList, duration, apiKeys, retentionRules); define
+//           a new one below if needed.
 // Example, a limit (CORS allow-list, extension names, retention are all one row like it; this one is below):
 //   setting({ key: "limits.maxJsonDepth", flag: "--max-json-depth <n>", env: "HERALD_MAX_JSON_DEPTH",
 //             type: int(1), default: 64, doc: "deepest nesting of JSON `data` → 422" }),
@@ -72,6 +73,22 @@ export const DURABILITIES = ["full", "normal"] as const;
 export type Durability = (typeof DURABILITIES)[number];
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ["auto", "json", "pretty"] as const;
+export type LogFormatSetting = (typeof LOG_FORMATS)[number];
+
+/** One retention rule of `retention.rules` (the server's form of the log's RetentionPolicy). */
+export interface RetentionRuleConfig {
+  /** Streams whose name starts with this… */
+  streamPrefix?: string;
+  /** …and/or events of exactly this type; neither: every stream. */
+  type?: string;
+  /** Drop events older than this (ms; text and file strings such as `7d`, `12h`). */
+  maxAgeMs?: number;
+  /** Keep at most this many events per stream (the oldest go first, acked or not). */
+  maxCount?: number;
+  /** Let `maxAgeMs` drop events a subscription has not acked yet (default: they wait for the ack). */
+  dropUnacked?: boolean;
+}
 
 function string(): SettingType<string> {
   return {
@@ -187,6 +204,76 @@ function apiKeys(): SettingType<ApiKeyConfig[]> {
   };
 }
 
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/** Parses `500ms`, `30s`, `15m`, `12h`, `7d`, `2w` or a bare number of milliseconds; undefined when bad. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+)\s*(ms|s|m|h|d|w)?$/.exec(text.trim());
+  if (!match) return undefined;
+  const ms = Number(match[1]) * (DURATION_UNITS[match[2] ?? "ms"] ?? 1);
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+/** Shows a duration in its largest whole unit: 604800000 → `7d`. */
+export function showDuration(ms: number): string {
+  if (ms === 0) return "0";
+  for (const unit of ["w", "d", "h", "m", "s"]) {
+    const size = DURATION_UNITS[unit] as number;
+    if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** Milliseconds: a number in the file, or text with a unit (`7d`) anywhere. */
+function duration(min = 0): SettingType<number> {
+  return {
+    describe: "duration: `500ms`, `30s`, `15m`, `12h`, `7d`, `2w` (a bare number is milliseconds)",
+    check(value, at, issues) {
+      const ms = typeof value === "string" ? parseDuration(value) : value;
+      if (typeof ms === "number" && Number.isSafeInteger(ms) && ms >= min) return ms;
+      issues.push({
+        setting: at,
+        reason: `must be a duration such as 30s, 12h or 7d, at least ${showDuration(min)} (got ${JSON.stringify(value)})`,
+      });
+      return undefined;
+    },
+    fromText(text, at, issues) {
+      const ms = parseDuration(text);
+      if (ms !== undefined) return ms;
+      issues.push({
+        setting: at,
+        reason: `must be a duration such as 30s, 12h or 7d (got ${JSON.stringify(text)})`,
+      });
+      return undefined;
+    },
+    show: showDuration,
+  };
+}
+
+function retentionRules(): SettingType<RetentionRuleConfig[]> {
+  return {
+    describe:
+      "array of `{streamPrefix?, type?, maxAge?, maxCount?, dropUnacked?}` (`maxAge` a duration; text: JSON)",
+    check: checkRetentionRules,
+    fromText(text, at, issues) {
+      try {
+        return JSON.parse(text);
+      } catch (error) {
+        issues.push({ setting: at, reason: `is not valid JSON (${(error as Error).message})` });
+        return undefined;
+      }
+    },
+    show: (value) => (value.length === 0 ? "[]" : `${value.length} rules`),
+  };
+}
+
 // ---- the settings -----------------------------------------------------------------------------------
 
 export const SETTINGS = [
@@ -244,7 +331,15 @@ export const SETTINGS = [
     env: "HERALD_LOG_LEVEL",
     type: oneOf(LOG_LEVELS),
     default: "info",
-    doc: "level of the server's JSON logs (stdout)",
+    doc: "level of the server's logs",
+  }),
+  setting({
+    key: "logFormat",
+    flag: "--log-format <format>",
+    env: "HERALD_LOG_FORMAT",
+    type: oneOf(LOG_FORMATS),
+    default: "auto",
+    doc: "`json`: one JSON record a line on stdout; `pretty`: human lines on stderr; `auto`: `pretty` when stdout is a terminal, else `json`",
   }),
   setting({
     key: "shutdownDrainMs",
@@ -347,6 +442,39 @@ export const SETTINGS = [
     defaultNote: "no CORS headers",
     doc: "browser origins allowed to call the API cross-origin (CORS, with `Authorization`); API keys still apply",
   }),
+  setting({
+    key: "retention.maxAge",
+    flag: "--retention-max-age <duration>",
+    env: "HERALD_RETENTION_MAX_AGE",
+    type: duration(),
+    default: 0,
+    defaultNote: "keep forever",
+    doc: "drop events older than this from every stream (`7d`); events a subscription has not acked wait for it",
+  }),
+  setting({
+    key: "retention.maxCount",
+    flag: "--retention-max-count <n>",
+    env: "HERALD_RETENTION_MAX_COUNT",
+    type: int(0),
+    default: 0,
+    defaultNote: "no limit",
+    doc: "keep at most this many events per stream, dropping the oldest (acked or not)",
+  }),
+  setting({
+    key: "retention.rules",
+    env: "HERALD_RETENTION_RULES",
+    type: retentionRules(),
+    default: [],
+    doc: "retention per stream prefix or event type, on top of `retention.maxAge`/`maxCount`; an event goes when any rule covering it says so",
+  }),
+  setting({
+    key: "retention.interval",
+    flag: "--retention-interval <duration>",
+    env: "HERALD_RETENTION_INTERVAL",
+    type: duration(1000),
+    default: 60_000,
+    doc: "how often retention runs in the background (it deletes in small transactions between appends)",
+  }),
 ] as const;
 
 /** The config file option (not a setting: it says where settings come from). */
@@ -383,6 +511,7 @@ export type ServerConfig = Nest<Flat>;
 export type ServerConfigInput = DeepPartial<ServerConfig>;
 export type LimitsConfig = ServerConfig["limits"];
 export type SinkPolicyConfig = ServerConfig["sinks"];
+export type RetentionConfig = ServerConfig["retention"];
 
 // ---- derived values -----------------------------------------------------------------------------------
 
@@ -557,6 +686,62 @@ function checkApiKeys(value: unknown, setting: string, issues: Issues): ApiKeyCo
     keys.push(config);
   });
   return keys;
+}
+
+const RULE_KEYS = new Set(["streamPrefix", "type", "maxAge", "maxAgeMs", "maxCount", "dropUnacked"]);
+
+function checkRetentionRules(
+  value: unknown,
+  setting: string,
+  issues: Issues,
+): RetentionRuleConfig[] | undefined {
+  if (!Array.isArray(value)) {
+    issues.push({ setting, reason: "must be an array of {streamPrefix?, type?, maxAge?, maxCount?}" });
+    return undefined;
+  }
+  const rules: RetentionRuleConfig[] = [];
+  let ok = true;
+  value.forEach((entry: unknown, i) => {
+    const at = `${setting}[${i}]`;
+    const bad = (field: string, reason: string) => {
+      issues.push({ setting: field === "" ? at : `${at}.${field}`, reason });
+      ok = false;
+    };
+    if (!isRecord(entry)) {
+      bad("", "must be an object {streamPrefix?, type?, maxAge?, maxCount?}");
+      return;
+    }
+    for (const name of Object.keys(entry))
+      if (!RULE_KEYS.has(name)) bad(name, "is not a retention rule field");
+    const rule: RetentionRuleConfig = {};
+    for (const field of ["streamPrefix", "type"] as const) {
+      const text = entry[field];
+      if (text === undefined) continue;
+      if (typeof text === "string" && text.length > 0) rule[field] = text;
+      else bad(field, "must be a non-empty string");
+    }
+    if (entry.maxAge !== undefined && entry.maxAgeMs !== undefined)
+      bad("maxAge", "give maxAge or maxAgeMs, not both");
+    const age = entry.maxAge ?? entry.maxAgeMs;
+    if (age !== undefined) {
+      const ms = typeof age === "string" ? parseDuration(age) : age;
+      if (typeof ms === "number" && Number.isSafeInteger(ms) && ms >= 0) rule.maxAgeMs = ms;
+      else
+        bad(entry.maxAge !== undefined ? "maxAge" : "maxAgeMs", "must be a duration such as 30s, 12h or 7d");
+    }
+    if (entry.maxCount !== undefined) {
+      const count = entry.maxCount;
+      if (typeof count === "number" && Number.isSafeInteger(count) && count >= 0) rule.maxCount = count;
+      else bad("maxCount", "must be an integer >= 0");
+    }
+    if (entry.dropUnacked !== undefined) {
+      if (typeof entry.dropUnacked === "boolean") rule.dropUnacked = entry.dropUnacked;
+      else bad("dropUnacked", "must be true or false");
+    }
+    if (age === undefined && entry.maxCount === undefined) bad("", "needs maxAge and/or maxCount");
+    rules.push(rule);
+  });
+  return ok ? rules : undefined;
 }
 
 /**

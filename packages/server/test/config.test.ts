@@ -92,6 +92,12 @@ describe("resolveConfig", () => {
         HERALD_SINK_ALLOW_LIST: "a.example.com, *.b.example.com",
         HERALD_SINK_ALLOW_PRIVATE_NETWORKS: "false",
         HERALD_API_KEYS: "publisher-key-1:publish:com.acme.,org.x.;admin-key-0001:admin,consume",
+        HERALD_LOG_FORMAT: "json",
+        HERALD_RETENTION_MAX_AGE: "7d",
+        HERALD_RETENTION_MAX_COUNT: "1000",
+        HERALD_RETENTION_INTERVAL: "30s",
+        HERALD_RETENTION_RULES:
+          '[{"streamPrefix":"audit-","maxAge":"90d"},{"type":"com.acme.tick","maxCount":10,"dropUnacked":true}]',
       },
     });
     assert.deepEqual(config, {
@@ -118,7 +124,49 @@ describe("resolveConfig", () => {
         { key: "publisher-key-1", scopes: ["publish"], typePrefixes: ["com.acme.", "org.x."] },
         { key: "admin-key-0001", scopes: ["admin", "consume"] },
       ],
+      logFormat: "json",
+      retention: {
+        maxAge: 7 * 86_400_000,
+        maxCount: 1000,
+        interval: 30_000,
+        rules: [
+          { streamPrefix: "audit-", maxAgeMs: 90 * 86_400_000 },
+          { type: "com.acme.tick", maxCount: 10, dropUnacked: true },
+        ],
+      },
     });
+  });
+
+  it("reads retention durations with units and names each bad rule field", () => {
+    const config = resolveConfig({
+      flags: { retention: { maxAge: 3_600_000, rules: [{ streamPrefix: "a", maxAgeMs: 500 }] } },
+      env: { HERALD_RETENTION_INTERVAL: "2m" },
+    });
+    assert.equal(config.retention.maxAge, 3_600_000);
+    assert.equal(config.retention.interval, 120_000);
+    assert.deepEqual(config.retention.rules, [{ streamPrefix: "a", maxAgeMs: 500 }]);
+    const bad = (() => {
+      try {
+        resolveConfig({
+          env: {
+            HERALD_RETENTION_MAX_AGE: "seven days",
+            HERALD_RETENTION_INTERVAL: "10ms",
+            HERALD_RETENTION_RULES: '[{"streamPrefix":""},{"maxAge":"soon","colour":1}]',
+          },
+        });
+      } catch (error) {
+        return error as ConfigError;
+      }
+      return assert.fail("bad retention settings were accepted");
+    })();
+    const named = bad.issues.map((i) => i.setting);
+    assert.ok(named.includes("HERALD_RETENTION_MAX_AGE"), bad.message);
+    assert.ok(named.includes("HERALD_RETENTION_INTERVAL"), bad.message);
+    for (const field of ["[0].streamPrefix", "[0]", "[1].maxAge", "[1].colour"])
+      assert.ok(
+        named.includes(`HERALD_RETENTION_RULES (retention.rules${field})`),
+        `${field}: ${bad.message}`,
+      );
   });
 
   it("refuses a CORS origin that is not scheme://host[:port]", () => {

@@ -258,6 +258,7 @@ describe("every problem code is answered by a real server", () => {
     const router = new Router();
     registerHealthRoutes(router, {
       registry: new Registry(),
+      version: "0.0.0-test",
       notReadyReasons: () => ["subscriptions loading"],
     });
     probe = createServer((req, res) => void router.handle(req, res));

@@ -74,8 +74,11 @@ describe("startServer", () => {
 
   it("serves /healthz, /readyz and Prometheus /metrics", async () => {
     await withServer({}, async (server) => {
-      assert.deepEqual((await get(`${server.url}/healthz`)).body, { status: "ok" });
-      assert.deepEqual((await get(`${server.url}/readyz`)).body, { status: "ready" });
+      assert.deepEqual((await get(`${server.url}/healthz`)).body, { status: "ok", version: server.version });
+      assert.deepEqual((await get(`${server.url}/readyz`)).body, {
+        status: "ready",
+        version: server.version,
+      });
       await post(`${server.url}/events`, ...ev("m1"));
       await post(`${server.url}/events`, ...ev("m1"));
       await post(`${server.url}/events`, ...ev("m2"));
@@ -126,7 +129,7 @@ describe("startServer", () => {
     await get(`${server.url}/healthz?probe=1`);
     await server.close();
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    const listening = records.find((r) => r.msg === "herald listening");
+    const listening = records.find((r) => String(r.msg).startsWith("herald listening on "));
     assert.ok(listening, lines.join("\n"));
     assert.equal(listening.url, server.url);
     assert.equal(listening.level, 30);

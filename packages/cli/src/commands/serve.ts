@@ -3,10 +3,13 @@
 import {
   CONFIG_FILE,
   ConfigError,
+  createLogger,
   type HeraldServer,
+  type Logger,
   nestSettings,
   parseSettingText,
   resolveConfig,
+  resolveLogFormat,
   SETTINGS,
   type ServerConfig,
   type ServerConfigInput,
@@ -99,10 +102,23 @@ function plain(doc: string): string {
   return doc.replaceAll("`", "");
 }
 
-/** Starts a server from a resolved config; tests inject one to simulate start failures. */
-export type StartServer = (config: ServerConfig) => Promise<HeraldServer>;
+/** How serve runs the server: its logger, and whether the server logs lifecycle messages itself. */
+export interface ServeStartOptions {
+  readonly logger: Logger;
+  readonly lifecycleLogs: boolean;
+}
 
-export async function serve(flags: ServeFlags, out: Output, start: StartServer = startServer): Promise<void> {
+/** Starts a server from a resolved config; tests inject one to simulate start failures. */
+export type StartServer = (config: ServerConfig, options: ServeStartOptions) => Promise<HeraldServer>;
+
+const startWith: StartServer = (config, options) => startServer({ ...config, ...options });
+
+/**
+ * Lifecycle messages appear once. `pretty` (a terminal): serve prints its human lines on stderr and the
+ * server's other records become human lines there too. `json`: every line is a JSON record on stdout, the
+ * lifecycle ones logged by the server (with the URL, version and data directory as fields).
+ */
+export async function serve(flags: ServeFlags, out: Output, start: StartServer = startWith): Promise<void> {
   let config: ServerConfig;
   try {
     // HERALD_CONFIG names the file when --config is not given (resolveConfig reads it from env).
@@ -116,21 +132,33 @@ export async function serve(flags: ServeFlags, out: Output, start: StartServer =
     if (error instanceof ConfigError) throw new CliError(error.message, ExitCode.usage);
     throw error;
   }
+  if (config.storage === "sqlite") config = { ...config, dataDir: resolve(config.dataDir) };
+  const pretty = resolveLogFormat(config.logFormat) === "pretty";
+  const logger = pretty
+    ? createLogger(config.logLevel, process.stderr, "pretty")
+    : createLogger(config.logLevel, undefined, "json");
+  const say = pretty ? (line: string) => out.message(line) : undefined;
   // Listen for signals before announcing the URL: whoever reads that line may signal at once.
-  const stopRequested = untilSignal(out);
+  const stopRequested = untilSignal((signal) => {
+    const forced = "send it again to force";
+    if (say) say(`herald: ${signal} received, shutting down (${forced})`);
+    else logger.info({ signal }, `herald: ${signal} received (${forced})`);
+  });
   let running: HeraldServer;
   try {
-    running = await start(config);
+    running = await start(config, { logger, lifecycleLogs: !pretty });
   } catch (error) {
     const native = nativeBindingProblem(error);
     if (native !== undefined) throw new CliError(`cannot start the server: ${native}`, ExitCode.failure);
     throw new CliError(`cannot start the server: ${describeStartError(error, config)}`);
   }
-  const where = config.storage === "memory" ? "in memory, lost on exit" : resolve(config.dataDir);
-  out.message(`herald listening on ${running.url} (data: ${where})`);
+  const where = config.storage === "memory" ? "in memory, lost on exit" : config.dataDir;
+  say?.(`herald listening on ${running.url} (data: ${where})`);
   await stopRequested;
   await running.close();
-  out.message("herald stopped");
+  say?.("herald stopped");
+  // pino writes asynchronously: let the last records out before the process ends.
+  await new Promise<void>((done) => logger.flush(() => done()));
 }
 function describeStartError(error: unknown, config: ServerConfig): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -140,10 +168,10 @@ function describeStartError(error: unknown, config: ServerConfig): string {
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one ends the process at once. */
-function untilSignal(out: Output): Promise<void> {
+function untilSignal(announce: (signal: NodeJS.Signals) => void): Promise<void> {
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
-      out.message(`herald: ${signal} received, shutting down (send it again to force)`);
+      announce(signal);
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
       const force = () => process.exit(ExitCode.failure);

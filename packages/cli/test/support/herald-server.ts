@@ -10,6 +10,8 @@ export interface HeraldProcess {
   readonly child: ChildProcess;
   /** Everything the server wrote to stderr so far. */
   stderr(): string;
+  /** Everything the server wrote to stdout so far. */
+  stdout(): string;
   /** Sends the signal and resolves with the exit code (null when killed by a signal). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -29,18 +31,24 @@ export function startHerald(
   return startServe(["--port", "0", "--log-level", "silent", ...storage, ...args], env);
 }
 
-/** Starts `herald serve <args>` exactly as given and waits for its "listening on" line. */
+/**
+ * Starts `herald serve <args>` and waits for its "listening on" line. The human lines are asked for with
+ * `--log-format pretty` (the tests' stdout is no terminal, where serve would log JSON only) unless the
+ * args choose a format.
+ */
 export async function startServe(
   args: readonly string[],
   env: Record<string, string | undefined> = {},
 ): Promise<HeraldProcess> {
-  const running = startCli(["serve", ...args], { env });
+  const format = args.includes("--log-format") ? [] : ["--log-format", "pretty"];
+  const running = startCli(["serve", ...format, ...args], { env });
   const { child } = running;
   const match = await running.waitFor("stderr", LISTENING);
   return {
     url: match[1] ?? "",
     child,
     stderr: () => running.output("stderr"),
+    stdout: () => running.output("stdout"),
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return (await running.done).code;

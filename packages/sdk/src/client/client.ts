@@ -12,6 +12,7 @@ import {
   type DeadLettersQuery,
   type DeadLettersResponse,
   type HealthResponse,
+  type IndexResponse,
   JSON_MEDIA_TYPE,
   type JsonEventObject,
   type LogEntry,
@@ -462,6 +463,11 @@ export class HeraldClient {
   }
 
   // ---- health ----
+
+  /** The index (`GET /`): the server's name, version and links to health, metrics and the console. */
+  async index(options: CallOptions = {}): Promise<IndexResponse> {
+    return (await this.#json("GET", "/", undefined, options)) as IndexResponse;
+  }
 
   /** Liveness (`GET /healthz`): the server answers. */
   async health(options: CallOptions = {}): Promise<HealthResponse> {

@@ -1,6 +1,12 @@
-// Liveness, readiness and the Prometheus scrape endpoint.
+// The index at `/`, liveness, readiness and the Prometheus scrape endpoint.
 import type { Registry } from "prom-client";
-import { type HealthResponse, type ReadyResponse, RETRY_AFTER_HEADER } from "@herald/protocol";
+import {
+  type HealthResponse,
+  type IndexLinks,
+  type IndexResponse,
+  type ReadyResponse,
+  RETRY_AFTER_HEADER,
+} from "@herald/protocol";
 import { HttpProblem, sendJson, sendText } from "./problem.js";
 import type { Router } from "./router.js";
 
@@ -8,14 +14,32 @@ export interface HealthDeps {
   /** Why the server is not ready (empty = ready): starting, shutting down, subscriptions loading… */
   readonly notReadyReasons: () => string[];
   readonly registry: Registry;
+  /** Reported by `/`, `/healthz` and `/readyz`. */
+  readonly version: string;
+  /** Path of the web console when one is hosted (listed by `/`). */
+  readonly consolePath?: string;
 }
 
 export function registerHealthRoutes(router: Router, deps: HealthDeps): void {
+  const { version } = deps;
+  const links: IndexLinks = {
+    health: "/healthz",
+    ready: "/readyz",
+    metrics: "/metrics",
+    ...(deps.consolePath !== undefined ? { console: deps.consolePath } : {}),
+  };
+  // Public like /healthz: it says only what the server is, never what it holds.
+  router.add({
+    method: "GET",
+    path: "/",
+    access: "public",
+    handler: ({ res }) => sendJson(res, 200, { name: "herald", version, links } satisfies IndexResponse),
+  });
   router.add({
     method: "GET",
     path: "/healthz",
     access: "public",
-    handler: ({ res }) => sendJson(res, 200, { status: "ok" } satisfies HealthResponse),
+    handler: ({ res }) => sendJson(res, 200, { status: "ok", version } satisfies HealthResponse),
   });
   router.add({
     method: "GET",
@@ -29,7 +53,7 @@ export function registerHealthRoutes(router: Router, deps: HealthDeps): void {
           headers: { [RETRY_AFTER_HEADER]: "1" },
         });
       }
-      sendJson(res, 200, { status: "ready" } satisfies ReadyResponse);
+      sendJson(res, 200, { status: "ready", version } satisfies ReadyResponse);
     },
   });
   router.add({

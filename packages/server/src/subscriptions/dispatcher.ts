@@ -12,6 +12,7 @@ import type { CloudEvent } from "@herald/cloudevents";
 import type { EventLog, LogSubscription, StoredEvent } from "@herald/log";
 import { backoffDelay } from "@herald/protocol";
 import type { Logger } from "pino";
+import { SinkHealth } from "../observability/sink-health.js";
 import type { EventMatcher } from "./filters.js";
 import type { SubscriptionMetrics } from "./metrics.js";
 import { PushCancel } from "./push-cancel.js";
@@ -133,6 +134,8 @@ export class Dispatcher {
   private readonly streams = new Set<StreamConsumer>();
   private readonly streamHeld = new Map<StreamConsumer, number>();
   private readonly pushes = new Map<Entry, PushCancel>();
+  /** Push only: failing spells of the sink, for the logs. */
+  private readonly sinkHealth: SinkHealth | undefined;
   /** stop() waiting for in-flight pushes to settle. */
   private readonly settleWaiters = new Map<Entry, () => void>();
   private readonly bufferLimit: number;
@@ -158,6 +161,8 @@ export class Dispatcher {
     this.readPosition = checkpoint;
     this.savedCheckpoint = checkpoint;
     this.bufferLimit = Math.min(10_000, Math.max(256, deps.settings.maxInFlight * 4));
+    if (deps.push !== undefined)
+      this.sinkHealth = new SinkHealth({ logger: deps.logger, subscription: deps.id });
   }
 
   get isPush(): boolean {
@@ -505,6 +510,8 @@ export class Dispatcher {
     this.settleWaiters.get(entry)?.();
     this.settleWaiters.delete(entry);
     if (entry.state !== "leased" || entry.ackId === undefined) return;
+    if (outcome.kind === "retry") this.sinkHealth?.failed(outcome.failure);
+    else this.sinkHealth?.succeeded();
     if (outcome.kind === "ack") this.ack([entry.ackId]);
     else if (outcome.kind === "reject") this.kill(entry, "rejected", outcome.failure);
     else this.fail(entry, outcome.failure, outcome.retryAfterMs);
@@ -640,6 +647,18 @@ export class Dispatcher {
     this.unmarkReady(entry);
     this.deps.deadLetter(entry, reason).then(
       () => {
+        this.deps.logger.warn(
+          {
+            subscription: this.id,
+            position: entry.position,
+            stream: entry.stream,
+            reason,
+            attempts: entry.deliveryCount,
+            ...(failure.status !== undefined ? { status: failure.status } : {}),
+            error: failure.error,
+          },
+          "event dead-lettered",
+        );
         this.deps.metrics.deadLettered.inc({ subscription: this.id });
         this.deps.events.deadLettered();
         this.remove(entry);
