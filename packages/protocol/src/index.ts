@@ -84,6 +84,8 @@ export type {
   ReadyResponse,
   RedriveRequest,
   RedriveResponse,
+  ResetRequest,
+  ResetResponse,
   SinkCredential,
   StartPositionInit,
   SubscriptionConfig,

@@ -301,6 +301,28 @@ export interface RedriveResponse {
   readonly dryRun: boolean;
 }
 
+/**
+ * `POST /subscriptions/{id}/reset`: exactly one target. `position` N re-delivers from N on;
+ * `time` from the first event recorded at or after it (RFC 3339).
+ */
+export type ResetRequest = (
+  | { readonly to: "beginning" | "now" }
+  | { readonly position: number }
+  | { readonly time: string }
+) & {
+  /** Answer what the reset would do without moving anything. */
+  readonly dryRun?: boolean;
+};
+
+export interface ResetResponse {
+  readonly id: string;
+  /** The new checkpoint: every position ≤ it counts as done; delivery goes on after it. */
+  readonly checkpoint: number;
+  /** Matching events after the checkpoint, up to the head: what will be (re-)delivered. */
+  readonly redeliver: number;
+  readonly dryRun: boolean;
+}
+
 // ---------- health ----------
 
 /** `GET /healthz`. */
