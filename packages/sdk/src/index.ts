@@ -43,6 +43,8 @@ export type {
   ReadyResponse,
   RedriveRequest,
   RedriveResponse,
+  ResetRequest,
+  ResetResponse,
   SubscriptionConfig,
   SubscriptionFilter,
   SubscriptionResource,

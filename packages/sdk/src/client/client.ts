@@ -24,6 +24,8 @@ import {
   type ReadyResponse,
   type RedriveRequest,
   type RedriveResponse,
+  type ResetRequest,
+  type ResetResponse,
   type SubscriptionStats,
   type UpdateSubscriptionRequest,
 } from "@herald/protocol";
@@ -411,6 +413,29 @@ export class HeraldClient {
     if (typeof answer?.count !== "number")
       throw new UnexpectedResponseError(200, `POST ${path}: no numeric count`);
     return { count: answer.count, dryRun: answer.dryRun ?? request.dryRun === true };
+  }
+
+  /**
+   * Moves a subscription (`POST /subscriptions/{id}/reset`) to `{ to: "beginning" | "now" }`, a
+   * `{ position }` or a `{ time }` (RFC 3339), keeping its id, settings and dead letters. Leases in
+   * flight are revoked; `dryRun` only answers the new checkpoint and how many events it would
+   * re-deliver. A missing subscription is a 404 HeraldApiError.
+   */
+  async resetSubscription(
+    id: string,
+    request: ResetRequest,
+    options: CallOptions = {},
+  ): Promise<ResetResponse> {
+    const path = `${subscriptionPath(id)}/reset`;
+    const answer = (await this.#json("POST", path, request, options)) as Partial<ResetResponse> | undefined;
+    if (typeof answer?.checkpoint !== "number" || typeof answer.redeliver !== "number")
+      throw new UnexpectedResponseError(200, `POST ${path}: no numeric checkpoint and redeliver`);
+    return {
+      id: answer.id ?? id,
+      checkpoint: answer.checkpoint,
+      redeliver: answer.redeliver,
+      dryRun: answer.dryRun === true,
+    };
   }
 
   // ---- pull consumers ----
