@@ -39,6 +39,7 @@ export {
   problemType,
 } from "./problems.js";
 export { type BackoffOptions, backoffDelay, parseRetryAfter } from "./retry.js";
+export { SUBSCRIPTION_CONFIG_DEFAULTS } from "./wire.js";
 export {
   checkWebhook,
   DEFAULT_WEBHOOK_TOLERANCE_SECONDS,

@@ -134,6 +134,18 @@ export interface SubscriptionConfig {
   readonly start?: StartPositionInit;
 }
 
+/** What the server applies for a config member that is not given (one description for server and SDK). */
+export const SUBSCRIPTION_CONFIG_DEFAULTS = Object.freeze({
+  contentMode: "binary",
+  ordering: "key",
+  maxInFlight: 64,
+  ackTimeoutMs: 30_000,
+  maxDeliveries: 10,
+  backoffBaseMs: 500,
+  backoffCapMs: 60_000,
+  timeoutMs: 10_000,
+} as const);
+
 export type SubscriptionProtocol = "HTTP" | "MQTT3" | "MQTT5" | "AMQP" | "NATS" | "KAFKA";
 
 /** `protocolsettings` of an HTTP sink. */

@@ -5,7 +5,13 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { CloudEvent } from "@herald/cloudevents";
 import { startServer } from "@herald/server";
-import { ConsumerRejectedError, HeraldApiError, HeraldClient } from "@herald/sdk";
+import {
+  ConsumerRejectedError,
+  HeraldApiError,
+  HeraldClient,
+  SubscriptionMismatchError,
+  subscriptionDifferences,
+} from "@herald/sdk";
 import { startHerald } from "./support/herald.js";
 import { pause, until } from "./support/wait.js";
 
@@ -105,5 +111,39 @@ test("resetSubscription rewinds under a running consumer; a dry run moves nothin
   await assert.rejects(
     client.resetSubscription(id, { position: -1 }),
     (error: unknown) => error instanceof HeraldApiError && error.code === "reset-invalid",
+  );
+});
+
+test("ensureSubscription: same is fine (defaults and string config included), a difference throws, update replaces", async () => {
+  const id = unique("ensure");
+  const init = { id, types: ["pr.a", "pr.b"], config: { maxInFlight: 8 } };
+  const created = await client.ensureSubscription(init);
+  assert.equal(created.config?.maxInFlight, "8", "the server answers config values as strings");
+  assert.deepEqual(subscriptionDifferences(init, created), []);
+  // The same request again, types reordered and a default spelled out: no difference.
+  const again = await client.ensureSubscription({
+    id,
+    types: ["pr.b", "pr.a"],
+    config: { maxInFlight: "8", ordering: "key", ackTimeoutMs: 30_000 },
+  });
+  assert.deepEqual(again, created);
+
+  const other = { id, filters: [{ prefix: { type: "pr." } }], config: { maxInFlight: 8, maxDeliveries: 3 } };
+  await assert.rejects(client.ensureSubscription(other), (error: unknown) => {
+    assert.ok(error instanceof SubscriptionMismatchError, String(error));
+    assert.deepEqual(error.differences, ["types", "filters", "config.maxDeliveries"]);
+    return true;
+  });
+  assert.deepEqual(await client.getSubscription(id), created, "an error changes nothing");
+  assert.deepEqual(await client.ensureSubscription(other, { onDifference: "keep" }), created);
+
+  const updated = await client.ensureSubscription(other, { onDifference: "update" });
+  assert.deepEqual(updated.filters, other.filters);
+  assert.equal(updated.types, undefined);
+  assert.deepEqual(subscriptionDifferences(other, (await client.getSubscription(id))!), []);
+  // Back to a default by leaving it out differs from a stored non-default.
+  assert.deepEqual(
+    subscriptionDifferences({ id, filters: other.filters, config: { maxInFlight: 8 } }, updated),
+    ["config.maxDeliveries"],
   );
 });
