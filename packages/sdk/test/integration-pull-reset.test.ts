@@ -86,33 +86,43 @@ test("a pull consumer with a wrong API key ends with 401; a stopped consumer's d
   }
 });
 
-test("resetSubscription rewinds under a running consumer; a dry run moves nothing", async () => {
-  const id = unique("rewind");
-  await client.createSubscription({ id, types: ["pr.rewind"] });
-  const seen: string[] = [];
-  const consumer = client.subscribe(id, (event) => void seen.push(event.id), { waitMs: 50 });
-  const events = [ev("pr.rewind", { n: 1 }), ev("pr.other"), ev("pr.rewind", { n: 2 })];
-  assert.ok((await client.sendBatch(events)).ok);
-  await until(() => seen.length === 2, 5_000, "first delivery");
-  await until(() => consumer.stats.handled === 2, 5_000, "handled");
+for (const transport of ["poll", "sse", "ws"] as const) {
+  test(`resetSubscription rewinds under a running ${transport} consumer; a dry run moves nothing`, async () => {
+    const id = unique(`rewind-${transport}`);
+    await client.createSubscription({ id, types: [`pr.rewind.${transport}`] });
+    const seen: string[] = [];
+    const consumer = client.subscribe(id, (event) => void seen.push(event.id), {
+      transport,
+      waitMs: 50,
+      reconnect: { baseMs: 10, capMs: 50 },
+    });
+    const events = [
+      ev(`pr.rewind.${transport}`, { n: 1 }),
+      ev("pr.other"),
+      ev(`pr.rewind.${transport}`, { n: 2 }),
+    ];
+    assert.ok((await client.sendBatch(events)).ok);
+    await until(() => seen.length === 2, 5_000, "first delivery");
+    await until(() => consumer.stats.handled === 2, 5_000, "handled");
 
-  const dry = await client.resetSubscription(id, { to: "beginning", dryRun: true });
-  assert.deepEqual(dry, { id, checkpoint: 0, redeliver: 2, dryRun: true });
-  await pause(200);
-  assert.equal(seen.length, 2);
+    const dry = await client.resetSubscription(id, { to: "beginning", dryRun: true });
+    assert.deepEqual(dry, { id, checkpoint: 0, redeliver: 2, dryRun: true });
+    await pause(200);
+    assert.equal(seen.length, 2);
 
-  const done = await client.resetSubscription(id, { to: "beginning" });
-  assert.equal(done.dryRun, false);
-  assert.equal(done.redeliver, 2);
-  await until(() => seen.length === 4, 5_000, "re-delivery");
-  assert.deepEqual(seen, [events[0]!.id, events[2]!.id, events[0]!.id, events[2]!.id]);
-  await consumer.stop();
+    const done = await client.resetSubscription(id, { to: "beginning" });
+    assert.equal(done.dryRun, false);
+    assert.equal(done.redeliver, 2);
+    await until(() => seen.length === 4, 5_000, "re-delivery");
+    assert.deepEqual(seen, [events[0]!.id, events[2]!.id, events[0]!.id, events[2]!.id]);
+    await consumer.stop();
 
-  await assert.rejects(
-    client.resetSubscription(id, { position: -1 }),
-    (error: unknown) => error instanceof HeraldApiError && error.code === "reset-invalid",
-  );
-});
+    await assert.rejects(
+      client.resetSubscription(id, { position: -1 }),
+      (error: unknown) => error instanceof HeraldApiError && error.code === "reset-invalid",
+    );
+  });
+}
 
 test("ensureSubscription: same is fine (defaults and string config included), a difference throws, update replaces", async () => {
   const id = unique("ensure");

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { ack, createSubscription, type PulledMessage, pull } from "./support/consumer.js";
 import { api, type Harness, makeEvent, sleep, startHarness, waitFor } from "./support/harness.js";
+import { startSink } from "./support/sink.js";
 
 interface ResetAnswer {
   id: string;
@@ -128,6 +129,37 @@ describe("subscription reset", () => {
     const next = await h.log.append([makeEvent({ type: "mv.hit", subject: "p" })]);
     const [m] = await pull(h.url, "mv", 10, 2000);
     assert.equal(m?.position, next[0]!.position);
+  });
+
+  it("abandons a push in flight: no ack, no retry from it; the new position is pushed once", async () => {
+    let release: (() => void) | undefined;
+    const sink = await startSink(async (_req, res, index) => {
+      // The first attempt hangs until the test lets it answer 204 (after the reset).
+      if (index === 0) await new Promise<void>((resolve) => (release = resolve));
+      res.writeHead(204);
+      res.end();
+    });
+    try {
+      await createSubscription(h.url, { id: "ph", sink: sink.url, types: ["ph.hit"] });
+      const event = makeEvent({ type: "ph.hit", subject: "q" });
+      const [stored] = await h.log.append([event]);
+      await waitFor(() => (sink.received.length === 1 ? true : undefined), 5_000, "first push");
+      const answer = await reset(h, "ph", { to: "beginning" });
+      assert.equal(answer.redeliver, 1);
+      await waitFor(() => (sink.received.length === 2 ? true : undefined), 5_000, "push after the reset");
+      release?.();
+      await sleep(300);
+      assert.equal(sink.received.length, 2);
+      assert.equal(sink.received[1]!.headers["ce-id"], event.id);
+      const stats = (await api(h.url, "GET", "/subscriptions/ph/stats")).body as Record<string, number>;
+      assert.equal(stats.delivered, 1, "the abandoned attempt acked nothing");
+      assert.equal(stats.retried, 0);
+      assert.equal(stats.inFlight, 0);
+      assert.equal(stats.checkpoint, stored!.position);
+    } finally {
+      release?.();
+      await sink.close();
+    }
   });
 
   it("keeps dead letters across a reset", async () => {
