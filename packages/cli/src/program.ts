@@ -6,6 +6,7 @@ import {
   listSubscriptions,
   type RedriveOptions,
   redriveDeadLetters,
+  resetSubscription,
   createSubscription,
   deleteSubscription,
   showSubscription,
@@ -252,6 +253,25 @@ export function createProgram(context: ProgramContext): Command {
       .option("--dry-run", "only count what would be redriven"),
   ).action(async (id: string, flags: ConnectionFlags & RedriveOptions) =>
     redriveDeadLetters(clientFrom(flags), id, flags, out),
+  );
+  addConnectionOptions(
+    subs
+      .command("reset")
+      .description(
+        "move a subscription to beginning, now, a position or an ISO time (keeps id, settings, dead letters)",
+      )
+      .argument("<id>")
+      .argument("<target>", "beginning, now, a position or an ISO time")
+      .option("--dry-run", "only tell the new checkpoint and how many events it would deliver")
+      .option("--json", "print the answer as JSON"),
+  ).action(async (id: string, target: string, flags: ConnectionFlags & JsonFlag & { dryRun?: boolean }) =>
+    resetSubscription(
+      clientFrom(flags),
+      id,
+      target,
+      { dryRun: flags.dryRun === true, json: flags.json === true },
+      out,
+    ),
   );
 
   return program;

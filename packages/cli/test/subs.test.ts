@@ -189,6 +189,50 @@ describe("subs (real server)", () => {
     }
   });
 
+  test("reset: dry run, to now, back to the beginning; bad targets exit 2, unknown ids exit 1", async () => {
+    const created = await runCli(
+      ["subs", "create", "rewind", "--start", "beginning", "--type", "audit.entry"],
+      { env },
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const lag = async () => {
+      const stats = await runCli(["subs", "stats", "rewind", "--json"], { env });
+      assert.equal(stats.code, 0, stats.stderr);
+      return (JSON.parse(stats.stdout) as { lag: number; checkpoint: number }).lag;
+    };
+    assert.equal(await lag(), 3);
+
+    const dry = await runCli(["subs", "reset", "rewind", "now", "--dry-run", "--json"], { env });
+    assert.equal(dry.code, 0, dry.stderr);
+    const answer = JSON.parse(dry.stdout) as {
+      id: string;
+      checkpoint: number;
+      redeliver: number;
+      dryRun: boolean;
+    };
+    assert.equal(answer.id, "rewind");
+    assert.equal(answer.redeliver, 0);
+    assert.equal(answer.dryRun, true);
+    assert.equal(await lag(), 3, "a dry run moves nothing");
+
+    const now = await runCli(["subs", "reset", "rewind", "now"], { env });
+    assert.equal(now.code, 0, now.stderr);
+    assert.equal(now.stdout, `reset rewind to checkpoint ${answer.checkpoint}, 0 events to deliver\n`);
+    assert.equal(await lag(), 0);
+
+    const back = await runCli(["subs", "reset", "rewind", "beginning"], { env });
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(back.stdout, "reset rewind to checkpoint 0, 3 events to deliver\n");
+    assert.equal(await lag(), 3);
+
+    const bad = await runCli(["subs", "reset", "rewind", "yesterday"], { env });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /the reset target must be beginning, now, a position or an ISO time/);
+    const missing = await runCli(["subs", "reset", "no-such-sub", "now"], { env });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /404/);
+  });
+
   test("an invalid resource: the server names each bad field, exit 1", async () => {
     const result = await runCli(
       ["subs", "create", "bad", "--filter", "type = = 1", "--config", "maxInFlight=0"],

@@ -40,6 +40,7 @@ export {
   problemType,
 } from "./problems.js";
 export { type BackoffOptions, backoffDelay, parseRetryAfter } from "./retry.js";
+export { SUBSCRIPTION_CONFIG_DEFAULTS } from "./wire.js";
 export {
   checkWebhook,
   DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
@@ -87,6 +88,8 @@ export type {
   ReadyResponse,
   RedriveRequest,
   RedriveResponse,
+  ResetRequest,
+  ResetResponse,
   SinkCredential,
   StartPositionInit,
   SubscriptionConfig,

@@ -84,6 +84,11 @@ export const PROBLEMS = Object.freeze({
     "Invalid Redrive Request",
     "A redrive body is invalid; `errors` lists each member.",
   ),
+  "reset-invalid": row(
+    400,
+    "Invalid Reset Request",
+    "A subscription reset body is invalid: it needs exactly one of `to` (`beginning` or `now`), `position` or `time`; `errors` lists each member.",
+  ),
   // 401 / 403: who is calling.
   unauthorized: row(401, "Unauthorized", "The endpoint needs an API key and none was sent."),
   "api-key-invalid": row(401, "Invalid API Key", "The API key sent is not one the server knows."),

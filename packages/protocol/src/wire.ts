@@ -134,6 +134,18 @@ export interface SubscriptionConfig {
   readonly start?: StartPositionInit;
 }
 
+/** What the server applies for a config member that is not given (one description for server and SDK). */
+export const SUBSCRIPTION_CONFIG_DEFAULTS = Object.freeze({
+  contentMode: "binary",
+  ordering: "key",
+  maxInFlight: 64,
+  ackTimeoutMs: 30_000,
+  maxDeliveries: 10,
+  backoffBaseMs: 500,
+  backoffCapMs: 60_000,
+  timeoutMs: 10_000,
+} as const);
+
 export type SubscriptionProtocol = "HTTP" | "MQTT3" | "MQTT5" | "AMQP" | "NATS" | "KAFKA";
 
 /** `protocolsettings` of an HTTP sink. */
@@ -298,6 +310,28 @@ export interface RedriveRequest {
 
 export interface RedriveResponse {
   readonly count: number;
+  readonly dryRun: boolean;
+}
+
+/**
+ * `POST /subscriptions/{id}/reset`: exactly one target. `position` N re-delivers from N on;
+ * `time` from the first event recorded at or after it (RFC 3339).
+ */
+export type ResetRequest = (
+  | { readonly to: "beginning" | "now" }
+  | { readonly position: number }
+  | { readonly time: string }
+) & {
+  /** Answer what the reset would do without moving anything. */
+  readonly dryRun?: boolean;
+};
+
+export interface ResetResponse {
+  readonly id: string;
+  /** The new checkpoint: every position ≤ it counts as done; delivery goes on after it. */
+  readonly checkpoint: number;
+  /** Matching events after the checkpoint, up to the head: what will be (re-)delivered. */
+  readonly redeliver: number;
   readonly dryRun: boolean;
 }
 

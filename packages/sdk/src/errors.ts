@@ -164,3 +164,20 @@ export function isRetryable(error: unknown): boolean {
 export function toError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new HandlerPanicError(thrown);
 }
+
+/**
+ * `ensureSubscription` found a subscription with the id that differs from the one asked for
+ * (`differences` names each member); pass `onDifference: "update"` or `"keep"` to decide.
+ */
+export class SubscriptionMismatchError extends Error {
+  override readonly name = "SubscriptionMismatchError";
+  readonly id: string;
+  readonly differences: readonly string[];
+  constructor(id: string, differences: readonly string[]) {
+    super(
+      `subscription ${id} exists and differs in ${differences.join(", ")}; pass onDifference "update" to replace it or "keep" to use it as it is`,
+    );
+    this.id = id;
+    this.differences = differences;
+  }
+}

@@ -17,9 +17,11 @@ export type {
 export {
   type DeliverySettings,
   deliverySettings,
+  type OnSubscriptionDifference,
   type PulledMessage,
   type Subscription,
   type SubscriptionInit,
+  subscriptionDifferences,
 } from "./client/subscription-types.js";
 // The HTTP API's wire types, as @herald/protocol declares them (never re-declared here).
 export type {
@@ -45,6 +47,8 @@ export type {
   ReadyResponse,
   RedriveRequest,
   RedriveResponse,
+  ResetRequest,
+  ResetResponse,
   SubscriptionConfig,
   SubscriptionFilter,
   SubscriptionResource,
@@ -96,6 +100,7 @@ export {
   RequestTimeoutError,
   RetryableError,
   SignatureVerificationError,
+  SubscriptionMismatchError,
   TransportError,
   UnexpectedResponseError,
 } from "./errors.js";

@@ -205,7 +205,10 @@ describe("subscriptions", () => {
     });
     assert.deepEqual(updated.types, ["crud.changed"]);
     assert.equal(deliverySettings((await client.getSubscription("crud"))?.config).maxInFlight, 16);
-    const ensured = await client.ensureSubscription({ id: "crud", types: ["other"] });
+    const ensured = await client.ensureSubscription(
+      { id: "crud", types: ["other"] },
+      { onDifference: "keep" },
+    );
     assert.deepEqual(ensured.types, ["crud.changed"], "an existing subscription is returned unchanged");
     assert.equal(await client.deleteSubscription("crud"), true);
     assert.equal(await client.deleteSubscription("crud"), false);

@@ -153,6 +153,11 @@ const CASES: Partial<Record<ProblemCode, Case>> = {
       method: "POST",
       ...json({ from: -1 }),
     }),
+  "reset-invalid": (s) =>
+    request(`${s.open.url}/subscriptions/pull-sub/reset`, {
+      method: "POST",
+      ...json({ to: "beginning", position: 3 }),
+    }),
   unauthorized: (s) => request(`${s.auth.url}/events`),
   "api-key-invalid": (s) => request(`${s.auth.url}/events`, { headers: { authorization: "Bearer nope" } }),
   forbidden: (s) => request(`${s.auth.url}/events`, ce({}, { authorization: "Bearer consume-key" })),

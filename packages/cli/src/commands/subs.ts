@@ -1,8 +1,9 @@
-// `herald subs`: list, get, create, delete and stats of subscriptions (consumer groups).
+// `herald subs`: list, get, create, delete, stats and reset of subscriptions (consumer groups).
 import { readFileSync } from "node:fs";
 import type {
   DeadLetterRecord,
   HeraldClient,
+  ResetRequest,
   Subscription,
   SubscriptionFilter,
   SubscriptionInit,
@@ -143,6 +144,28 @@ export async function redriveDeadLetters(
   );
 }
 
+/** Moves the subscription to `beginning`, `now`, a position or an ISO time (keeps id, settings, dead letters). */
+export async function resetSubscription(
+  api: HeraldClient,
+  id: string,
+  target: string,
+  options: { readonly dryRun?: boolean; readonly json?: boolean },
+  out: Output,
+): Promise<void> {
+  const start = parseStart(target, "the reset target");
+  const request: ResetRequest =
+    start === "beginning" || start === "now"
+      ? { to: start }
+      : (start as { position: number } | { time: string });
+  const result = await api.resetSubscription(id, { ...request, ...(options.dryRun ? { dryRun: true } : {}) });
+  if (options.json) {
+    out.data(JSON.stringify(result));
+    return;
+  }
+  const what = `checkpoint ${result.checkpoint}, ${result.redeliver} events to deliver`;
+  out.data(options.dryRun ? `would reset ${id} to ${what}` : `reset ${id} to ${what}`);
+}
+
 export async function createSubscription(
   api: HeraldClient,
   id: string | undefined,
@@ -216,12 +239,12 @@ function readBody(path: string): Record<string, unknown> {
 }
 
 /** `beginning`, `now`, a position, or an ISO time. */
-export function parseStart(value: string): unknown {
+export function parseStart(value: string, what = "--start"): unknown {
   if (value === "beginning" || value === "now") return value;
   if (/^\d+$/.test(value)) return { position: Number(value) };
   const time = Date.parse(value);
   if (!Number.isNaN(time)) return { time: new Date(time).toISOString() };
-  throw new UsageError(`--start must be beginning, now, a position or an ISO time, got "${value}"`);
+  throw new UsageError(`${what} must be beginning, now, a position or an ISO time, got "${value}"`);
 }
 
 /** JSON when it parses (numbers, booleans, objects), else the text as a string. */

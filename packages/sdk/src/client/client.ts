@@ -25,6 +25,8 @@ import {
   type ReadyResponse,
   type RedriveRequest,
   type RedriveResponse,
+  type ResetRequest,
+  type ResetResponse,
   type SubscriptionStats,
   type UpdateSubscriptionRequest,
 } from "@herald/protocol";
@@ -40,7 +42,13 @@ import type { PullConsumer } from "../consumer/pull-consumer.js";
 import type { SseConsumer } from "../consumer/sse-consumer.js";
 import type { StreamConsumer, StreamSubscribeOptions } from "../consumer/stream-consumer.js";
 import type { WsConsumer } from "../consumer/ws-consumer.js";
-import { ClosedError, HeraldApiError, TransportError, UnexpectedResponseError } from "../errors.js";
+import {
+  ClosedError,
+  HeraldApiError,
+  SubscriptionMismatchError,
+  TransportError,
+  UnexpectedResponseError,
+} from "../errors.js";
 import type { Handler } from "../handler.js";
 import { type EventDefinition, EventRegistry } from "../typed/define-event.js";
 import { problemOf } from "./problem.js";
@@ -53,7 +61,13 @@ import {
 } from "./publisher.js";
 import { ReplyListener, type RequestOptions } from "./request-reply.js";
 import type { BatchSendResult, SendResult } from "./send-result.js";
-import type { PulledMessage, Subscription, SubscriptionInit } from "./subscription-types.js";
+import {
+  type OnSubscriptionDifference,
+  type PulledMessage,
+  type Subscription,
+  type SubscriptionInit,
+  subscriptionDifferences,
+} from "./subscription-types.js";
 import { HttpTransport, parseJsonBody } from "./transport.js";
 
 /** Options every call that is not a send takes. */
@@ -332,18 +346,31 @@ export class HeraldClient {
     return (await this.#json("POST", "/subscriptions", init, options)) as Subscription;
   }
 
-  /** Creates the subscription, or returns the existing one with that id unchanged (safe at every start). */
+  /**
+   * Creates the subscription, or finds the existing one with that id (safe at every start). When
+   * the existing one differs (subscriptionDifferences: filters, sink, settings …), `onDifference`
+   * decides: `"error"` (default) throws SubscriptionMismatchError naming the members, `"update"`
+   * replaces it (PUT: progress and dead letters kept), `"keep"` returns it unchanged.
+   */
   async ensureSubscription(
     init: SubscriptionInit & { readonly id: string },
-    options: CallOptions = {},
+    options: CallOptions & { readonly onDifference?: OnSubscriptionDifference } = {},
   ): Promise<Subscription> {
+    const onDifference = options.onDifference ?? "error";
+    if (!["error", "update", "keep"].includes(onDifference))
+      throw new TypeError(
+        `onDifference must be "error", "update" or "keep", got ${JSON.stringify(onDifference)}`,
+      );
     try {
       return await this.createSubscription(init, options);
     } catch (error) {
       if (!(error instanceof HeraldApiError && error.status === 409)) throw error;
       const existing = await this.getSubscription(init.id, options);
       if (!existing) throw error;
-      return existing;
+      const differences = subscriptionDifferences(init, existing);
+      if (differences.length === 0 || onDifference === "keep") return existing;
+      if (onDifference === "update") return this.updateSubscription(init.id, init, options);
+      throw new SubscriptionMismatchError(init.id, differences);
     }
   }
 
@@ -412,6 +439,29 @@ export class HeraldClient {
     if (typeof answer?.count !== "number")
       throw new UnexpectedResponseError(200, `POST ${path}: no numeric count`);
     return { count: answer.count, dryRun: answer.dryRun ?? request.dryRun === true };
+  }
+
+  /**
+   * Moves a subscription (`POST /subscriptions/{id}/reset`) to `{ to: "beginning" | "now" }`, a
+   * `{ position }` or a `{ time }` (RFC 3339), keeping its id, settings and dead letters. Leases in
+   * flight are revoked; `dryRun` only answers the new checkpoint and how many events it would
+   * re-deliver. A missing subscription is a 404 HeraldApiError.
+   */
+  async resetSubscription(
+    id: string,
+    request: ResetRequest,
+    options: CallOptions = {},
+  ): Promise<ResetResponse> {
+    const path = `${subscriptionPath(id)}/reset`;
+    const answer = (await this.#json("POST", path, request, options)) as Partial<ResetResponse> | undefined;
+    if (typeof answer?.checkpoint !== "number" || typeof answer.redeliver !== "number")
+      throw new UnexpectedResponseError(200, `POST ${path}: no numeric checkpoint and redeliver`);
+    return {
+      id: answer.id ?? id,
+      checkpoint: answer.checkpoint,
+      redeliver: answer.redeliver,
+      dryRun: answer.dryRun === true,
+    };
   }
 
   // ---- pull consumers ----

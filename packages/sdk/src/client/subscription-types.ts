@@ -1,11 +1,12 @@
 // The subscription and pull shapes as the client sends and reads them: the wire types of
 // @herald/protocol, plus the one place the SDK differs (pulled events arrive decoded as CloudEvents).
 import type { CloudEvent } from "@herald/cloudevents";
-import type {
-  CreateSubscriptionRequest,
-  SubscriptionConfig,
-  SubscriptionResource,
-  PulledMessage as WirePulledMessage,
+import {
+  type CreateSubscriptionRequest,
+  SUBSCRIPTION_CONFIG_DEFAULTS,
+  type SubscriptionConfig,
+  type SubscriptionResource,
+  type PulledMessage as WirePulledMessage,
 } from "@herald/protocol";
 
 /** What `createSubscription` takes (`POST /subscriptions`); without `id` the server assigns one. */
@@ -60,4 +61,44 @@ function integerSetting(name: string, value: number | string | undefined): numbe
   if (!Number.isSafeInteger(parsed))
     throw new TypeError(`config.${name} is not an integer: ${String(value)}`);
   return parsed;
+}
+
+/** What `ensureSubscription` does when the subscription exists and differs from the one asked for. */
+export type OnSubscriptionDifference = "error" | "update" | "keep";
+
+const COMPARED_SETTINGS = [
+  "ordering",
+  "contentMode",
+  "maxInFlight",
+  "ackTimeoutMs",
+  "maxDeliveries",
+  "timeoutMs",
+  "backoffBaseMs",
+  "backoffCapMs",
+] as const;
+
+/**
+ * The members in which an existing subscription differs from `init`: `sink`, `source`, `types`,
+ * `filters`, `protocol`, `protocolsettings` and each delivery setting (an absent one counts as the
+ * server's default). `config.start` (applied on create only) and secrets (answered redacted) are
+ * not compared.
+ */
+export function subscriptionDifferences(init: SubscriptionInit, existing: Subscription): string[] {
+  const out: string[] = [];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (init.sink !== existing.sink) out.push("sink");
+  if (init.source !== existing.source) out.push("source");
+  const types = (t: readonly string[] | undefined) => [...new Set(t ?? [])].sort();
+  if (!same(types(init.types), types(existing.types))) out.push("types");
+  if (!same(init.filters ?? [], existing.filters ?? [])) out.push("filters");
+  if ((init.protocol ?? "HTTP") !== (existing.protocol ?? "HTTP")) out.push("protocol");
+  if (!same(init.protocolsettings ?? {}, existing.protocolsettings ?? {})) out.push("protocolsettings");
+  const wanted = deliverySettings(init.config);
+  const current = deliverySettings(existing.config);
+  for (const name of COMPARED_SETTINGS) {
+    const a = wanted[name] ?? SUBSCRIPTION_CONFIG_DEFAULTS[name];
+    const b = current[name] ?? SUBSCRIPTION_CONFIG_DEFAULTS[name];
+    if (a !== b) out.push(`config.${name}`);
+  }
+  return out;
 }

@@ -20,6 +20,10 @@ export interface Consumer {
   /** Resolves once the consumer has stopped. */
   readonly stopped: Promise<void>;
   readonly stats: ConsumerStats;
+  /** Why the consumer ended on its own (a ConsumerRejectedError: 401, 403, 404, …), if it did. */
+  readonly error: Error | undefined;
+  /** Resolves when the consumer stopped; rejects with the refusal when the broker refused it. */
+  done(): Promise<void>;
   start(): void;
   /** Graceful: running handlers finish (ctx.signal aborts after drainMs), acks are flushed. */
   stop(options?: { drainMs?: number }): Promise<void>;

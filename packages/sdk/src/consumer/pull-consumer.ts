@@ -1,13 +1,16 @@
 // A pull consumer: long-polls a subscription, runs up to `concurrency` handlers at once, acks on
 // success, nacks with backoff on failure. stop() stops pulling, lets in-flight handlers finish, hands
-// back (nack, no delay) messages it pulled but did not start, and flushes acks.
+// back (nack, no delay) messages it pulled but did not start, and flushes acks. A permanent refusal
+// of a pull (401, 403, 404 unknown subscription, 409 push subscription, 400) ends the consumer with
+// ConsumerRejectedError, as the SSE and WebSocket consumers do; other failures are retried.
 import { backoffDelay, type BackoffOptions, sleep } from "../backoff.js";
-import { isRetryable, RetryableError, toError } from "../errors.js";
+import { HeraldApiError, isRetryable, RetryableError, toError } from "../errors.js";
 import type { Handler } from "../handler.js";
 import type { HeraldClient } from "../client/client.js";
 import type { PulledMessage } from "../client/subscription-types.js";
 import { SendFailedError } from "../client/send-result.js";
 import { runHandler } from "./run-handler.js";
+import { ConsumerRejectedError, isPermanentStatus } from "./stream-consumer.js";
 
 export interface SubscribeOptions {
   /** Handlers running at once (default 16). */
@@ -47,6 +50,7 @@ export class PullConsumer {
   #resolveStopped!: () => void;
   #handled = 0;
   #failed = 0;
+  #failure: ConsumerRejectedError | undefined;
 
   constructor(client: HeraldClient, subscription: string, handler: Handler, options: SubscribeOptions = {}) {
     this.#client = client;
@@ -70,6 +74,17 @@ export class PullConsumer {
 
   get stats(): ConsumerStats {
     return { handled: this.#handled, failed: this.#failed, inFlight: this.#running.size };
+  }
+
+  /** Why the consumer ended on its own (a ConsumerRejectedError), if it did. */
+  get error(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** Resolves when the consumer stopped; rejects with the refusal when the broker refused it. */
+  async done(): Promise<void> {
+    await this.stopped;
+    if (this.#failure) throw this.#failure;
   }
 
   /** Started by client.subscribe(); idempotent. */
@@ -121,6 +136,13 @@ export class PullConsumer {
         });
         failures = 0;
       } catch (error) {
+        if (error instanceof HeraldApiError && isPermanentStatus(error.status)) {
+          this.#failure = new ConsumerRejectedError(this.subscription, "pull", error.status, error.problem);
+          this.#onError(this.#failure);
+          // stop() waits for this loop, which ends right here.
+          void this.stop();
+          break;
+        }
         this.#onError(toError(error));
         failures++;
         await sleep(backoffDelay(failures, { baseMs: 100, capMs: 5_000 }), this.#stop.signal);

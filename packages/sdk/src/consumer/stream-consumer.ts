@@ -54,10 +54,15 @@ export interface StreamEndpoint {
 export class ConsumerRejectedError extends Error {
   override readonly name = "ConsumerRejectedError";
   readonly subscription: string;
-  readonly transport: StreamTransport;
+  readonly transport: StreamTransport | "pull";
   readonly status: number;
   readonly problem: ApiProblem;
-  constructor(subscription: string, transport: StreamTransport, status: number, problem: ApiProblem) {
+  constructor(
+    subscription: string,
+    transport: StreamTransport | "pull",
+    status: number,
+    problem: ApiProblem,
+  ) {
     super(
       `herald refused ${transport} consumer of ${subscription} (${status}${problem.title ? ` ${problem.title}` : ""})${problem.detail ? `: ${problem.detail}` : ""}`,
     );

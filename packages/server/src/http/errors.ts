@@ -73,9 +73,11 @@ export function problemOf(error: unknown): HttpProblem {
     const code =
       error.subject === "redrive"
         ? "redrive-invalid"
-        : error.subject === "sink"
-          ? "sink-refused"
-          : "subscription-invalid";
+        : error.subject === "reset"
+          ? "reset-invalid"
+          : error.subject === "sink"
+            ? "sink-refused"
+            : "subscription-invalid";
     return new HttpProblem(code, error.message, { errors: error.issues, ...cause });
   }
   if (error instanceof SubscriptionNotFoundError) {

@@ -9,6 +9,7 @@ import {
   LOCATION_HEADER,
   type NackResponse,
   type RedriveResponse,
+  type ResetResponse,
   SSE_EVENT,
   SSE_HEARTBEAT_MS,
   STREAM_QUERY,
@@ -109,6 +110,10 @@ export function registerSubscriptionRoutes(
   });
   route("POST", "/subscriptions/:id/dead-letters/redrive", "admin", async ({ req, res, params }) => {
     const answer: RedriveResponse = await manager.redrive(params.id!, await readJsonBody(req, bodyLimits));
+    sendJson(res, 200, answer);
+  });
+  route("POST", "/subscriptions/:id/reset", "admin", async ({ req, res, params }) => {
+    const answer: ResetResponse = await manager.reset(params.id!, await readJsonBody(req, bodyLimits));
     sendJson(res, 200, answer);
   });
   router.upgrade({

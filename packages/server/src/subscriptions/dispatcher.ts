@@ -150,6 +150,8 @@ export class Dispatcher {
   private timersChanged = false;
   private nextLeaseExpiry = Number.POSITIVE_INFINITY;
   private stopped = false;
+  /** Set by revoke(): outstanding ack ids mean nothing any more. */
+  private revoked = false;
   private reading: Promise<void> | undefined;
   private pumping = false;
   private pumpAgain = false;
@@ -211,6 +213,19 @@ export class Dispatcher {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.reading, new Promise((r) => (timer = setTimeout(r, 100)))]);
     clearTimeout(timer);
+  }
+
+  /**
+   * Stops for good and drops every lease (a reset): later acks and nacks of its ack ids answer
+   * them as unknown, in-flight pushes are aborted and their outcomes ignored (no ack, no retry).
+   */
+  async revoke(): Promise<void> {
+    this.revoked = true;
+    await this.stop(0);
+  }
+
+  get isRevoked(): boolean {
+    return this.revoked;
   }
 
   /** The low-water mark: every live position ≤ it is acked or dead-lettered. */
@@ -509,7 +524,7 @@ export class Dispatcher {
     this.pushes.delete(entry);
     this.settleWaiters.get(entry)?.();
     this.settleWaiters.delete(entry);
-    if (entry.state !== "leased" || entry.ackId === undefined) return;
+    if (this.revoked || entry.state !== "leased" || entry.ackId === undefined) return;
     if (outcome.kind === "retry") this.sinkHealth?.failed(outcome.failure);
     else this.sinkHealth?.succeeded();
     if (outcome.kind === "ack") this.ack([entry.ackId]);
@@ -584,6 +599,7 @@ export class Dispatcher {
   }
 
   ack(ackIds: readonly string[]): AckResult {
+    if (this.revoked) return { done: 0, unknown: [...ackIds] };
     const unknown: string[] = [];
     let done = 0;
     const now = Date.now();
@@ -608,6 +624,7 @@ export class Dispatcher {
   }
 
   nack(ackIds: readonly string[], delayMs: number | undefined): AckResult {
+    if (this.revoked) return { done: 0, unknown: [...ackIds] };
     const unknown: string[] = [];
     let done = 0;
     for (const ackId of ackIds) {

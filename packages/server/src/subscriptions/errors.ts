@@ -7,7 +7,7 @@ export interface ValidationIssue {
 }
 
 /** What was invalid: a subscription body, its sink (refused by the sink policy), or a redrive request. */
-export type ValidationSubject = "subscription" | "sink" | "redrive";
+export type ValidationSubject = "subscription" | "sink" | "redrive" | "reset";
 
 /** A subscription resource (or a redrive request) is invalid: every issue is listed. */
 export class SubscriptionValidationError extends Error {
@@ -15,7 +15,7 @@ export class SubscriptionValidationError extends Error {
   readonly subject: ValidationSubject;
   constructor(issues: readonly ValidationIssue[], subject: ValidationSubject = "subscription") {
     super(
-      `invalid ${subject === "redrive" ? "redrive request" : "subscription"}: ${issues
+      `invalid ${subject === "redrive" || subject === "reset" ? `${subject} request` : "subscription"}: ${issues
         .slice(0, 3)
         .map((i) => `${i.field || "body"} ${i.reason}`)
         .join("; ")}${issues.length > 3 ? "; …" : ""}`,

@@ -2,7 +2,7 @@
 // one Dispatcher per subscription, checkpoint persistence, dead letters, redrive and metrics.
 import { randomUUID } from "node:crypto";
 import type { CloudEvent } from "@herald/cloudevents";
-import type { SubscriptionStats } from "@herald/protocol";
+import type { ResetResponse, SubscriptionStats } from "@herald/protocol";
 import { deriveStream, type EventLog, type StoredEvent } from "@herald/log";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -286,6 +286,49 @@ export class SubscriptionManager {
     });
   }
 
+  // ---------- reset ----------
+
+  /**
+   * Moves the checkpoint keeping the id, settings, counters, dead letters and redrive state.
+   * Leases are revoked (old ack ids answer as unknown, in-flight pushes are abandoned, pull
+   * waiters get an empty answer, SSE/WebSocket connections close and reconnect); delivery goes
+   * on from the new checkpoint. `dryRun` only answers what it would do.
+   */
+  reset(id: string, request: unknown): Promise<ResetResponse> {
+    return this.mutate(async () => {
+      const current = this.find(id);
+      const target = parseReset(request);
+      const checkpoint = await this.resolveStart(target.start);
+      const redeliver = await this.countAfter(current.matcher, checkpoint);
+      if (target.dryRun) return { id, checkpoint, redeliver, dryRun: true };
+      await current.dispatcher.revoke();
+      // A periodic flush may be storing the old checkpoint right now: let it finish first.
+      await this.flushing;
+      if (current.redrive.dirty) {
+        current.redrive.dirty = false;
+        await this.store.storeRedrive(id, redriveState(current));
+      }
+      await this.store.storeCheckpoint(id, checkpoint);
+      this.running.delete(id);
+      await this.run(current.resource, current.settings, current.counts);
+      return { id, checkpoint, redeliver, dryRun: false };
+    });
+  }
+
+  /** Matching events after `after` up to the head (what a reset re-delivers). */
+  private async countAfter(matcher: EventMatcher, after: number): Promise<number> {
+    const head = await this.log.headPosition();
+    const filter = (stored: StoredEvent) => !stored.stream.startsWith("$") && safeFilter(matcher, stored);
+    let count = 0;
+    while (after < head) {
+      const page = await this.log.read({ after, limit: 1000, filter, scanLimit: 1000 });
+      count += page.events.length;
+      if (page.next <= after) break;
+      after = page.next;
+    }
+    return count;
+  }
+
   // ---------- internals ----------
 
   private find(id: string): Running {
@@ -438,7 +481,8 @@ export class SubscriptionManager {
 
   private async flushOne(running: Running): Promise<void> {
     const checkpoint = running.dispatcher.takeCheckpoint();
-    if (checkpoint !== undefined && this.running.get(running.resource.id) === running) {
+    const current = this.running.get(running.resource.id) === running && !running.dispatcher.isRevoked;
+    if (checkpoint !== undefined && current) {
       await this.store.storeCheckpoint(running.resource.id, checkpoint);
     }
     if (running.redrive.dirty) {
@@ -505,6 +549,54 @@ function redriveEntry(stored: StoredEvent, data: DeadLetterData): EntrySeed {
     event: () => (decoded ??= originalEvent(data)),
   };
 }
+
+function safeFilter(matcher: EventMatcher, stored: StoredEvent): boolean {
+  try {
+    return matcher(stored.event);
+  } catch {
+    return false;
+  }
+}
+
+const RESET_TARGETS = ["to", "position", "time"] as const;
+
+/** The three exclusive targets of a reset, as a start position. */
+function parseReset(body: unknown): { start: StartPosition; dryRun: boolean } {
+  if (!isObject(body))
+    throw new SubscriptionValidationError([{ field: "", reason: "must be a JSON object" }], "reset");
+  const issues: ValidationIssue[] = [];
+  for (const key of Object.keys(body)) {
+    if (![...RESET_TARGETS, "dryRun"].includes(key))
+      issues.push({ field: `/${key}`, reason: "unknown member" });
+  }
+  const given = RESET_TARGETS.filter((key) => body[key] !== undefined);
+  if (given.length !== 1) {
+    issues.push({ field: "", reason: "needs exactly one of to, position, time" });
+  }
+  let start: StartPosition | undefined;
+  if (body.to !== undefined) {
+    if (body.to === "beginning" || body.to === "now") start = { kind: body.to };
+    else issues.push({ field: "/to", reason: 'must be "beginning" or "now"' });
+  }
+  if (body.position !== undefined) {
+    const v = body.position;
+    if (typeof v === "number" && Number.isInteger(v) && v >= 0) start = { kind: "position", position: v };
+    else issues.push({ field: "/position", reason: "must be a log position (integer ≥ 0)" });
+  }
+  if (body.time !== undefined) {
+    const v = body.time;
+    const time = typeof v === "string" && RFC3339.test(v) ? Date.parse(v) : Number.NaN;
+    if (Number.isFinite(time)) start = { kind: "time", time };
+    else issues.push({ field: "/time", reason: "must be an RFC 3339 date-time" });
+  }
+  if (body.dryRun !== undefined && typeof body.dryRun !== "boolean") {
+    issues.push({ field: "/dryRun", reason: "must be a boolean" });
+  }
+  if (issues.length > 0 || start === undefined) throw new SubscriptionValidationError(issues, "reset");
+  return { start, dryRun: body.dryRun === true };
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 function safeMatch(matcher: EventMatcher, data: DeadLetterData): boolean {
   try {

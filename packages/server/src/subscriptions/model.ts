@@ -8,6 +8,7 @@ import type {
   SubscriptionProtocol,
   SubscriptionResource as WireSubscriptionResource,
 } from "@herald/protocol";
+import { SUBSCRIPTION_CONFIG_DEFAULTS } from "@herald/protocol";
 import { SubscriptionValidationError, type ValidationIssue } from "./errors.js";
 import { validateFilters } from "./filters.js";
 
@@ -33,14 +34,15 @@ export interface DeliverySettings {
   readonly start: StartPosition;
 }
 
+const D = SUBSCRIPTION_CONFIG_DEFAULTS;
 export const DEFAULT_SETTINGS: Omit<DeliverySettings, "secret" | "start"> = {
-  contentMode: "binary",
-  ordering: "key",
-  maxInFlight: 64,
-  ackTimeoutMs: 30_000,
-  maxDeliveries: 10,
-  backoff: { baseMs: 500, capMs: 60_000 },
-  timeoutMs: 10_000,
+  contentMode: D.contentMode,
+  ordering: D.ordering,
+  maxInFlight: D.maxInFlight,
+  ackTimeoutMs: D.ackTimeoutMs,
+  maxDeliveries: D.maxDeliveries,
+  backoff: { baseMs: D.backoffBaseMs, capMs: D.backoffCapMs },
+  timeoutMs: D.timeoutMs,
 };
 
 /** JSON object as it came in (filters are kept verbatim so resources round-trip). */
