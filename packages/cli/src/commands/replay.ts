@@ -43,6 +43,7 @@ export async function replay(
   });
   const started = performance.now();
   const tally = { sent: 0, failed: 0, first: undefined as number | undefined, last: 0 };
+  const skipped = { before: 0, after: 0, byRecordedAt: 0 };
   const failures: string[] = [];
   let after = startAfter;
   let interruptedAt: number | undefined;
@@ -60,8 +61,20 @@ export async function replay(
           interruptedAt = entry.position;
           break scan;
         }
-        const inWindow = window.kind === "positions" ? true : timeMatches(entry, window);
-        if (inWindow !== true) continue;
+        if (window.kind === "time") {
+          // recordedAt never decreases with position: nothing after this entry was recorded in the window.
+          if (window.until !== undefined && entry.recordedAt > window.until) break scan;
+          const { time, recorded } = eventTime(entry);
+          if (recorded) skipped.byRecordedAt++;
+          if (time < window.since) {
+            skipped.before++;
+            continue;
+          }
+          if (window.until !== undefined && time > window.until) {
+            skipped.after++;
+            continue;
+          }
+        }
         if (!options.dryRun) {
           try {
             await deliver(entry.event, {
@@ -100,6 +113,17 @@ export async function replay(
     `${verb} ${tally.sent} events${range} to ${options.sink} in ${seconds.toFixed(2)}s` +
       (tally.failed > 0 ? `; ${tally.failed} failed` : ""),
   );
+  if (window.kind === "time") {
+    const outside = skipped.before + skipped.after;
+    if (outside > 0)
+      out.message(
+        `herald: skipped ${outside}: outside --since/--until (${skipped.before} before, ${skipped.after} after)`,
+      );
+    if (skipped.byRecordedAt > 0)
+      out.message(
+        `herald: ${skipped.byRecordedAt} events had no time attribute; the time the log recorded them was used`,
+      );
+  }
   if (interruptedAt !== undefined) {
     throw new CliError(`replay interrupted; ${resumeHint(window, interruptedAt)}`);
   }
@@ -145,12 +169,12 @@ function checkRange(options: ReplayOptions): Window {
 }
 
 /**
- * The server sends no commit time (LogEntry has none), so the window applies to the events' `time`
- * attribute; producers' clocks need not be monotone, so the scan runs to the end of the log (events
- * without `time` are outside every window).
+ * The time a window applies to: the event's `time`, or when it has none (or an unreadable one) the time
+ * the log recorded it. The scan stops at the first event recorded after --until, so an event whose
+ * `time` is inside the window but which reached the log after it is not replayed.
  */
-function timeMatches(entry: LogEntry, window: { since: number; until?: number }): boolean | "skip" {
+function eventTime(entry: LogEntry): { time: number; recorded: boolean } {
   const time = typeof entry.event.time === "string" ? Date.parse(entry.event.time) : Number.NaN;
-  if (Number.isNaN(time)) return "skip";
-  return time >= window.since && (window.until === undefined || time <= window.until);
+  if (Number.isNaN(time)) return { time: entry.recordedAt, recorded: true };
+  return { time, recorded: false };
 }

@@ -25,7 +25,13 @@ export function registerStreamRoutes(router: Router, deps: StreamDeps): void {
     access: "consume",
     handler: async ({ res, url }) => {
       const query = url.searchParams;
-      const limit = intParam(query, "limit", Math.min(100, deps.limits.maxReadLimit), 1, deps.limits.maxReadLimit);
+      const limit = intParam(
+        query,
+        "limit",
+        Math.min(100, deps.limits.maxReadLimit),
+        1,
+        deps.limits.maxReadLimit,
+      );
       const prefix = query.get("prefix") ?? "";
       const after = query.get("after") ?? undefined;
       const system = boolParam(query, "system");
@@ -135,7 +141,11 @@ async function listStreams(
   let after = q.after;
   for (;;) {
     const want = q.limit - streams.length;
-    const page = await log.listStreams({ prefix: q.prefix, limit: want, ...(after !== undefined ? { after } : {}) });
+    const page = await log.listStreams({
+      prefix: q.prefix,
+      limit: want,
+      ...(after !== undefined ? { after } : {}),
+    });
     for (const info of page) {
       if (!q.system && isSystemStream(info.stream)) continue;
       if (!q.deleted && info.deleted) continue;
