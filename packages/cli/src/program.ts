@@ -203,6 +203,13 @@ export function createProgram(context: ProgramContext): Command {
         .option("--to <position>", "last position (inclusive; default: the end of the log)", integer(1))
         .option("--since <time>", "start of a time window (ISO 8601, inclusive)", timestamp)
         .option("--until <time>", "end of the time window (inclusive; default: now)", timestamp)
+        .addOption(
+          new Option(
+            "--clock <clock>",
+            "the time --since/--until compare: event (its time attribute, else when the log recorded it) " +
+              "or log (when the log recorded it; stops at --until)",
+          ).choices(["event", "log"]),
+        )
         .option("--filter <cesql>", "replay only events matching this CESQL expression")
         .addOption(
           new Option("--mode <mode>", "CloudEvents HTTP content mode")

@@ -13,6 +13,11 @@ export interface ReplayOptions {
   /** ms since the epoch */
   readonly since?: number;
   readonly until?: number;
+  /**
+   * What --since/--until compare with: `event` (default) the event's `time`, or when it has none the time
+   * the log recorded it, scanning to the end of the log; `log` the recorded time alone, stopping at --until.
+   */
+  readonly clock?: ReplayClock;
   readonly sink: string;
   readonly filter?: string;
   readonly mode: ContentMode;
@@ -22,6 +27,8 @@ export interface ReplayOptions {
   readonly dryRun: boolean;
   readonly progress: ProgressMode;
 }
+
+export type ReplayClock = "event" | "log";
 
 export type Encoder = (event: JsonEventObject, mode: ContentMode) => HttpMessage;
 
@@ -33,6 +40,9 @@ export async function replay(
   signal: AbortSignal,
 ): Promise<void> {
   const window = checkRange(options);
+  const clock = options.clock ?? "event";
+  if (options.clock !== undefined && window.kind !== "time")
+    throw new UsageError("--clock applies to a time window (--since/--until)");
   const head = await findHeadPosition(api, false);
   const startAfter = window.kind === "positions" ? window.from - 1 : 0;
   const end = window.kind === "positions" ? Math.min(window.to ?? head, head) : head;
@@ -62,9 +72,11 @@ export async function replay(
           break scan;
         }
         if (window.kind === "time") {
-          // recordedAt never decreases with position: nothing after this entry was recorded in the window.
-          if (window.until !== undefined && entry.recordedAt > window.until) break scan;
-          const { time, recorded } = eventTime(entry);
+          // recordedAt never decreases with position: with the log's clock nothing after this entry is
+          // in the window. Events' own times need not be monotone (backfills), so that clock scans on.
+          if (clock === "log" && window.until !== undefined && entry.recordedAt > window.until) break scan;
+          const { time, recorded } =
+            clock === "log" ? { time: entry.recordedAt, recorded: false } : eventTime(entry);
           if (recorded) skipped.byRecordedAt++;
           if (time < window.since) {
             skipped.before++;
@@ -170,8 +182,7 @@ function checkRange(options: ReplayOptions): Window {
 
 /**
  * The time a window applies to: the event's `time`, or when it has none (or an unreadable one) the time
- * the log recorded it. The scan stops at the first event recorded after --until, so an event whose
- * `time` is inside the window but which reached the log after it is not replayed.
+ * the log recorded it.
  */
 function eventTime(entry: LogEntry): { time: number; recorded: boolean } {
   const time = typeof entry.event.time === "string" ? Date.parse(entry.event.time) : Number.NaN;
