@@ -16,6 +16,7 @@ import { type PublishOptions, publish } from "./commands/publish.js";
 import { type ReplayOptions, replay } from "./commands/replay.js";
 import { addServeOptions, type ServeFlags, serve } from "./commands/serve.js";
 import { readStream } from "./commands/read.js";
+import { deleteStream, type ListStreamsOptions, listStreams } from "./commands/streams.js";
 import { tail } from "./commands/tail.js";
 import { encodeForSink } from "./encode.js";
 import type { OutputFormat } from "./format.js";
@@ -235,6 +236,26 @@ export function createProgram(context: ProgramContext): Command {
       interruption(),
     );
   });
+
+  const streams = program.command("streams").description("list streams, delete one");
+  addConnectionOptions(
+    streams
+      .command("list")
+      .description("list streams in name order with their versions")
+      .option("--prefix <prefix>", "only streams whose name starts with this")
+      .option("--system", "include Herald's own $ streams")
+      .option("--deleted", "include deleted streams (tombstones)")
+      .option("--json", "one JSON object per line"),
+  ).action(async (flags: ConnectionFlags & ListStreamsOptions) => listStreams(clientFrom(flags), flags, out));
+  addConnectionOptions(
+    streams
+      .command("delete")
+      .description("soft-delete a stream: its events become unreadable, its name is never reused")
+      .argument("<stream>")
+      .option("--expected-version <v>", "only if the stream is at this version (any, exists or a number)"),
+  ).action(async (stream: string, flags: ConnectionFlags & { expectedVersion?: string }) =>
+    deleteStream(clientFrom(flags), stream, flags, out),
+  );
 
   const subs = program.command("subs").description("manage subscriptions (consumer groups)");
   addConnectionOptions(

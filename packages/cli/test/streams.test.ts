@@ -140,6 +140,33 @@ describe("read and tail --stream (real server)", () => {
     assert.equal(mixed.code, 2);
   });
 
+  test("streams list and streams delete", async () => {
+    const listed = await runCli(["streams", "list", "--prefix", "order/", "--json"], { env });
+    assert.equal(listed.code, 0, listed.stderr);
+    const infos = listed.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { stream: string; version: number });
+    assert.deepEqual(
+      infos.map((i) => i.stream),
+      ["order/1", "order/2"],
+    );
+    assert.ok(infos[0]!.version >= 4);
+    await postEvent(herald.url, { id: "gone-0" }, "gone");
+    const conflict = await runCli(["streams", "delete", "gone", "--expected-version", "3"], { env });
+    assert.equal(conflict.code, 1);
+    assert.match(conflict.stderr, /actual version: 0/);
+    const deleted = await runCli(["streams", "delete", "gone"], { env });
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.stderr, /deleted stream gone at version 0/);
+    const table = await runCli(["streams", "list", "--deleted"], { env });
+    assert.match(table.stdout, /^STREAM +VERSION\ngone +0 +deleted\n/);
+    const read = await runCli(["read", "gone"], { env });
+    assert.equal(read.code, 1);
+    const again = await runCli(["streams", "delete", "gone"], { env });
+    assert.equal(again.code, 1);
+  });
+
   test("--version --url prints the server's version from /healthz, or unknown", async () => {
     const health = (await (await fetch(`${herald.url}/healthz`)).json()) as { version?: unknown };
     const expected = typeof health.version === "string" ? health.version : "unknown";
