@@ -1,4 +1,5 @@
 // The command tree: flags, help texts, and the wiring from flags to each command.
+import type { ReadDirection } from "@herald/protocol";
 import { Command, Option } from "commander";
 import {
   type CreateSubscriptionOptions,
@@ -15,6 +16,8 @@ import {
 import { type PublishOptions, publish } from "./commands/publish.js";
 import { type ReplayOptions, replay } from "./commands/replay.js";
 import { addServeOptions, type ServeFlags, serve } from "./commands/serve.js";
+import { readStream } from "./commands/read.js";
+import { deleteStream, type ListStreamsOptions, listStreams } from "./commands/streams.js";
 import { tail } from "./commands/tail.js";
 import { encodeForSink } from "./encode.js";
 import type { OutputFormat } from "./format.js";
@@ -41,6 +44,8 @@ interface TailFlags extends JsonFlag {
   readonly from: string;
   readonly filter?: string;
   readonly sub?: string;
+  readonly stream?: string;
+  readonly retry: boolean;
   readonly output: OutputFormat;
   readonly count?: number;
   readonly follow: boolean;
@@ -49,6 +54,13 @@ interface TailFlags extends JsonFlag {
   readonly wait: number;
   readonly ack: boolean;
   readonly system?: boolean;
+}
+interface ReadFlags extends JsonFlag {
+  readonly from?: number;
+  readonly limit?: number;
+  readonly direction: ReadDirection;
+  readonly output: OutputFormat;
+  readonly pageSize: number;
 }
 interface ReplayFlags extends Omit<ReplayOptions, "continueOnError" | "dryRun" | "progress"> {
   readonly continueOnError?: boolean;
@@ -109,8 +121,9 @@ export function createProgram(context: ProgramContext): Command {
       .command("tail")
       .description("follow the log (optionally filtered with CESQL) or a subscription, and print events")
       .option("--filter <cesql>", "CESQL expression the events must match, e.g. \"type LIKE 'order.%'\"")
-      .option("--from <where>", "beginning, now, or a position to start at (log only)", "now")
+      .option("--from <where>", "beginning, now, or a position to start at (with --stream: a version)", "now")
       .option("--sub <id>", "consume from this subscription (pull) instead of reading the log")
+      .option("--stream <name>", "follow this one stream (GET /streams/{name}) instead of the whole log")
       .addOption(
         new Option("--output <format>", "output format").choices(["pretty", "json"]).default("pretty"),
       )
@@ -121,7 +134,8 @@ export function createProgram(context: ProgramContext): Command {
       .option("--limit <n>", "events per request", integer(1, 10_000), 100)
       .option("--wait <ms>", "long-poll wait per pull (subscriptions)", integer(0, 60_000), 5000)
       .option("--no-ack", "with --sub: leave pulled events unacked (they are redelivered later)")
-      .option("--system", "include Herald's own $ streams (dead letters)"),
+      .option("--system", "include Herald's own $ streams (dead letters)")
+      .option("--no-retry", "exit when the server goes away instead of reconnecting with backoff"),
   ).action(async (flags: ConnectionFlags & TailFlags) => {
     await tail(
       clientFrom(flags),
@@ -129,6 +143,8 @@ export function createProgram(context: ProgramContext): Command {
         from: flags.from,
         ...(flags.filter !== undefined ? { filter: flags.filter } : {}),
         ...(flags.sub !== undefined ? { sub: flags.sub } : {}),
+        ...(flags.stream !== undefined ? { stream: flags.stream } : {}),
+        retry: flags.retry,
         format: flags.json ? "json" : flags.output,
         ...(flags.count !== undefined ? { count: flags.count } : {}),
         follow: flags.follow,
@@ -143,6 +159,42 @@ export function createProgram(context: ProgramContext): Command {
     );
   });
 
+  addConnectionOptions(
+    program
+      .command("read")
+      .description("print one stream's events, forwards (default) or backwards")
+      .argument("<stream>")
+      .option(
+        "--from <version>",
+        "first version (default: 0, or the last one with --direction backwards)",
+        integer(0),
+      )
+      .option("--limit <n>", "print at most this many events (default: all)", integer(1))
+      .addOption(
+        new Option("--direction <direction>", "reading order")
+          .choices(["forwards", "backwards"])
+          .default("forwards"),
+      )
+      .addOption(
+        new Option("--output <format>", "output format").choices(["pretty", "json"]).default("pretty"),
+      )
+      .option("--json", "same as --output json")
+      .option("--page-size <n>", "events per request", integer(1, 10_000), 500),
+  ).action(async (stream: string, flags: ConnectionFlags & ReadFlags) => {
+    await readStream(
+      clientFrom(flags),
+      stream,
+      {
+        ...(flags.from !== undefined ? { from: flags.from } : {}),
+        ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+        direction: flags.direction,
+        format: flags.json ? "json" : flags.output,
+        pageSize: flags.pageSize,
+      },
+      out,
+    );
+  });
+
   addProgressOptions(
     addConnectionOptions(
       program
@@ -153,6 +205,13 @@ export function createProgram(context: ProgramContext): Command {
         .option("--to <position>", "last position (inclusive; default: the end of the log)", integer(1))
         .option("--since <time>", "start of a time window (ISO 8601, inclusive)", timestamp)
         .option("--until <time>", "end of the time window (inclusive; default: now)", timestamp)
+        .addOption(
+          new Option(
+            "--clock <clock>",
+            "the time --since/--until compare: event (its time attribute, else when the log recorded it) " +
+              "or log (when the log recorded it; stops at --until)",
+          ).choices(["event", "log"]),
+        )
         .option("--filter <cesql>", "replay only events matching this CESQL expression")
         .addOption(
           new Option("--mode <mode>", "CloudEvents HTTP content mode")
@@ -178,6 +237,26 @@ export function createProgram(context: ProgramContext): Command {
       interruption(),
     );
   });
+
+  const streams = program.command("streams").description("list streams, delete one");
+  addConnectionOptions(
+    streams
+      .command("list")
+      .description("list streams in name order with their versions")
+      .option("--prefix <prefix>", "only streams whose name starts with this")
+      .option("--system", "include Herald's own $ streams")
+      .option("--deleted", "include deleted streams (tombstones)")
+      .option("--json", "one JSON object per line"),
+  ).action(async (flags: ConnectionFlags & ListStreamsOptions) => listStreams(clientFrom(flags), flags, out));
+  addConnectionOptions(
+    streams
+      .command("delete")
+      .description("soft-delete a stream: its events become unreadable, its name is never reused")
+      .argument("<stream>")
+      .option("--expected-version <v>", "only if the stream is at this version (any, exists or a number)"),
+  ).action(async (stream: string, flags: ConnectionFlags & { expectedVersion?: string }) =>
+    deleteStream(clientFrom(flags), stream, flags, out),
+  );
 
   const subs = program.command("subs").description("manage subscriptions (consumer groups)");
   addConnectionOptions(

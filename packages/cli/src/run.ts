@@ -1,8 +1,9 @@
 // Runs the CLI once: parse, execute, map any error to an exit code.
 import { type ExitCode, ExitCode as Codes } from "./errors.js";
 import { type Output, processOutput } from "./output.js";
-import { createProgram } from "./program.js";
+import { createProgram, VERSION } from "./program.js";
 import { reportError } from "./report.js";
+import { printVersions, versionUrl } from "./version.js";
 
 export async function runCli(argv: readonly string[], out: Output = processOutput): Promise<ExitCode> {
   let controller: AbortController | undefined;
@@ -17,6 +18,11 @@ export async function runCli(argv: readonly string[], out: Output = processOutpu
     return controller.signal;
   };
   try {
+    const url = versionUrl(argv.slice(2));
+    if (url !== undefined) {
+      await printVersions(VERSION, url, out);
+      return Codes.ok;
+    }
     await createProgram({ out, interruption }).parseAsync([...argv]);
     return Codes.ok;
   } catch (error) {

@@ -27,6 +27,7 @@ function fakeLog(
             position: found,
             stream: "s",
             version: 0,
+            recordedAt: found,
             event: { specversion: "1.0", id: String(found), source: "/s", type: "t" },
           },
         ],

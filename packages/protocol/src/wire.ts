@@ -53,6 +53,11 @@ export interface LogEntry {
   readonly position: number;
   readonly stream: string;
   readonly version: number;
+  /**
+   * When the log committed the event, ms since the epoch. Never decreases as positions grow, so a
+   * reader by time may stop at the first entry recorded after its window.
+   */
+  readonly recordedAt: number;
   readonly event: JsonEventObject;
 }
 
@@ -87,6 +92,35 @@ export interface ReadStreamQuery {
 export interface ReadStreamResponse {
   readonly events: readonly LogEntry[];
   readonly next: number;
+}
+
+// ---------- stream list and deletion: GET /streams, DELETE /streams/{stream} ----------
+
+/** Query of `GET /streams`: streams in name order. */
+export interface ListStreamsQuery {
+  /** Only streams whose name starts with this. */
+  readonly prefix?: string;
+  /** Page after this stream name (the previous answer's `next`). */
+  readonly after?: string;
+  readonly limit?: number;
+  /** Include Herald's `$` streams (default false). */
+  readonly system?: boolean;
+  /** Include deleted streams (tombstones) with `deleted: true` (default false). */
+  readonly deleted?: boolean;
+}
+
+/** One stream in `GET /streams` and the answer of `DELETE /streams/{stream}`. */
+export interface StreamSummary {
+  readonly stream: string;
+  /** Version of the last event (the next append gets version + 1); -1 for a tombstone without events. */
+  readonly version: number;
+  readonly deleted: boolean;
+}
+
+/** 200 answer of `GET /streams`: pass `after=next` for the following page; `next` is null at the end. */
+export interface ListStreamsResponse {
+  readonly streams: readonly StreamSummary[];
+  readonly next: string | null;
 }
 
 // ---------- subscriptions: /subscriptions, /subscriptions/{id} ----------

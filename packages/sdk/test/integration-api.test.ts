@@ -140,6 +140,45 @@ describe("reads", () => {
   });
 });
 
+describe("stream list and deletion", () => {
+  test("listStreams pages by name with versions; streams() follows next; deleteStream leaves a tombstone", async () => {
+    for (const name of ["lst/b", "lst/a", "lst/c"]) {
+      assert.ok((await client.append(name, [event("lst.t", name, 0), event("lst.t", name, 1)])).ok);
+    }
+    const page = await client.listStreams({ prefix: "lst/", limit: 2 });
+    assert.deepEqual(page, {
+      streams: [
+        { stream: "lst/a", version: 1, deleted: false },
+        { stream: "lst/b", version: 1, deleted: false },
+      ],
+      next: "lst/b",
+    });
+    const all: string[] = [];
+    for await (const info of client.streams({ prefix: "lst/", pageSize: 1 })) all.push(info.stream);
+    assert.deepEqual(all, ["lst/a", "lst/b", "lst/c"]);
+
+    await assert.rejects(client.deleteStream("lst/a", { expectedVersion: 0 }), (error: unknown) => {
+      assert.ok(error instanceof HeraldApiError);
+      assert.equal(error.code, "stream-version-conflict");
+      return true;
+    });
+    assert.deepEqual(await client.deleteStream("lst/a", { expectedVersion: 1 }), {
+      stream: "lst/a",
+      version: 1,
+      deleted: true,
+    });
+    assert.equal(await client.deleteStream("lst/a"), undefined, "already deleted: not found");
+    await assert.rejects(client.deleteStream("lst/none", { mustExist: true }), HeraldApiError);
+    const after = await client.listStreams({ prefix: "lst/" });
+    assert.deepEqual(
+      after.streams.map((s) => s.stream),
+      ["lst/b", "lst/c"],
+    );
+    const withDeleted = await client.listStreams({ prefix: "lst/", deleted: true });
+    assert.deepEqual(withDeleted.streams[0], { stream: "lst/a", version: 1, deleted: true });
+  });
+});
+
 describe("append", () => {
   test("expected versions: no-stream, then exact; a mismatch is a 409 nack with the actual version", async () => {
     const first = await client.append("ledger-1", [event("ledger.opened", "x", 0)], {

@@ -63,14 +63,18 @@ describe("GET /events", () => {
 
   it("answers the documented shape with the stored event JSON", async () => {
     await withServer({}, async ({ url }) => {
+      const before = Date.now();
       await publish(url, 1, "shape");
       const page = await get<Page>(`${url}/events?limit=5`);
+      const recordedAt = (page.body.events[0] as { recordedAt?: unknown } | undefined)?.recordedAt;
+      assert.ok(typeof recordedAt === "number" && recordedAt >= before && recordedAt <= Date.now());
       assert.deepEqual(page.body, {
         events: [
           {
             position: 1,
             stream: "s-0",
             version: 0,
+            recordedAt,
             event: {
               specversion: "1.0",
               id: "shape-0",

@@ -13,6 +13,11 @@ export interface ReplayOptions {
   /** ms since the epoch */
   readonly since?: number;
   readonly until?: number;
+  /**
+   * What --since/--until compare with: `event` (default) the event's `time`, or when it has none the time
+   * the log recorded it, scanning to the end of the log; `log` the recorded time alone, stopping at --until.
+   */
+  readonly clock?: ReplayClock;
   readonly sink: string;
   readonly filter?: string;
   readonly mode: ContentMode;
@@ -22,6 +27,8 @@ export interface ReplayOptions {
   readonly dryRun: boolean;
   readonly progress: ProgressMode;
 }
+
+export type ReplayClock = "event" | "log";
 
 export type Encoder = (event: JsonEventObject, mode: ContentMode) => HttpMessage;
 
@@ -33,6 +40,9 @@ export async function replay(
   signal: AbortSignal,
 ): Promise<void> {
   const window = checkRange(options);
+  const clock = options.clock ?? "event";
+  if (options.clock !== undefined && window.kind !== "time")
+    throw new UsageError("--clock applies to a time window (--since/--until)");
   const head = await findHeadPosition(api, false);
   const startAfter = window.kind === "positions" ? window.from - 1 : 0;
   const end = window.kind === "positions" ? Math.min(window.to ?? head, head) : head;
@@ -43,6 +53,7 @@ export async function replay(
   });
   const started = performance.now();
   const tally = { sent: 0, failed: 0, first: undefined as number | undefined, last: 0 };
+  const skipped = { before: 0, after: 0, byRecordedAt: 0 };
   const failures: string[] = [];
   let after = startAfter;
   let interruptedAt: number | undefined;
@@ -60,8 +71,22 @@ export async function replay(
           interruptedAt = entry.position;
           break scan;
         }
-        const inWindow = window.kind === "positions" ? true : timeMatches(entry, window);
-        if (inWindow !== true) continue;
+        if (window.kind === "time") {
+          // recordedAt never decreases with position: with the log's clock nothing after this entry is
+          // in the window. Events' own times need not be monotone (backfills), so that clock scans on.
+          if (clock === "log" && window.until !== undefined && entry.recordedAt > window.until) break scan;
+          const { time, recorded } =
+            clock === "log" ? { time: entry.recordedAt, recorded: false } : eventTime(entry);
+          if (recorded) skipped.byRecordedAt++;
+          if (time < window.since) {
+            skipped.before++;
+            continue;
+          }
+          if (window.until !== undefined && time > window.until) {
+            skipped.after++;
+            continue;
+          }
+        }
         if (!options.dryRun) {
           try {
             await deliver(entry.event, {
@@ -100,6 +125,17 @@ export async function replay(
     `${verb} ${tally.sent} events${range} to ${options.sink} in ${seconds.toFixed(2)}s` +
       (tally.failed > 0 ? `; ${tally.failed} failed` : ""),
   );
+  if (window.kind === "time") {
+    const outside = skipped.before + skipped.after;
+    if (outside > 0)
+      out.message(
+        `herald: skipped ${outside}: outside --since/--until (${skipped.before} before, ${skipped.after} after)`,
+      );
+    if (skipped.byRecordedAt > 0)
+      out.message(
+        `herald: ${skipped.byRecordedAt} events had no time attribute; the time the log recorded them was used`,
+      );
+  }
   if (interruptedAt !== undefined) {
     throw new CliError(`replay interrupted; ${resumeHint(window, interruptedAt)}`);
   }
@@ -145,12 +181,11 @@ function checkRange(options: ReplayOptions): Window {
 }
 
 /**
- * The server sends no commit time (LogEntry has none), so the window applies to the events' `time`
- * attribute; producers' clocks need not be monotone, so the scan runs to the end of the log (events
- * without `time` are outside every window).
+ * The time a window applies to: the event's `time`, or when it has none (or an unreadable one) the time
+ * the log recorded it.
  */
-function timeMatches(entry: LogEntry, window: { since: number; until?: number }): boolean | "skip" {
+function eventTime(entry: LogEntry): { time: number; recorded: boolean } {
   const time = typeof entry.event.time === "string" ? Date.parse(entry.event.time) : Number.NaN;
-  if (Number.isNaN(time)) return "skip";
-  return time >= window.since && (window.until === undefined || time <= window.until);
+  if (Number.isNaN(time)) return { time: entry.recordedAt, recorded: true };
+  return { time, recorded: false };
 }

@@ -11,10 +11,14 @@ import {
   CONTENT_TYPE_HEADER,
   type DeadLettersQuery,
   type DeadLettersResponse,
+  EXPECTED_VERSION_HEADER,
+  type ExpectedVersion,
   type HealthResponse,
   type IndexResponse,
   JSON_MEDIA_TYPE,
   type JsonEventObject,
+  type ListStreamsQuery,
+  type ListStreamsResponse,
   type LogEntry,
   type NackResponse,
   type PullResponse,
@@ -27,6 +31,7 @@ import {
   type RedriveResponse,
   type ResetRequest,
   type ResetResponse,
+  type StreamSummary,
   type SubscriptionStats,
   type UpdateSubscriptionRequest,
 } from "@herald/protocol";
@@ -255,6 +260,65 @@ export class HeraldClient {
   ): Promise<ReadStreamResponse> {
     const path = `/streams/${encodeURIComponent(stream)}`;
     return readPage(await this.#json("GET", withQuery(path, query), undefined, options), `GET ${path}`);
+  }
+
+  /**
+   * One page of stream names (`GET /streams`) in name order, with each stream's version; pass
+   * `after: next` for the following page (`next` is null at the end). `$` streams and deleted
+   * streams only when asked for (`system`, `deleted`).
+   */
+  async listStreams(query: ListStreamsQuery = {}, options: CallOptions = {}): Promise<ListStreamsResponse> {
+    const path = withQuery("/streams", {
+      ...query,
+      system: query.system === true ? true : undefined,
+      deleted: query.deleted === true ? true : undefined,
+    });
+    const answer = (await this.#json("GET", path, undefined, options)) as Partial<ListStreamsResponse>;
+    if (!Array.isArray(answer?.streams) || (answer.next !== null && typeof answer.next !== "string"))
+      throw new UnexpectedResponseError(200, "GET /streams: no streams array and next");
+    return answer as ListStreamsResponse;
+  }
+
+  /** Every stream matching `query`, page after page (`GET /streams`). */
+  async *streams(
+    query: Omit<ListStreamsQuery, "after" | "limit"> & { readonly pageSize?: number } = {},
+    options: CallOptions = {},
+  ): AsyncGenerator<StreamSummary, void, undefined> {
+    const { pageSize, ...rest } = query;
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.listStreams(
+        { ...rest, limit: pageSize ?? 500, ...(after !== undefined ? { after } : {}) },
+        options,
+      );
+      yield* page.streams;
+      if (page.next === null) return;
+      after = page.next;
+    }
+  }
+
+  /**
+   * Soft-deletes a stream (`DELETE /streams/{stream}`, admin scope): its events become unreadable,
+   * its version is kept as a tombstone so it is never reused. Resolves with the tombstone, or
+   * undefined when the stream does not exist (with `mustExist`, that throws the 404). With
+   * `expectedVersion`, a stream at another version is not deleted (409 stream-version-conflict).
+   */
+  async deleteStream(
+    stream: string,
+    options: MustExistOptions & { readonly expectedVersion?: ExpectedVersion } = {},
+  ): Promise<StreamSummary | undefined> {
+    const path = `/streams/${encodeURIComponent(stream)}`;
+    try {
+      return (await this.#json("DELETE", path, undefined, {
+        ...options,
+        ...(options.expectedVersion !== undefined
+          ? { headers: { [EXPECTED_VERSION_HEADER]: String(options.expectedVersion) } }
+          : {}),
+      })) as StreamSummary;
+    } catch (error) {
+      if (!options.mustExist && isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   /**
@@ -548,14 +612,22 @@ export class HeraldClient {
     if (this.#closed) throw new ClosedError("the HeraldClient is closed");
   }
 
-  async #json(method: string, path: string, body?: unknown, options: CallOptions = {}): Promise<unknown> {
+  async #json(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: CallOptions & { readonly headers?: Readonly<Record<string, string>> } = {},
+  ): Promise<unknown> {
+    const headers = {
+      ...options.headers,
+      ...(body === undefined ? {} : { [CONTENT_TYPE_HEADER]: JSON_MEDIA_TYPE }),
+    };
     const response = await this.#control.request({
       method,
       path,
       timeoutMs: options.timeoutMs ?? this.#timeoutMs,
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { [CONTENT_TYPE_HEADER]: JSON_MEDIA_TYPE } }),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(Object.keys(headers).length > 0 ? { headers } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (response.status >= 200 && response.status < 300) return parseJsonBody(response.body);

@@ -49,13 +49,16 @@ function buildPredicate(filter: string | undefined, system: boolean): EventPredi
   return (stored) => !isSystemStream(stored.stream) && matches(stored.event);
 }
 
-/** `{"events":[{"position","stream","version","event"}],"next":N}` with each event's stored JSON spliced in. */
+/**
+ * `{"events":[{"position","stream","version","recordedAt","event"}],"next":N}` with each event's stored
+ * JSON spliced in; recordedAt is sent as ms (a number costs nothing to splice, a date string would).
+ */
 export function eventsPage(events: readonly StoredEvent[], next: number): string {
   let out = '{"events":[';
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     if (i > 0) out += ",";
-    out += `{"position":${e.position},"stream":${JSON.stringify(e.stream)},"version":${e.version},"event":${e.json}}`;
+    out += `{"position":${e.position},"stream":${JSON.stringify(e.stream)},"version":${e.version},"recordedAt":${e.recordedAt},"event":${e.json}}`;
   }
   return `${out}],"next":${next}}`;
 }

@@ -2,9 +2,15 @@
 import { type EventLog, type StoredEvent, StreamDeletedError } from "@herald/log";
 import type { LimitsConfig } from "../config.js";
 import { type IngestDeps, ingest, parseExpectedVersion } from "./ingest.js";
-import { EXPECTED_VERSION_HEADER, isSystemStream, type ReadDirection } from "@herald/protocol";
+import {
+  EXPECTED_VERSION_HEADER,
+  isSystemStream,
+  type ListStreamsResponse,
+  type ReadDirection,
+  type StreamSummary,
+} from "@herald/protocol";
 import { HttpProblem, sendJson } from "./problem.js";
-import { eventsPage, intParam } from "./reads.js";
+import { boolParam, eventsPage, intParam } from "./reads.js";
 import type { Router } from "./router.js";
 
 export interface StreamDeps extends IngestDeps {
@@ -13,6 +19,53 @@ export interface StreamDeps extends IngestDeps {
 }
 
 export function registerStreamRoutes(router: Router, deps: StreamDeps): void {
+  router.add({
+    method: "GET",
+    path: "/streams",
+    access: "consume",
+    handler: async ({ res, url }) => {
+      const query = url.searchParams;
+      const limit = intParam(
+        query,
+        "limit",
+        Math.min(100, deps.limits.maxReadLimit),
+        1,
+        deps.limits.maxReadLimit,
+      );
+      const prefix = query.get("prefix") ?? "";
+      const after = query.get("after") ?? undefined;
+      const system = boolParam(query, "system");
+      const deleted = boolParam(query, "deleted");
+      sendJson(res, 200, await listStreams(deps.log, { prefix, after, limit, system, deleted }));
+    },
+  });
+
+  router.add({
+    method: "DELETE",
+    path: "/streams/:stream",
+    access: "admin",
+    handler: async ({ req, res, params }) => {
+      const stream = params.stream!;
+      checkStreamName(stream, deps.limits);
+      if (isSystemStream(stream))
+        throw new HttpProblem("system-stream-reserved", "streams starting with `$` belong to Herald", {
+          errors: [{ field: "stream", reason: "system streams cannot be deleted over HTTP" }],
+        });
+      const expectedVersion = parseExpectedVersion(req.headers[EXPECTED_VERSION_HEADER]);
+      // A name with no events is a typo more often than a wish to reserve it: 404, no tombstone.
+      const info = await deps.log.streamInfo(stream);
+      if (info === undefined || info.deleted)
+        throw new HttpProblem(
+          "stream-not-found",
+          `stream ${JSON.stringify(stream)} ${info === undefined ? "does not exist" : "was already deleted"}`,
+        );
+      await deps.log.deleteStream(stream, { expectedVersion });
+      const after = await deps.log.streamInfo(stream);
+      const answer: StreamSummary = { stream, version: after?.version ?? info.version, deleted: true };
+      sendJson(res, 200, answer);
+    },
+  });
+
   router.add({
     method: "POST",
     path: "/streams/:stream",
@@ -73,6 +126,35 @@ export function registerStreamRoutes(router: Router, deps: StreamDeps): void {
       sendJson(res, 200, eventsPage(events, next));
     },
   });
+}
+
+/**
+ * One page of stream names after `after`. `$` streams and tombstones are dropped unless asked for; the
+ * page is refilled until it holds `limit` streams or the log has no more names, so `next` is null only
+ * at the end.
+ */
+async function listStreams(
+  log: EventLog,
+  q: { prefix: string; after: string | undefined; limit: number; system: boolean; deleted: boolean },
+): Promise<ListStreamsResponse> {
+  const streams: StreamSummary[] = [];
+  let after = q.after;
+  for (;;) {
+    const want = q.limit - streams.length;
+    const page = await log.listStreams({
+      prefix: q.prefix,
+      limit: want,
+      ...(after !== undefined ? { after } : {}),
+    });
+    for (const info of page) {
+      if (!q.system && isSystemStream(info.stream)) continue;
+      if (!q.deleted && info.deleted) continue;
+      streams.push({ stream: info.stream, version: info.version, deleted: info.deleted });
+    }
+    if (page.length < want) return { streams, next: null };
+    after = page.at(-1)!.stream;
+    if (streams.length >= q.limit) return { streams, next: after };
+  }
 }
 
 async function readStream(
