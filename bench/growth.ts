@@ -212,7 +212,9 @@ async function main(): Promise<void> {
     aims: {
       heraldLastOverFirst: first && last ? ratio(last.heraldEventsPerSec, first.heraldEventsPerSec) : null,
       rawLastOverFirst:
-        first?.rawEventsPerSec && last?.rawEventsPerSec ? ratio(last.rawEventsPerSec, first.rawEventsPerSec) : null,
+        first?.rawEventsPerSec && last?.rawEventsPerSec
+          ? ratio(last.rawEventsPerSec, first.rawEventsPerSec)
+          : null,
       heraldOverRawAtEnd:
         last?.rawEventsPerSec && last ? ratio(last.heraldEventsPerSec, last.rawEventsPerSec) : null,
       sweepP99OverBaseline: sweep === null ? null : ratio(sweep.duringP99Ms, sweep.baselineP99Ms),

@@ -27,7 +27,11 @@ CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream_version ON events (stream, ve
  */
 export type RawSchema = "log" | "v1";
 
-export function openRawSqlite(path: string, durability: "full" | "normal", schema: RawSchema = "log"): RawSqlite {
+export function openRawSqlite(
+  path: string,
+  durability: "full" | "normal",
+  schema: RawSchema = "log",
+): RawSqlite {
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
   db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
@@ -48,7 +52,16 @@ export function openRawSqlite(path: string, durability: "full" | "normal", schem
         )
       : undefined;
   const insert = {
-    run(p: number, stream: string, v: number, source: string, id: string, type: string, at: number, json: string) {
+    run(
+      p: number,
+      stream: string,
+      v: number,
+      source: string,
+      id: string,
+      type: string,
+      at: number,
+      json: string,
+    ) {
       if (insertV1 !== undefined) insertV1.run(p, stream, v, source, id, type, at, json);
       else insertLog!.run(p, stream, v, type, at, json);
     },

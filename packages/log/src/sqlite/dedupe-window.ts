@@ -131,6 +131,7 @@ export class DedupeWindow {
     this.#ring = new Int32Array(ring);
     this.#slots = new Int32Array(ring * 2);
     this.#last = first - 1;
-    for (let position = first; position <= last; position++) this.#insert(position, oldRing[position & oldMask]!);
+    for (let position = first; position <= last; position++)
+      this.#insert(position, oldRing[position & oldMask]!);
   }
 }

@@ -115,7 +115,9 @@ function migrateFromV1(db: Database.Database, window: number): void {
       )
       .raw(true)
       .iterate(newest - window);
-    const insert = db.prepare<[number, Buffer]>("INSERT INTO dedupe_keys (first_position, hashes) VALUES (?, ?)");
+    const insert = db.prepare<[number, Buffer]>(
+      "INSERT INTO dedupe_keys (first_position, hashes) VALUES (?, ?)",
+    );
     // Positions of the window with no event (deleted) get a hash no lookup confirms.
     let first = 0;
     let hashes: number[] = [];

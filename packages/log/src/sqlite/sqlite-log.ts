@@ -188,7 +188,9 @@ class SqliteEventLog implements EventLog {
       "INSERT INTO events (position, stream, version, type, recorded_at, json) VALUES (?, ?, ?, ?, ?, ?)",
     );
     this.#eventAt = db
-      .prepare<[number], [string, number, string]>("SELECT stream, version, json FROM events WHERE position = ?")
+      .prepare<[number], [string, number, string]>(
+        "SELECT stream, version, json FROM events WHERE position = ?",
+      )
       .raw(true);
     this.#eventAtVersion = db
       .prepare<[string, number], [number, string]>(
@@ -298,7 +300,8 @@ class SqliteEventLog implements EventLog {
     const freshByHash = new Map<number, number[]>();
     let position = group.head;
     prepared.forEach(({ event, stream, hash }, index) => {
-      const first = this.#firstCopy(group, event, hash) ?? firstInBatch(prepared, results, freshByHash, index);
+      const first =
+        this.#firstCopy(group, event, hash) ?? firstInBatch(prepared, results, freshByHash, index);
       if (first !== undefined) {
         results.push(duplicateOf(event, first));
         return;
