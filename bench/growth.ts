@@ -4,7 +4,9 @@
 // Beside it, in the same run and batch by batch, raw better-sqlite3 inserts of the same rows into
 // the first release's schema (unique (id, source) index): what the design gains. At the end, the
 // retention sweep: the oldest --sweep events deleted in the background while appends go on.
-//   node bench/dist/growth.js [--events N] [--step N] [--sweep N] [--no-raw] [--durability full|normal]
+// --alternatives adds two more raw peers, batch by batch: the log's events table with an on-disk index
+// of 64-bit source+id hashes, and with no dedupe structure at all (the ceiling of the window design).
+//   node bench/dist/growth.js [--events N] [--step N] [--sweep N] [--no-raw] [--alternatives] [--durability full|normal]
 // --events 100000000 takes it to 100 million (about 50 GB of disk for the two files).
 // The last line of output is one JSON object with every figure.
 import { randomUUID } from "node:crypto";
@@ -29,6 +31,7 @@ const total = flag("--events", 10_000_000);
 const step = flag("--step", Math.min(1_000_000, total));
 const sweepCount = flag("--sweep", Math.min(1_000_000, Math.floor(total / 10)));
 const withRaw = !process.argv.includes("--no-raw");
+const withAlternatives = process.argv.includes("--alternatives");
 const durability: "full" | "normal" =
   process.argv[process.argv.indexOf("--durability") + 1] === "normal" ? "normal" : "full";
 const BATCH = 1000;
@@ -83,12 +86,24 @@ function median(values: number[]): number {
 
 const log = openSqliteLog({ path: heraldPath, durability, retentionIntervalMs: 0 });
 const raw = withRaw ? openRawSqlite(rawPath, durability, "v1") : undefined;
+const alternatives: { name: string; path: string; times: number[]; db: ReturnType<typeof openRawSqlite> }[] = [];
+if (withAlternatives) {
+  const hashPath = join(dir, "raw-hash64.db");
+  alternatives.push({ name: "hash64", path: hashPath, times: [], db: openRawSqlite(hashPath, durability, "hash64") });
+  // The log's own schema, created by the log first.
+  const plainPath = join(dir, "raw-no-dedupe.db");
+  await openSqliteLog({ path: plainPath, retentionIntervalMs: 0 }).close();
+  alternatives.push({ name: "no-dedupe", path: plainPath, times: [], db: openRawSqlite(plainPath, durability, "log") });
+}
 
 async function appendBoth(events: CloudEvent[], heraldTimes: number[], rawTimes: number[]): Promise<void> {
   const t0 = performance.now();
   await log.append(events);
   heraldTimes.push(performance.now() - t0);
-  if (raw !== undefined) rawTimes.push(...raw.insertBatches(events, events.map(encode), events.length));
+  if (raw === undefined && alternatives.length === 0) return;
+  const jsons = events.map(encode);
+  if (raw !== undefined) rawTimes.push(...raw.insertBatches(events, jsons, events.length));
+  for (const alt of alternatives) alt.times.push(...alt.db.insertBatches(events, jsons, events.length));
 }
 
 /** Read latencies (ms, median of `samples`): catch-up from 0, one stream of 1 000, a page from the middle. */
@@ -134,6 +149,7 @@ interface StepRow {
   readonly rawP99Ms: number | null;
   readonly rawBytesPerEvent: number | null;
   readonly rssMiB: number;
+  readonly alternatives: Record<string, { eventsPerSec: number; p99Ms: number; bytesPerEvent: number }>;
   readonly reads: Awaited<ReturnType<typeof measureReads>>;
 }
 
@@ -179,14 +195,26 @@ async function main(): Promise<void> {
       rawP99Ms: raw === undefined ? null : percentiles(rawTimes).p99,
       rawBytesPerEvent: raw === undefined ? null : Math.round(fileBytes(rawPath) / appended),
       rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+      alternatives: Object.fromEntries(
+        alternatives.map((alt) => {
+          const figures = {
+            eventsPerSec: perSecond(stepEvents, alt.times.reduce((a, b) => a + b, 0)),
+            p99Ms: percentiles(alt.times).p99,
+            bytesPerEvent: Math.round(fileBytes(alt.path) / appended),
+          };
+          alt.times.length = 0;
+          return [alt.name, figures];
+        }),
+      ),
       reads,
     };
     rows.push(row);
     print(
-      `${String(row.events).padEnd(11)} ${String(row.heraldEventsPerSec).padStart(11)} ${String(row.heraldP99Ms).padStart(7)} ${String(row.heraldBytesPerEvent).padStart(8)} | ${String(row.rawEventsPerSec ?? "-").padStart(11)} ${String(row.rawP99Ms ?? "-").padStart(7)} ${String(row.rawBytesPerEvent ?? "-").padStart(8)} | ${String(row.rssMiB).padStart(7)} | ${String(reads.catchUpFrom0EventsPerSec).padStart(13)} ${String(reads.stream1000Ms).padStart(10)} ${String(reads.middlePage1000Ms).padStart(10)}`,
+      `${String(row.events).padEnd(11)} ${String(row.heraldEventsPerSec).padStart(11)} ${String(row.heraldP99Ms).padStart(7)} ${String(row.heraldBytesPerEvent).padStart(8)} | ${String(row.rawEventsPerSec ?? "-").padStart(11)} ${String(row.rawP99Ms ?? "-").padStart(7)} ${String(row.rawBytesPerEvent ?? "-").padStart(8)} | ${String(row.rssMiB).padStart(7)} | ${String(reads.catchUpFrom0EventsPerSec).padStart(13)} ${String(reads.stream1000Ms).padStart(10)} ${String(reads.middlePage1000Ms).padStart(10)}${alternatives.map((alt) => ` | ${alt.name} ${row.alternatives[alt.name]!.eventsPerSec} ev/s p99 ${row.alternatives[alt.name]!.p99Ms} ms ${row.alternatives[alt.name]!.bytesPerEvent} B/event`).join("")}`,
     );
   }
   raw?.close();
+  for (const alt of alternatives) alt.db.close();
 
   // Retention at scale: p99 of appends without a sweep, then while the oldest `sweepCount` events
   // are deleted in the background (retention slices of 500 events, each its own group commit).

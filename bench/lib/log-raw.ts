@@ -21,11 +21,21 @@ CREATE UNIQUE INDEX IF NOT EXISTS events_by_id_source ON events (id, source);
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream_version ON events (stream, version);
 `;
 
+/** The log's events table with a 64-bit hash index of source+id instead of a window (an alternative). */
+const HASH64_DDL = `
+CREATE TABLE IF NOT EXISTS events (
+  position INTEGER PRIMARY KEY, stream TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL, json TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream_version ON events (stream, version);
+CREATE TABLE IF NOT EXISTS dedupe (hash INTEGER NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (hash, position)) WITHOUT ROWID;
+`;
+
 /**
  * "log": the file already has the log's own schema (open and close a log on it first).
  * "v1": the first release's schema, created here.
+ * "hash64": the log's events table plus an on-disk index of 64-bit source+id hashes, created here.
  */
-export type RawSchema = "log" | "v1";
+export type RawSchema = "log" | "v1" | "hash64";
 
 export function openRawSqlite(
   path: string,
@@ -39,6 +49,11 @@ export function openRawSqlite(
   db.pragma("cache_size = -65536");
   db.pragma("wal_autocheckpoint = 10000");
   if (schema === "v1") db.exec(V1_DDL);
+  if (schema === "hash64") db.exec(HASH64_DDL);
+  const insertHash =
+    schema === "hash64"
+      ? db.prepare<[bigint, number]>("INSERT INTO dedupe (hash, position) VALUES (?, ?)")
+      : undefined;
   const insertV1 =
     schema === "v1"
       ? db.prepare<[number, string, number, string, string, string, number, string]>(
@@ -46,7 +61,7 @@ export function openRawSqlite(
         )
       : undefined;
   const insertLog =
-    schema === "log"
+    schema !== "v1"
       ? db.prepare<[number, string, number, string, number, string]>(
           "INSERT INTO events (position, stream, version, type, recorded_at, json) VALUES (?, ?, ?, ?, ?, ?)",
         )
@@ -64,6 +79,7 @@ export function openRawSqlite(
     ) {
       if (insertV1 !== undefined) insertV1.run(p, stream, v, source, id, type, at, json);
       else insertLog!.run(p, stream, v, type, at, json);
+      if (insertHash !== undefined) insertHash.run(hash64(source, id), p);
     },
   };
   const begin = db.prepare("BEGIN IMMEDIATE");
@@ -103,4 +119,12 @@ export function openRawSqlite(
       db.close();
     },
   };
+}
+
+/** A 64-bit FNV-1a hash of source+id (for the "hash64" alternative). */
+function hash64(source: string, id: string): bigint {
+  let h = 0xcbf29ce484222325n;
+  const text = `${source}\u0000${id}`;
+  for (let i = 0; i < text.length; i++) h = BigInt.asUintN(64, (h ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n);
+  return BigInt.asIntN(64, h);
 }
