@@ -4,6 +4,8 @@
 // Beside it, in the same run and batch by batch, raw better-sqlite3 inserts of the same rows into
 // the first release's schema (unique (id, source) index): what the design gains. At the end, the
 // retention sweep: the oldest --sweep events deleted in the background while appends go on.
+// Over the first step only, a third peer inserts the same rows with sequential ids ("g-1", "g-2" …)
+// into the v1 schema: the first release's best case, which the window design aims to match with UUIDs.
 // --alternatives adds two more raw peers, batch by batch: the log's events table with an on-disk index
 // of 64-bit source+id hashes, and with no dedupe structure at all (the ceiling of the window design).
 //   node bench/dist/growth.js [--events N] [--step N] [--sweep N] [--no-raw] [--alternatives] [--durability full|normal]
@@ -86,15 +88,31 @@ function median(values: number[]): number {
 
 const log = openSqliteLog({ path: heraldPath, durability, retentionIntervalMs: 0 });
 const raw = withRaw ? openRawSqlite(rawPath, durability, "v1") : undefined;
-const alternatives: { name: string; path: string; times: number[]; db: ReturnType<typeof openRawSqlite> }[] = [];
+const alternatives: { name: string; path: string; times: number[]; db: ReturnType<typeof openRawSqlite> }[] =
+  [];
 if (withAlternatives) {
   const hashPath = join(dir, "raw-hash64.db");
-  alternatives.push({ name: "hash64", path: hashPath, times: [], db: openRawSqlite(hashPath, durability, "hash64") });
+  alternatives.push({
+    name: "hash64",
+    path: hashPath,
+    times: [],
+    db: openRawSqlite(hashPath, durability, "hash64"),
+  });
   // The log's own schema, created by the log first.
   const plainPath = join(dir, "raw-no-dedupe.db");
   await openSqliteLog({ path: plainPath, retentionIntervalMs: 0 }).close();
-  alternatives.push({ name: "no-dedupe", path: plainPath, times: [], db: openRawSqlite(plainPath, durability, "log") });
+  alternatives.push({
+    name: "no-dedupe",
+    path: plainPath,
+    times: [],
+    db: openRawSqlite(plainPath, durability, "log"),
+  });
 }
+
+const seqPath = join(dir, "raw-v1-sequential.db");
+const sequentialPeer = withRaw ? openRawSqlite(seqPath, durability, "v1") : undefined;
+const sequentialTimes: number[] = [];
+let sequentialId = 0;
 
 async function appendBoth(events: CloudEvent[], heraldTimes: number[], rawTimes: number[]): Promise<void> {
   const t0 = performance.now();
@@ -103,6 +121,11 @@ async function appendBoth(events: CloudEvent[], heraldTimes: number[], rawTimes:
   if (raw === undefined && alternatives.length === 0) return;
   const jsons = events.map(encode);
   if (raw !== undefined) rawTimes.push(...raw.insertBatches(events, jsons, events.length));
+  if (sequentialPeer !== undefined && sequentialId < step) {
+    const renamed = events.map((event) => ({ ...event, id: `g-${++sequentialId}` }) as unknown as CloudEvent);
+    const renamedJsons = jsons.map((json, i) => json.replace(events[i]!.id, renamed[i]!.id));
+    sequentialTimes.push(...sequentialPeer.insertBatches(renamed, renamedJsons, events.length));
+  }
   for (const alt of alternatives) alt.times.push(...alt.db.insertBatches(events, jsons, events.length));
 }
 
@@ -198,7 +221,10 @@ async function main(): Promise<void> {
       alternatives: Object.fromEntries(
         alternatives.map((alt) => {
           const figures = {
-            eventsPerSec: perSecond(stepEvents, alt.times.reduce((a, b) => a + b, 0)),
+            eventsPerSec: perSecond(
+              stepEvents,
+              alt.times.reduce((a, b) => a + b, 0),
+            ),
             p99Ms: percentiles(alt.times).p99,
             bytesPerEvent: Math.round(fileBytes(alt.path) / appended),
           };
@@ -214,6 +240,23 @@ async function main(): Promise<void> {
     );
   }
   raw?.close();
+  sequentialPeer?.close();
+  const sequential =
+    sequentialPeer === undefined
+      ? null
+      : {
+          events: sequentialId,
+          eventsPerSec: perSecond(
+            sequentialId,
+            sequentialTimes.reduce((a, b) => a + b, 0),
+          ),
+          p99Ms: percentiles(sequentialTimes).p99,
+          bytesPerEvent: Math.round(fileBytes(seqPath) / Math.max(1, sequentialId)),
+        };
+  if (sequential !== null)
+    print(
+      `raw v1 with sequential ids over the first ${sequential.events.toLocaleString("en")}: ${sequential.eventsPerSec} ev/s, p99 ${sequential.p99Ms} ms, ${sequential.bytesPerEvent} B/event`,
+    );
   for (const alt of alternatives) alt.db.close();
 
   // Retention at scale: p99 of appends without a sweep, then while the oldest `sweepCount` events
@@ -235,6 +278,7 @@ async function main(): Promise<void> {
     eventBytes: encode(makeBatch(1)[0]!).length,
     empty,
     rows,
+    sequentialIdsFirstStep: sequential,
     sweep,
     closedBytesPerEvent: Math.round(closedBytes / Math.max(1, appended)),
     aims: {
@@ -243,6 +287,8 @@ async function main(): Promise<void> {
         first?.rawEventsPerSec && last?.rawEventsPerSec
           ? ratio(last.rawEventsPerSec, first.rawEventsPerSec)
           : null,
+      heraldFirstOverSequentialV1:
+        first && sequential ? ratio(first.heraldEventsPerSec, sequential.eventsPerSec) : null,
       heraldOverRawAtEnd:
         last?.rawEventsPerSec && last ? ratio(last.heraldEventsPerSec, last.rawEventsPerSec) : null,
       sweepP99OverBaseline: sweep === null ? null : ratio(sweep.duringP99Ms, sweep.baselineP99Ms),

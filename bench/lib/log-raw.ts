@@ -125,6 +125,7 @@ export function openRawSqlite(
 function hash64(source: string, id: string): bigint {
   let h = 0xcbf29ce484222325n;
   const text = `${source}\u0000${id}`;
-  for (let i = 0; i < text.length; i++) h = BigInt.asUintN(64, (h ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n);
+  for (let i = 0; i < text.length; i++)
+    h = BigInt.asUintN(64, (h ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n);
   return BigInt.asIntN(64, h);
 }
