@@ -168,34 +168,50 @@ describe("SQLite log deduplication", () => {
       PRAGMA user_version = 1;
     `);
     const insert = v1.prepare("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    for (let i = 1; i <= 4; i++) {
-      const event = { specversion: "1.0", id: `v1-${i}`, source: "/old", type: "com.example.old" };
-      insert.run(
-        i,
-        "old",
-        i - 1,
-        event.source,
-        event.id,
-        event.type,
-        1_700_000_000_000 + i,
-        JSON.stringify(event),
-      );
-    }
+    // Enough events for several pages of the migration; position 20 000 was deleted (a hole).
+    v1.transaction(() => {
+      for (let i = 1; i <= 25_004; i++) {
+        if (i === 20_000) continue;
+        const stream = i <= 4 ? "old" : "bulk";
+        const version = i <= 4 ? i - 1 : i < 20_000 ? i - 5 : i - 6;
+        const event = { specversion: "1.0", id: `v1-${i}`, source: "/old", type: "com.example.old" };
+        const json = JSON.stringify(event);
+        insert.run(i, stream, version, event.source, event.id, event.type, 1_700_000_000_000 + i, json);
+      }
+    })();
     v1.close();
 
     const log = openSqliteLog({ path, retentionIntervalMs: 0 });
     try {
-      const page = await log.read({ limit: 10 });
+      const page = await log.read({ limit: 4 });
       assert.deepEqual(
         page.events.map((e) => [e.position, e.stream, e.version, e.event.id]),
         [1, 2, 3, 4].map((i) => [i, "old", i - 1, `v1-${i}`]),
       );
+      assert.equal(await log.headPosition(), 25_004);
+      // Events from every page of the migration are duplicates; the deleted one is not.
+      const resent = await log.append(
+        [12_345, 19_999, 20_001, 25_004, 20_000].map((i) => testEvent({ source: "/old", id: `v1-${i}` })),
+      );
+      assert.deepEqual(
+        resent.map((r) => [r.position, r.duplicate]),
+        [
+          [12_345, true],
+          [19_999, true],
+          [20_001, true],
+          [25_004, true],
+          [25_005, false],
+        ],
+      );
       // Events of the old file are in the duplicate window; versions and positions continue.
       const [dup, fresh] = await log.append(
-        [testEvent({ source: "/old", id: "v1-3" }), testEvent({ source: "/old", id: "v1-5" })],
+        [testEvent({ source: "/old", id: "v1-3" }), testEvent({ source: "/old", id: "new-1" })],
         { stream: "old", expectedVersion: 3 },
       );
-      assert.deepEqual([dup!.position, dup!.duplicate, fresh!.position, fresh!.version], [3, true, 5, 4]);
+      assert.deepEqual(
+        [dup!.position, dup!.duplicate, fresh!.position, fresh!.version],
+        [3, true, 25_006, 4],
+      );
       assert.equal(await log.checkpoints.load("billing"), 2);
     } finally {
       await log.close();
