@@ -24,8 +24,10 @@ export interface GroupCommitOptions {
   /** recorded_at of the newest event, so commit times never go backwards. */
   readonly lastRecordedAt: number;
   readonly lookupStream: (stream: string) => StreamState | undefined;
-  /** Called after each successful COMMIT, with the streams it changed (the writes' promises are already settled). */
-  readonly onCommit: (head: number, changed: Iterable<[string, StreamState]>) => void;
+  /** Called inside the transaction after the group's writes, before COMMIT (a throw fails the whole group). */
+  readonly beforeCommit: (group: WriteGroup) => void;
+  /** Called after each successful COMMIT, with the group (the writes' promises are already settled). */
+  readonly onCommit: (group: WriteGroup) => void;
 }
 
 export class GroupCommit {
@@ -135,6 +137,7 @@ export class GroupCommit {
       for (const [stream, state] of group.streamsToPersist())
         this.#upsertStream.run(stream, state.version, state.deleted ? 1 : 0);
       if (group.removedEvents) this.#setHead.run(group.head);
+      this.#options.beforeCommit(group);
       this.#commit.run();
     } catch (error) {
       // The whole group failed (I/O error…): nothing of it is committed, the head stays.
@@ -148,6 +151,6 @@ export class GroupCommit {
       if (outcome.ok) write.resolve(outcome.value);
       else write.reject(outcome.error);
     });
-    this.#options.onCommit(this.#head, group.changedStreams());
+    this.#options.onCommit(group);
   }
 }

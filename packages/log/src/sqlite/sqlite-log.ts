@@ -7,6 +7,7 @@
 import type { CloudEvent } from "@herald/cloudevents";
 import Database from "better-sqlite3";
 import {
+  actualVersion,
   checkAppendArguments,
   checkExpectedVersion,
   checkListStreamsOptions,
@@ -15,10 +16,17 @@ import {
   checkReadStreamOptions,
   checkRetentionPolicies,
   checkStreamName,
+  expectationMet,
   type StreamState,
 } from "../append-rules.js";
-import { checkAppendExpectation, checkExpectation, duplicateResult } from "../dedupe.js";
-import { LogClosedError, LogInputError, LogLockedError, StreamDeletedError } from "../errors.js";
+import { checkExpectation, duplicateResult } from "../dedupe.js";
+import {
+  LogClosedError,
+  LogInputError,
+  LogLockedError,
+  StreamDeletedError,
+  VersionConflictError,
+} from "../errors.js";
 import { encodeEvent } from "../event-codec.js";
 import type {
   AppendOptions,
@@ -42,6 +50,7 @@ import { LazyStoredEvent } from "../stored-event.js";
 import { deriveStream } from "../stream-name.js";
 import { CatchUpSubscription } from "../subscription.js";
 import { BackgroundCheckpoint, DEFAULT_CHECKPOINT_FRAMES } from "./background-checkpoint.js";
+import { DedupeWindow, keyHash, packHashes } from "./dedupe-window.js";
 import { GroupCommit } from "./group-commit.js";
 import { acquireOwnerLock } from "./owner-lock.js";
 import { applySchema, type CheckpointMode, configureConnection, type Durability } from "./schema.js";
@@ -68,7 +77,19 @@ export interface SqliteLogOptions {
   readonly checkpoint?: CheckpointMode;
   /** WAL frames (pages) not yet in the database file that trigger a checkpoint. Default 10 000 (~40 MiB). */
   readonly checkpointFrames?: number;
+  /**
+   * How many of the newest positions the source+id deduplication covers (README, "Deduplication
+   * guarantee"). Default 4 000 000; costs 12 bytes of memory per position (~50 MiB when full).
+   */
+  readonly dedupeWindow?: number;
 }
+
+/** The default duplicate window: ~67 minutes of events at 1 000 events/s. */
+export const DEFAULT_DEDUPE_WINDOW = 4_000_000;
+/** The largest window (the ring of hashes is an Int32Array indexed by position). */
+const MAX_DEDUPE_WINDOW = 2 ** 27;
+/** Hashes per dedupe_keys row; rows wholly before the window are dropped by first_position. */
+const KEY_ROW = 16_384;
 
 /** Opens (or creates) a SQLite log. Synchronous: the log is ready when this returns. */
 export function openSqliteLog(options: SqliteLogOptions): EventLog {
@@ -77,13 +98,19 @@ export function openSqliteLog(options: SqliteLogOptions): EventLog {
 
 /** [position, stream, version, recorded_at, json] */
 type EventRow = [number, string, number, number, string];
-/** [position, stream, version] */
-type KeyRow = [number, string, number];
-
 interface PreparedEvent {
   readonly event: CloudEvent;
   readonly stream: string;
   readonly json: string;
+  /** keyHash(source, id) */
+  readonly hash: number;
+}
+
+/** The first copy of an event already stored. */
+interface FirstCopy {
+  readonly position: number;
+  readonly stream: string;
+  readonly version: number;
 }
 
 const FILTER_CHUNK = 512;
@@ -110,8 +137,12 @@ class SqliteEventLog implements EventLog {
   readonly #streamCache = new Map<string, StreamState | null>();
   #closed = false;
 
-  readonly #insert: Database.Statement<[number, string, number, string, string, string, number, string]>;
-  readonly #findByKey: Database.Statement<[string, string], KeyRow>;
+  readonly #insert: Database.Statement<[number, string, number, string, number, string]>;
+  readonly #eventAt: Database.Statement<[number], [string, number, string]>;
+  readonly #eventAtVersion: Database.Statement<[string, number], [number, string]>;
+  readonly #insertKeys: Database.Statement<[number, Buffer]>;
+  readonly #pruneKeys: Database.Statement<[number]>;
+  readonly #window: DedupeWindow;
   readonly #catalog: StreamCatalog;
   readonly #readAfter: Database.Statement<[number, number], EventRow>;
   readonly #readStreamForwards: Database.Statement<[string, number, number], EventRow>;
@@ -128,6 +159,11 @@ class SqliteEventLog implements EventLog {
     const checkpointFrames = options.checkpointFrames ?? DEFAULT_CHECKPOINT_FRAMES;
     if (!Number.isSafeInteger(checkpointFrames) || checkpointFrames < 1)
       throw new LogInputError(`checkpointFrames must be a positive integer, got ${String(checkpointFrames)}`);
+    const dedupeWindow = options.dedupeWindow ?? DEFAULT_DEDUPE_WINDOW;
+    if (!Number.isSafeInteger(dedupeWindow) || dedupeWindow < 1 || dedupeWindow > MAX_DEDUPE_WINDOW)
+      throw new LogInputError(
+        `dedupeWindow must be an integer from 1 to ${MAX_DEDUPE_WINDOW}, got ${String(dedupeWindow)}`,
+      );
     const checkpoint = options.checkpoint ?? "inline";
     if (checkpoint !== "inline" && checkpoint !== "background")
       throw new LogInputError(`checkpoint must be "inline" or "background", got ${String(checkpoint)}`);
@@ -139,7 +175,7 @@ class SqliteEventLog implements EventLog {
       lock = inWorker ? acquireOwnerLock(options.path, OPEN_TIMEOUT_MS) : undefined;
       db = new Database(options.path, { timeout: OPEN_TIMEOUT_MS });
       configureConnection(db, durability, inWorker, checkpointFrames);
-      applySchema(db);
+      applySchema(db, dedupeWindow);
     } catch (error) {
       db?.close();
       lock?.close();
@@ -150,14 +186,20 @@ class SqliteEventLog implements EventLog {
     this.#db = db;
     this.#lock = lock;
     this.#insert = db.prepare(
-      `INSERT INTO events (position, stream, version, source, id, type, recorded_at, json)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, source) DO NOTHING`,
+      "INSERT INTO events (position, stream, version, type, recorded_at, json) VALUES (?, ?, ?, ?, ?, ?)",
     );
-    this.#findByKey = db
-      .prepare<[string, string], KeyRow>(
-        "SELECT position, stream, version FROM events WHERE source = ? AND id = ?",
+    this.#eventAt = db
+      .prepare<[number], [string, number, string]>(
+        "SELECT stream, version, json FROM events WHERE position = ?",
       )
       .raw(true);
+    this.#eventAtVersion = db
+      .prepare<[string, number], [number, string]>(
+        "SELECT position, json FROM events WHERE stream = ? AND version = ?",
+      )
+      .raw(true);
+    this.#insertKeys = db.prepare("INSERT INTO dedupe_keys (first_position, hashes) VALUES (?, ?)");
+    this.#pruneKeys = db.prepare("DELETE FROM dedupe_keys WHERE first_position < ?");
     this.#catalog = new StreamCatalog(db);
     const columns = "position, stream, version, recorded_at, json";
     this.#readAfter = db
@@ -196,15 +238,18 @@ class SqliteEventLog implements EventLog {
         .prepare<[], [number]>("SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1")
         .raw(true)
         .get()?.[0] ?? 0;
+    this.#window = loadWindow(db, head, dedupeWindow);
     const signal = new HeadSignal(head);
     this.#signal = signal;
     this.#writer = new GroupCommit(db, {
       head,
       lastRecordedAt,
       lookupStream: (stream) => this.#committedStream(stream),
-      onCommit: (committed, changed) => {
-        for (const [stream, state] of changed) this.#streamCache.set(stream, state);
-        signal.advance(committed);
+      beforeCommit: (group) => this.#storeKeys(group),
+      onCommit: (group) => {
+        this.#window.add(group.start + 1, group.keys);
+        for (const [stream, state] of group.changedStreams()) this.#streamCache.set(stream, state);
+        signal.advance(group.head);
       },
     });
 
@@ -235,6 +280,7 @@ class SqliteEventLog implements EventLog {
       event,
       stream: named ?? deriveStream(event),
       json: encodeEvent(event),
+      hash: keyHash(event.source, event.id),
     }));
     return this.#writer.enqueue(
       (group) => this.#applyAppend(group, prepared, named, expected),
@@ -250,46 +296,117 @@ class SqliteEventLog implements EventLog {
   ): AppendResult[] {
     const results: AppendResult[] = [];
     const versions = new Map<string, number>();
+    /** Indexes of the events this append stores, and the same by hash (duplicates inside the batch). */
+    const fresh: number[] = [];
+    const freshByHash = new Map<number, number[]>();
     let position = group.head;
-    let fresh = 0;
-    for (const { event, stream, json } of prepared) {
+    prepared.forEach(({ event, stream, hash }, index) => {
+      const first =
+        this.#firstCopy(group, event, hash) ?? firstInBatch(prepared, results, freshByHash, index);
+      if (first !== undefined) {
+        results.push(duplicateOf(event, first));
+        return;
+      }
       let version = versions.get(stream);
       if (version === undefined) {
         const state = group.stream(stream);
-        if (state?.deleted) {
-          const first = this.#findByKey.get(event.source, event.id);
-          if (first === undefined) throw new StreamDeletedError(stream);
-          results.push(duplicateOf(event, first));
-          continue;
-        }
+        if (state?.deleted) throw new StreamDeletedError(stream);
         version = state?.version ?? -1;
       }
       version += 1;
-      const { changes } = this.#insert.run(
-        position + 1,
-        stream,
-        version,
-        event.source,
-        event.id,
-        event.type,
-        group.recordedAt,
-        json,
-      );
-      if (changes === 1) {
-        position += 1;
-        fresh += 1;
-        versions.set(stream, version);
-        results.push({ id: event.id, source: event.source, position, stream, version, duplicate: false });
-      } else {
-        // source+id is already in the log (or earlier in this group): answer with the first copy.
-        results.push(duplicateOf(event, this.#findByKey.get(event.source, event.id)!));
+      position += 1;
+      versions.set(stream, version);
+      results.push({ id: event.id, source: event.source, position, stream, version, duplicate: false });
+      fresh.push(index);
+      const same = freshByHash.get(hash);
+      if (same === undefined) freshByHash.set(hash, [index]);
+      else same.push(index);
+    });
+    // An append whose events are all already stored is an idempotent retry: no version check.
+    if (fresh.length === 0) return results;
+    if (named !== undefined) {
+      const state = group.stream(named);
+      if (!expectationMet(expected, state)) {
+        // Past the duplicate window, a retried expected-version append is recognised exactly: its
+        // events sit at the versions it expected.
+        const retry = this.#storedRetry(prepared, named, expected);
+        if (retry !== undefined) return retry;
+        throw new VersionConflictError(named, expected, actualVersion(state));
       }
     }
-    // An append whose events are all already stored is an idempotent retry: no version check.
-    checkAppendExpectation(named, expected, (stream) => group.stream(stream), fresh);
+    for (const index of fresh) {
+      const { event, json } = prepared[index]!;
+      const result = results[index]!;
+      this.#insert.run(result.position, result.stream, result.version, event.type, group.recordedAt, json);
+    }
+    group.addKeys(fresh.map((index) => prepared[index]!.hash));
     for (const [stream, version] of versions) group.setStream(stream, { version, deleted: false });
     group.head = position;
     return results;
+  }
+
+  /** The stored first copy of source+id among the window's positions and this group's, if any. */
+  #firstCopy(group: WriteGroup, event: CloudEvent, hash: number): FirstCopy | undefined {
+    for (const position of this.#window.candidates(hash)) {
+      const first = this.#confirm(position, event);
+      if (first !== undefined) return first;
+    }
+    for (const position of group.positionsWithKey(hash) ?? []) {
+      const first = this.#confirm(position, event);
+      if (first !== undefined) return first;
+    }
+    return undefined;
+  }
+
+  /** The exact check behind a hash match: is the event at `position` this source+id? */
+  #confirm(position: number, event: CloudEvent): FirstCopy | undefined {
+    const row = this.#eventAt.get(position);
+    if (row === undefined) return undefined; // deleted since (retention, stream deletion)
+    const stored = JSON.parse(row[2]) as { source?: unknown; id?: unknown };
+    if (stored.source !== event.source || stored.id !== event.id) return undefined;
+    return { position, stream: row[0], version: row[1] };
+  }
+
+  /**
+   * When an append to `stream` expecting version e (no-stream: -1) fails its check, is it the retry
+   * of an append that succeeded? Then its events are stored at versions e+1, e+2 … in order.
+   */
+  #storedRetry(
+    prepared: readonly PreparedEvent[],
+    stream: string,
+    expected: ExpectedVersion,
+  ): AppendResult[] | undefined {
+    if (typeof expected !== "number" && expected !== "no-stream") return undefined;
+    let version = expected === "no-stream" ? -1 : expected;
+    const results: AppendResult[] = [];
+    const seen = new Map<string, AppendResult>();
+    for (const { event } of prepared) {
+      const key = `${event.source}\u0000${event.id}`;
+      const earlier = seen.get(key);
+      if (earlier !== undefined) {
+        results.push(earlier);
+        continue;
+      }
+      version += 1;
+      const row = this.#eventAtVersion.get(stream, version);
+      if (row === undefined) return undefined;
+      const stored = JSON.parse(row[1]) as { source?: unknown; id?: unknown };
+      if (stored.source !== event.source || stored.id !== event.id) return undefined;
+      const result = duplicateOf(event, { position: row[0], stream, version });
+      seen.set(key, result);
+      results.push(result);
+    }
+    return results;
+  }
+
+  /** Inside the group's transaction: its hashes go to dedupe_keys; rows out of the window go. */
+  #storeKeys(group: WriteGroup): void {
+    const keys = group.keys;
+    if (keys.length === 0) return;
+    for (let offset = 0; offset < keys.length; offset += KEY_ROW) {
+      this.#insertKeys.run(group.start + 1 + offset, packHashes(keys, offset, KEY_ROW));
+    }
+    this.#pruneKeys.run(group.head - this.#window.size + 1 - KEY_ROW);
   }
 
   async read(options?: ReadOptions): Promise<ReadPage> {
@@ -459,6 +576,44 @@ class SqliteEventLog implements EventLog {
   }
 }
 
-function duplicateOf(event: CloudEvent, first: KeyRow): AppendResult {
-  return duplicateResult(event, first[0], first[1], first[2]);
+function duplicateOf(event: CloudEvent, first: FirstCopy): AppendResult {
+  return duplicateResult(event, first.position, first.stream, first.version);
+}
+
+/** An event stored earlier in the same batch with the same source+id. */
+function firstInBatch(
+  prepared: readonly PreparedEvent[],
+  results: readonly AppendResult[],
+  freshByHash: ReadonlyMap<number, readonly number[]>,
+  index: number,
+): FirstCopy | undefined {
+  const { event, hash } = prepared[index]!;
+  for (const earlier of freshByHash.get(hash) ?? []) {
+    const other = prepared[earlier]!.event;
+    if (other.source === event.source && other.id === event.id) return results[earlier];
+  }
+  return undefined;
+}
+
+/** The duplicate window of the newest `size` positions, from dedupe_keys. */
+function loadWindow(db: Database.Database, head: number, size: number): DedupeWindow {
+  const window = new DedupeWindow(size);
+  const first = Math.max(1, head - size + 1);
+  if (head < first) return window;
+  // Positions with no stored hash (a deleted tail) get 0: a candidate that no event confirms.
+  const hashes = new Int32Array(head - first + 1);
+  const rows = db
+    .prepare<[number], [number, Buffer]>(
+      "SELECT first_position, hashes FROM dedupe_keys WHERE first_position >= ? ORDER BY first_position",
+    )
+    .raw(true)
+    .iterate(first - KEY_ROW);
+  for (const [position, blob] of rows) {
+    for (let i = 0; i < blob.length / 4; i++) {
+      const at = position + i - first;
+      if (at >= 0 && at < hashes.length) hashes[at] = blob.readInt32LE(i * 4);
+    }
+  }
+  window.add(first, hashes);
+  return window;
 }

@@ -4,7 +4,13 @@ import type { StreamState } from "../append-rules.js";
 
 export class WriteGroup {
   head: number;
+  /** The head before the group: its new positions are start + 1 … head. */
+  readonly start: number;
   readonly recordedAt: number;
+  /** keyHash of each new position, in position order (start + 1 first), for the duplicate window. */
+  readonly keys: number[] = [];
+  /** The same, by hash: positions this group stored (earlier operations are visible to later ones). */
+  readonly #byHash = new Map<number, number[]>();
   /** Set when an operation deleted events, so the head is persisted (positions are never reused). */
   removedEvents = false;
   readonly #known = new Map<string, StreamState | null>();
@@ -15,8 +21,26 @@ export class WriteGroup {
 
   constructor(head: number, recordedAt: number, lookup: (stream: string) => StreamState | undefined) {
     this.head = head;
+    this.start = head;
     this.recordedAt = recordedAt;
     this.#lookup = lookup;
+  }
+
+  /** Records the hashes of positions head + 1 … head + hashes.length (call before moving head). */
+  addKeys(hashes: readonly number[]): void {
+    for (let i = 0; i < hashes.length; i++) {
+      const hash = hashes[i]!;
+      this.keys.push(hash);
+      const positions = this.#byHash.get(hash);
+      const position = this.head + 1 + i;
+      if (positions === undefined) this.#byHash.set(hash, [position]);
+      else positions.push(position);
+    }
+  }
+
+  /** Positions stored by this group so far with that hash. */
+  positionsWithKey(hash: number): readonly number[] | undefined {
+    return this.#byHash.get(hash);
   }
 
   stream(name: string): StreamState | undefined {
