@@ -102,7 +102,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   const deps = { log, limits: config.limits, metrics };
   registerIngestRoutes(router, deps);
   registerReadRoutes(router, deps);
-  registerStreamRoutes(router, deps);
+  registerStreamRoutes(router, { ...deps, hardDelete: config.retention.hardDelete });
   const manager = new SubscriptionManager({ log, registry, logger, sinkPolicy: config.sinks });
   registerSubscriptionRoutes(router, manager, config.limits);
   const retention = new RetentionRunner({
