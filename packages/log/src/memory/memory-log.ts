@@ -310,7 +310,12 @@ class MemoryEventLog implements EventLog {
         if (state.deleted || !policyCoversStream(policy, name)) continue;
         const covered = state.entries.filter((entry) => policyCovers(policy, name, entry.type));
         const drop = new Set<Entry>();
-        if (policy.maxCount !== undefined) {
+        if (policy.maxCount !== undefined && policy.type === undefined) {
+          // Like SQLite: the stream's newest maxCount versions stay (positions removed by deleteEvents
+          // count among them), so the bound is one index range.
+          const oldestKept = state.version - policy.maxCount + 1;
+          for (const entry of covered) if (entry.stored.version < oldestKept) drop.add(entry);
+        } else if (policy.maxCount !== undefined) {
           for (const entry of covered.slice(0, Math.max(0, covered.length - policy.maxCount)))
             drop.add(entry);
         }
