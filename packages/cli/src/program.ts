@@ -289,6 +289,12 @@ export function createProgram(context: ProgramContext): Command {
           "none",
         ]),
       )
+      .addOption(
+        new Option(
+          "--retention <mode>",
+          "stream: events stay for replay; queue: acked events may be dropped",
+        ).choices(["stream", "queue"]),
+      )
       .option("--max-in-flight <n>", "unacked events at most", integer(1))
       .option("--ack-timeout <ms>", "redeliver unacked events after this long", integer(1))
       .option("--max-deliveries <n>", "attempts before an event is dead-lettered", integer(1))
