@@ -713,6 +713,29 @@ export function eventLogContract(name: string, factory: EventLogFactory, feature
       assert.equal((await log.metadata.list("")).length, 2);
     });
 
+    it(
+      "keeps hard deletes and deleted positions across a reopen (durable backends)",
+      unless("reopen"),
+      async () => {
+        const { log, reopen } = await open();
+        assert.ok(reopen !== undefined, "features.reopen is true, so the factory must return reopen()");
+        await log.append([testEvent(), testEvent()], { stream: "purged" });
+        await log.append([testEvent({ source: "/k", id: "1" }), testEvent()], { stream: "queue" });
+        await log.deleteStream("purged", { hard: true });
+        assert.equal(await log.deleteEvents([3, 4]), 2);
+        const again = await reopen();
+        opened.push(again);
+        assert.equal(await again.headPosition(), 4);
+        assert.equal(await again.streamInfo("purged"), undefined);
+        assert.deepEqual(await again.streamInfo("queue"), { stream: "queue", version: 1, deleted: false });
+        assert.deepEqual(await readAll(again), []);
+        const next = await again.append([testEvent({ source: "/k", id: "1" })], { stream: "queue" });
+        assert.deepEqual([next[0]!.position, next[0]!.version, next[0]!.duplicate], [5, 2, false]);
+        const reborn = await again.append([testEvent()], { stream: "purged", expectedVersion: "no-stream" });
+        assert.deepEqual([reborn[0]!.position, reborn[0]!.version], [6, 0]);
+      },
+    );
+
     it("reopens after close with everything in place (durable backends)", unless("reopen"), async () => {
       const { log, reopen } = await open();
       assert.ok(reopen !== undefined, "features.reopen is true, so the factory must return reopen()");
