@@ -406,9 +406,11 @@ test("deliverySettings reads numbers and digit strings in either backoff spellin
       maxDeliveries: "10",
       backoff: { baseMs: "100", capMs: 5_000 },
       ordering: "none",
+      retention: "queue",
     }),
     {
       ordering: "none",
+      retention: "queue",
       maxInFlight: 64,
       ackTimeoutMs: 30_000,
       maxDeliveries: 10,
