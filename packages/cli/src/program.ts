@@ -253,8 +253,12 @@ export function createProgram(context: ProgramContext): Command {
       .command("delete")
       .description("soft-delete a stream: its events become unreadable, its name is never reused")
       .argument("<stream>")
-      .option("--expected-version <v>", "only if the stream is at this version (any, exists or a number)"),
-  ).action(async (stream: string, flags: ConnectionFlags & { expectedVersion?: string }) =>
+      .option("--expected-version <v>", "only if the stream is at this version (any, exists or a number)")
+      .option(
+        "--hard",
+        "also remove the tombstone (of a deleted stream too): the name may be reused from version 0",
+      ),
+  ).action(async (stream: string, flags: ConnectionFlags & { expectedVersion?: string; hard?: boolean }) =>
     deleteStream(clientFrom(flags), stream, flags, out),
   );
 
@@ -284,6 +288,12 @@ export function createProgram(context: ProgramContext): Command {
           "key",
           "none",
         ]),
+      )
+      .addOption(
+        new Option(
+          "--retention <mode>",
+          "stream: events stay for replay; queue: acked events may be dropped",
+        ).choices(["stream", "queue"]),
       )
       .option("--max-in-flight <n>", "unacked events at most", integer(1))
       .option("--ack-timeout <ms>", "redeliver unacked events after this long", integer(1))

@@ -165,6 +165,17 @@ describe("read and tail --stream (real server)", () => {
     assert.equal(read.code, 1);
     const again = await runCli(["streams", "delete", "gone"], { env });
     assert.equal(again.code, 1);
+    // --hard removes the tombstone: the name is free again and starts at version 0.
+    const hard = await runCli(["streams", "delete", "gone", "--hard"], { env });
+    assert.equal(hard.code, 0, hard.stderr);
+    assert.match(hard.stderr, /hard-deleted stream gone \(was at version 0\); its name is free again/);
+    const after = await runCli(["streams", "list", "--deleted", "--prefix", "gone", "--json"], { env });
+    assert.equal(after.stdout, "");
+    await postEvent(herald.url, { id: "gone-1" }, "gone");
+    const reborn = await runCli(["streams", "list", "--prefix", "gone", "--json"], { env });
+    assert.deepEqual(JSON.parse(reborn.stdout), { stream: "gone", version: 0, deleted: false });
+    const missing = await runCli(["streams", "delete", "never-was", "--hard"], { env });
+    assert.equal(missing.code, 1);
   });
 
   test("--version --url prints the server's version from /healthz, or unknown", async () => {

@@ -257,3 +257,47 @@ describe("subs (real server)", () => {
     assert.equal(stats.code, 1);
   });
 });
+
+describe("subs create --retention queue (real server)", () => {
+  let herald: HeraldProcess;
+  let env: Record<string, string>;
+  before(async () => {
+    herald = await startHerald(["--retention-interval", "1s"]);
+    env = { HERALD_URL: herald.url };
+  });
+  after(async () => {
+    await herald.stop();
+  });
+
+  test("a queue subscription's acked events are dropped by the background pass", async () => {
+    const created = await runCli(
+      ["subs", "create", "work", "--retention", "queue", "--start", "beginning", "--type", "job"],
+      { env },
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const get = await runCli(["subs", "get", "work"], { env });
+    assert.equal((JSON.parse(get.stdout) as { config: Record<string, string> }).config.retention, "queue");
+    const bad = await runCli(["subs", "create", "nope", "--retention", "forever"], { env });
+    assert.equal(bad.code, 2, "an invalid choice is a usage error");
+
+    const lines = ["j1", "j2"].map((id) => JSON.stringify({ type: "job", source: "/queue", id }));
+    lines.push(JSON.stringify({ type: "note", source: "/queue", id: "n1" }));
+    const published = await runCli(["publish", "--file", "-"], { env, stdin: lines.join("\n") });
+    assert.equal(published.code, 0, published.stderr);
+    const tail = await runCli(["tail", "--sub", "work", "--json", "--count", "2", "--wait", "2000"], { env });
+    assert.equal(tail.code, 0, tail.stderr);
+
+    // The acked jobs go within a pass or two (1 s apart); the note, which nothing matches, stays.
+    const deadline = Date.now() + 8000;
+    let ids: string[] = [];
+    while (Date.now() < deadline) {
+      const page = (await (await fetch(`${herald.url}/events`)).json()) as {
+        events: Array<{ event: { id: string } }>;
+      };
+      ids = page.events.map((e) => e.event.id);
+      if (ids.length === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.deepEqual(ids, ["n1"]);
+  });
+});

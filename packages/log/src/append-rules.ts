@@ -117,6 +117,11 @@ export function checkRetentionPolicies(policies: readonly RetentionPolicy[]): vo
   }
 }
 
+export function checkPositions(positions: readonly number[]): void {
+  if (!Array.isArray(positions)) throw new LogInputError("positions are an array");
+  for (const position of positions) checkNonNegativeInteger("position", position);
+}
+
 export function checkNonNegativeInteger(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0)
     throw new LogInputError(`${name} must be a non-negative integer, got ${String(value)}`);

@@ -85,6 +85,12 @@ export interface ListStreamsOptions {
   readonly limit?: number;
 }
 
+export interface DeleteStreamOptions {
+  readonly expectedVersion?: ExpectedVersion;
+  /** Also remove the tombstone: the name may be used again, from version 0. Default false. */
+  readonly hard?: boolean;
+}
+
 export interface SubscribeOptions {
   /** Deliver events with position > after: catch-up first, then live, no gap, no duplicate. */
   readonly after: number;
@@ -141,8 +147,19 @@ export interface EventLog {
   /** Position of the first event recorded at or after `time` (ms), for "start at time". */
   positionAtTime(time: number): Promise<number>;
   subscribe(options: SubscribeOptions): LogSubscription;
-  /** Soft delete: events become unreadable, the version is kept (a tombstone) and never reused. */
-  deleteStream(stream: string, options?: { readonly expectedVersion?: ExpectedVersion }): Promise<void>;
+  /**
+   * Soft delete: the events are removed, the version is kept (a tombstone) and never reused.
+   * `hard: true` removes the events and the tombstone too (also of an already deleted stream): the
+   * stream is forgotten, its name is free and a new append to it starts again at version 0.
+   */
+  deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void>;
+  /**
+   * Removes the events at these positions (queue mode: events every consumer has acked). Positions
+   * that hold no event are ignored. Readers simply no longer see them; the head never moves back,
+   * stream versions are kept, and a removed event is no longer a duplicate. Resolves with how many
+   * events were removed, once durable. Pass bounded slices (SQLite deletes them in one transaction).
+   */
+  deleteEvents(positions: readonly number[]): Promise<number>;
   setRetention(policies: readonly RetentionPolicy[]): void;
   /** Apply retention now (backends also run it in the background). */
   runRetention(): Promise<RetentionReport>;

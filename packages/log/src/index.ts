@@ -2,6 +2,7 @@ export type {
   AppendOptions,
   AppendResult,
   CheckpointStore,
+  DeleteStreamOptions,
   EventLog,
   EventPredicate,
   ExpectedVersion,

@@ -1,5 +1,6 @@
 // Model-based check that the backends have identical semantics: random sequences of appends
-// (named and derived streams, expected versions, repeated ids), deletions, retention and reads run against
+// (named and derived streams, expected versions, repeated ids), deletions (soft, hard, by position),
+// retention and reads run against
 // the in-memory and the SQLite log, and every answer — results, errors, reads — must match.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -27,7 +28,8 @@ type Operation =
       stream: string | null;
       expected: ExpectedVersion;
     }
-  | { kind: "delete"; stream: string; expected: ExpectedVersion }
+  | { kind: "delete"; stream: string; expected: ExpectedVersion; hard: boolean }
+  | { kind: "deleteEvents"; positions: number[] }
   | { kind: "readStream"; stream: string; backwards: boolean }
   | { kind: "retain"; stream: string; maxCount: number };
 
@@ -47,6 +49,14 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
       kind: fc.constant("delete" as const),
       stream: streamName,
       expected: expectedVersion,
+      hard: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("deleteEvents" as const),
+      positions: fc.array(fc.integer({ min: 0, max: 14 }), { maxLength: 4 }),
     }),
   },
   {
@@ -90,8 +100,11 @@ async function run(log: EventLog, op: Operation): Promise<unknown> {
       return await log.runRetention();
     }
     if (op.kind === "delete") {
-      await log.deleteStream(op.stream, { expectedVersion: op.expected });
+      await log.deleteStream(op.stream, { expectedVersion: op.expected, hard: op.hard });
       return "deleted";
+    }
+    if (op.kind === "deleteEvents") {
+      return await log.deleteEvents(op.positions);
     }
     const events = await log.readStream(op.stream, op.backwards ? { direction: "backwards" } : {});
     return events.map((e) => [e.position, e.version, e.event.id]);

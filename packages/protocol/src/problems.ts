@@ -115,6 +115,11 @@ export const PROBLEMS = Object.freeze({
     "The stream is not at the expected version; `actualVersion` says where it is. Nothing was appended.",
   ),
   "stream-deleted": row(409, "Stream Deleted", "An append named a stream that was deleted."),
+  "hard-delete-disabled": row(
+    409,
+    "Hard Delete Disabled",
+    "A hard stream delete was asked for, but the server's `retention.hardDelete` setting is false.",
+  ),
   "duplicate-subscription": row(409, "Subscription Exists", "A subscription with this id already exists."),
   "subscription-mode-conflict": row(
     409,

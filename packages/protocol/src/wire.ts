@@ -166,6 +166,11 @@ export interface SubscriptionConfig {
   readonly timeoutMs?: number | string;
   /** Applied on create only. */
   readonly start?: StartPositionInit;
+  /**
+   * `stream` (default): events stay for replay. `queue`: an event may be dropped from the log once every
+   * subscription matching it is a queue and has acked it (no stream-mode subscription matches it).
+   */
+  readonly retention?: "stream" | "queue";
 }
 
 /** What the server applies for a config member that is not given (one description for server and SDK). */
@@ -178,6 +183,7 @@ export const SUBSCRIPTION_CONFIG_DEFAULTS = Object.freeze({
   backoffBaseMs: 500,
   backoffCapMs: 60_000,
   timeoutMs: 10_000,
+  retention: "stream",
 } as const);
 
 export type SubscriptionProtocol = "HTTP" | "MQTT3" | "MQTT5" | "AMQP" | "NATS" | "KAFKA";

@@ -176,6 +176,21 @@ describe("stream list and deletion", () => {
     );
     const withDeleted = await client.listStreams({ prefix: "lst/", deleted: true });
     assert.deepEqual(withDeleted.streams[0], { stream: "lst/a", version: 1, deleted: true });
+
+    // hard: the tombstone goes too, and the name starts again at version 0.
+    assert.deepEqual(await client.deleteStream("lst/a", { hard: true }), {
+      stream: "lst/a",
+      version: 1,
+      deleted: true,
+    });
+    const purged = await client.listStreams({ prefix: "lst/", deleted: true });
+    assert.deepEqual(
+      purged.streams.map((s) => s.stream),
+      ["lst/b", "lst/c"],
+    );
+    const reborn = await client.append("lst/a", [event("lst.t", "lst/a", 9)]);
+    assert.ok(reborn.kind === "ack", "append after a hard delete is accepted");
+    assert.equal(reborn.results[0]?.version, 0);
   });
 });
 
@@ -391,9 +406,11 @@ test("deliverySettings reads numbers and digit strings in either backoff spellin
       maxDeliveries: "10",
       backoff: { baseMs: "100", capMs: 5_000 },
       ordering: "none",
+      retention: "queue",
     }),
     {
       ordering: "none",
+      retention: "queue",
       maxInFlight: 64,
       ackTimeoutMs: 30_000,
       maxDeliveries: 10,

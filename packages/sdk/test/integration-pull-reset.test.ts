@@ -156,4 +156,13 @@ test("ensureSubscription: same is fine (defaults and string config included), a 
     subscriptionDifferences({ id, filters: other.filters, config: { maxInFlight: 8 } }, updated),
     ["config.maxDeliveries"],
   );
+  // Queue mode is a compared setting; `stream` is the default.
+  assert.deepEqual(
+    subscriptionDifferences({ ...other, config: { ...other.config, retention: "queue" } }, updated),
+    ["config.retention"],
+  );
+  assert.deepEqual(
+    subscriptionDifferences({ ...other, config: { ...other.config, retention: "stream" } }, updated),
+    [],
+  );
 });

@@ -12,10 +12,20 @@
 // - A subscription whose unacked events were dropped resumes at the next event that still exists; the
 //   pass logs a warning naming it and how many positions past its checkpoint are gone (events it had
 //   already read into its delivery window are still delivered).
-import type { EventLog, RetentionPolicy } from "@herald/log";
+//
+// Queue mode (`config.retention: "queue"`), after the rules: an event is dropped when at least one
+// subscription matches it, every subscription that matches it is a queue, and each of those has acked
+// it (stored checkpoint at or past it). An event a stream-mode subscription matches, or that no
+// subscription matches, is kept (unless a rule drops it). While a subscription with a checkpoint is not
+// running (it failed to resume), its filter is unknown, so nothing is dropped by queue mode.
+import type { EventLog, RetentionPolicy, StoredEvent } from "@herald/log";
 import type { Logger } from "./observability/logger.js";
 import type { RetentionConfig, RetentionRuleConfig } from "./settings.js";
+import type { RetentionView } from "./subscriptions/manager.js";
 import { checkpointGroup } from "./subscriptions/store.js";
+
+/** Events read, and at most deleted, per queue-mode slice (one log transaction each). */
+const QUEUE_SLICE = 500;
 
 /** Checkpoint groups of subscriptions start with this. */
 const SUBSCRIPTION_GROUP = checkpointGroup("");
@@ -31,7 +41,10 @@ export function retentionRules(config: RetentionConfig): RetentionRuleConfig[] {
 }
 
 export interface RetentionPassReport {
+  /** Every event the pass deleted, `dequeued` included. */
   readonly deleted: number;
+  /** Events dropped by queue mode: acked by every (queue-mode) subscription matching them. */
+  readonly dequeued: number;
   /** Subscriptions that lost events they had not acked (count rules, `dropUnacked`). */
   readonly overtaken: ReadonlyArray<{ readonly subscription: string; readonly skipped: number }>;
 }
@@ -41,6 +54,8 @@ export interface RetentionRunnerOptions {
   readonly rules: readonly RetentionRuleConfig[];
   readonly intervalMs: number;
   readonly logger: Logger;
+  /** The subscriptions' modes and matchers, for queue mode (undefined while they load). */
+  readonly subscriptions?: () => RetentionView | undefined;
   /** The clock (tests). */
   readonly now?: () => number;
 }
@@ -51,17 +66,21 @@ export class RetentionRunner {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<RetentionPassReport> | undefined;
   #applied = "";
+  /** Queue mode: positions up to here were decided under the subscription set `#queueKey`. */
+  #queueCursor = 0;
+  #queueKey = "";
 
   constructor(options: RetentionRunnerOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
   }
 
+  /** Rules, or subscriptions that may be in queue mode. */
   get enabled(): boolean {
-    return this.#options.rules.length > 0;
+    return this.#options.rules.length > 0 || this.#options.subscriptions !== undefined;
   }
 
-  /** Starts the interval (no-op without rules). */
+  /** Starts the interval (no-op without rules or subscriptions). */
   start(): void {
     if (!this.enabled || this.#timer !== undefined) return;
     this.#timer = setInterval(() => {
@@ -88,8 +107,16 @@ export class RetentionRunner {
   }
 
   async #pass(): Promise<RetentionPassReport> {
+    const ruled = await this.#rulesPass();
+    // After the rules' overtaken check, which must not mistake queue drops for losses.
+    const dequeued = await this.#queuePass();
+    if (dequeued > 0) this.#options.logger.info(`retention dropped ${dequeued} acked queue events`);
+    return { deleted: ruled.deleted + dequeued, dequeued, overtaken: ruled.overtaken };
+  }
+
+  async #rulesPass(): Promise<Omit<RetentionPassReport, "dequeued">> {
     const { log, logger } = this.#options;
-    if (!this.enabled) return { deleted: 0, overtaken: [] };
+    if (this.#options.rules.length === 0) return { deleted: 0, overtaken: [] };
     const before = await this.#firstUnacked();
     const policies = this.#policies(before);
     const key = JSON.stringify(policies);
@@ -120,6 +147,50 @@ export class RetentionRunner {
         );
     }
     return { deleted, overtaken };
+  }
+
+  /** Queue mode, in slices of QUEUE_SLICE positions: see the header. Returns how many events went. */
+  async #queuePass(): Promise<number> {
+    const view = this.#options.subscriptions?.();
+    if (view === undefined || !view.some((s) => s.queue)) return 0;
+    const checkpoints = await this.#checkpoints();
+    const known = new Set(view.map((s) => s.id));
+    for (const group of checkpoints.keys()) if (!known.has(group)) return 0;
+    const acked = (id: string) => checkpoints.get(id) ?? 0;
+    // Decisions hold while the subscription set stays the same; a change (new, removed, updated,
+    // other mode) may free events decided before, so scanning starts over.
+    const key = JSON.stringify(view.map((s) => [s.id, s.queue, s.filterKey]));
+    if (key !== this.#queueKey) {
+      this.#queueKey = key;
+      this.#queueCursor = 0;
+    }
+    const queues = view.filter((s) => s.queue);
+    const upTo = Math.max(...queues.map((s) => acked(s.id)));
+    const droppable = (stored: StoredEvent): boolean => {
+      let matched = false;
+      for (const subscription of view) {
+        if (!subscription.matches(stored)) continue;
+        if (!subscription.queue || acked(subscription.id) < stored.position) return false;
+        matched = true;
+      }
+      return matched;
+    };
+    let after = this.#queueCursor;
+    let dropped = 0;
+    while (after < upTo) {
+      const page = await this.#options.log.read({
+        after,
+        limit: QUEUE_SLICE,
+        scanLimit: QUEUE_SLICE,
+      });
+      const doomed = page.events.filter((e) => e.position <= upTo && droppable(e)).map((e) => e.position);
+      if (doomed.length > 0) dropped += await this.#options.log.deleteEvents(doomed);
+      if (page.next <= after) break;
+      after = page.next;
+    }
+    // Everything up to the slowest queue's checkpoint is decided for good (until the set changes).
+    this.#queueCursor = Math.max(this.#queueCursor, Math.min(upTo, ...queues.map((s) => acked(s.id))));
+    return dropped;
   }
 
   /** Age bounds stretched so they keep the oldest unacked event (rules without `dropUnacked`). */

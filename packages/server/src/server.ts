@@ -52,7 +52,7 @@ export interface HeraldServer {
   readonly routes: readonly RouteInfo[];
   /** The server's version, as `GET /`, `/healthz` and the `Herald-Version` header report it. */
   readonly version: string;
-  /** One retention pass now (it also runs every `retention.interval`); a no-op without rules. */
+  /** One retention pass now (it also runs every `retention.interval`): the rules, then queue mode. */
   runRetention(): Promise<RetentionPassReport>;
   /** Graceful: stop accepting, finish in-flight requests and deliveries (≤ shutdownDrainMs), close the log. */
   close(): Promise<void>;
@@ -102,13 +102,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   const deps = { log, limits: config.limits, metrics };
   registerIngestRoutes(router, deps);
   registerReadRoutes(router, deps);
-  registerStreamRoutes(router, deps);
+  registerStreamRoutes(router, { ...deps, hardDelete: config.retention.hardDelete });
   const manager = new SubscriptionManager({ log, registry, logger, sinkPolicy: config.sinks });
   registerSubscriptionRoutes(router, manager, config.limits);
   const retention = new RetentionRunner({
     log,
     rules: retentionRules(config.retention),
     intervalMs: config.retention.interval,
+    subscriptions: () => manager.retentionView(),
     logger,
   });
 

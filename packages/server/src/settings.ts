@@ -468,6 +468,14 @@ export const SETTINGS = [
     doc: "retention per stream prefix or event type, on top of `retention.maxAge`/`maxCount`; an event goes when any rule covering it says so",
   }),
   setting({
+    key: "retention.hardDelete",
+    flag: "--retention-hard-delete <bool>",
+    env: "HERALD_RETENTION_HARD_DELETE",
+    type: bool(),
+    default: true,
+    doc: "allow `DELETE /streams/{stream}?hard=true` (events and tombstone go, the name may be reused); `false` keeps every tombstone",
+  }),
+  setting({
     key: "retention.interval",
     flag: "--retention-interval <duration>",
     env: "HERALD_RETENTION_INTERVAL",

@@ -96,6 +96,7 @@ describe("resolveConfig", () => {
         HERALD_RETENTION_MAX_AGE: "7d",
         HERALD_RETENTION_MAX_COUNT: "1000",
         HERALD_RETENTION_INTERVAL: "30s",
+        HERALD_RETENTION_HARD_DELETE: "false",
         HERALD_RETENTION_RULES:
           '[{"streamPrefix":"audit-","maxAge":"90d"},{"type":"com.acme.tick","maxCount":10,"dropUnacked":true}]',
       },
@@ -128,6 +129,7 @@ describe("resolveConfig", () => {
       retention: {
         maxAge: 7 * 86_400_000,
         maxCount: 1000,
+        hardDelete: false,
         interval: 30_000,
         rules: [
           { streamPrefix: "audit-", maxAgeMs: 90 * 86_400_000 },

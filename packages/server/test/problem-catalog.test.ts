@@ -179,6 +179,10 @@ const CASES: Partial<Record<ProblemCode, Case>> = {
     await s.open.log.deleteStream("doomed");
     return request(`${s.open.url}/streams/doomed`, ce({ id: "d-2" }));
   },
+  "hard-delete-disabled": async (s) => {
+    await request(`${s.slow.url}/streams/kept-forever`, ce({ id: "h-1" }));
+    return request(`${s.slow.url}/streams/kept-forever?hard=true`, { method: "DELETE" });
+  },
   "duplicate-subscription": (s) =>
     request(`${s.open.url}/subscriptions`, { method: "POST", ...json({ id: "pull-sub" }) }),
   "subscription-mode-conflict": (s) =>
@@ -256,7 +260,7 @@ describe("every problem code is answered by a real server", () => {
       ],
     });
     const closed = await start({ log: closedLog });
-    const slow = await start({ limits: { requestTimeoutMs: 300 } });
+    const slow = await start({ limits: { requestTimeoutMs: 300 }, retention: { hardDelete: false } });
     await closedLog.close();
     // Readiness flips only while subscriptions load, before startServer listens: the health routes
     // are served here by the server's own router on a real HTTP server, told that they are loading.

@@ -13,8 +13,11 @@ async function append(url: string, stream: string, count = 1): Promise<void> {
   }
 }
 
-async function del(url: string, stream: string, headers: Record<string, string> = {}) {
-  const response = await fetch(`${url}/streams/${encodeURIComponent(stream)}`, { method: "DELETE", headers });
+async function del(url: string, stream: string, headers: Record<string, string> = {}, query = "") {
+  const response = await fetch(`${url}/streams/${encodeURIComponent(stream)}${query}`, {
+    method: "DELETE",
+    headers,
+  });
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : {}) as StreamSummary & Problem };
 }
@@ -155,6 +158,57 @@ describe("DELETE /streams/{stream}", () => {
       assert.equal(conflict.body.actualVersion, 1);
       assert.equal((await get(`${url}/streams/s`)).status, 200);
       assert.equal((await del(url, "s", { "herald-expected-version": "1" })).status, 200);
+    });
+  });
+
+  it("?hard=true removes the events and the tombstone: the name starts again at version 0", async () => {
+    await withServer({}, async ({ url }) => {
+      await append(url, "h/1", 3);
+      await append(url, "h/2", 1);
+      const hard = await del(url, "h/1", {}, "?hard=true");
+      assert.equal(hard.status, 200);
+      assert.deepEqual(hard.body, { stream: "h/1", version: 2, deleted: true });
+      const listed = await get<ListStreamsResponse>(`${url}/streams?deleted=true`);
+      assert.deepEqual(
+        listed.body.streams.map((s) => s.stream),
+        ["h/2"],
+      );
+      assert.equal((await get(`${url}/streams/h%2F1`)).status, 404);
+      const [text, headers] = structured({ id: "reborn", source: "/list", type: "t" });
+      const reborn = await post<{ results: Array<{ version: number; position: number }> }>(
+        `${url}/streams/h%2F1`,
+        text,
+        { ...headers, "herald-expected-version": "no-stream" },
+      );
+      assert.equal(reborn.status, 200);
+      assert.deepEqual([reborn.body.results[0]!.version, reborn.body.results[0]!.position], [0, 5]);
+      // A soft delete's tombstone can be removed later; a second hard delete finds nothing.
+      assert.equal((await del(url, "h/2")).status, 200);
+      const purged = await del(url, "h/2", {}, "?hard=true");
+      assert.deepEqual([purged.status, purged.body.version], [200, 0]);
+      assert.deepEqual(
+        (await get<ListStreamsResponse>(`${url}/streams?deleted=true&prefix=h/2`)).body.streams,
+        [],
+      );
+      const gone = await del(url, "h/2", {}, "?hard=true");
+      assert.equal(gone.body.code, "stream-not-found");
+      const bad = await del(url, "h/1", {}, "?hard=yes");
+      assert.equal(bad.body.code, "query-invalid");
+    });
+  });
+
+  it("?hard=true is refused with hard-delete-disabled when retention.hardDelete is false", async () => {
+    await withServer({ retention: { hardDelete: false } }, async ({ url }) => {
+      await append(url, "audit", 2);
+      const refused = await del(url, "audit", {}, "?hard=true");
+      assert.equal(refused.status, 409);
+      assert.equal(refused.body.code, "hard-delete-disabled");
+      assert.equal((await get(`${url}/streams/audit`)).status, 200);
+      assert.equal((await del(url, "audit")).status, 200);
+      assert.equal((await del(url, "audit", {}, "?hard=true")).body.code, "hard-delete-disabled");
+      assert.deepEqual((await get<ListStreamsResponse>(`${url}/streams?deleted=true`)).body.streams, [
+        { stream: "audit", version: 1, deleted: true },
+      ]);
     });
   });
 

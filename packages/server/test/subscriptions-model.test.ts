@@ -69,6 +69,7 @@ describe("subscription resource", () => {
           backoff: { baseMs: 5, capMs: 50 },
           timeoutMs: 1000,
           start: { position: 7 },
+          retention: "queue",
         },
       },
       "a",
@@ -81,6 +82,7 @@ describe("subscription resource", () => {
       maxDeliveries: 4,
       backoff: { baseMs: 5, capMs: 50 },
       timeoutMs: 1000,
+      retention: "queue",
       secret: "s3cret",
       start: { kind: "position", position: 7 },
     });

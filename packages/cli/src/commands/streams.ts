@@ -39,16 +39,23 @@ export async function listStreams(
 export async function deleteStream(
   api: HeraldClient,
   stream: string,
-  options: { readonly expectedVersion?: string },
+  options: { readonly expectedVersion?: string; readonly hard?: boolean },
   out: Output,
 ): Promise<void> {
   const expectedVersion =
     options.expectedVersion === undefined ? undefined : parseExpected(options.expectedVersion);
+  const hard = options.hard === true;
   const tombstone = await api.deleteStream(stream, {
     mustExist: true,
     ...(expectedVersion !== undefined ? { expectedVersion } : {}),
+    ...(hard ? { hard } : {}),
   });
-  out.message(`deleted stream ${stream} at version ${tombstone?.version ?? "?"}`);
+  const version = tombstone?.version ?? "?";
+  out.message(
+    hard
+      ? `hard-deleted stream ${stream} (was at version ${version}); its name is free again`
+      : `deleted stream ${stream} at version ${version}`,
+  );
 }
 
 function parseExpected(value: string): ExpectedVersion {

@@ -20,6 +20,7 @@ export interface CreateSubscriptionOptions {
   readonly suffix?: readonly string[];
   readonly start?: string;
   readonly ordering?: string;
+  readonly retention?: string;
   readonly maxInFlight?: number;
   readonly ackTimeout?: number;
   readonly maxDeliveries?: number;
@@ -206,6 +207,7 @@ export function subscriptionResource(
       : {};
   if (options.start !== undefined) config.start = parseStart(options.start);
   if (options.ordering !== undefined) config.ordering = options.ordering;
+  if (options.retention !== undefined) config.retention = options.retention;
   if (options.maxInFlight !== undefined) config.maxInFlight = options.maxInFlight;
   if (options.ackTimeout !== undefined) config.ackTimeoutMs = options.ackTimeout;
   if (options.maxDeliveries !== undefined) config.maxDeliveries = options.maxDeliveries;

@@ -6,6 +6,7 @@ import {
   checkAppendArguments,
   checkListStreamsOptions,
   checkNonNegativeInteger,
+  checkPositions,
   checkReadOptions,
   checkReadStreamOptions,
   checkRetentionPolicies,
@@ -19,8 +20,8 @@ import type {
   AppendOptions,
   AppendResult,
   CheckpointStore,
+  DeleteStreamOptions,
   EventLog,
-  ExpectedVersion,
   ListStreamsOptions,
   LogSubscription,
   MetadataStore,
@@ -248,17 +249,22 @@ class MemoryEventLog implements EventLog {
     );
   }
 
-  async deleteStream(
-    stream: string,
-    options?: { readonly expectedVersion?: ExpectedVersion },
-  ): Promise<void> {
+  async deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void> {
     this.#checkOpen();
     checkStreamName(stream);
     const expected = options?.expectedVersion ?? "any";
     checkExpectedVersion(expected);
+    const hard = options?.hard ?? false;
     const state = this.#streams.get(stream);
-    if (state?.deleted) throw new StreamDeletedError(stream);
+    if (state?.deleted && !hard) throw new StreamDeletedError(stream);
     checkExpectation(stream, expected, state);
+    if (hard) {
+      if (state === undefined) return;
+      for (const entry of state.entries) this.#remove(entry);
+      this.#streams.delete(stream);
+      this.#trimFront();
+      return;
+    }
     if (state === undefined) {
       this.#streams.set(stream, { version: -1, deleted: true, entries: [] });
       return;
@@ -267,6 +273,26 @@ class MemoryEventLog implements EventLog {
     state.entries = [];
     state.deleted = true;
     this.#trimFront();
+  }
+
+  async deleteEvents(positions: readonly number[]): Promise<number> {
+    this.#checkOpen();
+    checkPositions(positions);
+    const drop = new Set<Entry>();
+    for (const position of positions) {
+      const entry = position >= this.#base ? this.#entries[position - this.#base] : undefined;
+      if (entry !== undefined) drop.add(entry);
+    }
+    if (drop.size === 0) return 0;
+    const touched = new Set<MemoryStream>();
+    for (const entry of drop) {
+      this.#remove(entry);
+      const state = this.#streams.get(entry.stored.stream);
+      if (state !== undefined) touched.add(state);
+    }
+    for (const state of touched) state.entries = state.entries.filter((entry) => !drop.has(entry));
+    this.#trimFront();
+    return drop.size;
   }
 
   setRetention(policies: readonly RetentionPolicy[]): void {
@@ -284,7 +310,12 @@ class MemoryEventLog implements EventLog {
         if (state.deleted || !policyCoversStream(policy, name)) continue;
         const covered = state.entries.filter((entry) => policyCovers(policy, name, entry.type));
         const drop = new Set<Entry>();
-        if (policy.maxCount !== undefined) {
+        if (policy.maxCount !== undefined && policy.type === undefined) {
+          // Like SQLite: the stream's newest maxCount versions stay (positions removed by deleteEvents
+          // count among them), so the bound is one index range.
+          const oldestKept = state.version - policy.maxCount + 1;
+          for (const entry of covered) if (entry.stored.version < oldestKept) drop.add(entry);
+        } else if (policy.maxCount !== undefined) {
           for (const entry of covered.slice(0, Math.max(0, covered.length - policy.maxCount)))
             drop.add(entry);
         }

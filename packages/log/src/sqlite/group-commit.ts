@@ -46,6 +46,7 @@ export class GroupCommit {
   readonly #rollbackTo: Database.Statement<[]>;
   readonly #upsertStream: Database.Statement<[string, number, number]>;
   readonly #setHead: Database.Statement<[number]>;
+  readonly #forgetStream: Database.Statement<[string]>;
 
   constructor(db: Database.Database, options: GroupCommitOptions) {
     this.#db = db;
@@ -62,6 +63,7 @@ export class GroupCommit {
       `INSERT INTO streams (name, version, deleted) VALUES (?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET version = excluded.version, deleted = excluded.deleted`,
     );
+    this.#forgetStream = db.prepare("DELETE FROM streams WHERE name = ?");
     this.#setHead = db.prepare(
       "INSERT INTO log_state (key, value) VALUES ('head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     );
@@ -134,6 +136,7 @@ export class GroupCommit {
           outcomes.push({ ok: false, error });
         }
       }
+      for (const stream of group.streamsToForget()) this.#forgetStream.run(stream);
       for (const [stream, state] of group.streamsToPersist())
         this.#upsertStream.run(stream, state.version, state.deleted ? 1 : 0);
       if (group.removedEvents) this.#setHead.run(group.head);

@@ -12,6 +12,7 @@ import {
   checkExpectedVersion,
   checkListStreamsOptions,
   checkNonNegativeInteger,
+  checkPositions,
   checkReadOptions,
   checkReadStreamOptions,
   checkRetentionPolicies,
@@ -33,6 +34,7 @@ import type {
   AppendResult,
   EventLog,
   EventPredicate,
+  DeleteStreamOptions,
   ExpectedVersion,
   ListStreamsOptions,
   LogSubscription,
@@ -248,7 +250,7 @@ class SqliteEventLog implements EventLog {
       beforeCommit: (group) => this.#storeKeys(group),
       onCommit: (group) => {
         this.#window.add(group.start + 1, group.keys);
-        for (const [stream, state] of group.changedStreams()) this.#streamCache.set(stream, state);
+        for (const [stream, state] of group.changedStreams()) this.#streamCache.set(stream, state ?? null);
         signal.advance(group.head);
       },
     });
@@ -510,22 +512,33 @@ class SqliteEventLog implements EventLog {
     );
   }
 
-  async deleteStream(
-    stream: string,
-    options?: { readonly expectedVersion?: ExpectedVersion },
-  ): Promise<void> {
+  async deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void> {
     this.#checkOpen();
     checkStreamName(stream);
     const expected = options?.expectedVersion ?? "any";
     checkExpectedVersion(expected);
+    const hard = options?.hard ?? false;
     await this.#writer.enqueue((group) => {
       const state = group.stream(stream);
-      if (state?.deleted) throw new StreamDeletedError(stream);
+      if (state?.deleted && !hard) throw new StreamDeletedError(stream);
       checkExpectation(stream, expected, state);
+      if (hard) {
+        if (state === undefined) return;
+        if (this.#deleteStreamEvents.run(stream).changes > 0) group.removedEvents = true;
+        group.forgetStream(stream);
+        return;
+      }
       this.#deleteStreamEvents.run(stream);
       group.setStream(stream, { version: state?.version ?? -1, deleted: true }, true);
       group.removedEvents = true;
     });
+  }
+
+  async deleteEvents(positions: readonly number[]): Promise<number> {
+    this.#checkOpen();
+    checkPositions(positions);
+    if (positions.length === 0) return 0;
+    return this.#retention.deletePositions(positions);
   }
 
   setRetention(policies: readonly RetentionPolicy[]): void {

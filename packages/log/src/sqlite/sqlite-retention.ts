@@ -100,7 +100,7 @@ export class SqliteRetention {
       if (rows.length === 0) break;
       cursor = rows[rows.length - 1]![0];
       const doomed = rows.filter(([, stream, type]) => policyCovers(policy, stream, type)).map(([p]) => p);
-      if (doomed.length > 0) deleted += await this.#delete(doomed);
+      if (doomed.length > 0) deleted += await this.deletePositions(doomed);
     }
     if (this.#policies[index] === policy) this.#ageScanned[index] = Math.max(cursor, cutoff);
     return deleted;
@@ -125,7 +125,7 @@ export class SqliteRetention {
               ? this.#oldestBeyondCount.all(stream, state.version - maxCount, batch)
               : this.#oldestOfTypeBeyondCount.all(stream, policy.type, batch, maxCount);
           if (rows.length === 0) break;
-          deleted += await this.#delete(rows.map(([position]) => position));
+          deleted += await this.deletePositions(rows.map(([position]) => position));
           if (rows.length < batch) break;
         }
       }
@@ -133,7 +133,8 @@ export class SqliteRetention {
     }
   }
 
-  #delete(positions: readonly number[]): Promise<number> {
+  /** Deletes these positions in one operation of a group commit (stream versions kept). */
+  deletePositions(positions: readonly number[]): Promise<number> {
     return this.#context.enqueue((group) => {
       // A stream's version is read back from its newest event: before that event may go, its
       // version is written to the streams table so it is never handed out again.

@@ -17,6 +17,8 @@ export class WriteGroup {
   readonly #dirty = new Set<string>();
   /** Streams whose state must be written to the streams table (tombstones, versions retention would lose). */
   readonly #persist = new Set<string>();
+  /** Streams whose row goes from the streams table (hard delete): written before #persist. */
+  readonly #forget = new Set<string>();
   readonly #lookup: (stream: string) => StreamState | undefined;
 
   constructor(head: number, recordedAt: number, lookup: (stream: string) => StreamState | undefined) {
@@ -62,8 +64,21 @@ export class WriteGroup {
     if (persist) this.#persist.add(name);
   }
 
-  *changedStreams(): Iterable<[string, StreamState]> {
-    for (const name of this.#dirty) yield [name, this.#known.get(name)!];
+  /** The stream no longer exists for the rest of the group (hard delete); its row goes at commit. */
+  forgetStream(name: string): void {
+    this.#known.set(name, null);
+    this.#dirty.add(name);
+    this.#persist.delete(name);
+    this.#forget.add(name);
+  }
+
+  /** Changed streams; undefined for a stream that was forgotten. */
+  *changedStreams(): Iterable<[string, StreamState | undefined]> {
+    for (const name of this.#dirty) yield [name, this.#known.get(name) ?? undefined];
+  }
+
+  streamsToForget(): Iterable<string> {
+    return this.#forget;
   }
 
   *streamsToPersist(): Iterable<[string, StreamState]> {

@@ -598,6 +598,92 @@ export function eventLogContract(name: string, factory: EventLogFactory, feature
       assert.equal(next[0]!.position, 4);
     });
 
+    it("deletes a stream hard: events and tombstone go, the name starts again at version 0", async () => {
+      const { log } = await open();
+      await log.append([testEvent({ source: "/h", id: "1" }), testEvent()], { stream: "gone" });
+      await log.append([testEvent()], { stream: "kept" });
+      await assert.rejects(
+        log.deleteStream("gone", { expectedVersion: 0, hard: true }),
+        VersionConflictError,
+      );
+      await log.deleteStream("gone", { expectedVersion: 1, hard: true });
+      assert.equal(await log.streamInfo("gone"), undefined);
+      assert.deepEqual(await log.readStream("gone"), []);
+      assert.deepEqual(
+        (await log.listStreams()).map((s) => s.stream),
+        ["kept"],
+      );
+      assert.deepEqual(
+        (await readAll(log)).map((e) => e.position),
+        [3],
+      );
+      // The name is free again; positions go on; a deleted event is no longer a duplicate.
+      const again = await log.append([testEvent({ source: "/h", id: "1" })], {
+        stream: "gone",
+        expectedVersion: "no-stream",
+      });
+      assert.deepEqual([again[0]!.position, again[0]!.version, again[0]!.duplicate], [4, 0, false]);
+      // A soft-deleted stream's tombstone can be removed by a hard delete.
+      await log.deleteStream("kept");
+      await log.deleteStream("kept", { hard: true });
+      assert.equal(await log.streamInfo("kept"), undefined);
+      const revived = await log.append([testEvent()], { stream: "kept" });
+      assert.deepEqual([revived[0]!.position, revived[0]!.version], [5, 0]);
+      // Nothing to forget: a hard delete of an unknown stream leaves no tombstone.
+      await log.deleteStream("never", { hard: true });
+      assert.equal(await log.streamInfo("never"), undefined);
+      assert.equal(await log.headPosition(), 5);
+    });
+
+    it("deletes given positions: readers skip them, versions and head stay, no duplicates", async () => {
+      const { log } = await open();
+      await log.append(
+        [testEvent({ source: "/q", id: "1" }), testEvent({ source: "/q", id: "2" }), testEvent()],
+        { stream: "q" },
+      );
+      await log.append([testEvent(), testEvent()], { stream: "other" });
+      // Unknown and repeated positions are ignored; the newest event of a stream may go.
+      assert.equal(await log.deleteEvents([1, 3, 3, 5, 99]), 3);
+      assert.equal(await log.deleteEvents([1]), 0);
+      assert.equal(await log.deleteEvents([]), 0);
+      assert.deepEqual(
+        (await readAll(log)).map((e) => [e.position, e.stream, e.version]),
+        [
+          [2, "q", 1],
+          [4, "other", 0],
+        ],
+      );
+      assert.deepEqual(
+        (await log.readStream("q")).map((e) => e.version),
+        [1],
+      );
+      assert.equal(await log.headPosition(), 5);
+      assert.deepEqual(await log.streamInfo("q"), { stream: "q", version: 2, deleted: false });
+      assert.deepEqual(await log.streamInfo("other"), { stream: "other", version: 1, deleted: false });
+      const page = await log.read({ after: 2, limit: 10 });
+      assert.deepEqual([page.events.map((e) => e.position), page.next], [[4], 5]);
+      const results = await log.append(
+        [testEvent({ source: "/q", id: "1" }), testEvent({ source: "/q", id: "2" })],
+        {
+          stream: "q",
+        },
+      );
+      assert.deepEqual(
+        results.map((r) => [r.position, r.version, r.duplicate]),
+        [
+          [6, 3, false],
+          [2, 1, true],
+        ],
+      );
+      assert.equal(await log.deleteEvents([6, 2, 4]), 3);
+      assert.equal(await log.deleteEvents([6]), 0);
+      assert.equal(await log.headPosition(), 6);
+      assert.deepEqual(await readAll(log), []);
+      assert.equal((await log.append([testEvent()], { stream: "q" }))[0]!.version, 4);
+      await assert.rejects(log.deleteEvents([-1]), LogInputError);
+      await assert.rejects(log.deleteEvents([1.5]), LogInputError);
+    });
+
     it("stores checkpoints and metadata", async () => {
       const { log } = await open();
       assert.equal(await log.checkpoints.load("g1"), undefined);
@@ -626,6 +712,29 @@ export function eventLogContract(name: string, factory: EventLogFactory, feature
       assert.equal(await log.metadata.get("sub/a"), undefined);
       assert.equal((await log.metadata.list("")).length, 2);
     });
+
+    it(
+      "keeps hard deletes and deleted positions across a reopen (durable backends)",
+      unless("reopen"),
+      async () => {
+        const { log, reopen } = await open();
+        assert.ok(reopen !== undefined, "features.reopen is true, so the factory must return reopen()");
+        await log.append([testEvent(), testEvent()], { stream: "purged" });
+        await log.append([testEvent({ source: "/k", id: "1" }), testEvent()], { stream: "queue" });
+        await log.deleteStream("purged", { hard: true });
+        assert.equal(await log.deleteEvents([3, 4]), 2);
+        const again = await reopen();
+        opened.push(again);
+        assert.equal(await again.headPosition(), 4);
+        assert.equal(await again.streamInfo("purged"), undefined);
+        assert.deepEqual(await again.streamInfo("queue"), { stream: "queue", version: 1, deleted: false });
+        assert.deepEqual(await readAll(again), []);
+        const next = await again.append([testEvent({ source: "/k", id: "1" })], { stream: "queue" });
+        assert.deepEqual([next[0]!.position, next[0]!.version, next[0]!.duplicate], [5, 2, false]);
+        const reborn = await again.append([testEvent()], { stream: "purged", expectedVersion: "no-stream" });
+        assert.deepEqual([reborn[0]!.position, reborn[0]!.version], [6, 0]);
+      },
+    );
 
     it("reopens after close with everything in place (durable backends)", unless("reopen"), async () => {
       const { log, reopen } = await open();

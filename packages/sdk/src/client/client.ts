@@ -302,12 +302,14 @@ export class HeraldClient {
    * its version is kept as a tombstone so it is never reused. Resolves with the tombstone, or
    * undefined when the stream does not exist (with `mustExist`, that throws the 404). With
    * `expectedVersion`, a stream at another version is not deleted (409 stream-version-conflict).
+   * `hard: true` removes the tombstone too (also one a soft delete left): the name may be used
+   * again, from version 0; a server with `retention.hardDelete` false answers 409 hard-delete-disabled.
    */
   async deleteStream(
     stream: string,
-    options: MustExistOptions & { readonly expectedVersion?: ExpectedVersion } = {},
+    options: MustExistOptions & { readonly expectedVersion?: ExpectedVersion; readonly hard?: boolean } = {},
   ): Promise<StreamSummary | undefined> {
-    const path = `/streams/${encodeURIComponent(stream)}`;
+    const path = `/streams/${encodeURIComponent(stream)}${options.hard === true ? "?hard=true" : ""}`;
     try {
       return (await this.#json("DELETE", path, undefined, {
         ...options,

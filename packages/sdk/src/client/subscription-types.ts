@@ -25,6 +25,7 @@ export type PulledMessage = Omit<WirePulledMessage, "event"> & { readonly event:
 export interface DeliverySettings {
   readonly ordering?: "key" | "none";
   readonly contentMode?: "binary" | "structured";
+  readonly retention?: "stream" | "queue";
   readonly maxInFlight?: number;
   readonly ackTimeoutMs?: number;
   readonly maxDeliveries?: number;
@@ -44,6 +45,7 @@ export function deliverySettings(config: SubscriptionConfig | undefined): Delive
   const out: { -readonly [K in keyof DeliverySettings]: DeliverySettings[K] } = {};
   if (config.ordering !== undefined) out.ordering = config.ordering;
   if (config.contentMode !== undefined) out.contentMode = config.contentMode;
+  if (config.retention !== undefined) out.retention = config.retention;
   for (const name of INTEGER_SETTINGS) {
     const value = integerSetting(name, config[name]);
     if (value !== undefined) out[name] = value;
@@ -69,6 +71,7 @@ export type OnSubscriptionDifference = "error" | "update" | "keep";
 const COMPARED_SETTINGS = [
   "ordering",
   "contentMode",
+  "retention",
   "maxInFlight",
   "ackTimeoutMs",
   "maxDeliveries",

@@ -16,6 +16,8 @@ import type { Router } from "./router.js";
 export interface StreamDeps extends IngestDeps {
   readonly log: EventLog;
   readonly limits: LimitsConfig;
+  /** `retention.hardDelete`: whether `?hard=true` may remove a stream's tombstone. */
+  readonly hardDelete: boolean;
 }
 
 export function registerStreamRoutes(router: Router, deps: StreamDeps): void {
@@ -44,21 +46,33 @@ export function registerStreamRoutes(router: Router, deps: StreamDeps): void {
     method: "DELETE",
     path: "/streams/:stream",
     access: "admin",
-    handler: async ({ req, res, params }) => {
+    handler: async ({ req, res, params, url }) => {
       const stream = params.stream!;
       checkStreamName(stream, deps.limits);
       if (isSystemStream(stream))
         throw new HttpProblem("system-stream-reserved", "streams starting with `$` belong to Herald", {
           errors: [{ field: "stream", reason: "system streams cannot be deleted over HTTP" }],
         });
+      const hard = boolParam(url.searchParams, "hard");
+      if (hard && !deps.hardDelete)
+        throw new HttpProblem(
+          "hard-delete-disabled",
+          "hard deletes are turned off (retention.hardDelete is false); a soft delete keeps the tombstone",
+        );
       const expectedVersion = parseExpectedVersion(req.headers[EXPECTED_VERSION_HEADER]);
       // A name with no events is a typo more often than a wish to reserve it: 404, no tombstone.
+      // A hard delete may remove the tombstone a soft delete left.
       const info = await deps.log.streamInfo(stream);
-      if (info === undefined || info.deleted)
+      if (info === undefined || (info.deleted && !hard))
         throw new HttpProblem(
           "stream-not-found",
           `stream ${JSON.stringify(stream)} ${info === undefined ? "does not exist" : "was already deleted"}`,
         );
+      if (hard) {
+        await deps.log.deleteStream(stream, { expectedVersion, hard: true });
+        sendJson(res, 200, { stream, version: info.version, deleted: true } satisfies StreamSummary);
+        return;
+      }
       await deps.log.deleteStream(stream, { expectedVersion });
       const after = await deps.log.streamInfo(stream);
       const answer: StreamSummary = { stream, version: after?.version ?? info.version, deleted: true };

@@ -47,6 +47,15 @@ import { PushClient, pushTarget } from "./push.js";
 import { SinkPolicy, type SinkPolicyOptions } from "./sink-policy.js";
 import { deadLetterStream, type RedriveState, SubscriptionStore } from "./store.js";
 
+/** Per subscription: its id, whether it is a queue, and whether it would deliver an event. */
+export type RetentionView = ReadonlyArray<{
+  readonly id: string;
+  readonly queue: boolean;
+  /** Changes when what it matches changes (PUT). */
+  readonly filterKey: string;
+  readonly matches: (stored: StoredEvent) => boolean;
+}>;
+
 export interface SubscriptionManagerOptions {
   log: EventLog;
   /** Register your own metrics on it. */
@@ -134,6 +143,20 @@ export class SubscriptionManager {
 
   isReady(): boolean {
     return this.state === "running";
+  }
+
+  /**
+   * What the retention pass needs to apply queue mode: every running subscription's mode and matcher
+   * (`$` streams never match). Undefined until the persisted subscriptions are loaded.
+   */
+  retentionView(): RetentionView | undefined {
+    if (this.state !== "running") return undefined;
+    return [...this.running.values()].map((r) => ({
+      id: r.resource.id,
+      queue: r.settings.retention === "queue",
+      filterKey: JSON.stringify([r.resource.source, r.resource.types, r.resource.filters]),
+      matches: (stored: StoredEvent) => !stored.stream.startsWith("$") && safeFilter(r.matcher, stored),
+    }));
   }
 
   // ---------- resources ----------

@@ -14,6 +14,8 @@ import { validateFilters } from "./filters.js";
 
 export type ContentMode = "binary" | "structured";
 export type Ordering = "key" | "none";
+/** `queue`: acked events may be dropped (see retention.ts); `stream`: events stay for replay. */
+export type RetentionMode = "stream" | "queue";
 
 /** Where a new subscription starts reading the log. */
 export type StartPosition =
@@ -30,6 +32,7 @@ export interface DeliverySettings {
   readonly maxDeliveries: number;
   readonly backoff: { readonly baseMs: number; readonly capMs: number };
   readonly timeoutMs: number;
+  readonly retention: RetentionMode;
   readonly secret: string | undefined;
   readonly start: StartPosition;
 }
@@ -43,6 +46,7 @@ export const DEFAULT_SETTINGS: Omit<DeliverySettings, "secret" | "start"> = {
   maxDeliveries: D.maxDeliveries,
   backoff: { baseMs: D.backoffBaseMs, capMs: D.backoffCapMs },
   timeoutMs: D.timeoutMs,
+  retention: D.retention,
 };
 
 /** JSON object as it came in (filters are kept verbatim so resources round-trip). */
@@ -78,6 +82,7 @@ const CONFIG_KEYS = new Set([
   "backoffCapMs",
   "timeoutMs",
   "start",
+  "retention",
 ]);
 const PROTOCOLS = new Set(["HTTP", "MQTT3", "MQTT5", "AMQP", "NATS", "KAFKA"]);
 
@@ -180,6 +185,7 @@ export function configStrings(config: JsonObject, settings: DeliverySettings): S
   if (has("backoffCapMs") || backoff.capMs !== undefined) out.backoffCapMs = String(settings.backoff.capMs);
   if (has("timeoutMs")) out.timeoutMs = String(settings.timeoutMs);
   if (has("start")) out.start = startString(settings.start);
+  if (has("retention")) out.retention = settings.retention;
   // Every member is one of SubscriptionConfig's, as a string (its integer members accept strings).
   return out as SubscriptionConfig;
 }
@@ -339,6 +345,10 @@ function parseConfig(config: JsonObject, issues: ValidationIssue[]): DeliverySet
   if (ordering !== "key" && ordering !== "none") {
     issues.push({ field: "/config/ordering", reason: "must be key or none" });
   }
+  const retention = config.retention ?? DEFAULT_SETTINGS.retention;
+  if (retention !== "stream" && retention !== "queue") {
+    issues.push({ field: "/config/retention", reason: "must be stream or queue" });
+  }
   if (config.secret !== undefined && (typeof config.secret !== "string" || config.secret.length === 0)) {
     issues.push({ field: "/config/secret", reason: "must be a non-empty string" });
   }
@@ -369,6 +379,7 @@ function parseConfig(config: JsonObject, issues: ValidationIssue[]): DeliverySet
     maxDeliveries: int("maxDeliveries", 1, 1000, DEFAULT_SETTINGS.maxDeliveries),
     backoff: { baseMs, capMs },
     timeoutMs: int("timeoutMs", 10, 600_000, DEFAULT_SETTINGS.timeoutMs),
+    retention: retention as RetentionMode,
     secret: typeof config.secret === "string" ? config.secret : undefined,
     start: parseStart(config.start, issues),
   };
