@@ -1,12 +1,18 @@
 // Consumes a subscription over Server-Sent Events: `GET /subscriptions/{id}/sse?frame=message`
 // streams StreamMessage frames (their `id:` is the ackId); acks and nacks are POSTs to /ack and /nack.
 import { problemFromBody } from "../client/problem.js";
-import { SSE_EVENT, SSE_HEARTBEAT_MS, STREAM_QUERY } from "@herald/protocol";
+import {
+  ACCEPT_HEADER,
+  CONTENT_TYPE_HEADER,
+  EVENT_STREAM_MEDIA_TYPE,
+  JSON_MEDIA_TYPE,
+  SSE_EVENT,
+  SSE_HEARTBEAT_MS,
+  STREAM_QUERY,
+} from "@herald/protocol";
 import { createParser } from "eventsource-parser";
 import { sleep } from "../backoff.js";
 import { HeraldApiError, TransportError, toError } from "../errors.js";
-import type { Handler } from "../handler.js";
-import type { HeraldClient } from "../client/client.js";
 import {
   type Connection,
   type ConnectionEvents,
@@ -15,7 +21,6 @@ import {
   isPermanentStatus,
   StreamConsumer,
   type StreamEndpoint,
-  type StreamSubscribeOptions,
   toPulledMessage,
 } from "./stream-consumer.js";
 
@@ -23,21 +28,9 @@ export class SseConsumer extends StreamConsumer {
   readonly transport = "sse" as const;
   // Three missed heartbeats.
   protected readonly defaultHeartbeatTimeoutMs = 3 * SSE_HEARTBEAT_MS;
-  readonly #endpoint: StreamEndpoint;
-
-  constructor(
-    client: HeraldClient,
-    endpoint: StreamEndpoint,
-    subscription: string,
-    handler: Handler,
-    options: StreamSubscribeOptions = {},
-  ) {
-    super(client, subscription, handler, options);
-    this.#endpoint = { url: endpoint.url.replace(/\/$/, ""), headers: endpoint.headers };
-  }
 
   protected connect(options: ConnectOptions, events: ConnectionEvents): Connection {
-    return new SseConnection(this.#endpoint, options, events);
+    return new SseConnection(this.endpoint, options, events);
   }
 }
 
@@ -71,7 +64,7 @@ class SseConnection implements Connection {
     let response: Response;
     try {
       response = await fetch(url, {
-        headers: { ...this.#endpoint.headers, accept: "text/event-stream" },
+        headers: { ...this.#endpoint.headers, [ACCEPT_HEADER]: EVENT_STREAM_MEDIA_TYPE },
         signal: this.#controller.signal,
       });
     } catch (error) {
@@ -168,7 +161,7 @@ class SseConnection implements Connection {
       try {
         const response = await fetch(`${this.#endpoint.url}${this.#path}/${action}`, {
           method: "POST",
-          headers: { ...this.#endpoint.headers, "content-type": "application/json" },
+          headers: { ...this.#endpoint.headers, [CONTENT_TYPE_HEADER]: JSON_MEDIA_TYPE },
           body: JSON.stringify(body),
           signal: AbortSignal.timeout(ACK_TIMEOUT_MS),
         });

@@ -177,13 +177,18 @@ export abstract class StreamConsumer {
   #acked = 0;
   #connections = 0;
 
+  /** The broker this consumer connects to (base URL without a trailing slash, request headers). */
+  protected readonly endpoint: StreamEndpoint;
+
   constructor(
     client: HeraldClient,
+    endpoint: StreamEndpoint,
     subscription: string,
     handler: Handler,
     options: StreamSubscribeOptions = {},
   ) {
     this.#client = client;
+    this.endpoint = { url: endpoint.url.replace(/\/$/, ""), headers: endpoint.headers };
     this.subscription = subscription;
     this.#handler = handler;
     this.#options = options;

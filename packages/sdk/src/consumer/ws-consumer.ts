@@ -11,8 +11,6 @@ import {
 } from "@herald/protocol";
 import WebSocket from "ws";
 import { HeraldApiError, TransportError, toError } from "../errors.js";
-import type { Handler } from "../handler.js";
-import type { HeraldClient } from "../client/client.js";
 import {
   type Connection,
   type ConnectionEvents,
@@ -21,7 +19,6 @@ import {
   isPermanentStatus,
   StreamConsumer,
   type StreamEndpoint,
-  type StreamSubscribeOptions,
   toPulledMessage,
 } from "./stream-consumer.js";
 
@@ -29,21 +26,9 @@ export class WsConsumer extends StreamConsumer {
   readonly transport = "ws" as const;
   // Two and a half missed pings.
   protected readonly defaultHeartbeatTimeoutMs = 2.5 * WS_PING_MS;
-  readonly #endpoint: StreamEndpoint;
-
-  constructor(
-    client: HeraldClient,
-    endpoint: StreamEndpoint,
-    subscription: string,
-    handler: Handler,
-    options: StreamSubscribeOptions = {},
-  ) {
-    super(client, subscription, handler, options);
-    this.#endpoint = { url: endpoint.url.replace(/\/$/, ""), headers: endpoint.headers };
-  }
 
   protected connect(options: ConnectOptions, events: ConnectionEvents): Connection {
-    return new WsConnection(this.#endpoint, options, events);
+    return new WsConnection(this.endpoint, options, events);
   }
 }
 
