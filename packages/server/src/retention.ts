@@ -211,10 +211,19 @@ export class RetentionRunner {
     });
   }
 
+  /**
+   * Each subscription's checkpoint: the stored one, or a running subscription's own when it is ahead
+   * (idle progress is stored lazily; everything up to it is settled or not matched, so going by it
+   * cannot take an unacked event).
+   */
   async #checkpoints(): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     for (const { group, position } of await this.#options.log.checkpoints.list())
       if (group.startsWith(SUBSCRIPTION_GROUP)) out.set(group.slice(SUBSCRIPTION_GROUP.length), position);
+    for (const subscription of this.#options.subscriptions?.() ?? []) {
+      const stored = out.get(subscription.id);
+      if (stored !== undefined) out.set(subscription.id, Math.max(stored, subscription.checkpoint()));
+    }
     return out;
   }
 

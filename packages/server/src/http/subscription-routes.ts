@@ -20,7 +20,7 @@ import {
   type WsUnknownFrame,
 } from "@herald/protocol";
 import { type WebSocket, WebSocketServer } from "ws";
-import { type Message, messageJson, type StreamConsumer } from "../subscriptions/dispatcher.js";
+import { type Message, messageJson, type StreamConsumer } from "../subscriptions/consumers.js";
 import type { SubscriptionManager } from "../subscriptions/manager.js";
 import { type JsonBodyLimits, readJsonBody } from "./body.js";
 import { problemOf } from "./errors.js";

@@ -11,7 +11,7 @@ import {
   type DeadLetterRecord,
   type JsonEventObject,
 } from "@herald/protocol";
-import type { Entry } from "./dispatcher.js";
+import type { Entry } from "./window.js";
 
 export const DEAD_LETTER_TYPE = DEAD_LETTER_EVENT_TYPE;
 export type DeathReason = DeadLetterReason;

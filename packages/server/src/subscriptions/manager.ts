@@ -13,15 +13,9 @@ import {
   originalEvent,
   readDeadLetter,
 } from "./dead-letters.js";
-import {
-  type AckResult,
-  Dispatcher,
-  type Entry,
-  type EntrySeed,
-  type Message,
-  type PushOutcome,
-  type StreamConsumer,
-} from "./dispatcher.js";
+import { type CheckpointPolicy, CheckpointTracker, DEFAULT_CHECKPOINT_POLICY } from "./checkpoints.js";
+import type { Message, StreamConsumer } from "./consumers.js";
+import { Dispatcher } from "./dispatcher.js";
 import {
   SubscriptionExistsError,
   SubscriptionManagerStoppedError,
@@ -31,8 +25,10 @@ import {
   type ValidationIssue,
 } from "./errors.js";
 import { compileMatcher, type EventMatcher, validateFilters } from "./filters.js";
+import { LogTail } from "./log-tail.js";
 import { SubscriptionMetrics } from "./metrics.js";
 import type { PushCancel } from "./push-cancel.js";
+import type { PushOutcome } from "./push-delivery.js";
 import {
   type DeliverySettings,
   isObject,
@@ -46,6 +42,7 @@ import {
 import { PushClient, pushTarget } from "./push.js";
 import { SinkPolicy, type SinkPolicyOptions } from "./sink-policy.js";
 import { deadLetterStream, type RedriveState, SubscriptionStore } from "./store.js";
+import type { AckResult, Entry, EntrySeed } from "./window.js";
 
 /** Per subscription: its id, whether it is a queue, and whether it would deliver an event. */
 export type RetentionView = ReadonlyArray<{
@@ -54,6 +51,8 @@ export type RetentionView = ReadonlyArray<{
   /** Changes when what it matches changes (PUT). */
   readonly filterKey: string;
   readonly matches: (stored: StoredEvent) => boolean;
+  /** Its checkpoint in memory (ahead of the stored one while idle progress is not yet stored). */
+  readonly checkpoint: () => number;
 }>;
 
 export interface SubscriptionManagerOptions {
@@ -65,6 +64,8 @@ export interface SubscriptionManagerOptions {
   sinkPolicy?: SinkPolicyOptions;
   /** How often moved checkpoints are persisted. Default 100 ms. */
   checkpointIntervalMs?: number;
+  /** When idle progress (past events a subscription does not match) is persisted. */
+  checkpointPolicy?: Partial<CheckpointPolicy>;
 }
 
 export interface RedriveRequest {
@@ -83,6 +84,7 @@ interface Running {
   settings: DeliverySettings;
   matcher: EventMatcher;
   dispatcher: Dispatcher;
+  checkpoints: CheckpointTracker;
   redrive: { pending: Set<number>; redriven: Set<number>; dirty: boolean };
   counts: { delivered: number; retried: number; deadLettered: number };
 }
@@ -95,7 +97,10 @@ export class SubscriptionManager {
   private readonly policy: SinkPolicy;
   private readonly pushClient: PushClient;
   private readonly running = new Map<string, Running>();
+  /** The one reader of the log that feeds every subscription. */
+  private readonly tail: LogTail;
   private readonly checkpointIntervalMs: number;
+  private readonly checkpointPolicy: CheckpointPolicy;
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private mutations: Promise<unknown> = Promise.resolve();
@@ -110,7 +115,9 @@ export class SubscriptionManager {
     this.store = new SubscriptionStore(options.log);
     this.policy = new SinkPolicy(options.sinkPolicy);
     this.pushClient = new PushClient(this.policy);
+    this.tail = new LogTail({ log: options.log, logger: options.logger });
     this.checkpointIntervalMs = options.checkpointIntervalMs ?? 100;
+    this.checkpointPolicy = { ...DEFAULT_CHECKPOINT_POLICY, ...options.checkpointPolicy };
     this.metrics = new SubscriptionMetrics(options.registry, { snapshot: () => this.snapshot() });
   }
 
@@ -118,6 +125,7 @@ export class SubscriptionManager {
   async start(): Promise<void> {
     if (this.state !== "new") return;
     this.state = "starting";
+    await this.tail.start();
     for (const resource of await this.store.list()) {
       try {
         await this.run(resource, settingsOf(resource));
@@ -137,7 +145,8 @@ export class SubscriptionManager {
     if (this.flushTimer) clearInterval(this.flushTimer);
     await this.mutations.catch(() => {});
     await Promise.all([...this.running.values()].map((r) => r.dispatcher.stop(options.drainMs ?? 5_000)));
-    await this.flush();
+    await this.tail.stop();
+    await this.flush(true);
     this.pushClient.close();
   }
 
@@ -156,6 +165,7 @@ export class SubscriptionManager {
       queue: r.settings.retention === "queue",
       filterKey: JSON.stringify([r.resource.source, r.resource.types, r.resource.filters]),
       matches: (stored: StoredEvent) => !stored.stream.startsWith("$") && safeFilter(r.matcher, stored),
+      checkpoint: () => r.dispatcher.checkpoint(),
     }));
   }
 
@@ -409,19 +419,32 @@ export class SubscriptionManager {
     const saved = await this.store.loadRedrive(id);
     const redrive = { pending: new Set(saved.pending), redriven: new Set(saved.redriven), dirty: false };
     const matcher = compileMatcher(resource);
+    const checkpoints = new CheckpointTracker(checkpoint, Date.now());
     const target = resource.sink !== undefined ? pushTarget(resource, settings) : undefined;
     const dispatcher = new Dispatcher(
       {
         id,
         settings,
+        filter: resource,
         matcher,
-        log: this.log,
-        metrics: this.metrics,
+        tail: this.tail,
         logger: this.logger,
-        events: {
-          delivered: () => counts.delivered++,
-          retried: () => counts.retried++,
-          deadLettered: () => counts.deadLettered++,
+        observe: {
+          delivered: (entry, now) => {
+            checkpoints.settled();
+            counts.delivered++;
+            this.metrics.delivered.inc({ subscription: id });
+            this.metrics.latency.observe({ subscription: id }, Math.max(0, now - entry.recordedAt) / 1000);
+          },
+          retried: () => {
+            counts.retried++;
+            this.metrics.retried.inc({ subscription: id });
+          },
+          deadLettered: () => {
+            checkpoints.settled();
+            counts.deadLettered++;
+            this.metrics.deadLettered.inc({ subscription: id });
+          },
         },
         ...(target
           ? {
@@ -457,7 +480,7 @@ export class SubscriptionManager {
       },
       checkpoint,
     );
-    const running: Running = { resource, settings, matcher, dispatcher, redrive, counts };
+    const running: Running = { resource, settings, matcher, dispatcher, checkpoints, redrive, counts };
     this.running.set(id, running);
     dispatcher.start();
     if (saved.pending.length > 0) {
@@ -489,28 +512,47 @@ export class SubscriptionManager {
     await this.log.append([event]);
   }
 
-  private flush(): Promise<void> {
+  /**
+   * Stores the checkpoints worth storing (see checkpoints.ts), all at once so they share one commit.
+   * `all`: every moved checkpoint (shutdown).
+   */
+  private flush(all = false): Promise<void> {
     this.flushing = this.flushing.then(async () => {
-      for (const running of [...this.running.values()]) {
-        try {
-          await this.flushOne(running);
-        } catch (error) {
-          this.logger.error({ err: error, subscription: running.resource.id }, "checkpoint not stored");
-        }
+      const now = Date.now();
+      let idle = 0;
+      const writes: Array<Promise<void>> = [];
+      for (const running of this.running.values()) {
+        const due = running.checkpoints.due(
+          running.dispatcher.checkpoint(),
+          now,
+          this.checkpointPolicy.idleMs,
+        );
+        const take =
+          due === "urgent" || (due === "idle" && (all || idle++ < this.checkpointPolicy.idleBatch));
+        writes.push(this.flushOne(running, take || (all && due !== undefined), now));
       }
+      await Promise.all(writes);
     });
     return this.flushing;
   }
 
-  private async flushOne(running: Running): Promise<void> {
-    const checkpoint = running.dispatcher.takeCheckpoint();
-    const current = this.running.get(running.resource.id) === running && !running.dispatcher.isRevoked;
-    if (checkpoint !== undefined && current) {
-      await this.store.storeCheckpoint(running.resource.id, checkpoint);
-    }
-    if (running.redrive.dirty) {
-      running.redrive.dirty = false;
-      await this.store.storeRedrive(running.resource.id, redriveState(running));
+  private async flushOne(running: Running, storeCheckpoint = true, now = Date.now()): Promise<void> {
+    const id = running.resource.id;
+    try {
+      const current = this.running.get(id) === running && !running.dispatcher.isRevoked;
+      const checkpoint = running.dispatcher.checkpoint();
+      const writes: Array<Promise<void>> = [];
+      if (storeCheckpoint && current) {
+        running.checkpoints.stored(checkpoint, now);
+        writes.push(this.store.storeCheckpoint(id, checkpoint));
+      }
+      if (running.redrive.dirty) {
+        running.redrive.dirty = false;
+        writes.push(this.store.storeRedrive(id, redriveState(running)));
+      }
+      await Promise.all(writes);
+    } catch (error) {
+      this.logger.error({ err: error, subscription: id }, "checkpoint not stored");
     }
   }
 

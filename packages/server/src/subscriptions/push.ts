@@ -13,7 +13,7 @@ import {
   RETRY_AFTER_HEADER,
   webhookHeaders,
 } from "@herald/protocol";
-import type { PushOutcome } from "./dispatcher.js";
+import type { PushOutcome } from "./push-delivery.js";
 import type { JsonObject, SubscriptionResource } from "./model.js";
 import type { PushCancel } from "./push-cancel.js";
 import { type SinkPolicy, SinkRefusedError } from "./sink-policy.js";
