@@ -130,9 +130,9 @@ export class FilterIndex<M> {
     } else {
       const index = this.#attributes[key.attribute].exact;
       for (const value of key.values) {
-        let set = index.get(value);
-        if (!set) index.set(value, (set = new Set()));
-        set.add(member);
+        const set = index.get(value);
+        if (set) set.add(member);
+        else index.set(value, new Set([member]));
       }
     }
   }
