@@ -68,7 +68,7 @@ describe("filter index", () => {
         (specs, events) => {
           const index = new FilterIndex<number>();
           const matchers = specs.map((s) => compileMatcher(s));
-          specs.forEach((s, i) => index.add(i, indexKeyOf(s)));
+          for (const [i, s] of specs.entries()) index.add(i, indexKeyOf(s));
           for (const e of events) {
             const out: number[] = [];
             index.candidates(e, out);
