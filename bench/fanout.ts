@@ -117,9 +117,7 @@ async function createSubscriptions(
   return (to - from) / ((performance.now() - started) / 1000);
 }
 
-async function heraldSeries(
-  matchingShare: number,
-): Promise<{
+async function heraldSeries(matchingShare: number): Promise<{
   phases: Phase[];
   rss: Array<{ subscriptions: number; rssMiB: number; heapMiB: number }>;
   createPerSec: number;
