@@ -1,18 +1,13 @@
-// The subscription manager: owns the subscription resources (persisted in the log's metadata),
-// one Dispatcher per subscription, checkpoint persistence, dead letters, redrive and metrics.
+// The subscription manager: owns the subscription resources (persisted in the log's metadata) and
+// runs one Dispatcher per subscription on the shared log tail; it serializes create/update/delete,
+// redrive and reset, stores checkpoints (checkpoints.ts decides when) and answers stats.
 import { randomUUID } from "node:crypto";
 import type { CloudEvent } from "@herald/cloudevents";
 import type { ResetResponse, SubscriptionStats } from "@herald/protocol";
 import { deriveStream, type EventLog, type StoredEvent } from "@herald/log";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import {
-  type DeadLetterData,
-  type DeadLetterView,
-  deadLetterEvent,
-  originalEvent,
-  readDeadLetter,
-} from "./dead-letters.js";
+import { type DeadLetterView, deadLetterEvent } from "./dead-letters.js";
 import { type CheckpointPolicy, CheckpointTracker, DEFAULT_CHECKPOINT_POLICY } from "./checkpoints.js";
 import type { Message, StreamConsumer } from "./consumers.js";
 import { Dispatcher } from "./dispatcher.js";
@@ -22,9 +17,8 @@ import {
   SubscriptionModeError,
   SubscriptionNotFoundError,
   SubscriptionValidationError,
-  type ValidationIssue,
 } from "./errors.js";
-import { compileMatcher, type EventMatcher, validateFilters } from "./filters.js";
+import { compileMatcher, type EventMatcher } from "./filters.js";
 import { LogTail } from "./log-tail.js";
 import { SubscriptionMetrics } from "./metrics.js";
 import type { PushCancel } from "./push-cancel.js";
@@ -41,8 +35,10 @@ import {
 } from "./model.js";
 import { PushClient, pushTarget } from "./push.js";
 import { SinkPolicy, type SinkPolicyOptions } from "./sink-policy.js";
-import { deadLetterStream, type RedriveState, SubscriptionStore } from "./store.js";
-import type { AckResult, Entry, EntrySeed } from "./window.js";
+import { parseRedrive, Redrive } from "./redrive.js";
+import { parseReset } from "./reset.js";
+import { deadLetterStream, SubscriptionStore } from "./store.js";
+import type { AckResult, Entry } from "./window.js";
 
 /** Per subscription: its id, whether it is a queue, and whether it would deliver an event. */
 export type RetentionView = ReadonlyArray<{
@@ -68,14 +64,6 @@ export interface SubscriptionManagerOptions {
   checkpointPolicy?: Partial<CheckpointPolicy>;
 }
 
-export interface RedriveRequest {
-  readonly from?: number;
-  readonly to?: number;
-  readonly filters?: readonly unknown[];
-  readonly dryRun?: boolean;
-  readonly includeRedriven?: boolean;
-}
-
 /** Positions scanned past the reader when computing lag; beyond it lag is an upper bound. */
 const LAG_SCAN_LIMIT = 10_000;
 
@@ -85,7 +73,7 @@ interface Running {
   matcher: EventMatcher;
   dispatcher: Dispatcher;
   checkpoints: CheckpointTracker;
-  redrive: { pending: Set<number>; redriven: Set<number>; dirty: boolean };
+  redrive: Redrive;
   counts: { delivered: number; retried: number; deadLettered: number };
 }
 
@@ -262,28 +250,18 @@ export class SubscriptionManager {
       delivered: running.counts.delivered,
       retried: running.counts.retried,
       deadLettered: running.counts.deadLettered,
-      redrivePending: running.redrive.pending.size,
+      redrivePending: running.redrive.pendingCount,
     };
   }
 
   // ---------- dead letters ----------
 
   /** Lists dead letters by dead-letter stream version, oldest first. */
-  async deadLetters(
+  deadLetters(
     id: string,
     options: { after?: number; limit?: number },
   ): Promise<{ deadLetters: DeadLetterView[]; next: number }> {
-    const running = this.find(id);
-    const from = (options.after ?? -1) + 1;
-    const stored = await this.log.readStream(deadLetterStream(id), { from, limit: options.limit ?? 100 });
-    const deadLetters: DeadLetterView[] = [];
-    let next = options.after ?? -1;
-    for (const s of stored) {
-      next = s.version;
-      const data = readDeadLetter(s);
-      if (data) deadLetters.push(this.view(s, data, running));
-    }
-    return { deadLetters, next };
+    return this.find(id).redrive.list(options);
   }
 
   /** Queues matching dead letters for redelivery; `dryRun` only counts. Never moves the checkpoint. */
@@ -291,30 +269,11 @@ export class SubscriptionManager {
     return this.mutate(async () => {
       const running = this.find(id);
       const parsed = parseRedrive(request);
-      const matcher = parsed.filters ? compileMatcher({ filters: parsed.filters }) : undefined;
-      const picked: Array<{ stored: StoredEvent; data: DeadLetterData }> = [];
-      for (let from = 0; ; ) {
-        const page = await this.log.readStream(deadLetterStream(id), { from, limit: 500 });
-        for (const stored of page) {
-          const data = readDeadLetter(stored);
-          if (!data || running.redrive.pending.has(stored.version)) continue;
-          if (!parsed.includeRedriven && running.redrive.redriven.has(stored.version)) continue;
-          if (parsed.from !== undefined && data.position < parsed.from) continue;
-          if (parsed.to !== undefined && data.position > parsed.to) continue;
-          if (matcher && !safeMatch(matcher, data)) continue;
-          picked.push({ stored, data });
-        }
-        if (page.length < 500) break;
-        from = page[page.length - 1]!.version + 1;
-      }
+      const picked = await running.redrive.pick(parsed);
       if (parsed.dryRun) return { count: picked.length, dryRun: true };
-      for (const { stored } of picked) {
-        running.redrive.pending.add(stored.version);
-        running.redrive.redriven.add(stored.version);
-      }
-      await this.store.storeRedrive(id, redriveState(running));
-      running.redrive.dirty = false;
-      running.dispatcher.addRedriven(picked.map(({ stored, data }) => redriveEntry(stored, data)));
+      running.redrive.queue(picked);
+      await this.store.storeRedrive(id, running.redrive.takeState());
+      running.dispatcher.addRedriven(picked);
       return { count: picked.length, dryRun: false };
     });
   }
@@ -337,10 +296,7 @@ export class SubscriptionManager {
       await current.dispatcher.revoke();
       // A periodic flush may be storing the old checkpoint right now: let it finish first.
       await this.flushing;
-      if (current.redrive.dirty) {
-        current.redrive.dirty = false;
-        await this.store.storeRedrive(id, redriveState(current));
-      }
+      if (current.redrive.dirty) await this.store.storeRedrive(id, current.redrive.takeState());
       await this.store.storeCheckpoint(id, checkpoint);
       this.running.delete(id);
       await this.run(current.resource, current.settings, current.counts);
@@ -416,8 +372,7 @@ export class SubscriptionManager {
   ): Promise<void> {
     const id = resource.id;
     const checkpoint = (await this.store.loadCheckpoint(id)) ?? 0;
-    const saved = await this.store.loadRedrive(id);
-    const redrive = { pending: new Set(saved.pending), redriven: new Set(saved.redriven), dirty: false };
+    const redrive = new Redrive(this.log, id, await this.store.loadRedrive(id));
     const matcher = compileMatcher(resource);
     const checkpoints = new CheckpointTracker(checkpoint, Date.now());
     const target = resource.sink !== undefined ? pushTarget(resource, settings) : undefined;
@@ -473,26 +428,15 @@ export class SubscriptionManager {
         deadLetter: async (entry, reason) => {
           await this.log.append([deadLetterEvent(id, entry, reason)], { stream: deadLetterStream(id) });
         },
-        redriveDone: (version) => {
-          redrive.pending.delete(version);
-          redrive.dirty = true;
-        },
+        redriveDone: (version) => redrive.done(version),
       },
       checkpoint,
     );
     const running: Running = { resource, settings, matcher, dispatcher, checkpoints, redrive, counts };
     this.running.set(id, running);
     dispatcher.start();
-    if (saved.pending.length > 0) {
-      const entries: EntrySeed[] = [];
-      for (const version of saved.pending) {
-        const [stored] = await this.log.readStream(deadLetterStream(id), { from: version, limit: 1 });
-        const data = stored && stored.version === version ? readDeadLetter(stored) : undefined;
-        if (stored && data) entries.push(redriveEntry(stored, data));
-        else running.redrive.pending.delete(version);
-      }
-      running.dispatcher.addRedriven(entries);
-    }
+    const pending = await redrive.restorePending();
+    if (pending.length > 0) dispatcher.addRedriven(pending);
   }
 
   /** A sink's reply becomes a new event, caused by (and correlated with) the delivered one. */
@@ -546,23 +490,11 @@ export class SubscriptionManager {
         running.checkpoints.stored(checkpoint, now);
         writes.push(this.store.storeCheckpoint(id, checkpoint));
       }
-      if (running.redrive.dirty) {
-        running.redrive.dirty = false;
-        writes.push(this.store.storeRedrive(id, redriveState(running)));
-      }
+      if (running.redrive.dirty) writes.push(this.store.storeRedrive(id, running.redrive.takeState()));
       await Promise.all(writes);
     } catch (error) {
       this.logger.error({ err: error, subscription: id }, "checkpoint not stored");
     }
-  }
-
-  private view(stored: StoredEvent, data: DeadLetterData, running: Running): DeadLetterView {
-    return {
-      ...data,
-      version: stored.version,
-      deadLetterPosition: stored.position,
-      redriven: running.redrive.redriven.has(stored.version),
-    };
   }
 
   private async lag(running: Running): Promise<{ lag: number; exact: boolean; head: number }> {
@@ -599,103 +531,10 @@ export class SubscriptionManager {
   }
 }
 
-function redriveState(running: Running): RedriveState {
-  return { pending: [...running.redrive.pending], redriven: [...running.redrive.redriven] };
-}
-
-function redriveEntry(stored: StoredEvent, data: DeadLetterData): EntrySeed {
-  let decoded: CloudEvent | undefined;
-  return {
-    position: data.position,
-    stream: data.stream,
-    json: JSON.stringify(data.event),
-    recordedAt: stored.recordedAt,
-    redrive: stored.version,
-    event: () => (decoded ??= originalEvent(data)),
-  };
-}
-
 function safeFilter(matcher: EventMatcher, stored: StoredEvent): boolean {
   try {
     return matcher(stored.event);
   } catch {
     return false;
   }
-}
-
-const RESET_TARGETS = ["to", "position", "time"] as const;
-
-/** The three exclusive targets of a reset, as a start position. */
-function parseReset(body: unknown): { start: StartPosition; dryRun: boolean } {
-  if (!isObject(body))
-    throw new SubscriptionValidationError([{ field: "", reason: "must be a JSON object" }], "reset");
-  const issues: ValidationIssue[] = [];
-  for (const key of Object.keys(body)) {
-    if (![...RESET_TARGETS, "dryRun"].includes(key))
-      issues.push({ field: `/${key}`, reason: "unknown member" });
-  }
-  const given = RESET_TARGETS.filter((key) => body[key] !== undefined);
-  if (given.length !== 1) {
-    issues.push({ field: "", reason: "needs exactly one of to, position, time" });
-  }
-  let start: StartPosition | undefined;
-  if (body.to !== undefined) {
-    if (body.to === "beginning" || body.to === "now") start = { kind: body.to };
-    else issues.push({ field: "/to", reason: 'must be "beginning" or "now"' });
-  }
-  if (body.position !== undefined) {
-    const v = body.position;
-    if (typeof v === "number" && Number.isInteger(v) && v >= 0) start = { kind: "position", position: v };
-    else issues.push({ field: "/position", reason: "must be a log position (integer ≥ 0)" });
-  }
-  if (body.time !== undefined) {
-    const v = body.time;
-    const time = typeof v === "string" && RFC3339.test(v) ? Date.parse(v) : Number.NaN;
-    if (Number.isFinite(time)) start = { kind: "time", time };
-    else issues.push({ field: "/time", reason: "must be an RFC 3339 date-time" });
-  }
-  if (body.dryRun !== undefined && typeof body.dryRun !== "boolean") {
-    issues.push({ field: "/dryRun", reason: "must be a boolean" });
-  }
-  if (issues.length > 0 || start === undefined) throw new SubscriptionValidationError(issues, "reset");
-  return { start, dryRun: body.dryRun === true };
-}
-
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
-function safeMatch(matcher: EventMatcher, data: DeadLetterData): boolean {
-  try {
-    return matcher(originalEvent(data));
-  } catch {
-    return false;
-  }
-}
-
-function parseRedrive(body: unknown): RedriveRequest {
-  const issues: ValidationIssue[] = [];
-  const request = body === undefined ? {} : body;
-  if (!isObject(request))
-    throw new SubscriptionValidationError([{ field: "", reason: "must be a JSON object" }], "redrive");
-  for (const key of Object.keys(request)) {
-    if (!["from", "to", "filters", "dryRun", "includeRedriven"].includes(key)) {
-      issues.push({ field: `/${key}`, reason: "unknown member" });
-    }
-  }
-  for (const key of ["from", "to"] as const) {
-    const v = request[key];
-    if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v < 0)) {
-      issues.push({ field: `/${key}`, reason: "must be a log position (integer ≥ 0)" });
-    }
-  }
-  for (const key of ["dryRun", "includeRedriven"] as const) {
-    if (request[key] !== undefined && typeof request[key] !== "boolean") {
-      issues.push({ field: `/${key}`, reason: "must be a boolean" });
-    }
-  }
-  if (request.filters !== undefined) {
-    if (!Array.isArray(request.filters)) issues.push({ field: "/filters", reason: "must be an array" });
-    else validateFilters(request.filters, "/filters", issues);
-  }
-  if (issues.length > 0) throw new SubscriptionValidationError(issues, "redrive");
-  return request as RedriveRequest;
 }
