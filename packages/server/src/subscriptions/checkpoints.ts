@@ -22,14 +22,18 @@ export class CheckpointTracker {
     this.#settled = true;
   }
 
-  /** Whether `current` should be stored now (urgent: settled deliveries; else idle progress). */
-  due(current: number, now: number, idleMs: number): "urgent" | "idle" | undefined {
+  /**
+   * How `current` stands against what was stored: undefined when it did not move; "urgent" when
+   * deliveries settled since; "stale" when it moved idly and has not been stored for `idleMs`;
+   * "fresh" when it moved idly more recently (stored on shutdown only).
+   */
+  due(current: number, now: number, idleMs: number): "urgent" | "stale" | "fresh" | undefined {
     if (current === this.#saved) {
       this.#settled = false;
       return undefined;
     }
     if (this.#settled) return "urgent";
-    return now - this.#savedAt >= idleMs ? "idle" : undefined;
+    return now - this.#savedAt >= idleMs ? "stale" : "fresh";
   }
 
   /** `position` is being stored. */

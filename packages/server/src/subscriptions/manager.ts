@@ -472,8 +472,10 @@ export class SubscriptionManager {
           this.checkpointPolicy.idleMs,
         );
         const take =
-          due === "urgent" || (due === "idle" && (all || idle++ < this.checkpointPolicy.idleBatch));
-        writes.push(this.flushOne(running, take || (all && due !== undefined), now));
+          due === "urgent" ||
+          (due !== undefined && all) ||
+          (due === "stale" && idle++ < this.checkpointPolicy.idleBatch);
+        writes.push(this.flushOne(running, take, now));
       }
       await Promise.all(writes);
     });
