@@ -176,8 +176,9 @@ export class SubscriptionManager {
       if (this.running.has(resource.id) || (await this.store.get(resource.id))) {
         throw new SubscriptionExistsError(resource.id);
       }
-      await this.store.storeCheckpoint(resource.id, await this.resolveStart(settings.start));
-      await this.store.put(resource);
+      const checkpoint = await this.resolveStart(settings.start);
+      // Queued in this order in one turn: one group commit, and never a resource without its checkpoint.
+      await Promise.all([this.store.storeCheckpoint(resource.id, checkpoint), this.store.put(resource)]);
       await this.run(resource, settings);
       return redact(resource);
     });
