@@ -9,7 +9,6 @@
 // The server runs in a child process, SQLite with durability "full" (fsync per group commit). JetStream
 // uses file storage with its default sync (fsync every 2 minutes, not per publish).
 // Usage: node bench/dist/fanout.js [--quick] [--seconds N] [--max N]. The LAST line is one JSON object.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { AckPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import { startServer } from "@herald/server";
+import { spawnHerald, stopHerald } from "./lib/herald-child.js";
 import { type Figures, figures, postLoad, round } from "./lib/http-load.js";
 
 const quick = process.argv.includes("--quick");
@@ -53,24 +53,6 @@ interface Phase extends Figures {
 }
 
 // ---- Herald ---------------------------------------------------------------------------------------------
-
-function spawnHerald(dataDir: string): Promise<{ child: ChildProcess; url: URL }> {
-  const self = fileURLToPath(import.meta.url);
-  const nodeArgs = (process.env.HERALD_BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0);
-  const child = spawn(process.execPath, [...nodeArgs, self, "--serve", dataDir], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.setEncoding("utf8");
-    child.stdout!.on("data", (chunk: string) => {
-      out += chunk;
-      const match = /READY (\S+)/.exec(out);
-      if (match) resolve({ child, url: new URL(match[1]!) });
-    });
-    child.once("exit", (code) => reject(new Error(`herald child exited (${code})`)));
-  });
-}
 
 async function serverCpuSeconds(url: URL): Promise<number> {
   const text = await (await fetch(new URL("/metrics", url))).text();
@@ -123,7 +105,7 @@ async function heraldSeries(matchingShare: number): Promise<{
   createPerSec: number;
 }> {
   const dataDir = mkdtempSync(join(tmpdir(), "herald-bench-fanout-"));
-  const { child, url } = await spawnHerald(dataDir);
+  const { child, url } = await spawnHerald(fileURLToPath(import.meta.url), dataDir);
   const phases: Phase[] = [];
   const rss: Array<{ subscriptions: number; rssMiB: number; heapMiB: number }> = [];
   let created = 0;
@@ -173,8 +155,7 @@ async function heraldSeries(matchingShare: number): Promise<{
       });
     }
   } finally {
-    child.kill("SIGTERM");
-    await new Promise((resolve) => child.once("exit", resolve));
+    await stopHerald(child);
     rmSync(dataDir, { recursive: true, force: true });
   }
   return { phases, rss, createPerSec: Math.round(createPerSec) };
