@@ -121,8 +121,9 @@ class IngestConnection {
             { extensions: { maxBodyBytes: limits.maxBodyBytes } },
           );
         }
-        const frame = parseFrame(isBinary ? raw.toString("utf8") : raw.toString());
-        id = frame.id;
+        const frame = parseFrame(isBinary ? raw.toString("utf8") : raw.toString(), (frameId) => {
+          id = frameId;
+        });
         // The envelope around `data`: the frame object, the event (and the batch array).
         checkJsonDepth(raw, limits.maxJsonDepth, "data", frame.batch ? 3 : 2);
         const events: CloudEvent[] = frame.batch
@@ -143,7 +144,7 @@ class IngestConnection {
     if (full && !this.#paused) {
       this.#paused = true;
       this.#ws.pause();
-    } else if (!full && this.#paused && !this.#closing) {
+    } else if (!full && this.#paused && this.#closing === undefined) {
       this.#paused = false;
       this.#ws.resume();
     }
@@ -166,6 +167,8 @@ class IngestConnection {
       }
       if (this.#ws.readyState !== this.#ws.OPEN) return;
       const closed = new Promise<void>((resolve) => this.#ws.once("close", () => resolve()));
+      // Reading again, for the client's close reply (#frame ignores what else arrives now).
+      this.#ws.resume();
       this.#ws.close(WS_CLOSE.goingAway, "server shutting down");
       // A client that does not answer the close handshake is cut off.
       const cut = setTimeout(() => this.#ws.terminate(), 2_000);
@@ -177,7 +180,10 @@ class IngestConnection {
 }
 
 /** A frame's id and its event(s), or a body-invalid / json-invalid problem. */
-function parseFrame(text: string): { id: string; batch: boolean; events: unknown } {
+function parseFrame(
+  text: string,
+  onId: (id: string) => void,
+): { id: string; batch: boolean; events: unknown } {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -196,6 +202,8 @@ function parseFrame(text: string): { id: string; batch: boolean; events: unknown
       errors: [{ field: "/id", reason: "must be a string of 1 to 200 characters" }],
     });
   }
+  // Known from here on: later refusals are answered to it.
+  onId(frame.id);
   const hasEvent = frame.event !== undefined;
   const hasEvents = frame.events !== undefined;
   if (hasEvent === hasEvents) {
