@@ -8,6 +8,7 @@ import type { Handler } from "../handler.js";
 import { type ConsumerStats, PullConsumer, type SubscribeOptions } from "./pull-consumer.js";
 import {
   ConsumerRejectedError,
+  type StreamConsumerStats,
   type StreamEndpoint,
   type StreamSubscribeOptions,
 } from "./stream-consumer.js";
@@ -63,7 +64,8 @@ export class AutoConsumer {
     return this.#inner instanceof PullConsumer ? "poll" : "ws";
   }
 
-  get stats(): ConsumerStats {
+  /** The stats of the consumer in use: with `acked`, `reconnects`, `connected` while streaming. */
+  get stats(): ConsumerStats & Partial<StreamConsumerStats> {
     return this.#inner?.stats ?? { handled: 0, failed: 0, inFlight: 0 };
   }
 
