@@ -29,6 +29,8 @@ import { connect as natsConnect } from "@nats-io/transport-node";
 import { perSecond, percentiles } from "./lib/log-stats.js";
 
 const quick = process.argv.includes("--quick");
+/** `--only publish`: just section 3 (A/B comparisons of the publish path). */
+const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
 const ROUTER_EVENTS = quick ? 20_000 : 200_000;
 const E2E_EVENTS = quick ? 2_000 : 20_000;
 const WARMUP_EVENTS = quick ? 500 : 2_000;
@@ -533,8 +535,8 @@ const line = (name: string, f: Figures) =>
 
 async function main(): Promise<void> {
   console.log(`@herald/sdk bench${quick ? " (quick)" : ""}, node ${process.version}`);
-  const router = await routerOverhead();
-  console.log(`router  default stack overhead: ${router.overheadNs} ns/event`);
+  const router = only === "publish" ? undefined : await routerOverhead();
+  if (router) console.log(`router  default stack overhead: ${router.overheadNs} ns/event`);
 
   const dataDir = mkdtempSync(join(tmpdir(), "herald-bench-sdk-"));
   const broker = await spawnBroker(dataDir);
@@ -545,7 +547,7 @@ async function main(): Promise<void> {
       ["herald sdk long-poll", sdkPipeline(broker.url, "long-poll")],
       ["herald raw http", rawPipeline(broker.url)],
       ["nats jetstream", await natsPipeline()],
-    ];
+    ].filter(() => only !== "publish") as Array<[string, Pipeline | undefined]>;
     const e2e: Record<string, unknown> = {};
     for (const [name, p] of pipelines) {
       if (!p) {

@@ -4,8 +4,8 @@
 // that answers every frame it started (stored ⇔ answered).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createMemoryLog } from "@herald/log";
-import { PROBLEMS, type WsPublishServerFrame } from "@herald/protocol";
+import { createMemoryLog, type EventLog } from "@herald/log";
+import { PROBLEMS, WS_INGEST_MAX_IN_FLIGHT, type WsPublishServerFrame } from "@herald/protocol";
 import type { ApiKeyConfig, HeraldServer } from "@herald/server";
 import WebSocket from "ws";
 import { post, start, structured, withServer } from "./server-harness.js";
@@ -225,5 +225,49 @@ describe("WebSocket ingest", () => {
     assert.ok(acked > 0);
     assert.equal(stored, acked, "an event is stored exactly when its frame was answered");
     await log.close();
+  });
+
+  it(`reads no more than ${WS_INGEST_MAX_IN_FLIGHT} unanswered frames per connection, then resumes`, async () => {
+    // A log whose appends wait for a gate: every frame read is an append in progress.
+    const inner = createMemoryLog({ retentionIntervalMs: 0 });
+    let pending = 0;
+    let most = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const log = new Proxy(inner, {
+      get(target, name, receiver) {
+        if (name !== "append") return Reflect.get(target, name, receiver);
+        return async (...args: Parameters<EventLog["append"]>) => {
+          pending++;
+          most = Math.max(most, pending);
+          await gate;
+          pending--;
+          return target.append(...args);
+        };
+      },
+    });
+    const server = await start({ log });
+    try {
+      const client = await IngestClient.open(server);
+      const total = WS_INGEST_MAX_IN_FLIGHT + 500;
+      const answers = Array.from({ length: total }, (_, i) =>
+        client.send(`b${i}`, { id: `b${i}`, source: "/bp", type: "t" }),
+      );
+      const deadline = Date.now() + 10_000;
+      while (pending < WS_INGEST_MAX_IN_FLIGHT && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
+      assert.equal(pending, WS_INGEST_MAX_IN_FLIGHT, "the server read up to the bound");
+      open();
+      const all = await Promise.all(answers);
+      assert.equal(all.filter((a) => "results" in a).length, total);
+      assert.equal(most, WS_INGEST_MAX_IN_FLIGHT, "never more unanswered frames than the bound");
+      client.ws.close();
+    } finally {
+      open();
+      await server.close();
+      await inner.close();
+    }
   });
 });

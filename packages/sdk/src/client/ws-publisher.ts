@@ -10,6 +10,7 @@ import {
   WS_INGEST_PATH,
   type WsPublishServerFrame,
 } from "@herald/protocol";
+import type { Duplex } from "node:stream";
 import WebSocket from "ws";
 import { backoffDelay, sleep } from "../backoff.js";
 import { TransportError } from "../errors.js";
@@ -137,12 +138,15 @@ interface Pending {
 /** One WebSocket to `/events/ws` and the frames waiting for their answers on it. */
 class IngestSocket {
   readonly #ws: WebSocket;
+  readonly #socket: Duplex | undefined;
+  #corked = false;
   readonly #pending = new Map<string, Pending>();
   #seq = 0;
   #down: Error | undefined;
 
-  private constructor(ws: WebSocket) {
+  private constructor(ws: WebSocket, socket: Duplex | undefined) {
     this.#ws = ws;
+    this.#socket = socket;
     ws.on("message", (raw, isBinary) => this.#frame(isBinary ? Buffer.from(raw as Buffer) : raw.toString()));
     ws.on("error", (error) => {
       this.#down ??= new TransportError("network", `WebSocket ingest failed: ${error.message}`, {
@@ -170,8 +174,12 @@ class IngestSocket {
       handshakeTimeout: options.connectTimeoutMs,
       perMessageDeflate: false,
     });
+    let socket: Duplex | undefined;
+    ws.once("upgrade", (response) => {
+      socket = response.socket;
+    });
     return new Promise((resolve, reject) => {
-      ws.once("open", () => resolve(new IngestSocket(ws)));
+      ws.once("open", () => resolve(new IngestSocket(ws, socket)));
       ws.once("unexpected-response", (request, response) => {
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -237,6 +245,15 @@ class IngestSocket {
           reject(error);
         },
       });
+      // Sends started in one tick leave in one write (cork until the tick's end), not a syscall each.
+      if (!this.#corked && this.#socket) {
+        this.#corked = true;
+        this.#socket.cork();
+        process.nextTick(() => {
+          this.#corked = false;
+          this.#socket!.uncork();
+        });
+      }
       // The id first: the broker reads it without parsing an oversized frame.
       this.#ws.send(`{"id":"${id}",${send.batch ? '"events"' : '"event"'}:${send.json}}`);
     });

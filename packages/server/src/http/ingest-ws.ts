@@ -6,6 +6,7 @@
 // unanswered frames (or a full send buffer) the socket is paused, so TCP pushes back on the client.
 import { type CloudEvent, decodeJsonBatchArray, decodeJsonEventObject } from "@herald/cloudevents";
 import { WS_CLOSE, WS_INGEST_MAX_IN_FLIGHT, WS_PING_MS, type WsPublishServerFrame } from "@herald/protocol";
+import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { Principal } from "./auth.js";
 import { checkJsonDepth } from "./body.js";
@@ -49,7 +50,7 @@ export class WsIngest {
   upgrade({ req, socket, head, principal }: UpgradeContext): void {
     if (this.#closing) throw new HttpProblem("shutting-down", "the server is shutting down");
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const connection = new IngestConnection(ws, principal, this.#deps, this.#options);
+      const connection = new IngestConnection(ws, socket, principal, this.#deps, this.#options);
       this.#connections.add(connection);
       ws.once("close", () => this.#connections.delete(connection));
     });
@@ -65,19 +66,30 @@ export class WsIngest {
 
 class IngestConnection {
   readonly #ws: WebSocket;
+  readonly #socket: Duplex;
+  #corked = false;
   readonly #principal: Principal;
   readonly #deps: IngestDeps;
   readonly #options: WsIngestOptions;
   readonly #maxInFlight: number;
   readonly #heartbeat: NodeJS.Timeout;
   #inFlight = 0;
+  /** Frames read while maxInFlight were unanswered, in arrival order. */
+  readonly #waiting: Array<[Buffer, boolean]> = [];
   #paused = false;
   #resumeTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   #idle: (() => void) | undefined;
 
-  constructor(ws: WebSocket, principal: Principal, deps: IngestDeps, options: WsIngestOptions) {
+  constructor(
+    ws: WebSocket,
+    socket: Duplex,
+    principal: Principal,
+    deps: IngestDeps,
+    options: WsIngestOptions,
+  ) {
     this.#ws = ws;
+    this.#socket = socket;
     this.#principal = principal;
     this.#deps = deps;
     this.#options = options;
@@ -97,14 +109,42 @@ class IngestConnection {
   #frame(raw: Buffer, isBinary: boolean): void {
     // After close() began, frames still arriving are not started (the client sees them unanswered).
     if (this.#closing) return;
+    // Pausing stops socket reads, but frames of a chunk already read still arrive: they wait here,
+    // so no more than maxInFlight are ever being appended.
+    if (this.#inFlight >= this.#maxInFlight) {
+      this.#waiting.push([raw, isBinary]);
+      return;
+    }
+    this.#start(raw, isBinary);
+  }
+
+  #start(raw: Buffer, isBinary: boolean): void {
     this.#inFlight++;
     this.#throttle();
     void this.#answer(raw, isBinary).then((answer) => {
       this.#inFlight--;
-      if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(answer);
+      if (this.#ws.readyState === this.#ws.OPEN) this.#reply(answer);
+      const next = this.#closing ? undefined : this.#waiting.shift();
+      if (next) this.#start(next[0], next[1]);
       if (this.#inFlight === 0) this.#idle?.();
       this.#throttle();
     });
+  }
+
+  /**
+   * Answers of one group commit resolve in the same tick: corked, they leave in one write instead of
+   * one syscall each (the publish benchmark's 64 in flight: ~1 write per commit instead of 64).
+   */
+  #reply(answer: string): void {
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
+    this.#ws.send(answer);
   }
 
   /** The answer frame for one client frame: its results, or the problem that refused it. */
@@ -140,7 +180,10 @@ class IngestConnection {
 
   /** Pauses reading while too many frames are unanswered or answers pile up unsent; resumes below. */
   #throttle(): void {
-    const full = this.#inFlight >= this.#maxInFlight || this.#ws.bufferedAmount > SEND_BUFFER_LIMIT;
+    const full =
+      this.#inFlight >= this.#maxInFlight ||
+      this.#waiting.length > 0 ||
+      this.#ws.bufferedAmount > SEND_BUFFER_LIMIT;
     if (full && !this.#paused) {
       this.#paused = true;
       this.#ws.pause();
