@@ -120,7 +120,9 @@ async function spawnBroker(dataDir: string): Promise<{ url: string; child: Child
     const server = await startServer({ port: 0, dataDir: ${JSON.stringify(dataDir)}, logLevel: "silent" });
     process.stdout.write(JSON.stringify({ url: server.url }) + "\\n");
     process.on("SIGTERM", () => server.close().then(() => process.exit(0)));`;
-  const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+  // BENCH_BROKER_NODE_ARGS: extra node flags for the broker (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+  const extra = (process.env["BENCH_BROKER_NODE_ARGS"] ?? "").split(" ").filter((a) => a.length > 0);
+  const child = spawn(process.execPath, [...extra, "--input-type=module", "-e", script], {
     cwd: new URL("../..", import.meta.url).pathname,
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -487,10 +489,11 @@ async function publishBench(url: string): Promise<Record<string, unknown>> {
     );
   try {
     // Warm-up of both paths (JIT, the connection, the broker's statements), not reported.
-    await publishPhase((i) => ws.send(event("/bench/warm", i)).then(() => {}), 2_000);
-    if (js) await publishPhase((i) => js.publish(`${subject}.w`, `{"i":${i}}`).then(() => {}), 2_000);
+    await publishPhase((i) => ws.send(event("/bench/warm", i)).then(() => {}), PUBLISH_EVENTS);
+    if (js)
+      await publishPhase((i) => js.publish(`${subject}.w`, `{"i":${i}}`).then(() => {}), PUBLISH_EVENTS);
     const runs: Array<{ ws: PublishFigures; nats?: PublishFigures }> = [];
-    for (let r = 0; r < 2; r++) {
+    for (let r = 0; r < 3; r++) {
       const a = await viaWs();
       pub(`herald sdk publish ws, ${CONCURRENCY} in flight (run ${r + 1})`, a);
       const b = js ? await viaNats() : undefined;

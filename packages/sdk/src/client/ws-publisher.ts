@@ -228,6 +228,10 @@ class IngestSocket {
         reject(
           new TransportError("TIMEOUT", `no answer on the WebSocket ingest within ${send.timeoutMs} ms`),
         );
+        // A connection that leaves a frame unanswered that long is suspect (half-open): the retry,
+        // and every other send on it, goes on a new one.
+        this.#down ??= new TransportError("TIMEOUT", "the WebSocket ingest stopped answering");
+        this.#ws.terminate();
       }, send.timeoutMs);
       const onAbort = () => {
         done();
