@@ -203,7 +203,7 @@ describe("WebSocket ingest", () => {
         Array.from({ length: 1000 }, (_, i) => i + 1),
       );
       // Each answer names its own event.
-      answers.forEach((a, i) => assert.equal(results(a)[0]!.id, `p${i}`));
+      for (const [i, a] of answers.entries()) assert.equal(results(a)[0]!.id, `p${i}`);
       client.ws.close();
     });
   });
