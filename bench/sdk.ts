@@ -29,7 +29,7 @@ import { connect as natsConnect } from "@nats-io/transport-node";
 import { perSecond, percentiles } from "./lib/log-stats.js";
 
 const quick = process.argv.includes("--quick");
-/** `--only publish`: just section 3 (A/B comparisons of the publish path). */
+/** `--only publish`: just section 3 (A/B comparisons of the publish path); `--only e2e`: just section 2. */
 const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
 const ROUTER_EVENTS = quick ? 20_000 : 200_000;
 const E2E_EVENTS = quick ? 2_000 : 20_000;
@@ -538,7 +538,7 @@ const line = (name: string, f: Figures) =>
 
 async function main(): Promise<void> {
   console.log(`@herald/sdk bench${quick ? " (quick)" : ""}, node ${process.version}`);
-  const router = only === "publish" ? undefined : await routerOverhead();
+  const router = only === undefined ? await routerOverhead() : undefined;
   if (router) console.log(`router  default stack overhead: ${router.overheadNs} ns/event`);
 
   const dataDir = mkdtempSync(join(tmpdir(), "herald-bench-sdk-"));
@@ -572,7 +572,7 @@ async function main(): Promise<void> {
     result["e2e"] = e2e;
     result["events"] = E2E_EVENTS;
     result["rate"] = RATE;
-    result["publish"] = await publishBench(broker.url);
+    if (only !== "e2e") result["publish"] = await publishBench(broker.url);
     result["durability"] = {
       herald: "sqlite, durability full (fsync per group commit)",
       nats: "file storage, default sync_interval (2 min)",
