@@ -37,7 +37,7 @@ async function settled(id: string, count: number): Promise<void> {
 }
 
 describe("the default consumer", () => {
-  test("streams over one WebSocket, every message acked", async () => {
+  test("streams over one WebSocket, every message acked, acks batched on it", async () => {
     const id = unique("auto-ws");
     await client.createSubscription({ id, types: [`${id}.e`], config: { ordering: "none" } });
     const events = Array.from({ length: 200 }, (_, i) => ev(`${id}.e`, i));
@@ -46,13 +46,27 @@ describe("the default consumer", () => {
     const proxy = await startProxy(herald.url);
     const local = new HeraldClient({ url: proxy.url });
     try {
-      const consumer = local.subscribe(id, (e) => void seen.add(e.id), { concurrency: 32, ...fast });
+      // Batches of 20 (the default is half the concurrency, or what 5 ms gathered): 200 acks in 10 frames.
+      const consumer = local.subscribe(id, (e) => void seen.add(e.id), {
+        concurrency: 64,
+        ackBatchSize: 20,
+        ackDelayMs: 2_000,
+        ...fast,
+      });
       await until(() => seen.size === events.length, 10_000, "all handled");
       await until(() => consumer.stats.handled === events.length, 5_000, "all counted");
       assert.equal(consumer.transport, "ws");
       await settled(id, events.length);
       await consumer.stop();
       assert.equal(proxy.upgrades, 1, "one WebSocket, no long-poll");
+      const acks = proxy.clientMessages.map((m) => JSON.parse(m) as { ack?: string[] }).filter((m) => m.ack);
+      assert.equal(
+        acks.flatMap((m) => m.ack!).length,
+        events.length,
+        "every message acked once, on the socket",
+      );
+      // A partial batch only goes out when 2 s pass without the batch filling.
+      assert.ok(acks.length <= 12, `${acks.length} ack frames for ${events.length} messages`);
     } finally {
       await local.close();
       await proxy.close();

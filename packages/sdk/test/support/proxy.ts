@@ -12,6 +12,8 @@ export interface BrokerProxy {
   refuseUpgrades: boolean;
   /** Upgrades forwarded so far. */
   readonly upgrades: number;
+  /** Text messages clients sent on tunnelled WebSockets, in order (unmasked). */
+  readonly clientMessages: string[];
   /** Destroys every tunnelled WebSocket, both ways. */
   dropAll(): void;
   close(): Promise<void>;
@@ -39,6 +41,7 @@ export async function startProxy(target: string): Promise<BrokerProxy> {
     get upgrades() {
       return upgrades;
     },
+    clientMessages: [],
     dropAll() {
       for (const socket of tunnels) socket.destroy();
       tunnels.clear();
@@ -76,6 +79,9 @@ export async function startProxy(target: string): Promise<BrokerProxy> {
     });
     tunnels.add(socket);
     tunnels.add(upstream);
+    const reader = frameReader((text) => proxy.clientMessages.push(text));
+    if (head.length > 0) reader(head);
+    socket.on("data", reader);
     const cut = () => {
       socket.destroy();
       upstream.destroy();
@@ -91,4 +97,35 @@ export async function startProxy(target: string): Promise<BrokerProxy> {
   const { port } = server.address() as AddressInfo;
   (proxy as { url: string }).url = `http://127.0.0.1:${port}`;
   return proxy;
+}
+
+/** Reads client → server WebSocket frames (RFC 6455: masked), calling `onText` per text frame. */
+function frameReader(onText: (text: string) => void): (chunk: Buffer) => void {
+  let buffer = Buffer.alloc(0);
+  return (chunk) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    for (;;) {
+      if (buffer.length < 2) return;
+      const opcode = buffer[0]! & 0x0f;
+      const masked = (buffer[1]! & 0x80) !== 0;
+      let length = buffer[1]! & 0x7f;
+      let offset = 2;
+      if (length === 126) {
+        if (buffer.length < 4) return;
+        length = buffer.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) {
+        if (buffer.length < 10) return;
+        length = Number(buffer.readBigUInt64BE(2));
+        offset = 10;
+      }
+      const key = masked ? offset : -1;
+      if (masked) offset += 4;
+      if (buffer.length < offset + length) return;
+      const payload = Buffer.from(buffer.subarray(offset, offset + length));
+      if (masked) for (let i = 0; i < payload.length; i++) payload[i]! ^= buffer[key + (i % 4)]!;
+      buffer = buffer.subarray(offset + length);
+      if (opcode === 1) onText(payload.toString("utf8"));
+    }
+  };
 }
