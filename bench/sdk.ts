@@ -7,6 +7,14 @@
 //         side, a hand-written HTTP client of the same broker (keep-alive POST /events + pull/ack)
 //         and NATS JetStream (publish with ack → durable pull consumer).
 //      b. latency at a fixed rate: p50/p99 for the same three.
+//      The SDK runs twice: "stream" (the defaults for a service: WebSocket publishing, the default
+//      streaming consumer with batched acks) and "long-poll" (HTTP sends, transport "poll").
+//   3. Publishing alone, 64 sends in flight: SDK over the WebSocket ingest vs NATS JetStream
+//      publish-with-ack (64 concurrent awaited js.publish), A/B/A/B in one run; the SDK over HTTP
+//      for reference. Each phase reports the load generator's CPU (this process) and Herald's.
+// Durability: Herald's SQLite log with durability "full" (fsync at every group commit, before the
+// ack); NATS JetStream file storage with the server's default sync (fsync every 2 min in the
+// background, not before the ack), as the local nats-server runs it.
 // Usage: node bench/dist/sdk.js [--quick]
 // Last line of output: one JSON object with every figure.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -21,12 +29,15 @@ import { connect as natsConnect } from "@nats-io/transport-node";
 import { perSecond, percentiles } from "./lib/log-stats.js";
 
 const quick = process.argv.includes("--quick");
+/** `--only publish`: just section 3 (A/B comparisons of the publish path); `--only e2e`: just section 2. */
+const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
 const ROUTER_EVENTS = quick ? 20_000 : 200_000;
 const E2E_EVENTS = quick ? 2_000 : 20_000;
 const WARMUP_EVENTS = quick ? 500 : 2_000;
 const CONCURRENCY = 64;
 const RATE = quick ? 500 : 2_000;
 const RATE_SECONDS = quick ? 2 : 5;
+const PUBLISH_EVENTS = quick ? 5_000 : 30_000;
 
 interface Figures {
   readonly eventsPerSec: number;
@@ -109,7 +120,9 @@ async function spawnBroker(dataDir: string): Promise<{ url: string; child: Child
     const server = await startServer({ port: 0, dataDir: ${JSON.stringify(dataDir)}, logLevel: "silent" });
     process.stdout.write(JSON.stringify({ url: server.url }) + "\\n");
     process.on("SIGTERM", () => server.close().then(() => process.exit(0)));`;
-  const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+  // BENCH_BROKER_NODE_ARGS: extra node flags for the broker (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+  const extra = (process.env["BENCH_BROKER_NODE_ARGS"] ?? "").split(" ").filter((a) => a.length > 0);
+  const child = spawn(process.execPath, [...extra, "--input-type=module", "-e", script], {
     cwd: new URL("../..", import.meta.url).pathname,
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -203,8 +216,9 @@ async function paced(p: Pipeline, prefix: string): Promise<Figures> {
 let subscriptionSeq = 0;
 
 // Each consume() phase gets its own type and subscription (start: beginning), so phases do not mix.
-function sdkPipeline(url: string): Pipeline {
-  const client = new HeraldClient({ url });
+// "stream": WebSocket publishing and the default (streaming) consumer; "long-poll": HTTP and poll.
+function sdkPipeline(url: string, mode: "stream" | "long-poll"): Pipeline {
+  const client = new HeraldClient({ url, ...(mode === "stream" ? { publish: { transport: "ws" } } : {}) });
   let type = "";
   return {
     async send(id) {
@@ -220,7 +234,15 @@ function sdkPipeline(url: string): Pipeline {
         config: { ordering: "none", maxInFlight: 1_000 },
       });
       const router = new Router({ concurrency: 1_000 }).on(type, (e) => onHandled(e.id));
-      const consumer = client.subscribe(subscription, router, { concurrency: CONCURRENCY, waitMs: 1_000 });
+      const consumer =
+        mode === "stream"
+          ? client.subscribe(subscription, router, { concurrency: CONCURRENCY })
+          : client.subscribe(subscription, router, {
+              transport: "poll",
+              concurrency: CONCURRENCY,
+              waitMs: 1_000,
+            });
+      if (mode === "stream" && client.publishTransport !== "ws") throw new Error("not publishing over ws");
       return () => consumer.stop();
     },
     close: () => client.close(),
@@ -353,6 +375,160 @@ async function natsPipeline(): Promise<Pipeline | undefined> {
   };
 }
 
+// ---- 3. publishing alone -----------------------------------------------------------------------------
+
+interface PublishFigures extends Figures {
+  /** CPU of this process (the load generator), ms per 1 000 events and % of one core. */
+  readonly loadGenCpuMsPer1k: number;
+  readonly loadGenCpuPct: number;
+  /** Herald's own CPU (its /metrics), µs per event; absent for the peer. */
+  readonly brokerCpuUsPerEvent?: number;
+}
+
+async function brokerCpuSeconds(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^herald_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
+
+/** `count` sends by CONCURRENCY workers, each awaiting its send: events/s, send latency, CPU. */
+async function publishPhase(
+  send: (i: number) => Promise<void>,
+  count: number,
+  brokerUrl?: string,
+): Promise<PublishFigures> {
+  const brokerBefore = brokerUrl ? await brokerCpuSeconds(brokerUrl) : 0;
+  const latencies: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t0 = performance.now();
+        await send(i);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  const out: PublishFigures = {
+    ...figures(count, elapsed, latencies),
+    loadGenCpuMsPer1k: Math.round((cpuMs / count) * 1000 * 10) / 10,
+    loadGenCpuPct: Math.round((cpuMs / elapsed) * 100),
+  };
+  if (!brokerUrl) return out;
+  const brokerAfter = await brokerCpuSeconds(brokerUrl);
+  return { ...out, brokerCpuUsPerEvent: Math.round(((brokerAfter - brokerBefore) * 1e6) / count) };
+}
+
+async function publishBench(url: string): Promise<Record<string, unknown>> {
+  const ws = new HeraldClient({ url, publish: { transport: "ws" } });
+  const http = new HeraldClient({ url });
+  let nc: Awaited<ReturnType<typeof natsConnect>> | undefined;
+  try {
+    nc = await natsConnect({ servers: process.env["NATS_URL"] ?? "127.0.0.1:4222", timeout: 2_000 });
+  } catch {
+    nc = undefined;
+  }
+  const stream = `HERALD_BENCH_PUB_${process.pid}`;
+  const subject = `herald.bench.pub.${process.pid}`;
+  const js = nc ? jetstream(nc) : undefined;
+  if (nc)
+    await (await jetstreamManager(nc)).streams.add({
+      name: stream,
+      subjects: [`${subject}.>`],
+      storage: StorageType.File,
+    });
+  let round = 0;
+  const event = (source: string, i: number) =>
+    new CloudEvent({ source, type: "bench.publish", id: `p-${round}-${i}`, data: { i } });
+  const viaWs = async () => {
+    round++;
+    return publishPhase(
+      async (i) => {
+        const r = await ws.send(event("/bench/ws", i));
+        if (!r.ok) throw new Error(`ws send failed: ${r.kind}`);
+      },
+      PUBLISH_EVENTS,
+      url,
+    );
+  };
+  const viaHttp = async () => {
+    round++;
+    return publishPhase(
+      async (i) => {
+        const r = await http.send(event("/bench/http", i));
+        if (!r.ok) throw new Error(`http send failed: ${r.kind}`);
+      },
+      PUBLISH_EVENTS,
+      url,
+    );
+  };
+  const viaNats = async () => {
+    round++;
+    const r = round;
+    return publishPhase(async (i) => {
+      await js!.publish(
+        `${subject}.x`,
+        JSON.stringify({
+          specversion: "1.0",
+          id: `p-${r}-${i}`,
+          source: "/bench/nats",
+          type: "bench.publish",
+          data: { i },
+        }),
+      );
+    }, PUBLISH_EVENTS);
+  };
+  const pub = (name: string, f: PublishFigures) =>
+    console.log(
+      `${name.padEnd(48)} ${String(f.eventsPerSec).padStart(8)} events/s   p50 ${f.p50ms.toFixed(3)} ms   p99 ${f.p99ms.toFixed(3)} ms   load-gen CPU ${f.loadGenCpuMsPer1k} ms/1k (${f.loadGenCpuPct}%)${f.brokerCpuUsPerEvent === undefined ? "" : `   herald CPU ${f.brokerCpuUsPerEvent} µs/event`}`,
+    );
+  try {
+    // Warm-up of both paths (JIT, the connection, the broker's statements), not reported.
+    await publishPhase((i) => ws.send(event("/bench/warm", i)).then(() => {}), PUBLISH_EVENTS);
+    if (js)
+      await publishPhase((i) => js.publish(`${subject}.w`, `{"i":${i}}`).then(() => {}), PUBLISH_EVENTS);
+    const runs: Array<{ ws: PublishFigures; nats?: PublishFigures }> = [];
+    for (let r = 0; r < 3; r++) {
+      const a = await viaWs();
+      pub(`herald sdk publish ws, ${CONCURRENCY} in flight (run ${r + 1})`, a);
+      const b = js ? await viaNats() : undefined;
+      if (b) pub(`nats jetstream publish+ack, ${CONCURRENCY} in flight (run ${r + 1})`, b);
+      runs.push({ ws: a, ...(b ? { nats: b } : {}) });
+    }
+    const httpFigures = await viaHttp();
+    pub(`herald sdk publish http, ${CONCURRENCY} in flight`, httpFigures);
+    const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
+    const wsRate = mean(runs.map((r) => r.ws.eventsPerSec));
+    const natsRate = js ? mean(runs.map((r) => r.nats!.eventsPerSec)) : undefined;
+    if (natsRate !== undefined)
+      console.log(
+        `publish: herald ws / nats = ${(wsRate / natsRate).toFixed(2)}× (means of ${runs.length} runs each)`,
+      );
+    return {
+      events: PUBLISH_EVENTS,
+      inFlight: CONCURRENCY,
+      runs,
+      http: httpFigures,
+      wsEventsPerSec: wsRate,
+      ...(natsRate !== undefined
+        ? { natsEventsPerSec: natsRate, wsOverNats: Math.round((wsRate / natsRate) * 100) / 100 }
+        : { nats: { skipped: true } }),
+    };
+  } finally {
+    if (nc) {
+      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+      await nc.close();
+    }
+    await ws.close();
+    await http.close();
+  }
+}
+
 // ---- main ---------------------------------------------------------------------------------------------
 
 const line = (name: string, f: Figures) =>
@@ -362,18 +538,19 @@ const line = (name: string, f: Figures) =>
 
 async function main(): Promise<void> {
   console.log(`@herald/sdk bench${quick ? " (quick)" : ""}, node ${process.version}`);
-  const router = await routerOverhead();
-  console.log(`router  default stack overhead: ${router.overheadNs} ns/event`);
+  const router = only === undefined ? await routerOverhead() : undefined;
+  if (router) console.log(`router  default stack overhead: ${router.overheadNs} ns/event`);
 
   const dataDir = mkdtempSync(join(tmpdir(), "herald-bench-sdk-"));
   const broker = await spawnBroker(dataDir);
   const result: Record<string, unknown> = { bench: "sdk", quick, node: process.version, router };
   try {
     const pipelines: Array<[string, Pipeline | undefined]> = [
-      ["herald sdk", sdkPipeline(broker.url)],
+      ["herald sdk stream", sdkPipeline(broker.url, "stream")],
+      ["herald sdk long-poll", sdkPipeline(broker.url, "long-poll")],
       ["herald raw http", rawPipeline(broker.url)],
       ["nats jetstream", await natsPipeline()],
-    ];
+    ].filter(() => only !== "publish") as Array<[string, Pipeline | undefined]>;
     const e2e: Record<string, unknown> = {};
     for (const [name, p] of pipelines) {
       if (!p) {
@@ -395,6 +572,11 @@ async function main(): Promise<void> {
     result["e2e"] = e2e;
     result["events"] = E2E_EVENTS;
     result["rate"] = RATE;
+    if (only !== "e2e") result["publish"] = await publishBench(broker.url);
+    result["durability"] = {
+      herald: "sqlite, durability full (fsync per group commit)",
+      nats: "file storage, default sync_interval (2 min)",
+    };
   } finally {
     broker.child.kill("SIGTERM");
     await new Promise((r) => broker.child.once("exit", r));

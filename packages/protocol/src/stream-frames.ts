@@ -1,7 +1,7 @@
 // Frames of live consumption over one connection: `GET /subscriptions/{id}/sse` (Server-Sent
 // Events) and WebSocket `/subscriptions/{id}/ws`. The server writes them, the SDK reads them.
 import type { ProblemCode } from "./problems.js";
-import type { PulledMessage } from "./wire.js";
+import type { AppendedEvent, JsonEventObject, ProblemDetails, PulledMessage } from "./wire.js";
 
 /** Query parameters both streaming endpoints take. */
 export const STREAM_QUERY = Object.freeze({
@@ -63,4 +63,42 @@ export const WS_CLOSE = Object.freeze({
   serviceRestart: 1012,
   /** The connection could not be attached. */
   internalError: 1011,
+  /** Ingest: the server is shutting down (frames in flight were answered first). */
+  goingAway: 1001,
 });
+
+// ---------- WebSocket ingest: `/events/ws` ----------
+// The persistent form of `POST /events`: the client pipelines frames, each with an id of its own
+// choosing; the server answers each one as soon as its append is durable (answers may overtake
+// each other: match them by id). Same validation, limits, problem codes and dedupe by source+id.
+
+/** Path of the WebSocket ingest endpoint (access `publish`). */
+export const WS_INGEST_PATH = "/events/ws";
+
+/** Frames one connection may have unanswered; beyond it the server stops reading the socket. */
+export const WS_INGEST_MAX_IN_FLIGHT = 1024;
+
+/** Client → server: one event (structured JSON format). */
+export interface WsPublishEventFrame {
+  /** Chosen by the client, echoed in the answer; unique among the connection's unanswered frames. */
+  readonly id: string;
+  readonly event: JsonEventObject;
+}
+/** Client → server: a batch, appended atomically (all stored or none), as `application/cloudevents-batch+json`. */
+export interface WsPublishBatchFrame {
+  readonly id: string;
+  readonly events: readonly JsonEventObject[];
+}
+export type WsPublishFrame = WsPublishEventFrame | WsPublishBatchFrame;
+
+/** Server → client: the frame's events are durable; one result per event, as `POST /events` answers. */
+export interface WsPublishAckFrame {
+  readonly id: string;
+  readonly results: readonly AppendedEvent[];
+}
+/** Server → client: the frame was refused (nothing appended); `id` is null when it could not be read. */
+export interface WsPublishProblemFrame {
+  readonly id: string | null;
+  readonly problem: ProblemDetails;
+}
+export type WsPublishServerFrame = WsPublishAckFrame | WsPublishProblemFrame;

@@ -7,6 +7,7 @@ export {
   HeraldClient,
   type HeraldClientOptions,
   type MustExistOptions,
+  type PublishOptions,
 } from "./client/client.js";
 export type {
   AppendOptions,
@@ -71,6 +72,7 @@ export {
 } from "./client/send-result.js";
 export {
   type ConsumeOptions,
+  type AutoConsumeOptions,
   type Consumer,
   type ConsumerTransport,
   createConsumer,
@@ -78,6 +80,7 @@ export {
   type StreamConsumeOptions,
 } from "./consumer/consume.js";
 export { type ConsumerStats, PullConsumer, type SubscribeOptions } from "./consumer/pull-consumer.js";
+export { AutoConsumer, type AutoSubscribeOptions } from "./consumer/auto-consumer.js";
 export { SseConsumer } from "./consumer/sse-consumer.js";
 export {
   ConsumerRejectedError,

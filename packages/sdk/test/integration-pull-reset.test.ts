@@ -40,6 +40,7 @@ const rejected = (status: number) => (error: unknown) => {
 test("a pull consumer of an unknown subscription ends with ConsumerRejectedError, reported once", async () => {
   const errors: Error[] = [];
   const consumer = client.subscribe(unique("missing"), () => {}, {
+    transport: "poll",
     waitMs: 50,
     onError: (e) => errors.push(e),
   });
@@ -53,7 +54,7 @@ test("a pull consumer of an unknown subscription ends with ConsumerRejectedError
 test("a pull consumer ends when its subscription is deleted, and on a push subscription", async () => {
   const id = unique("deleted");
   await client.createSubscription({ id, types: ["pr.deleted"] });
-  const consumer = client.subscribe(id, () => {}, { waitMs: 50, onError: () => {} });
+  const consumer = client.subscribe(id, () => {}, { transport: "poll", waitMs: 50, onError: () => {} });
   await pause(100);
   assert.equal(consumer.error, undefined);
   await client.deleteSubscription(id);
@@ -61,7 +62,7 @@ test("a pull consumer ends when its subscription is deleted, and on a push subsc
 
   const push = unique("push");
   await client.createSubscription({ id: push, types: ["pr.push"], sink: `${herald.url}/nowhere` });
-  const onPush = client.subscribe(push, () => {}, { waitMs: 50, onError: () => {} });
+  const onPush = client.subscribe(push, () => {}, { transport: "poll", waitMs: 50, onError: () => {} });
   await assert.rejects(onPush.done(), rejected(409));
 });
 
@@ -72,9 +73,9 @@ test("a pull consumer with a wrong API key ends with 401; a stopped consumer's d
   const bad = new HeraldClient({ url: server.url, apiKey: "wrong-key" });
   try {
     await good.createSubscription({ id: "authed", types: ["a.e"] });
-    const refused = bad.subscribe("authed", () => {}, { waitMs: 50, onError: () => {} });
+    const refused = bad.subscribe("authed", () => {}, { transport: "poll", waitMs: 50, onError: () => {} });
     await assert.rejects(refused.done(), rejected(401));
-    const fine = good.subscribe("authed", () => {}, { waitMs: 50 });
+    const fine = good.subscribe("authed", () => {}, { transport: "poll", waitMs: 50 });
     await pause(100);
     await fine.stop();
     await fine.done();

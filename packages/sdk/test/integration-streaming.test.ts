@@ -300,6 +300,6 @@ for (const transport of ["sse", "ws"] as const) {
 test("transport: an unknown name is refused", () => {
   assert.throws(
     () => client.subscribe("x", () => {}, { transport: "carrier-pigeon" } as unknown as { transport: "ws" }),
-    /transport must be "poll", "sse" or "ws"/,
+    /transport must be "auto", "poll", "sse" or "ws"/,
   );
 });

@@ -42,7 +42,7 @@ test("acks handled messages, never running more than `concurrency` handlers at o
       await new Promise((r) => setTimeout(r, 10));
       running--;
     },
-    { concurrency: 3, waitMs: 50 },
+    { transport: "poll", concurrency: 3, waitMs: 50 },
   );
   await until(() => fake.acked.length === 12);
   await consumer.stop();
@@ -62,7 +62,7 @@ test("nacks failures with backoff by delivery count, the asked delay, or 0 for n
       if (e.id === "fatal") throw new NonRetryableError("never");
       throw new Error("db down");
     },
-    { waitMs: 50, backoff: { baseMs: 100, capMs: 10_000 } },
+    { transport: "poll", waitMs: 50, backoff: { baseMs: 100, capMs: 10_000 } },
   );
   await until(() => fake.nacked.length === 3);
   await consumer.stop();
@@ -88,7 +88,7 @@ test("publishes what the handler emitted and its reply before acking", async () 
       ctx.emit({ source: "/pricing", type: "price.audited" });
       return { source: "/pricing", type: "price.quoted", data: { cents: 100 } };
     },
-    { waitMs: 50 },
+    { transport: "poll", waitMs: 50 },
   );
   await until(() => fake.acked.length === 1);
   await consumer.stop();
@@ -107,7 +107,7 @@ test("a handler that returns a non-event value (e.g. from Array.push) is just do
   const seen: string[] = [];
   fake.push(msg("v1"));
   const record: (e: CloudEvent) => void = (e) => seen.push(e.id); // returns a number at run time
-  const consumer = client.subscribe("orders", record, { waitMs: 50 });
+  const consumer = client.subscribe("orders", record, { transport: "poll", waitMs: 50 });
   await until(() => fake.acked.length === 1);
   await consumer.stop();
   assert.deepEqual(fake.published, []);
@@ -128,7 +128,7 @@ test("stop() lets running handlers finish, acks them, and hands back nothing it 
       await release.promise;
       finished = true;
     },
-    { waitMs: 50 },
+    { transport: "poll", waitMs: 50 },
   );
   await started.promise;
   const stopping = consumer.stop();
@@ -157,7 +157,7 @@ test("messages pulled while stopping are handed back at once (nack, no delay)", 
     () => {
       handled++;
     },
-    { waitMs: 300 },
+    { transport: "poll", waitMs: 300 },
   );
   await until(() => fake.pulls > 0);
   const stopping = consumer.stop();

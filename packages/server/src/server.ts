@@ -100,7 +100,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     },
   });
   const deps = { log, limits: config.limits, metrics };
-  registerIngestRoutes(router, deps);
+  const ingestRoutes = registerIngestRoutes(router, deps, { onUnexpected: onError });
   registerReadRoutes(router, deps);
   registerStreamRoutes(router, { ...deps, hardDelete: config.retention.hardDelete });
   const manager = new SubscriptionManager({ log, registry, logger, sinkPolicy: config.sinks });
@@ -216,7 +216,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       server.closeIdleConnections();
       // Stops dispatching (ends SSE and WebSocket consumers, answers long polls), drains in-flight
       // pushes, persists checkpoints.
-      await manager.stop({ drainMs: config.shutdownDrainMs });
+      // WebSocket ingest answers the frames it is appending, then closes its connections.
+      await Promise.all([manager.stop({ drainMs: config.shutdownDrainMs }), ingestRoutes.close()]);
       // Streams still open (SSE) have nothing more to send: end them so their connections can close.
       for (const res of inFlight) if (res.headersSent && !res.writableEnded) res.end();
       const drained = await Promise.race([

@@ -36,7 +36,9 @@ import {
   type UpdateSubscriptionRequest,
 } from "@herald/protocol";
 import { sleep } from "../backoff.js";
+import type { AutoConsumer } from "../consumer/auto-consumer.js";
 import {
+  type AutoConsumeOptions,
   type Consumer,
   type ConsumeOptions,
   createConsumer,
@@ -65,6 +67,7 @@ import {
   type SendOptions,
 } from "./publisher.js";
 import { ReplyListener, type RequestOptions } from "./request-reply.js";
+import { WsPublisher } from "./ws-publisher.js";
 import type { BatchSendResult, SendResult } from "./send-result.js";
 import {
   type OnSubscriptionDifference,
@@ -119,6 +122,19 @@ export interface HeraldClientOptions {
   readonly events?: readonly EventDefinition[];
   /** Keep-alive pool size (default 64 sockets). */
   readonly maxSockets?: number;
+  /** How send/sendBatch reach the broker (default HTTP). */
+  readonly publish?: PublishOptions;
+}
+
+export interface PublishOptions {
+  /**
+   * `"http"` (default): one `POST /events` per send, best for one-off clients. `"ws"`: one persistent
+   * WebSocket (`/events/ws`) on which sends are pipelined, each resolving as soon as its append is
+   * durable: the choice of services that publish continuously. Results, retries, idempotency and
+   * auth are the same; sends to a named stream (`stream`, `expectedVersion`) still go over HTTP, and
+   * so does everything once the broker refuses the upgrade (an older broker: 404).
+   */
+  readonly transport?: "http" | "ws";
 }
 
 export class HeraldClient {
@@ -158,12 +174,31 @@ export class HeraldClient {
             baseMs: options.retry?.baseMs ?? 100,
             capMs: options.retry?.capMs ?? 5_000,
           };
+    const ws =
+      options.publish?.transport === "ws"
+        ? new WsPublisher({
+            url: this.url,
+            headers: this.#streamHeaders,
+            retry,
+            connectTimeoutMs: this.#timeoutMs,
+          })
+        : undefined;
+    if (options.publish?.transport !== undefined && !["http", "ws"].includes(options.publish.transport))
+      throw new TypeError(
+        `publish.transport must be "http" or "ws", got ${JSON.stringify(options.publish.transport)}`,
+      );
     this.#publisher = new Publisher(
       this.#transport,
       this.#timeoutMs,
       retry,
       new EventRegistry(options.events ?? []),
+      ws,
     );
+  }
+
+  /** How sends travel right now: "ws" (publish.transport "ws", the broker took the upgrade) or "http". */
+  get publishTransport(): "http" | "ws" {
+    return this.#publisher.transport;
   }
 
   /**
@@ -337,13 +372,20 @@ export class HeraldClient {
   /**
    * Runs `handler` (a function or a Router) for every message of a pull subscription: ack on success,
    * nack with backoff on failure; `stop()` (or client.close()) finishes in-flight handlers. Several
-   * consumers of one subscription share its events (a consumer group). `transport`: "poll" (long-poll,
-   * the default), "sse" or "ws" (one live connection, reconnected when it drops).
+   * consumers of one subscription share its events (a consumer group). `transport`: "auto" (the
+   * default: a WebSocket with batched acks, long-poll when the broker has no WebSocket endpoint),
+   * "poll" (long-poll), "sse" or "ws". Streams reconnect when they drop; what the dropped connection
+   * held unacked the broker redelivers.
    */
   subscribe(
     subscription: string,
     handler: Handler | { readonly handle: Handler },
-    options?: PollConsumeOptions,
+    options?: AutoConsumeOptions,
+  ): AutoConsumer;
+  subscribe(
+    subscription: string,
+    handler: Handler | { readonly handle: Handler },
+    options: PollConsumeOptions,
   ): PullConsumer;
   subscribe(
     subscription: string,
@@ -364,12 +406,12 @@ export class HeraldClient {
     subscription: string,
     handler: Handler | { readonly handle: Handler },
     options?: ConsumeOptions,
-  ): PullConsumer | SseConsumer | WsConsumer;
+  ): Consumer;
   subscribe(
     subscription: string,
     handler: Handler | { readonly handle: Handler },
     options: ConsumeOptions = {},
-  ): PullConsumer | StreamConsumer {
+  ): Consumer {
     this.#assertOpen();
     const fn: Handler = typeof handler === "function" ? handler : (event, ctx) => handler.handle(event, ctx);
     const endpoint = { url: this.url, headers: this.#streamHeaders };
@@ -604,6 +646,7 @@ export class HeraldClient {
     this.#closed = true;
     await Promise.all([...this.#consumers].map((c) => c.stop()));
     await this.#replies?.close();
+    await this.#publisher.close();
     this.#transport.close();
     this.#control.close();
   }

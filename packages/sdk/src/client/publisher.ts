@@ -19,6 +19,7 @@ import type { EventRegistry } from "../typed/define-event.js";
 import { problemOf } from "./problem.js";
 import type { BatchSendResult, SendNack, SendUndelivered } from "./send-result.js";
 import { type HttpTransport, parseJsonBody, type TransportResponse } from "./transport.js";
+import type { WsPublisher } from "./ws-publisher.js";
 
 export interface RetryPolicy {
   /** Total HTTP attempts per send (default 5). */
@@ -60,17 +61,31 @@ export class Publisher {
   readonly #timeoutMs: number;
   readonly #retry: Required<RetryPolicy>;
   readonly #registry: EventRegistry;
+  /** With `publish.transport: "ws"`: sends to `/events/ws` go over it while the broker offers it. */
+  readonly #ws: WsPublisher | undefined;
 
   constructor(
     transport: HttpTransport,
     timeoutMs: number,
     retry: Required<RetryPolicy>,
     registry: EventRegistry,
+    ws?: WsPublisher,
   ) {
     this.#transport = transport;
     this.#timeoutMs = timeoutMs;
     this.#retry = retry;
     this.#registry = registry;
+    this.#ws = ws;
+  }
+
+  /** "ws" while sends go over the WebSocket ingest, "http" otherwise (also after a refused upgrade). */
+  get transport(): "http" | "ws" {
+    return this.#ws?.available ? "ws" : "http";
+  }
+
+  /** Waits for WebSocket sends in flight, then closes that connection. */
+  async close(): Promise<void> {
+    await this.#ws?.close();
   }
 
   async append(
@@ -94,7 +109,7 @@ export class Publisher {
     const spanCtx = trace.setSpan(context.active(), span);
     const traced = events.map((e) => (e instanceof CloudEvent ? withTraceContext(e, spanCtx) : e));
     try {
-      const result = await this.#post(traced, batch, options);
+      const result = await this.#deliver(traced, batch, options);
       span.setAttribute("herald.send.outcome", result.kind);
       span.setAttribute("herald.send.attempts", result.attempts);
       if (!result.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: result.kind });
@@ -102,6 +117,25 @@ export class Publisher {
     } finally {
       span.end();
     }
+  }
+
+  /** Over the WebSocket ingest when it is on and the send targets `/events`; HTTP otherwise and as the fallback. */
+  async #deliver(
+    events: readonly OutgoingEvent[],
+    batch: boolean,
+    options: SendOptions,
+  ): Promise<BatchSendResult> {
+    const ws = this.#ws;
+    if (ws?.available && options.stream === undefined && options.expectedVersion === undefined) {
+      const result = await ws.send({
+        batch,
+        json: batch ? `[${events.map(encode).join(",")}]` : encode(events[0]!),
+        timeoutMs: options.timeoutMs ?? this.#timeoutMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (result !== undefined) return result;
+    }
+    return this.#post(events, batch, options);
   }
 
   async #post(

@@ -1,18 +1,20 @@
-// One entry for every way of consuming a subscription: long-poll ("poll", the default for now),
-// Server-Sent Events ("sse") or WebSocket ("ws"). All run the same handler with the same ack/nack
-// semantics, stats and stop({ drainMs }).
+// One entry for every way of consuming a subscription: "auto" (the default: WebSocket, long-poll when
+// the broker has no WebSocket endpoint), long-poll ("poll"), Server-Sent Events ("sse") or WebSocket
+// ("ws"). All run the same handler with the same ack/nack semantics, stats and stop({ drainMs }).
 import type { HeraldClient } from "../client/client.js";
 import type { Handler } from "../handler.js";
+import { AutoConsumer, type AutoSubscribeOptions } from "./auto-consumer.js";
 import { type ConsumerStats, PullConsumer, type SubscribeOptions } from "./pull-consumer.js";
 import { SseConsumer } from "./sse-consumer.js";
 import type { StreamEndpoint, StreamSubscribeOptions } from "./stream-consumer.js";
 import { WsConsumer } from "./ws-consumer.js";
 
-export type ConsumerTransport = "poll" | "sse" | "ws";
+export type ConsumerTransport = "auto" | "poll" | "sse" | "ws";
 
-export type PollConsumeOptions = SubscribeOptions & { readonly transport?: "poll" };
+export type AutoConsumeOptions = AutoSubscribeOptions & { readonly transport?: "auto" };
+export type PollConsumeOptions = SubscribeOptions & { readonly transport: "poll" };
 export type StreamConsumeOptions = StreamSubscribeOptions & { readonly transport: "sse" | "ws" };
-export type ConsumeOptions = PollConsumeOptions | StreamConsumeOptions;
+export type ConsumeOptions = AutoConsumeOptions | PollConsumeOptions | StreamConsumeOptions;
 
 /** What every consumer offers, whatever its transport. */
 export interface Consumer {
@@ -29,21 +31,22 @@ export interface Consumer {
   stop(options?: { drainMs?: number }): Promise<void>;
 }
 
-/** Builds (does not start) the consumer of `options.transport` (default "poll"). */
+/** Builds (does not start) the consumer of `options.transport` (default "auto"). */
 export function createConsumer(
   client: HeraldClient,
   endpoint: StreamEndpoint,
   subscription: string,
   handler: Handler,
   options: ConsumeOptions = {},
-): PullConsumer | SseConsumer | WsConsumer {
+): AutoConsumer | PullConsumer | SseConsumer | WsConsumer {
   // Switched on options.transport itself so that each branch gets its own options type.
   if (options.transport === "sse") return new SseConsumer(client, endpoint, subscription, handler, options);
   if (options.transport === "ws") return new WsConsumer(client, endpoint, subscription, handler, options);
-  if (options.transport === undefined || options.transport === "poll") {
-    return new PullConsumer(client, subscription, handler, options);
+  if (options.transport === "poll") return new PullConsumer(client, subscription, handler, options);
+  if (options.transport === undefined || options.transport === "auto") {
+    return new AutoConsumer(client, endpoint, subscription, handler, options);
   }
   throw new TypeError(
-    `transport must be "poll", "sse" or "ws", got ${JSON.stringify((options as { transport: unknown }).transport)}`,
+    `transport must be "auto", "poll", "sse" or "ws", got ${JSON.stringify((options as { transport: unknown }).transport)}`,
   );
 }

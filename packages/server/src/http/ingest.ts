@@ -11,12 +11,14 @@ import {
   EXPECTED_VERSION_HEADER,
   type ExpectedVersion,
   isSystemStream,
+  WS_INGEST_PATH,
 } from "@herald/protocol";
 import type { LimitsConfig } from "../config.js";
 import type { ServerMetrics } from "../observability/metrics.js";
 import { forbiddenType, type Principal } from "./auth.js";
 import { checkJsonDepth, isJsonBodyType, readBody } from "./body.js";
 import { problemOf } from "./errors.js";
+import { WsIngest } from "./ingest-ws.js";
 import { HttpProblem, type ProblemFieldError, sendJson } from "./problem.js";
 import type { RequestContext, Router } from "./router.js";
 
@@ -26,7 +28,18 @@ export interface IngestDeps {
   readonly metrics: ServerMetrics;
 }
 
-export function registerIngestRoutes(router: Router, deps: IngestDeps): void {
+/** What the ingest routes leave running: the WebSocket ingest connections. */
+export interface IngestRoutes {
+  /** Graceful: answers every WebSocket frame in flight, then closes those connections. */
+  close(): Promise<void>;
+}
+
+export function registerIngestRoutes(
+  router: Router,
+  deps: IngestDeps,
+  options: { readonly onUnexpected?: (error: unknown) => void } = {},
+): IngestRoutes {
+  const ws = new WsIngest(deps, options);
   router.add({
     method: "POST",
     path: "/events",
@@ -45,18 +58,48 @@ export function registerIngestRoutes(router: Router, deps: IngestDeps): void {
       await ingest(ctx, deps, {});
     },
   });
+  router.upgrade({ path: WS_INGEST_PATH, access: "publish", handler: (ctx) => ws.upgrade(ctx) });
+  return { close: () => ws.close() };
 }
 
 /** The shared ingest path of `POST /events` and `POST /streams/{stream}`. */
 export async function ingest(ctx: RequestContext, deps: IngestDeps, options: AppendOptions): Promise<void> {
-  try {
+  const results = await countingRejections(deps, async () => {
     const events = await decodeRequest(ctx.req, deps.limits);
-    checkEvents(events, ctx.principal, deps.limits, options.stream);
-    const results: readonly AppendedEvent[] = events.length === 0 ? [] : await append(deps, events, options);
-    let duplicates = 0;
-    for (const result of results) if (result.duplicate) duplicates++;
-    deps.metrics.recordIngest(results.length - duplicates, duplicates);
-    sendJson(ctx.res, 200, `{"results":${JSON.stringify(results)}}`);
+    return await appendIngested(events, ctx.principal, deps, options);
+  });
+  sendJson(ctx.res, 200, `{"results":${JSON.stringify(results)}}`);
+}
+
+/**
+ * What every ingest path (HTTP, WebSocket) does once the events are decoded: the batch limit, the
+ * attribute limits, system streams, the key's type prefixes, then ONE append and the ingest metrics.
+ * Refusals are thrown as problems before anything is appended.
+ */
+export async function appendIngested(
+  events: readonly CloudEvent[],
+  principal: Principal,
+  deps: IngestDeps,
+  options: AppendOptions,
+): Promise<readonly AppendedEvent[]> {
+  if (events.length > deps.limits.maxBatchLength) {
+    throw new HttpProblem(
+      "batch-too-large",
+      `the batch holds ${events.length} events; the limit is ${deps.limits.maxBatchLength}`,
+    );
+  }
+  checkEvents(events, principal, deps.limits, options.stream);
+  const results: readonly AppendedEvent[] = events.length === 0 ? [] : await append(deps, events, options);
+  let duplicates = 0;
+  for (const result of results) if (result.duplicate) duplicates++;
+  deps.metrics.recordIngest(results.length - duplicates, duplicates);
+  return results;
+}
+
+/** Runs one ingest and counts its refusal (by status) in the metrics; internal errors are not refusals. */
+export async function countingRejections<T>(deps: IngestDeps, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
   } catch (error) {
     const problem = problemOf(error);
     if (problem.code !== "internal-error") deps.metrics.recordRejected(problem.status);
@@ -68,14 +111,7 @@ async function decodeRequest(req: IncomingMessage, limits: LimitsConfig): Promis
   const body = await readBody(req, limits.maxBodyBytes);
   checkDepth(req.headers["content-type"], body, limits.maxJsonDepth);
   // The codec's typed errors become 415 / 400 / 422 in problemOf.
-  const events = decodeHttp({ headers: req.headers, body });
-  if (events.length > limits.maxBatchLength) {
-    throw new HttpProblem(
-      "batch-too-large",
-      `the batch holds ${events.length} events; the limit is ${limits.maxBatchLength}`,
-    );
-  }
-  return events;
+  return decodeHttp({ headers: req.headers, body });
 }
 
 /**

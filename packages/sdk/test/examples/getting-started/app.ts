@@ -2,7 +2,7 @@
 // docs test checks every snippet is taken verbatim from here); main.ts runs it end to end.
 
 // #region events
-import { defineEvent, type EventData, type HeraldClient, type PullConsumer, Router } from "@herald/sdk";
+import { defineEvent, type EventData, type HeraldClient, type Consumer, Router } from "@herald/sdk";
 import { Type } from "@sinclair/typebox";
 
 // One definition gives the compile-time type of `data` and its run-time check.
@@ -49,7 +49,7 @@ export async function startFanOut(
   client: HeraldClient,
   bill: (order: Order) => Promise<void>,
   ship: (order: Order) => Promise<void>,
-): Promise<PullConsumer[]> {
+): Promise<Consumer[]> {
   await client.ensureSubscription({ id: "billing", types: [OrderPlaced.type] });
   await client.ensureSubscription({ id: "shipping", types: [OrderPlaced.type] });
   const billing = new Router().on(OrderPlaced, (event) => bill(event.data));
@@ -63,7 +63,7 @@ export async function startFanOut(
 export async function startWorkers(
   client: HeraldClient,
   pack: (worker: string, order: Order) => Promise<void>,
-): Promise<PullConsumer[]> {
+): Promise<Consumer[]> {
   await client.ensureSubscription({ id: "packing", types: [OrderPlaced.type], config: { ordering: "none" } });
   return ["worker-1", "worker-2"].map((worker) =>
     client.subscribe(
@@ -77,7 +77,7 @@ export async function startWorkers(
 
 // #region request-reply
 // The responder returns its reply; the SDK publishes it with causationid = the request's id.
-export async function startPricing(client: HeraldClient): Promise<PullConsumer> {
+export async function startPricing(client: HeraldClient): Promise<Consumer> {
   await client.ensureSubscription({ id: "pricing", types: [PriceRequested.type] });
   const pricing = new Router().on(PriceRequested, (event) =>
     PriceQuoted.create({ data: { sku: event.data.sku, cents: 1999 } }),

@@ -3,13 +3,7 @@
 
 // #region typed-send
 import { CloudEvent } from "@herald/cloudevents";
-import {
-  defineEvent,
-  EventDataValidationError,
-  type HeraldClient,
-  type PullConsumer,
-  Router,
-} from "@herald/sdk";
+import { defineEvent, EventDataValidationError, type HeraldClient, type Consumer, Router } from "@herald/sdk";
 import { Type } from "@sinclair/typebox";
 import { OrderPlaced } from "./app.js";
 
@@ -52,7 +46,7 @@ export async function startPayments(
   client: HeraldClient,
   record: (orderId: string, total: number) => void,
   reject: (reason: string) => void,
-): Promise<PullConsumer> {
+): Promise<Consumer> {
   await client.ensureSubscription({ id: "payments", types: [PaymentReceived.type] });
   const router = new Router({ deadLetter: (letter) => reject(letter.error.message) }).on(
     PaymentReceived,
