@@ -237,8 +237,12 @@ describe("WebSocket ingest", () => {
       open = resolve;
     });
     const log = new Proxy(inner, {
-      get(target, name, receiver) {
-        if (name !== "append") return Reflect.get(target, name, receiver);
+      get(target, name) {
+        if (name !== "append") {
+          // The log's methods use private fields: call them on the log itself, not on the proxy.
+          const value: unknown = Reflect.get(target, name, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        }
         return async (...args: Parameters<EventLog["append"]>) => {
           pending++;
           most = Math.max(most, pending);
