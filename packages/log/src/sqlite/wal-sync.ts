@@ -14,7 +14,7 @@
 // restart rewrites it from the start, journal_size_limit and wal_checkpoint(TRUNCATE) ftruncate it;
 // it is deleted only when the last connection closes. Still, each sync checks the path's inode and
 // reopens if the file was replaced, so the fdatasync always reaches the file SQLite writes.
-import { closeSync, fdatasync, fstatSync, fsync, openSync, statSync } from "node:fs";
+import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 
 /** Flushes a file's data to stable storage (fs.fdatasync by default; tests inject their own). */
@@ -23,16 +23,11 @@ export type SyncFile = (fd: number) => Promise<void>;
 export const fdatasyncFile: SyncFile = (fd) =>
   new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
 
-const fsyncFile: SyncFile = (fd) =>
-  new Promise((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
-
 export class WalSync {
   readonly #walPath: string;
   readonly #syncFile: SyncFile;
   #fd: number | undefined;
   #inode = -1;
-  /** A newly opened WAL file's directory entry is synced once, before its first data sync. */
-  #syncDirectory = false;
 
   constructor(databasePath: string, syncFile: SyncFile = fdatasyncFile) {
     this.#walPath = `${databasePath}-wal`;
@@ -40,18 +35,12 @@ export class WalSync {
   }
 
   /** Syncs everything written to the WAL so far. Call one at a time (the group commit does). */
-  async sync(): Promise<void> {
-    const fd = this.#current();
-    if (this.#syncDirectory) {
-      const directory = openSync(dirname(this.#walPath), "r");
-      try {
-        await fsyncFile(directory);
-      } finally {
-        closeSync(directory);
-      }
-      this.#syncDirectory = false;
+  sync(): Promise<void> {
+    try {
+      return this.#syncFile(this.#current());
+    } catch (error) {
+      return Promise.reject(error);
     }
-    await this.#syncFile(fd);
   }
 
   close(): void {
@@ -67,7 +56,14 @@ export class WalSync {
     const fd = openSync(this.#walPath, "r");
     this.#fd = fd;
     this.#inode = fstatSync(fd).ino;
-    this.#syncDirectory = true;
+    // The file's directory entry, once per WAL file (at open, or if it was ever replaced): rare
+    // enough to do synchronously.
+    const directory = openSync(dirname(this.#walPath), "r");
+    try {
+      fsyncSync(directory);
+    } finally {
+      closeSync(directory);
+    }
     return fd;
   }
 }
