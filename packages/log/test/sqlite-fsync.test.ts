@@ -1,6 +1,6 @@
 // The WAL's fsync on the thread pool (durability "full", commitSync "thread-pool"): a write resolves
-// only after an fsync that started after its COMMIT, groups resolve in commit order while the next
-// group commits during the previous fsync, readers never see what is not durable yet, and a failed
+// only after an fsync that started after its COMMIT, writes queued during an fsync commit together
+// when it ends and resolve in order, readers never see what is not durable yet, and a failed
 // fsync fails the writes waiting for it and every later write. The fsync is injected (syncFile) and
 // held by the test, so nothing here depends on timing.
 import assert from "node:assert/strict";
@@ -124,7 +124,7 @@ describe("SQLite log, WAL fsync on the thread pool", () => {
     }
   });
 
-  it("pipelines: the next group commits during the previous fsync; groups resolve in commit order", async () => {
+  it("writes queued during an fsync commit as one group after it; groups resolve in commit order", async () => {
     const sync = heldSync();
     const log = openSqliteLog({ path: freshPath(), retentionIntervalMs: 0, syncFile: sync.syncFile });
     try {
@@ -139,19 +139,18 @@ describe("SQLite log, WAL fsync on the thread pool", () => {
       const a = append(1);
       await turns(3);
       assert.equal(sync.calls(), 1);
-      // Two more groups commit while the first fsync is held; none may start its own fsync yet
-      // (one runs at a time), and none resolves.
+      // Two more appends arrive while the first fsync is held: they wait for it (one fsync at a
+      // time, and a commit only after the running fsync), and none resolves.
       const b = append(2);
       await turns(3);
       const c = append(3);
       await turns(3);
       assert.equal(sync.calls(), 1, "one fsync at a time");
       assert.equal(a.settled() || b.settled() || c.settled(), false);
-      // The writer already sees the commits (versions continue), readers do not.
       assert.equal(await log.headPosition(), 0);
       assert.equal((await log.streamInfo("s")) === undefined, true);
 
-      sync.release(); // the first fsync started before groups 2 and 3 committed: only group 1 is durable
+      sync.release(); // only group 1 is durable; 2 and 3 commit now, as one group, and wait for the next fsync
       await turns(3);
       assert.deepEqual(order, [1]);
       assert.equal(await log.headPosition(), 1);
@@ -164,7 +163,7 @@ describe("SQLite log, WAL fsync on the thread pool", () => {
         (await log.read({ after: 0 })).events.map((event) => event.position),
         [1],
       );
-      assert.equal(sync.calls(), 2, "one fsync covers both groups committed meanwhile");
+      assert.equal(sync.calls(), 2, "one fsync covers both appends queued meanwhile");
       assert.equal(b.settled() || c.settled(), false);
 
       sync.release();
@@ -216,7 +215,7 @@ describe("SQLite log, WAL fsync on the thread pool", () => {
     await ok;
     const lost = track(log.append([testEvent()], { stream: "s" }));
     await turns(3);
-    const meanwhile = track(log.append([testEvent()], { stream: "s" })); // committed during the failing fsync
+    const meanwhile = track(log.append([testEvent()], { stream: "s" })); // queued during the failing fsync
     await turns(3);
     sync.fail(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
     await assert.rejects(lost.promise, (error: unknown) => {
@@ -236,11 +235,12 @@ describe("SQLite log, WAL fsync on the thread pool", () => {
       [1],
     );
     await log.close();
-    // Reopened, the log recovers what the disk holds (here, the page cache was fine: all three).
+    // Reopened, the log recovers what the disk holds (here, the page cache was fine: the failed
+    // group's commit is there; the write queued behind it never committed).
     const reopened = openSqliteLog({ path, retentionIntervalMs: 0 });
     try {
-      assert.equal(await reopened.headPosition(), 3);
-      assert.equal((await reopened.append([testEvent()]))[0]!.position, 4);
+      assert.equal(await reopened.headPosition(), 2);
+      assert.equal((await reopened.append([testEvent()]))[0]!.position, 3);
     } finally {
       await reopened.close();
     }
