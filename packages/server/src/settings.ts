@@ -332,8 +332,8 @@ export const SETTINGS = [
     flag: "--checkpoint <where>",
     env: "HERALD_CHECKPOINT",
     type: oneOf(CHECKPOINT_MODES),
-    default: "inline",
-    doc: "where SQLite's WAL checkpoints run: `inline` (inside the commit that crosses the threshold), `background` (a worker thread with its own connection)",
+    default: "background",
+    doc: "where SQLite's WAL checkpoints run: `background` (a worker thread with its own connection, never on the event loop), `inline` (inside the commit that crosses the threshold)",
   }),
   setting({
     key: "apiKeys",
