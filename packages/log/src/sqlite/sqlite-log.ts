@@ -75,8 +75,8 @@ export interface SqliteLogOptions {
   /**
    * With durability "full", where the fsync of a group commit runs. "thread-pool" (default): the
    * connection runs synchronous=NORMAL and the WAL is fdatasynced on libuv's thread pool after
-   * COMMIT, before the writes resolve; the event loop never waits for the disk, and the next group
-   * commits while the previous one syncs. "inline": synchronous=FULL, SQLite fsyncs inside COMMIT
+   * COMMIT, before the writes resolve; the event loop never waits for the disk, and writes queued
+   * meanwhile commit as one group when it ends. "inline": synchronous=FULL, SQLite fsyncs inside COMMIT
    * on the event loop (the behaviour before; kept for A/B measurements).
    */
   readonly commitSync?: CommitSync;
