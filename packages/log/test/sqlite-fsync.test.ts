@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { type EventLog, LogFailedError, openSqliteLog, type SyncFile } from "@herald/log";
-import { testEvent } from "./support/events.js";
+import { sleep, testEvent } from "./support/events.js";
 
 const dir = mkdtempSync(join(tmpdir(), "herald-fsync-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -277,26 +277,32 @@ describe("SQLite log, WAL fsync on the thread pool", () => {
     }
   });
 
-  it("keeps syncing the same WAL file across WAL restarts and truncation", async () => {
-    const path = freshPath();
-    const synced: number[] = [];
-    const log = openSqliteLog({
-      path,
-      retentionIntervalMs: 0,
-      checkpointFrames: 20,
-      syncFile: async (fd) => {
-        synced.push(fstatSync(fd).ino);
-      },
-    });
-    try {
-      for (let i = 0; i < 30; i++) {
-        await log.append(Array.from({ length: 20 }, () => testEvent({ data: { pad: "z".repeat(2000) } })));
-        assert.equal(synced[synced.length - 1], statSync(`${path}-wal`).ino);
+  for (const checkpoint of ["inline", "background"] as const)
+    it(`keeps syncing the same WAL file across WAL restarts (checkpoint ${checkpoint})`, async () => {
+      const path = freshPath();
+      const synced: number[] = [];
+      const log = openSqliteLog({
+        path,
+        retentionIntervalMs: 0,
+        checkpoint,
+        checkpointFrames: 20,
+        syncFile: async (fd) => {
+          synced.push(fstatSync(fd).ino);
+        },
+      });
+      try {
+        for (let i = 0; i < 30; i++) {
+          await log.append(Array.from({ length: 20 }, () => testEvent({ data: { pad: "z".repeat(2000) } })));
+          assert.equal(synced[synced.length - 1], statSync(`${path}-wal`).ino);
+          if (checkpoint === "background") await sleep(60); // the worker polls every 50 ms
+        }
+        // 30 appends of ~40 KB each: a WAL this small was restarted from its start (after checkpoints).
+        const walBytes = statSync(`${path}-wal`).size;
+        assert.ok(walBytes < 600_000, `WAL of ${walBytes} bytes`);
+        assert.equal(new Set(synced).size, 1);
+        assert.equal(await log.headPosition(), 600);
+      } finally {
+        await log.close();
       }
-      assert.equal(new Set(synced).size, 1);
-      assert.equal(await log.headPosition(), 600);
-    } finally {
-      await log.close();
-    }
-  });
+    });
 });
