@@ -1,12 +1,16 @@
 // Benchmark of @herald/log (SQLite backend) side by side with a raw better-sqlite3 insert loop
 // (the ceiling) and NATS JetStream file storage (the peer), measured in the same run.
-//   node bench/dist/log.js [--quick] [--durability full|normal]
+//   node bench/dist/log.js [--quick] [--durability full|normal] [--variants pool,inline,pool]
+// --variants: afterwards, an A/B/A of the write paths, each variant in turn (batched 1000, 100 concurrent
+// producers, append→subscriber latency): pool = commitSync "thread-pool" (fdatasync off the event loop,
+// the default), inline = commitSync "inline" (SQLite's fsync inside COMMIT), pool-bg / inline-bg = the
+// same with checkpoint "background".
 // The last line of output is one JSON object with every figure.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CloudEvent } from "@herald/cloudevents";
-import { type EventLog, openSqliteLog } from "@herald/log";
+import { type EventLog, openSqliteLog, type SqliteLogOptions } from "@herald/log";
 import { type NatsPeer, openNatsPeer } from "./lib/log-nats.js";
 import { benchEvents, encode } from "./lib/log-payload.js";
 import { openRawSqlite } from "./lib/log-raw.js";
@@ -25,6 +29,18 @@ const sizes = quick
       catchUp: 1_000_000,
       latency: 3_000,
     };
+const VARIANTS: Record<string, Pick<SqliteLogOptions, "commitSync" | "checkpoint">> = {
+  pool: { commitSync: "thread-pool", checkpoint: "inline" },
+  inline: { commitSync: "inline", checkpoint: "inline" },
+  "pool-bg": { commitSync: "thread-pool", checkpoint: "background" },
+  "inline-bg": { commitSync: "inline", checkpoint: "background" },
+};
+const variantsFlag = process.argv.indexOf("--variants");
+const RUNS = variantsFlag > 0 ? process.argv[variantsFlag + 1]!.split(",") : [];
+for (const run of RUNS) if (!(run in VARIANTS)) throw new Error(`unknown variant ${run}`);
+/** The write path of every log the bench opens (the log's defaults until the A/B section). */
+let variant: Pick<SqliteLogOptions, "commitSync" | "checkpoint"> = {};
+
 /** Throughput runs are repeated and the best run is reported (the machine is shared; noise only slows). */
 const REPEATS = 2;
 
@@ -51,7 +67,7 @@ function print(line: string): void {
 }
 
 async function heraldBatched(events: CloudEvent[], batchSize: number): Promise<Throughput> {
-  const log = openSqliteLog({ path: freshPath(), durability, retentionIntervalMs: 0 });
+  const log = openSqliteLog({ path: freshPath(), durability, retentionIntervalMs: 0, ...variant });
   const latencies: number[] = [];
   const t0 = performance.now();
   for (let start = 0; start < events.length; start += batchSize) {
@@ -173,7 +189,7 @@ async function catchUp(count: number, nats: NatsPeer | undefined) {
 }
 
 async function heraldLatency(count: number, mode: "full" | "normal"): Promise<Percentiles> {
-  const log = openSqliteLog({ path: freshPath(), durability: mode, retentionIntervalMs: 0 });
+  const log = openSqliteLog({ path: freshPath(), durability: mode, retentionIntervalMs: 0, ...variant });
   const events = benchEvents(count, "latency");
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
@@ -268,7 +284,7 @@ async function main(): Promise<void> {
 
   const singles = benchEvents(sizes.concurrent, "single");
   const heraldSingles = await best(async () => {
-    const log = openSqliteLog({ path: freshPath(), durability, retentionIntervalMs: 0 });
+    const log = openSqliteLog({ path: freshPath(), durability, retentionIntervalMs: 0, ...variant });
     const result = await concurrentSingles(singles, sizes.producers, (event) => log.append([event]));
     await log.close();
     return result;
@@ -304,6 +320,27 @@ async function main(): Promise<void> {
     `append→subscriber latency`.padEnd(29) +
       `herald p50 ${heraldLat.p50} ms, p99 ${heraldLat.p99} ms | herald (normal) p50 ${heraldLatNormal.p50} ms, p99 ${heraldLatNormal.p99} ms | nats js ${natsLat === null ? "n/a" : `p50 ${natsLat.p50} ms, p99 ${natsLat.p99} ms`}`,
   );
+  const variants: unknown[] = [];
+  for (const name of RUNS) {
+    variant = VARIANTS[name]!;
+    const events = benchEvents(sizes.batched, `variant-${variants.length}`);
+    const batched1000 = await best(() => heraldBatched(events, 1000));
+    const producers = await best(async () => {
+      const log = openSqliteLog({ path: freshPath(), durability, retentionIntervalMs: 0, ...variant });
+      const result = await concurrentSingles(singles, sizes.producers, (event) => log.append([event]));
+      await log.close();
+      return result;
+    });
+    const latency = await heraldLatency(sizes.latency, durability);
+    print(
+      `[${name}]`.padEnd(12) +
+        `batched 1000 ${batched1000.eventsPerSec.toLocaleString("en")} ev/s (p99 ${batched1000.latencyMs.p99} ms) | ` +
+        `${sizes.producers} producers ${producers.eventsPerSec.toLocaleString("en")} ev/s (p50 ${producers.latencyMs.p50} ms, p99 ${producers.latencyMs.p99} ms) | ` +
+        `append→subscriber p50 ${latency.p50} ms, p99 ${latency.p99} ms`,
+    );
+    variants.push({ variant: name, ...VARIANTS[name], batched1000, producers, latency });
+  }
+  variant = {};
   await nats?.close();
   rmSync(dir, { recursive: true, force: true });
 
@@ -325,6 +362,7 @@ async function main(): Promise<void> {
       },
       catchUp: { events: sizes.catchUp, ...read },
       latency: { herald: heraldLat, heraldNormalDurability: heraldLatNormal, nats: natsLat },
+      variants,
     }),
   );
 }

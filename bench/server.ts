@@ -5,8 +5,17 @@
 //      vs JetStream async publish with 100 / 1000 outstanding acks per publisher (8 publishers)
 //   3. publish → delivery latency p50/p99 at a fixed rate (5k events/s): Herald push subscription to a local
 //      webhook sink vs a JetStream durable pull consumer
-// The server runs in a child process (like `herald serve`), SQLite with durability "full".
-// Usage: node bench/dist/server.js [--quick] [--seconds N] [--rate EVENTS_PER_SEC]. The LAST line of output is one JSON object with all figures.
+//   4. the ceilings: a bare node:http server (child process: reads the body, answers a fixed JSON) driven by
+//      the same load generator with 64 connections right after Herald's single-event phase, and the log's own
+//      batched append rate (1 000 per append, in this process) right after Herald's batched phases
+// The server runs in a child process (like `herald serve`), SQLite with durability "full". NATS runs with
+// its defaults: JetStream file storage syncs every 2 minutes (sync_interval), not per publish — its ack does
+// not mean "on disk"; Herald's 2xx does (one fdatasync per group commit).
+// --variants a,b,a runs the Herald phases once per variant, each in a fresh server (A/B/A on a noisy machine):
+//   default (the server's defaults), pool (commitSync thread-pool), inline (commitSync inline: SQLite's fsync
+//   inside COMMIT, the behaviour before), pool-bg / inline-bg (the same with checkpoint background).
+// Usage: node bench/dist/server.js [--quick] [--seconds N] [--rate EVENTS_PER_SEC] [--variants LIST]. The LAST
+// line of output is one JSON object with all figures.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -15,9 +24,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { openSqliteLog } from "@herald/log";
 import { AckPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import { startServer } from "@herald/server";
+import { benchEvents } from "./lib/log-payload.js";
 
 const quick = process.argv.includes("--quick");
 const secondsFlag = process.argv.indexOf("--seconds");
@@ -28,6 +39,19 @@ const BATCH_CONNECTIONS = 8;
 const rateFlag = process.argv.indexOf("--rate");
 const RATE = rateFlag > 0 ? Number(process.argv[rateFlag + 1]) : 5000;
 const LATENCY_SECONDS = quick ? 0.5 : 5;
+const variantsFlag = process.argv.indexOf("--variants");
+/** Server settings per variant (env of the child); "default" sets nothing. */
+const VARIANTS: Record<string, Record<string, string>> = {
+  default: {},
+  pool: { HERALD_COMMIT_SYNC: "thread-pool", HERALD_CHECKPOINT: "inline" },
+  inline: { HERALD_COMMIT_SYNC: "inline", HERALD_CHECKPOINT: "inline" },
+  "pool-bg": { HERALD_COMMIT_SYNC: "thread-pool", HERALD_CHECKPOINT: "background" },
+  "inline-bg": { HERALD_COMMIT_SYNC: "inline", HERALD_CHECKPOINT: "background" },
+};
+const RUNS = (variantsFlag > 0 ? process.argv[variantsFlag + 1]! : "default").split(",");
+for (const run of RUNS) if (!(run in VARIANTS)) throw new Error(`unknown variant ${run}`);
+/** Events the log's own batched append rate is measured over (as in bench/log.ts). */
+const LOG_BATCHED_EVENTS = quick ? 20_000 : 200_000;
 const PAYLOAD = {
   order: "o-000000",
   customer: "c-42",
@@ -42,6 +66,23 @@ interface Figures {
   p50ms: number;
   p99ms: number;
   events: number;
+  /** The load generator's own CPU (this process) per event, and in cores busy over the phase. */
+  generatorCpuUsPerEvent?: number;
+  generatorCores?: number;
+}
+
+/** Runs a phase and adds this process's (the load generator's) CPU over it. */
+async function withGeneratorCpu<T extends Figures>(phase: () => Promise<T>): Promise<T> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const result = await phase();
+  const cpu = process.cpuUsage(cpu0);
+  const us = cpu.user + cpu.system;
+  return {
+    ...result,
+    generatorCpuUsPerEvent: round(us / Math.max(1, result.events)),
+    generatorCores: round(us / 1000 / (performance.now() - t0)),
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -126,12 +167,17 @@ class RawConnection {
   }
 }
 
-function spawnHerald(dataDir: string): Promise<{ child: ChildProcess; url: URL }> {
+function spawnHerald(
+  dataDir: string,
+  env: Record<string, string> = {},
+  mode: "--serve" | "--bare" = "--serve",
+): Promise<{ child: ChildProcess; url: URL }> {
   const self = fileURLToPath(import.meta.url);
   // HERALD_BENCH_SERVER_NODE_ARGS="--cpu-prof" profiles the server process.
   const nodeArgs = (process.env.HERALD_BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0);
-  const child = spawn(process.execPath, [...nodeArgs, self, "--serve", dataDir], {
+  const child = spawn(process.execPath, [...nodeArgs, self, mode, dataDir], {
     stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...env },
   });
   return new Promise((resolve, reject) => {
     let out = "";
@@ -201,6 +247,27 @@ async function heraldBatched(url: URL, batch: number): Promise<Figures> {
   const seconds = (performance.now() - started) / 1000;
   for (const c of connections) c.close();
   return figures(events, seconds, latencies);
+}
+
+/** The log's own batched append rate (bench/log.ts's "batched appends of 1000"), with the variant's settings. */
+async function logBatched(dataDir: string, env: Record<string, string>, batch: number): Promise<Figures> {
+  const events = benchEvents(LOG_BATCHED_EVENTS, `log-${process.pid}-${++sequence}`);
+  const log = openSqliteLog({
+    path: join(dataDir, `log-batched-${sequence}.db`),
+    retentionIntervalMs: 0,
+    commitSync: env.HERALD_COMMIT_SYNC === "inline" ? "inline" : "thread-pool",
+    checkpoint: env.HERALD_CHECKPOINT === "background" ? "background" : "inline",
+  });
+  const latencies: number[] = [];
+  const started = performance.now();
+  for (let start = 0; start < events.length; start += batch) {
+    const t0 = performance.now();
+    await log.append(events.slice(start, start + batch));
+    latencies.push(performance.now() - t0);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await log.close();
+  return figures(events.length, seconds, latencies);
 }
 
 /** Publishes at RATE events/s for LATENCY_SECONDS through `send`; `received` collects (id → latency). */
@@ -312,7 +379,7 @@ async function natsFigures(): Promise<
   try {
     const payload = () => new TextEncoder().encode(eventJson());
     // 1. publish with ack from 64 concurrent publishers
-    const single = await (async () => {
+    const single = await withGeneratorCpu(async () => {
       const latencies: number[] = [];
       let events = 0;
       const started = performance.now();
@@ -328,7 +395,7 @@ async function natsFigures(): Promise<
         }),
       );
       return figures(events, (performance.now() - started) / 1000, latencies);
-    })();
+    });
     // 2. "batches": N async publishes, then wait for their acks
     const batchedOf = async (batch: number) => {
       const latencies: number[] = [];
@@ -391,65 +458,158 @@ async function natsFigures(): Promise<
 
 // ---- main -------------------------------------------------------------------------------------------
 
-async function main(): Promise<void> {
+type Phase = Figures & { serverCpuUsPerEvent?: number };
+
+const line = (name: string, f: Phase) =>
+  console.log(
+    `${name.padEnd(44)} ${String(f.eventsPerSec).padStart(9)} events/s   p50 ${f.p50ms.toFixed(3)} ms   p99 ${f.p99ms.toFixed(3)} ms` +
+      (f.serverCpuUsPerEvent === undefined ? "" : `   server CPU ${f.serverCpuUsPerEvent} µs/event`) +
+      (f.generatorCpuUsPerEvent === undefined
+        ? ""
+        : `   generator CPU ${f.generatorCpuUsPerEvent} µs/event (${f.generatorCores} cores)`),
+  );
+
+/** One fresh Herald server with a variant's settings: every Herald phase, with the ceilings beside them. */
+async function heraldRun(name: string, env: Record<string, string>) {
   const dataDir = mkdtempSync(join(tmpdir(), "herald-bench-server-"));
-  const { child, url } = await spawnHerald(dataDir);
-  const line = (name: string, f: Figures & { serverCpuUsPerEvent?: number }) =>
-    console.log(
-      `${name.padEnd(44)} ${String(f.eventsPerSec).padStart(9)} events/s   p50 ${f.p50ms.toFixed(3)} ms   p99 ${f.p99ms.toFixed(3)} ms` +
-        (f.serverCpuUsPerEvent === undefined ? "" : `   server CPU ${f.serverCpuUsPerEvent} µs/event`),
-    );
   try {
-    console.log(`herald server bench${quick ? " (quick)" : ""}: ${SECONDS}s per phase, server ${url.href}`);
-    await heraldSingle(url, Math.min(1, SECONDS)); // warm-up (JIT), not measured
-    const single = await withCpu(url, () => heraldSingle(url));
-    line("herald  single-event ingest (64 conns)", single);
-    const batched: Record<string, Figures> = {};
-    for (const size of BATCHES) {
-      const figuresOfSize = await withCpu(url, () => heraldBatched(url, size));
-      batched[String(size)] = figuresOfSize;
-      line(`herald  batched ingest (${size}/req, ${BATCH_CONNECTIONS} conns)`, figuresOfSize);
-    }
-    const push = await heraldPushLatency(url);
-    if ("skipped" in push) console.log(`herald  publish→push latency: skipped (${push.skipped})`);
-    else line(`herald  publish→push @${RATE}/s (${push.delivered} delivered)`, push);
-    const nats = await natsFigures();
-    if ("skipped" in nats) console.log(`nats    skipped: ${nats.skipped}`);
-    else {
-      line("nats    publish+ack (64 concurrent)", nats.single);
+    const { child, url } = await spawnHerald(dataDir, env);
+    let single: Phase;
+    const batched: Record<string, Phase> = {};
+    let push: Awaited<ReturnType<typeof heraldPushLatency>>;
+    try {
+      await heraldSingle(url, Math.min(1, SECONDS)); // warm-up (JIT), not measured
+      single = await withCpu(url, () => withGeneratorCpu(() => heraldSingle(url)));
+      line(`herald[${name}] single-event ingest (64 conns)`, single);
       for (const size of BATCHES) {
-        line(
-          `nats    async publish (${size} outstanding, ${BATCH_CONNECTIONS} pubs)`,
-          nats.batched[String(size)]!,
-        );
+        batched[String(size)] = await withCpu(url, () => withGeneratorCpu(() => heraldBatched(url, size)));
+        line(`herald[${name}] batched (${size}/req, ${BATCH_CONNECTIONS} conns)`, batched[String(size)]!);
       }
-      line(`nats    publish→pull consumer @${RATE}/s`, nats.latency);
+      push = await heraldPushLatency(url);
+      if ("skipped" in push) console.log(`herald[${name}] publish→push latency: skipped (${push.skipped})`);
+      else line(`herald[${name}] publish→push @${RATE}/s (${push.delivered} delivered)`, push);
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
     }
-    const result = {
-      bench: "server",
-      quick,
-      secondsPerPhase: SECONDS,
-      herald: { singleIngest: single, batchedIngest: batched, pushLatency: push },
-      nats,
-      aims: { singleIngestEventsPerSec: 25_000, batchedEventsPerSec: 200_000, pushP99ms: 10 },
+    // The ceilings, right after, while the machine is in the same state.
+    const bare = await spawnHerald(dataDir, {}, "--bare");
+    let bareSingle: Phase;
+    try {
+      await heraldSingle(bare.url, Math.min(1, SECONDS));
+      bareSingle = await withGeneratorCpu(() => heraldSingle(bare.url));
+      line(`bare node:http (after ${name}, 64 conns)`, bareSingle);
+    } finally {
+      bare.child.kill("SIGTERM");
+      await new Promise((r) => bare.child.once("exit", r));
+    }
+    const logBatch = await logBatched(dataDir, env, 1000);
+    line(`log's own batched append (1000, ${name})`, logBatch);
+    const ratios = {
+      singleToBare: round(single.eventsPerSec / bareSingle.eventsPerSec),
+      batched1000ToLog: round(batched["1000"]!.eventsPerSec / logBatch.eventsPerSec),
     };
-    console.log(JSON.stringify(result));
+    console.log(
+      `        herald[${name}] / bare node:http ${ratios.singleToBare}   batched 1000 / log's own ${ratios.batched1000ToLog}`,
+    );
+    return {
+      variant: name,
+      env,
+      single,
+      batched,
+      push,
+      bareHttp: bareSingle,
+      logBatched1000: logBatch,
+      ratios,
+    };
   } finally {
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
+async function main(): Promise<void> {
+  console.log(
+    `herald server bench${quick ? " (quick)" : ""}: ${SECONDS}s per phase, runs ${RUNS.join(", ")}; CPU: 'server' from the server's /metrics, 'generator' = this process (the load generator)`,
+  );
+  const runs = [];
+  for (const name of RUNS) runs.push(await heraldRun(name, VARIANTS[name]!));
+  const nats = await natsFigures();
+  if ("skipped" in nats) console.log(`nats    skipped: ${nats.skipped}`);
+  else {
+    console.log(
+      "nats    JetStream file storage, defaults: sync_interval 2 min — the ack is NOT after an fsync",
+    );
+    line("nats    publish+ack (64 concurrent)", nats.single);
+    for (const size of BATCHES) {
+      line(
+        `nats    async publish (${size} outstanding, ${BATCH_CONNECTIONS} pubs)`,
+        nats.batched[String(size)]!,
+      );
+    }
+    line(`nats    publish→pull consumer @${RATE}/s`, nats.latency);
+    for (const run of runs)
+      console.log(
+        `        herald[${run.variant}] single / nats publish+ack ${round(run.single.eventsPerSec / nats.single.eventsPerSec)}`,
+      );
+  }
+  const first = runs[0]!;
+  const result = {
+    bench: "server",
+    quick,
+    secondsPerPhase: SECONDS,
+    herald: { singleIngest: first.single, batchedIngest: first.batched, pushLatency: first.push },
+    runs,
+    nats,
+    natsSync: "JetStream default sync_interval (2 min): acks are not after an fsync",
+    aims: {
+      singleToNats: 1.0,
+      singleToBareHttp: 0.8,
+      batched1000ToLog: 0.7,
+      pushP99ms: 5,
+    },
+  };
+  console.log(JSON.stringify(result));
+}
+
 // ---- entry: child mode (the server under test) or the bench --------------------------------------------------------------
 
-if (process.argv[2] === "--serve") {
+if (process.argv[2] === "--bare") {
+  // The ceiling of the HTTP stack: read the body, answer a fixed JSON the size of Herald's answer.
+  const answer = JSON.stringify({
+    id: "e-000000-000000",
+    source: "/bench",
+    position: 123456,
+    stream: "order-000",
+    version: 123,
+    duplicate: false,
+  });
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      Buffer.concat(chunks);
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(answer) });
+      res.end(answer);
+    });
+  });
+  server.listen(0, "127.0.0.1", () => {
+    process.stdout.write(`READY http://127.0.0.1:${(server.address() as { port: number }).port}/
+`);
+  });
+  process.on("SIGTERM", () => process.exit(0));
+} else if (process.argv[2] === "--serve") {
   const server = await startServer({
     port: 0,
     dataDir: process.argv[3]!,
     // Diagnostics: HERALD_BENCH_STORAGE=memory / HERALD_BENCH_DURABILITY=normal isolate the HTTP layer's cost.
     storage: process.env.HERALD_BENCH_STORAGE === "memory" ? "memory" : "sqlite",
     durability: process.env.HERALD_BENCH_DURABILITY === "normal" ? "normal" : "full",
+    ...(process.env.HERALD_COMMIT_SYNC === undefined
+      ? {}
+      : { commitSync: process.env.HERALD_COMMIT_SYNC === "inline" ? "inline" : "thread-pool" }),
+    ...(process.env.HERALD_CHECKPOINT === undefined
+      ? {}
+      : { checkpoint: process.env.HERALD_CHECKPOINT === "background" ? "background" : "inline" }),
     logLevel: "silent",
     sinks: { allowList: [], allowPrivateNetworks: true },
   });

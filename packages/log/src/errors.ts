@@ -48,3 +48,16 @@ export class LogLockedError extends Error {
     this.path = path;
   }
 }
+
+/**
+ * Making a commit durable failed (the WAL's fsync returned an error). The writes waiting for it
+ * failed, and the log refuses every later write: after a failed fsync the kernel's page cache may
+ * have dropped the dirty pages, so what is on disk is unknown (PostgreSQL's "fsync panic"
+ * reasoning). Close the log and open it again: recovery reads what the disk really holds.
+ */
+export class LogFailedError extends Error {
+  override readonly name = "LogFailedError";
+  constructor(options?: ErrorOptions) {
+    super("the event log could not make a commit durable (fsync failed); reopen the log", options);
+  }
+}

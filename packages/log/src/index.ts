@@ -20,6 +20,7 @@ export type {
 } from "./event-log.js";
 export {
   LogClosedError,
+  LogFailedError,
   LogInputError,
   LogLockedError,
   StreamDeletedError,
@@ -27,5 +28,6 @@ export {
 } from "./errors.js";
 export { createMemoryLog, type MemoryLogOptions } from "./memory/memory-log.js";
 export type { CheckpointMode, Durability } from "./sqlite/schema.js";
-export { openSqliteLog, type SqliteLogOptions } from "./sqlite/sqlite-log.js";
+export { type CommitSync, openSqliteLog, type SqliteLogOptions } from "./sqlite/sqlite-log.js";
+export type { SyncFile } from "./sqlite/wal-sync.js";
 export { deriveStream } from "./stream-name.js";

@@ -285,6 +285,8 @@ async function openLog(config: ServerConfig): Promise<EventLog> {
   return await openSqliteLog({
     path: join(config.dataDir, DATABASE_FILE),
     durability: config.durability,
+    commitSync: config.commitSync,
+    checkpoint: config.checkpoint,
     retentionIntervalMs: 0,
   });
 }

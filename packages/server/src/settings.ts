@@ -71,6 +71,8 @@ export const STORAGE_KINDS = ["sqlite", "memory"] as const;
 export type StorageKind = (typeof STORAGE_KINDS)[number];
 export const DURABILITIES = ["full", "normal"] as const;
 export type Durability = (typeof DURABILITIES)[number];
+export const COMMIT_SYNCS = ["thread-pool", "inline"] as const;
+export const CHECKPOINT_MODES = ["inline", "background"] as const;
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ["auto", "json", "pretty"] as const;
@@ -316,6 +318,22 @@ export const SETTINGS = [
     type: oneOf(DURABILITIES),
     default: "full",
     doc: "`full`: fsync at every group commit, a 2xx survives power loss; `normal`: fsync at WAL checkpoints only, survives a process crash, may lose the last commits on power loss",
+  }),
+  setting({
+    key: "commitSync",
+    flag: "--commit-sync <where>",
+    env: "HERALD_COMMIT_SYNC",
+    type: oneOf(COMMIT_SYNCS),
+    default: "thread-pool",
+    doc: "with durability `full`, where a group commit's fsync runs: `thread-pool` (WAL fdatasync off the event loop, the answer waits for it), `inline` (SQLite fsyncs inside COMMIT, on the event loop)",
+  }),
+  setting({
+    key: "checkpoint",
+    flag: "--checkpoint <where>",
+    env: "HERALD_CHECKPOINT",
+    type: oneOf(CHECKPOINT_MODES),
+    default: "background",
+    doc: "where SQLite's WAL checkpoints run: `background` (a worker thread with its own connection, never on the event loop), `inline` (inside the commit that crosses the threshold)",
   }),
   setting({
     key: "apiKeys",

@@ -78,6 +78,8 @@ describe("resolveConfig", () => {
         HERALD_DATA_DIR: "/d",
         HERALD_STORAGE: "memory",
         HERALD_DURABILITY: "normal",
+        HERALD_COMMIT_SYNC: "inline",
+        HERALD_CHECKPOINT: "inline",
         HERALD_LOG_LEVEL: "warn",
         HERALD_SHUTDOWN_DRAIN_MS: "250",
         HERALD_MAX_BODY_BYTES: "2048",
@@ -107,6 +109,8 @@ describe("resolveConfig", () => {
       dataDir: "/d",
       storage: "memory",
       durability: "normal",
+      commitSync: "inline",
+      checkpoint: "inline",
       logLevel: "warn",
       shutdownDrainMs: 250,
       limits: {

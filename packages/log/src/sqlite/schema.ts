@@ -58,12 +58,14 @@ export type CheckpointMode = "inline" | "background";
  */
 export function configureConnection(
   db: Database.Database,
-  durability: Durability,
+  syncAtCommit: boolean,
   checkpointInWorker: boolean,
   checkpointFrames: number,
 ): void {
   db.pragma("journal_mode = WAL");
-  db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
+  // NORMAL still syncs at checkpoints; a commit's own fsync is then wal-sync.ts's job (or nobody's,
+  // with durability "normal").
+  db.pragma(`synchronous = ${syncAtCommit ? "FULL" : "NORMAL"}`);
   if (!checkpointInWorker) db.pragma("locking_mode = EXCLUSIVE");
   db.pragma("cache_size = -65536");
   db.pragma("temp_store = MEMORY");

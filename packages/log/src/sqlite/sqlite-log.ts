@@ -1,7 +1,9 @@
 // The SQLite backend (better-sqlite3, WAL). One connection, one writer: every write goes through
-// the group commit (group-commit.ts), so an append resolves only after the COMMIT that holds it,
-// which with durability "full" fsyncs the WAL. Reads run on the same connection between flushes;
-// since a flush is synchronous, readers only ever see committed data. WAL checkpoints run inside
+// the group commit (group-commit.ts), so an append resolves only after the COMMIT that holds it
+// and, with durability "full", after the WAL's fsync (on the thread pool: wal-sync.ts). Reads run
+// on the same connection between flushes, so they could see commits whose fsync has not ended:
+// every read API is clamped to the durable head (positions) and to the streams' durable states,
+// so nobody is handed an event a power loss could take back. WAL checkpoints run inside
 // the committing append by default; with checkpoint: "background" they run in a worker thread on a
 // second connection (background-checkpoint.ts), never inside a commit.
 import type { CloudEvent } from "@herald/cloudevents";
@@ -59,13 +61,27 @@ import { applySchema, type CheckpointMode, configureConnection, type Durability 
 import { SqliteRetention } from "./sqlite-retention.js";
 import { SqliteCheckpoints, SqliteMetadata } from "./sqlite-stores.js";
 import { StreamCatalog } from "./stream-catalog.js";
+import { type SyncFile, WalSync } from "./wal-sync.js";
 import type { WriteGroup } from "./write-group.js";
+
+/** How durability "full" makes a commit durable; see SqliteLogOptions.commitSync. */
+export type CommitSync = "thread-pool" | "inline";
 
 export interface SqliteLogOptions {
   /** Database file; created when missing. ":memory:" works too (nothing durable then). */
   readonly path: string;
   /** "full" (default): fsync of the WAL at every group commit. "normal": no fsync at commit (survives process crashes, not power loss). */
   readonly durability?: Durability;
+  /**
+   * With durability "full", where the fsync of a group commit runs. "thread-pool" (default): the
+   * connection runs synchronous=NORMAL and the WAL is fdatasynced on libuv's thread pool after
+   * COMMIT, before the writes resolve; the event loop never waits for the disk, and writes queued
+   * meanwhile commit as one group when it ends. "inline": synchronous=FULL, SQLite fsyncs inside COMMIT
+   * on the event loop (the behaviour before; kept for A/B measurements).
+   */
+  readonly commitSync?: CommitSync;
+  /** The function that flushes the WAL's fd with commitSync "thread-pool" (default fs.fdatasync). For tests. */
+  readonly syncFile?: SyncFile;
   /** How often background retention runs; 0 disables the timer (runRetention still works). Default 60 000. */
   readonly retentionIntervalMs?: number;
   /** Events deleted per retention transaction, so appends are never stalled for long. Default 500. */
@@ -135,6 +151,12 @@ class SqliteEventLog implements EventLog {
   readonly checkpoints: SqliteCheckpoints;
   readonly metadata: SqliteMetadata;
   readonly #writer: GroupCommit;
+  readonly #walSync: WalSync | undefined;
+  /**
+   * Per committed group not yet durable (oldest first): the states its changed streams had before
+   * it. Readers see those until the group is durable.
+   */
+  readonly #undurable: Array<Map<string, StreamState | undefined>> = [];
   /** Committed stream states by name (null = no such stream); saves a SELECT per stream per group. */
   readonly #streamCache = new Map<string, StreamState | null>();
   #closed = false;
@@ -146,9 +168,9 @@ class SqliteEventLog implements EventLog {
   readonly #pruneKeys: Database.Statement<[number]>;
   readonly #window: DedupeWindow;
   readonly #catalog: StreamCatalog;
-  readonly #readAfter: Database.Statement<[number, number], EventRow>;
-  readonly #readStreamForwards: Database.Statement<[string, number, number], EventRow>;
-  readonly #readStreamBackwards: Database.Statement<[string, number, number], EventRow>;
+  readonly #readAfter: Database.Statement<[number, number, number], EventRow>;
+  readonly #readStreamForwards: Database.Statement<[string, number, number, number], EventRow>;
+  readonly #readStreamBackwards: Database.Statement<[string, number, number, number], EventRow>;
   readonly #deleteStreamEvents: Database.Statement<[string]>;
   readonly #firstAtOrAfter: Database.Statement<[number], [number, number]>;
 
@@ -166,6 +188,10 @@ class SqliteEventLog implements EventLog {
       throw new LogInputError(
         `dedupeWindow must be an integer from 1 to ${MAX_DEDUPE_WINDOW}, got ${String(dedupeWindow)}`,
       );
+    const commitSync = options.commitSync ?? "thread-pool";
+    if (commitSync !== "thread-pool" && commitSync !== "inline")
+      throw new LogInputError(`commitSync must be "thread-pool" or "inline", got ${String(commitSync)}`);
+    const syncInPool = durability === "full" && commitSync === "thread-pool" && options.path !== ":memory:";
     const checkpoint = options.checkpoint ?? "inline";
     if (checkpoint !== "inline" && checkpoint !== "background")
       throw new LogInputError(`checkpoint must be "inline" or "background", got ${String(checkpoint)}`);
@@ -176,7 +202,7 @@ class SqliteEventLog implements EventLog {
     try {
       lock = inWorker ? acquireOwnerLock(options.path, OPEN_TIMEOUT_MS) : undefined;
       db = new Database(options.path, { timeout: OPEN_TIMEOUT_MS });
-      configureConnection(db, durability, inWorker, checkpointFrames);
+      configureConnection(db, durability === "full" && !syncInPool, inWorker, checkpointFrames);
       applySchema(db, dedupeWindow);
     } catch (error) {
       db?.close();
@@ -205,18 +231,18 @@ class SqliteEventLog implements EventLog {
     this.#catalog = new StreamCatalog(db);
     const columns = "position, stream, version, recorded_at, json";
     this.#readAfter = db
-      .prepare<[number, number], EventRow>(
-        `SELECT ${columns} FROM events WHERE position > ? ORDER BY position LIMIT ?`,
+      .prepare<[number, number, number], EventRow>(
+        `SELECT ${columns} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`,
       )
       .raw(true);
     this.#readStreamForwards = db
-      .prepare<[string, number, number], EventRow>(
-        `SELECT ${columns} FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?`,
+      .prepare<[string, number, number, number], EventRow>(
+        `SELECT ${columns} FROM events WHERE stream = ? AND version >= ? AND position <= ? ORDER BY version LIMIT ?`,
       )
       .raw(true);
     this.#readStreamBackwards = db
-      .prepare<[string, number, number], EventRow>(
-        `SELECT ${columns} FROM events WHERE stream = ? AND version <= ? ORDER BY version DESC LIMIT ?`,
+      .prepare<[string, number, number, number], EventRow>(
+        `SELECT ${columns} FROM events WHERE stream = ? AND version <= ? AND position <= ? ORDER BY version DESC LIMIT ?`,
       )
       .raw(true);
     this.#deleteStreamEvents = db.prepare("DELETE FROM events WHERE stream = ?");
@@ -243,16 +269,23 @@ class SqliteEventLog implements EventLog {
     this.#window = loadWindow(db, head, dedupeWindow);
     const signal = new HeadSignal(head);
     this.#signal = signal;
+    const walSync = syncInPool ? new WalSync(options.path, options.syncFile) : undefined;
+    this.#walSync = walSync;
     this.#writer = new GroupCommit(db, {
       head,
       lastRecordedAt,
       lookupStream: (stream) => this.#committedStream(stream),
       beforeCommit: (group) => this.#storeKeys(group),
       onCommit: (group) => {
+        if (walSync !== undefined) this.#undurable.push(new Map(group.changedStreamsBefore()));
         this.#window.add(group.start + 1, group.keys);
         for (const [stream, state] of group.changedStreams()) this.#streamCache.set(stream, state ?? null);
+      },
+      onDurable: (group) => {
+        if (walSync !== undefined) this.#undurable.shift();
         signal.advance(group.head);
       },
+      ...(walSync === undefined ? {} : { sync: () => walSync.sync() }),
     });
 
     const enqueue = <T>(apply: (group: WriteGroup) => T): Promise<T> => this.#writer.enqueue(apply);
@@ -417,13 +450,18 @@ class SqliteEventLog implements EventLog {
     return this.#readPage(after, limit, options?.filter, scanLimit);
   }
 
+  /** The newest durable position: what readers may see (the writer's head may be ahead of it). */
+  get #durableHead(): number {
+    return this.#signal.head;
+  }
+
   #readPage(after: number, limit: number, filter: EventPredicate | undefined, scanLimit: number): ReadPage {
+    const head = this.#durableHead;
     if (filter === undefined) {
-      const rows = this.#readAfter.all(after, limit);
+      const rows = this.#readAfter.all(after, head, limit);
       const events = rows.map(toStored);
       const last = events[events.length - 1];
-      if (rows.length < limit || last === undefined)
-        return { events, next: Math.max(after, this.#writer.head) };
+      if (rows.length < limit || last === undefined) return { events, next: Math.max(after, head) };
       return { events, next: last.position };
     }
     const events: StoredEvent[] = [];
@@ -431,7 +469,7 @@ class SqliteEventLog implements EventLog {
     let scanned = 0;
     for (;;) {
       const chunk = Math.min(FILTER_CHUNK, scanLimit - scanned);
-      const rows = this.#readAfter.all(cursor, chunk);
+      const rows = this.#readAfter.all(cursor, head, chunk);
       for (const row of rows) {
         const stored = toStored(row);
         cursor = stored.position;
@@ -441,7 +479,7 @@ class SqliteEventLog implements EventLog {
           if (events.length >= limit) return { events, next: cursor };
         }
       }
-      if (rows.length < chunk) return { events, next: Math.max(after, this.#writer.head) };
+      if (rows.length < chunk) return { events, next: Math.max(after, head) };
       if (scanned >= scanLimit) return { events, next: cursor };
     }
   }
@@ -450,19 +488,20 @@ class SqliteEventLog implements EventLog {
     this.#checkOpen();
     checkStreamName(stream);
     const { from, limit, backwards } = checkReadStreamOptions(options);
-    const state = this.#committedStream(stream);
+    const state = this.#durableStream(stream);
     if (state === undefined) return [];
     if (state.deleted) throw new StreamDeletedError(stream);
+    const head = this.#durableHead;
     const rows = backwards
-      ? this.#readStreamBackwards.all(stream, from ?? state.version, limit)
-      : this.#readStreamForwards.all(stream, from ?? 0, limit);
+      ? this.#readStreamBackwards.all(stream, from ?? state.version, head, limit)
+      : this.#readStreamForwards.all(stream, from ?? 0, head, limit);
     return rows.map(toStored);
   }
 
   async streamInfo(stream: string): Promise<StreamInfo | undefined> {
     this.#checkOpen();
     checkStreamName(stream);
-    const state = this.#committedStream(stream);
+    const state = this.#durableStream(stream);
     return state === undefined ? undefined : { stream, version: state.version, deleted: state.deleted };
   }
 
@@ -470,33 +509,36 @@ class SqliteEventLog implements EventLog {
     this.#checkOpen();
     const { limit } = checkListStreamsOptions(options);
     const names = this.#catalog.names(options?.prefix ?? "", options?.after, limit);
-    return names.map((stream) => {
-      const state = this.#committedStream(stream)!;
-      return { stream, version: state.version, deleted: state.deleted };
-    });
+    const infos: StreamInfo[] = [];
+    for (const stream of names) {
+      // A stream whose first events are not durable yet is not listed yet.
+      const state = this.#durableStream(stream);
+      if (state !== undefined) infos.push({ stream, version: state.version, deleted: state.deleted });
+    }
+    return infos;
   }
 
   async headPosition(): Promise<number> {
     this.#checkOpen();
-    return this.#writer.head;
+    return this.#durableHead;
   }
 
   async positionAtTime(time: number): Promise<number> {
     this.#checkOpen();
-    return this.#positionAtTime(time);
+    return this.#positionAtTime(time, this.#durableHead);
   }
 
-  /** Binary search over positions: recorded_at never decreases as positions grow. */
-  #positionAtTime(time: number): number {
+  /** Binary search over positions up to head: recorded_at never decreases as positions grow. */
+  #positionAtTime(time: number, head = this.#writer.head): number {
     let low = 1;
-    let high = this.#writer.head + 1;
+    let high = head + 1;
     while (low < high) {
       const mid = Math.floor((low + high) / 2);
       const row = this.#firstAtOrAfter.get(mid);
       if (row === undefined || row[1] >= time) high = mid;
       else low = row[0] + 1;
     }
-    return this.#firstAtOrAfter.get(low)?.[0] ?? this.#writer.head + 1;
+    return Math.min(this.#firstAtOrAfter.get(low)?.[0] ?? head + 1, head + 1);
   }
 
   subscribe(options: SubscribeOptions): LogSubscription {
@@ -556,7 +598,11 @@ class SqliteEventLog implements EventLog {
     if (this.#closed) return;
     this.#closed = true;
     this.#retention.stop();
-    this.#writer.close();
+    try {
+      await this.#writer.close();
+    } catch {
+      // A failed sync already failed the writes; closing goes on.
+    }
     this.#signal.close();
     try {
       if (this.#checkpointer !== undefined) {
@@ -565,6 +611,7 @@ class SqliteEventLog implements EventLog {
         this.#db.pragma("wal_checkpoint(TRUNCATE)");
       }
     } finally {
+      this.#walSync?.close();
       this.#db.close();
       this.#lock?.close();
     }
@@ -578,6 +625,12 @@ class SqliteEventLog implements EventLog {
     if (this.#streamCache.size >= STREAM_CACHE_SIZE) this.#streamCache.clear();
     this.#streamCache.set(stream, state ?? null);
     return state;
+  }
+
+  /** A stream's state as readers may see it: before the oldest group not yet durable that changed it. */
+  #durableStream(stream: string): StreamState | undefined {
+    for (const before of this.#undurable) if (before.has(stream)) return before.get(stream);
+    return this.#committedStream(stream);
   }
 
   #lookupStream(stream: string): StreamState | undefined {

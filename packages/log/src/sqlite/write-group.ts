@@ -14,6 +14,8 @@ export class WriteGroup {
   /** Set when an operation deleted events, so the head is persisted (positions are never reused). */
   removedEvents = false;
   readonly #known = new Map<string, StreamState | null>();
+  /** Each looked-up stream's state before the group (what readers see until the group is durable). */
+  readonly #before = new Map<string, StreamState | undefined>();
   readonly #dirty = new Set<string>();
   /** Streams whose state must be written to the streams table (tombstones, versions retention would lose). */
   readonly #persist = new Set<string>();
@@ -50,6 +52,7 @@ export class WriteGroup {
     if (known !== undefined) return known ?? undefined;
     const state = this.#lookup(name);
     this.#known.set(name, state ?? null);
+    this.#before.set(name, state);
     return state;
   }
 
@@ -59,6 +62,7 @@ export class WriteGroup {
    * stream's newest events); an append's version is read back from the events themselves.
    */
   setStream(name: string, state: StreamState, persist = false): void {
+    if (!this.#known.has(name)) this.stream(name);
     this.#known.set(name, state);
     this.#dirty.add(name);
     if (persist) this.#persist.add(name);
@@ -66,6 +70,7 @@ export class WriteGroup {
 
   /** The stream no longer exists for the rest of the group (hard delete); its row goes at commit. */
   forgetStream(name: string): void {
+    if (!this.#known.has(name)) this.stream(name);
     this.#known.set(name, null);
     this.#dirty.add(name);
     this.#persist.delete(name);
@@ -75,6 +80,11 @@ export class WriteGroup {
   /** Changed streams; undefined for a stream that was forgotten. */
   *changedStreams(): Iterable<[string, StreamState | undefined]> {
     for (const name of this.#dirty) yield [name, this.#known.get(name) ?? undefined];
+  }
+
+  /** Changed streams with their state before the group (undefined: did not exist). */
+  *changedStreamsBefore(): Iterable<[string, StreamState | undefined]> {
+    for (const name of this.#dirty) yield [name, this.#before.get(name)];
   }
 
   streamsToForget(): Iterable<string> {
