@@ -18,7 +18,7 @@ import { AckPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/je
 import { connect as natsConnect } from "@nats-io/transport-node";
 import { startServer } from "@herald/server";
 import { spawnHerald, stopHerald } from "./lib/herald-child.js";
-import { type Figures, figures, postLoad, round } from "./lib/http-load.js";
+import { type Figures, figures, postLoad, round, serverCpuSeconds } from "./lib/http-load.js";
 
 const quick = process.argv.includes("--quick");
 const flag = (name: string, fallback: number) => {
@@ -53,11 +53,6 @@ interface Phase extends Figures {
 }
 
 // ---- Herald ---------------------------------------------------------------------------------------------
-
-async function serverCpuSeconds(url: URL): Promise<number> {
-  const text = await (await fetch(new URL("/metrics", url))).text();
-  return Number(/^herald_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
-}
 
 async function heapUsedBytes(url: URL): Promise<number> {
   const text = await (await fetch(new URL("/metrics", url))).text();

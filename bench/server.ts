@@ -1,25 +1,5 @@
-// Benchmark of the Herald server over real HTTP, side by side with NATS JetStream in the same run:
-//   1. single-event durable ingest, keep-alive, 64 connections (one request in flight each)
-//      vs JetStream publish-with-ack from 64 concurrent publishers (file storage)
-//   2. batched ingest (application/cloudevents-batch+json, 100 and 1000 events per request, 8 connections)
-//      vs JetStream async publish with 100 / 1000 outstanding acks per publisher (8 publishers)
-//   3. publish → delivery latency p50/p99 at a fixed rate (5k events/s): Herald push subscription to a local
-//      webhook sink vs a JetStream durable pull consumer
-//   4. the ceilings: a bare node:http server (child process: reads the body, answers a fixed JSON) driven by
-//      the same load generator with 64 connections right after Herald's single-event phase, and the log's own
-//      batched append rate (1 000 per append, in this process) right after Herald's batched phases
-// The server runs in a child process (like `herald serve`), SQLite with durability "full". NATS runs with
-// its defaults: JetStream file storage syncs every 2 minutes (sync_interval), not per publish — its ack does
-// not mean "on disk"; Herald's 2xx does (one fdatasync per group commit).
-// --variants a,b,a runs the Herald phases once per variant, each in a fresh server (A/B/A on a noisy machine):
-//   default (the server's defaults), pool (commitSync thread-pool), inline (commitSync inline: SQLite's fsync
-//   inside COMMIT, the behaviour before), pool-bg / inline-bg (the same with checkpoint background).
-// Usage: node bench/dist/server.js [--quick] [--seconds N] [--rate EVENTS_PER_SEC] [--variants LIST]. The LAST
-// line of output is one JSON object with all figures.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { connect as netConnect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -28,6 +8,14 @@ import { openSqliteLog } from "@herald/log";
 import { AckPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import { startServer } from "@herald/server";
+import { spawnHerald } from "./lib/herald-child.js";
+import {
+  figures,
+  type Figures as LoadFigures,
+  RawConnection,
+  round,
+  serverCpuSeconds,
+} from "./lib/http-load.js";
 import { benchEvents } from "./lib/log-payload.js";
 
 const quick = process.argv.includes("--quick");
@@ -61,11 +49,7 @@ const PAYLOAD = {
 
 // ---- helpers ------------------------------------------------------------------------------------------
 
-interface Figures {
-  eventsPerSec: number;
-  p50ms: number;
-  p99ms: number;
-  events: number;
+interface Figures extends LoadFigures {
   /** The load generator's own CPU (this process) per event, and in cores busy over the phase. */
   generatorCpuUsPerEvent?: number;
   generatorCores?: number;
@@ -85,29 +69,6 @@ async function withGeneratorCpu<T extends Figures>(phase: () => Promise<T>): Pro
   };
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function figures(events: number, seconds: number, latencies: number[]): Figures {
-  const sorted = latencies.sort((a, b) => a - b);
-  return {
-    eventsPerSec: Math.round(events / seconds),
-    p50ms: round(percentile(sorted, 50)),
-    p99ms: round(percentile(sorted, 99)),
-    events,
-  };
-}
-
-const round = (n: number) => Math.round(n * 1000) / 1000;
-
-/** The server process's CPU seconds so far, from its own /metrics (robust to a busy machine). */
-async function serverCpuSeconds(url: URL): Promise<number> {
-  const text = await (await fetch(new URL("/metrics", url))).text();
-  return Number(/^herald_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
-}
-
 /** Runs a Herald phase and adds the server's CPU cost per event (µs). */
 async function withCpu<T extends Figures>(
   url: URL,
@@ -119,77 +80,7 @@ async function withCpu<T extends Figures>(
   return { ...result, serverCpuUsPerEvent: round(((after - before) * 1e6) / Math.max(1, result.events)) };
 }
 
-/** A minimal keep-alive HTTP/1.1 client connection: one request in flight, responses with content-length. */
-class RawConnection {
-  private buffer: Buffer = Buffer.alloc(0);
-  private waiting: ((status: number) => void) | undefined;
-  private failing: ((error: Error) => void) | undefined;
-
-  private constructor(private readonly socket: Socket) {
-    socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("error", (error) => this.failing?.(error));
-    socket.on("close", () => this.failing?.(new Error("connection closed")));
-  }
-
-  static open(url: URL): Promise<RawConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = netConnect(Number(url.port), url.hostname, () => resolve(new RawConnection(socket)));
-      socket.once("error", reject);
-    });
-  }
-
-  request(head: string, body: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.waiting = resolve;
-      this.failing = reject;
-      this.socket.write(`${head}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-    });
-  }
-
-  private onData(chunk: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    const headerEnd = this.buffer.indexOf("\r\n\r\n");
-    if (headerEnd === -1) return;
-    const head = this.buffer.subarray(0, headerEnd).toString("latin1");
-    const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-    if (this.buffer.length < headerEnd + 4 + length) return;
-    this.buffer = this.buffer.subarray(headerEnd + 4 + length);
-    const status = Number(head.slice(9, 12));
-    const done = this.waiting;
-    this.waiting = undefined;
-    done?.(status);
-  }
-
-  close(): void {
-    this.failing = undefined;
-    this.socket.destroy();
-  }
-}
-
-function spawnHerald(
-  dataDir: string,
-  env: Record<string, string> = {},
-  mode: "--serve" | "--bare" = "--serve",
-): Promise<{ child: ChildProcess; url: URL }> {
-  const self = fileURLToPath(import.meta.url);
-  // HERALD_BENCH_SERVER_NODE_ARGS="--cpu-prof" profiles the server process.
-  const nodeArgs = (process.env.HERALD_BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0);
-  const child = spawn(process.execPath, [...nodeArgs, self, mode, dataDir], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, ...env },
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.setEncoding("utf8");
-    child.stdout!.on("data", (chunk: string) => {
-      out += chunk;
-      const match = /READY (\S+)/.exec(out);
-      if (match) resolve({ child, url: new URL(match[1]!) });
-    });
-    child.once("exit", (code) => reject(new Error(`herald child exited (${code})`)));
-  });
-}
+const SELF = fileURLToPath(import.meta.url);
 
 let sequence = 0;
 const PAYLOAD_JSON = JSON.stringify(PAYLOAD);
@@ -473,7 +364,7 @@ const line = (name: string, f: Phase) =>
 async function heraldRun(name: string, env: Record<string, string>) {
   const dataDir = mkdtempSync(join(tmpdir(), "herald-bench-server-"));
   try {
-    const { child, url } = await spawnHerald(dataDir, env);
+    const { child, url } = await spawnHerald(SELF, dataDir, { env });
     let single: Phase;
     const batched: Record<string, Phase> = {};
     let push: Awaited<ReturnType<typeof heraldPushLatency>>;
@@ -493,7 +384,7 @@ async function heraldRun(name: string, env: Record<string, string>) {
       await new Promise((r) => child.once("exit", r));
     }
     // The ceilings, right after, while the machine is in the same state.
-    const bare = await spawnHerald(dataDir, {}, "--bare");
+    const bare = await spawnHerald(SELF, dataDir, { mode: "--bare" });
     let bareSingle: Phase;
     try {
       await heraldSingle(bare.url, Math.min(1, SECONDS));

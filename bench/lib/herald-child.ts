@@ -3,13 +3,18 @@
 import { type ChildProcess, spawn } from "node:child_process";
 
 /**
- * Starts `script --serve dataDir` and resolves once it is listening.
- * HERALD_BENCH_SERVER_NODE_ARGS="--cpu-prof" profiles the server process.
+ * Starts `script <mode> dataDir` (mode `--serve` unless told) and resolves once it is listening; `env`
+ * is added to the child's environment. HERALD_BENCH_SERVER_NODE_ARGS="--cpu-prof" profiles the child.
  */
-export function spawnHerald(script: string, dataDir: string): Promise<{ child: ChildProcess; url: URL }> {
+export function spawnHerald(
+  script: string,
+  dataDir: string,
+  options: { readonly env?: Record<string, string>; readonly mode?: string } = {},
+): Promise<{ child: ChildProcess; url: URL }> {
   const nodeArgs = (process.env.HERALD_BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0);
-  const child = spawn(process.execPath, [...nodeArgs, script, "--serve", dataDir], {
+  const child = spawn(process.execPath, [...nodeArgs, script, options.mode ?? "--serve", dataDir], {
     stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...options.env },
   });
   return new Promise((resolve, reject) => {
     let out = "";

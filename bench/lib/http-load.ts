@@ -26,6 +26,12 @@ export function figures(events: number, seconds: number, latencies: number[]): F
   };
 }
 
+/** The server process's CPU seconds so far, from its own /metrics (robust to a busy machine). */
+export async function serverCpuSeconds(url: URL): Promise<number> {
+  const text = await (await fetch(new URL("/metrics", url))).text();
+  return Number(/^herald_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
+
 /** A minimal keep-alive HTTP/1.1 client connection: one request in flight, responses with content-length. */
 export class RawConnection {
   private buffer: Buffer = Buffer.alloc(0);
