@@ -1,0 +1,25 @@
+import { openPostgresLog } from "@herald/log-postgres";
+import { eventLogContract } from "@herald/log/testing";
+import { connection, freshSchema, postgresUp } from "./support/pg.js";
+
+const options = { connection, retentionIntervalMs: 0, pollIntervalMs: 200 };
+
+if (postgresUp)
+  eventLogContract(
+    "postgres",
+    {
+      create: async () => {
+        const schema = freshSchema();
+        let log = await openPostgresLog({ ...options, schema });
+        return {
+          log,
+          reopen: async () => {
+            await log.close();
+            log = await openPostgresLog({ ...options, schema });
+            return log;
+          },
+        };
+      },
+    },
+    { reopen: true },
+  );
