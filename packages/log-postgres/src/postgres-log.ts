@@ -182,7 +182,10 @@ class PostgresEventLog implements EventLog {
     while (this.#queue.length > 0) {
       const group: PendingAppend[] = [];
       let size = 0;
-      while (this.#queue.length > 0 && (group.length === 0 || size + this.#queue[0]!.events.length <= this.#maxGroupEvents)) {
+      while (
+        this.#queue.length > 0 &&
+        (group.length === 0 || size + this.#queue[0]!.events.length <= this.#maxGroupEvents)
+      ) {
         const next = this.#queue.shift()!;
         group.push(next);
         size += next.events.length;
@@ -221,7 +224,13 @@ class PostgresEventLog implements EventLog {
         }
       }
       const known = new Map<string, AppendResult>();
-      const existing = await client.query<{ source: string; id: string; position: string; stream: string; version: string }>(
+      const existing = await client.query<{
+        source: string;
+        id: string;
+        position: string;
+        stream: string;
+        version: string;
+      }>(
         `SELECT e.source, e.id, e.position, e.stream, e.version FROM ${s}.events e
            JOIN unnest($1::text[], $2::text[]) AS k(source, id) ON e.source = k.source AND e.id = k.id`,
         [sources, ids],
@@ -244,7 +253,15 @@ class PostgresEventLog implements EventLog {
       for (const row of streamRows.rows)
         streams.set(row.name, { version: Number(row.version), deleted: row.deleted });
 
-      const rows = { position: [] as number[], source: [] as string[], id: [] as string[], stream: [] as string[], version: [] as number[], type: [] as string[], json: [] as string[] };
+      const rows = {
+        position: [] as number[],
+        source: [] as string[],
+        id: [] as string[],
+        stream: [] as string[],
+        version: [] as number[],
+        type: [] as string[],
+        json: [] as string[],
+      };
       const touched = new Map<string, number>();
       for (const request of group) {
         const planned = this.#plan(request, head, known, streams);
@@ -433,7 +450,11 @@ class PostgresEventLog implements EventLog {
         WHERE starts_with(name, $1) AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3`,
       [options?.prefix ?? "", options?.after ?? null, limit],
     );
-    return result.rows.map((row) => ({ stream: row.name, version: Number(row.version), deleted: row.deleted }));
+    return result.rows.map((row) => ({
+      stream: row.name,
+      version: Number(row.version),
+      deleted: row.deleted,
+    }));
   }
 
   async headPosition(): Promise<number> {
@@ -502,9 +523,10 @@ class PostgresEventLog implements EventLog {
     this.#checkOpen();
     checkPositions(positions);
     if (positions.length === 0) return 0;
-    const result = await this.#pool.query(`DELETE FROM ${this.#s}.events WHERE position = ANY($1::bigint[])`, [
-      [...new Set(positions)],
-    ]);
+    const result = await this.#pool.query(
+      `DELETE FROM ${this.#s}.events WHERE position = ANY($1::bigint[])`,
+      [[...new Set(positions)]],
+    );
     return result.rowCount ?? 0;
   }
 

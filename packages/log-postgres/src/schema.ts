@@ -51,10 +51,14 @@ export async function migrate(client: pg.ClientBase, schema: string): Promise<vo
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${s}.herald_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
     );
-    const done = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${s}.herald_migrations`);
+    const done = await client.query<{ v: number | null }>(
+      `SELECT max(version) AS v FROM ${s}.herald_migrations`,
+    );
     const current = done.rows[0]?.v ?? 0;
     if (current > MIGRATIONS.length)
-      throw new Error(`schema ${schema} is at version ${current}, newer than this build (${MIGRATIONS.length})`);
+      throw new Error(
+        `schema ${schema} is at version ${current}, newer than this build (${MIGRATIONS.length})`,
+      );
     for (let version = current + 1; version <= MIGRATIONS.length; version++) {
       await client.query(MIGRATIONS[version - 1]!(s));
       await client.query(`INSERT INTO ${s}.herald_migrations (version) VALUES ($1)`, [version]);

@@ -53,9 +53,10 @@ export class PostgresMetadata implements MetadataStore {
   }
   async get(key: string): Promise<string | undefined> {
     this.#checkOpen();
-    const result = await this.#pool.query<{ value: string }>(`SELECT value FROM ${this.#s}.metadata WHERE key = $1`, [
-      key,
-    ]);
+    const result = await this.#pool.query<{ value: string }>(
+      `SELECT value FROM ${this.#s}.metadata WHERE key = $1`,
+      [key],
+    );
     return result.rows[0]?.value;
   }
   async set(key: string, value: string): Promise<void> {
