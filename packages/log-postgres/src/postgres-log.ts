@@ -141,7 +141,8 @@ class PostgresEventLog implements EventLog {
     this.#beforeCommit = options.beforeCommit;
     this.#maxGroupEvents = options.maxGroupEvents ?? 2000;
     this.#listener = new HeadListener({
-      connection: options.connection,
+      // Named so operators (and the reconnect test) can tell the listening connection apart.
+      connection: { ...options.connection, application_name: `herald-listen-${schema}` },
       channel: channelOf(schema),
       pollIntervalMs: options.pollIntervalMs ?? 500,
       readHead: () => this.#readHead(),

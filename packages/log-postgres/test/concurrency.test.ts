@@ -203,3 +203,35 @@ test("an open append transaction holds back later appends and readers see neithe
     await fast.close();
   }
 });
+
+test("after the listening connection drops, it reconnects and re-reads the head", {
+  ...needsPostgres,
+  timeout: 60_000,
+}, async () => {
+  const schema = freshSchema();
+  // No poll within the test: only the notification or the re-read after reconnect can wake it.
+  const log = await openPostgresLog({ connection, schema, retentionIntervalMs: 0, pollIntervalMs: 600_000 });
+  const admin = new pg.Client(connection);
+  await admin.connect();
+  const listeners = await admin.query<{ pid: number }>(
+    "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+    [`herald-listen-${schema}`],
+  );
+  assert.equal(listeners.rows.length, 1, "one listening connection");
+  const other = await openPostgresLog({ connection, schema, retentionIntervalMs: 0 });
+  try {
+    const iterator = log.subscribe({ after: 0 })[Symbol.asyncIterator]();
+    const first = iterator.next();
+    const killed = await admin.query<{ ok: boolean }>("SELECT pg_terminate_backend($1) AS ok", [
+      listeners.rows[0]!.pid,
+    ]);
+    assert.equal(killed.rows[0]!.ok, true);
+    // Appended while the listener is away: its notification reaches nobody in `log`.
+    await other.append([event("/gone", "1")]);
+    assert.equal((await first).value?.position, 1);
+  } finally {
+    await admin.end();
+    await other.close();
+    await log.close();
+  }
+});
