@@ -122,6 +122,7 @@ export async function openPostgresLog(options: PostgresLogOptions): Promise<Even
 class PostgresEventLog implements EventLog {
   readonly #pool: pg.Pool;
   readonly #s: string;
+  readonly #channel: string;
   readonly #signal: HeadSignal;
   readonly #listener: HeadListener;
   readonly #beforeCommit: (() => Promise<void>) | undefined;
@@ -137,6 +138,7 @@ class PostgresEventLog implements EventLog {
   constructor(pool: pg.Pool, schema: string, head: number, options: PostgresLogOptions) {
     this.#pool = pool;
     this.#s = `"${schema}"`;
+    this.#channel = channelOf(schema);
     this.#signal = new HeadSignal(head);
     this.#beforeCommit = options.beforeCommit;
     this.#maxGroupEvents = options.maxGroupEvents ?? 2000;
@@ -205,11 +207,10 @@ class PostgresEventLog implements EventLog {
     const client = await this.#pool.connect();
     let settled: (() => void)[] = [];
     try {
-      await client.query("BEGIN");
       // The row lock that serializes every append of every process, held until COMMIT.
-      const headRow = await client.query<{ head: string; last_recorded_at: string }>(
-        `SELECT head, last_recorded_at FROM ${s}.log_head FOR UPDATE`,
-      );
+      const [, headRow] = (await client.query(
+        `BEGIN; SELECT head, last_recorded_at FROM ${s}.log_head FOR UPDATE`,
+      )) as unknown as [pg.QueryResult, pg.QueryResult<{ head: string; last_recorded_at: string }>];
       let head = Number(headRow.rows[0]!.head);
       const recordedAt = Math.max(Date.now(), Number(headRow.rows[0]!.last_recorded_at));
       const sources: string[] = [];
@@ -289,22 +290,37 @@ class PostgresEventLog implements EventLog {
         settled.push(() => request.resolve(results));
       }
       if (rows.position.length > 0) {
+        // One statement (data-modifying CTEs) for the rows, the streams, the head and the wake-up.
+        // pg_notify is a wake-up only, delivered at COMMIT (never for a rolled-back append).
         await client.query(
-          `INSERT INTO ${s}.events (position, source, id, stream, version, type, recorded_at, json)
+          `WITH inserted AS (
+             INSERT INTO ${s}.events (position, source, id, stream, version, type, recorded_at, json)
              SELECT p, src, i, st, v, t, $8, j
-             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[])
-               AS r(p, src, i, st, v, t, j)`,
-          [rows.position, rows.source, rows.id, rows.stream, rows.version, rows.type, rows.json, recordedAt],
+               FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[])
+                 AS r(p, src, i, st, v, t, j)
+           ), versions AS (
+             INSERT INTO ${s}.streams (name, version, deleted)
+             SELECT n, v, false FROM unnest($9::text[], $10::bigint[]) AS r(n, v)
+             ON CONFLICT (name) DO UPDATE SET version = excluded.version
+           ), moved AS (
+             UPDATE ${s}.log_head SET head = $11, last_recorded_at = $8
+           )
+           SELECT pg_notify($12, $11::text)`,
+          [
+            rows.position,
+            rows.source,
+            rows.id,
+            rows.stream,
+            rows.version,
+            rows.type,
+            rows.json,
+            recordedAt,
+            [...touched.keys()],
+            [...touched.values()],
+            head,
+            this.#channel,
+          ],
         );
-        await client.query(
-          `INSERT INTO ${s}.streams (name, version, deleted)
-             SELECT n, v, false FROM unnest($1::text[], $2::bigint[]) AS r(n, v)
-           ON CONFLICT (name) DO UPDATE SET version = excluded.version`,
-          [[...touched.keys()], [...touched.values()]],
-        );
-        await client.query(`UPDATE ${s}.log_head SET head = $1, last_recorded_at = $2`, [head, recordedAt]);
-        // A wake-up only, delivered at COMMIT (never for a rolled-back append).
-        await client.query("SELECT pg_notify($1, $2)", [channelOf(this.#s.slice(1, -1)), String(head)]);
         if (this.#beforeCommit !== undefined) await this.#beforeCommit();
       }
       await client.query("COMMIT");

@@ -1,6 +1,7 @@
 import { openPostgresLog } from "@herald/log-postgres";
 import { eventLogContract } from "@herald/log/testing";
-import { connection, freshSchema, postgresUp } from "./support/pg.js";
+import { test } from "node:test";
+import { connection, freshSchema, needsPostgres, postgresUp } from "./support/pg.js";
 
 const options = { connection, retentionIntervalMs: 0, pollIntervalMs: 200 };
 
@@ -23,3 +24,4 @@ if (postgresUp)
     },
     { reopen: true },
   );
+else test("EventLog contract: postgres", needsPostgres, () => {});
