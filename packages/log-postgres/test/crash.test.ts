@@ -21,7 +21,12 @@ test(`crash: ${ROUNDS} SIGKILLs under concurrent appends lose nothing acknowledg
     const writer = startWriter(schema, 100 + round, "forever", 3);
     await writer.opened;
     // Wait for some acks, then kill at a random moment.
-    while (writer.acks.length < 20) await sleep(5);
+    let ended = false;
+    void writer.exited.then(() => {
+      ended = true;
+    });
+    while (writer.acks.length < 20 && !ended) await sleep(5);
+    assert.equal(ended, false, "the writer runs until killed");
     await sleep(Math.random() * 150);
     writer.child.kill("SIGKILL");
     const exit = await writer.exited;

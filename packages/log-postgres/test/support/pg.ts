@@ -16,6 +16,23 @@ async function probe(): Promise<string | undefined> {
     await client.query("SELECT 1");
     return undefined;
   } catch (error) {
+    // A fresh server without the `test` database: create it once from the default database.
+    if ((error as { code?: string }).code === "3D000" && connection.database !== undefined)
+      return createDatabase(connection.database);
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function createDatabase(name: string): Promise<string | undefined> {
+  const client = new pg.Client({ ...connection, database: "postgres", connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+    return undefined;
+  } catch (error) {
+    if ((error as { code?: string }).code === "42P04") return undefined; // created meanwhile
     return error instanceof Error ? error.message : String(error);
   } finally {
     await client.end().catch(() => {});

@@ -15,7 +15,7 @@ const script = fileURLToPath(new URL("../fixtures/writer.js", import.meta.url));
 export interface Writer {
   readonly child: ChildProcess;
   readonly acks: Ack[];
-  /** Resolves once the child opened the log. */
+  /** Resolves once the child opened the log (or ended). */
   readonly opened: Promise<void>;
   /** Resolves with the exit code (or signal) once the child ended. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
@@ -54,7 +54,11 @@ export function startWriter(
     stderr += chunk;
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
-    (resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stderr })),
+    (resolve) =>
+      child.on("exit", (code, signal) => {
+        markOpen(); // a child that died before opening must not leave a waiter hanging
+        resolve({ code, signal, stderr });
+      }),
   );
   return { child, acks, opened, exited };
 }
