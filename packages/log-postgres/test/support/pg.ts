@@ -17,16 +17,24 @@ async function probe(): Promise<string | undefined> {
     return undefined;
   } catch (error) {
     // A fresh server without the `test` database: create it once from the default database.
-    if ((error as { code?: string }).code === "3D000" && connection.database !== undefined)
-      return createDatabase(connection.database);
+    if ((error as { code?: string }).code === "3D000") return createDatabase();
     return error instanceof Error ? error.message : String(error);
   } finally {
     await client.end().catch(() => {});
   }
 }
 
-async function createDatabase(name: string): Promise<string | undefined> {
-  const client = new pg.Client({ ...connection, database: "postgres", connectionTimeoutMillis: 3000 });
+async function createDatabase(): Promise<string | undefined> {
+  let name = connection.database;
+  let admin: pg.ClientConfig = { ...connection, database: "postgres" };
+  if (connection.connectionString !== undefined) {
+    const url = new URL(connection.connectionString);
+    name = decodeURIComponent(url.pathname.slice(1));
+    url.pathname = "/postgres";
+    admin = { connectionString: url.toString() };
+  }
+  if (name === undefined || name === "") return "no database name to create";
+  const client = new pg.Client({ ...admin, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
     await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
