@@ -148,6 +148,7 @@ describe("install from the packed tarballs", { timeout: 12 * MINUTE }, () => {
       `herald-${version}.tgz`,
       `herald-cloudevents-${version}.tgz`,
       `herald-log-${version}.tgz`,
+      `herald-log-postgres-${version}.tgz`,
       `herald-protocol-${version}.tgz`,
       `herald-sdk-${version}.tgz`,
       `herald-server-${version}.tgz`,
