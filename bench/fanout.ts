@@ -271,11 +271,15 @@ async function main(): Promise<void> {
     const first = herald.rss[0];
     const last = herald.rss.at(-1);
     if (first && last && last.subscriptions > first.subscriptions) {
-      const perSub = ((last.rssMiB - first.rssMiB) * 2 ** 20) / (last.subscriptions - first.subscriptions);
+      const added = last.subscriptions - first.subscriptions;
+      const perSub = ((last.rssMiB - first.rssMiB) * 2 ** 20) / added;
+      const heapPerSub = ((last.heapMiB - first.heapMiB) * 2 ** 20) / added;
+      const sizes = herald.rss.map((r) => `${r.subscriptions} subs ${r.rssMiB} MiB (heap ${r.heapMiB})`);
       console.log(
-        `server RSS: ${herald.rss.map((r) => `${r.subscriptions} subs ${r.rssMiB} MiB`).join(", ")}; ≈ ${Math.round(perSub)} B per added subscription; created ${herald.createPerSec}/s`,
+        `server RSS: ${sizes.join(", ")}; per added subscription ≈ ${Math.round(perSub)} B RSS, ${Math.round(heapPerSub)} B heap; created ${herald.createPerSec}/s`,
       );
       results[`${name}RssBytesPerSubscription`] = Math.round(perSub);
+      results[`${name}HeapBytesPerSubscription`] = Math.round(heapPerSub);
     }
     if (!("phases" in nats)) console.log(`JetStream: ${nats.skipped}`);
     results[name] = { herald: herald.phases, heraldRss: herald.rss, nats };
