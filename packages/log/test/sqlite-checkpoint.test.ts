@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 import { after, describe, it } from "node:test";
 import type { Worker } from "node:worker_threads";
 import { type EventLog, LogLockedError, openSqliteLog } from "@herald/log";
@@ -99,6 +100,23 @@ describe('SQLite log WAL checkpoints, checkpoint: "background"', () => {
       workers.stop();
       await log.close();
     }
+  });
+
+  it("start in a process run from an inline script (flags the worker must not inherit)", () => {
+    // `node --input-type=module -e …` passes flags a worker cannot start with; it must not fall back.
+    const script = `
+      import { openSqliteLog } from "@herald/log";
+      const warnings = [];
+      process.on("warning", (w) => warnings.push(w.code));
+      const log = openSqliteLog({ path: ${JSON.stringify(freshPath())}, retentionIntervalMs: 0, checkpoint: "background" });
+      await new Promise((r) => setTimeout(r, 300));
+      await log.close();
+      console.log(JSON.stringify(warnings));`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: new URL("../..", import.meta.url),
+      encoding: "utf8",
+    });
+    assert.deepEqual(JSON.parse(out.trim()), [], "no checkpointer fallback warning");
   });
 
   it("are run by the background worker while the writer keeps appending", async () => {

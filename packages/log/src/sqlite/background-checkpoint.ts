@@ -34,6 +34,9 @@ export class BackgroundCheckpoint {
     };
     this.#worker = new Worker(new URL("./checkpointer.js", import.meta.url), {
       workerData: data,
+      // The worker needs none of the process's flags, and some break it: `node --input-type=module -e …`
+      // (a server started from an inline script) would make the worker's own start fail.
+      execArgv: [],
       // Not piped into process.stdout/stderr: that would open them as libuv streams and make fd 1
       // and 2 non-blocking for the whole process (writeSync(1, …) then fails with EAGAIN).
       stdout: true,

@@ -130,13 +130,8 @@ export class LogTail {
   /** A member that fell behind may have room again: run the catch-up reader. */
   kick(): void {
     if (this.#stopped || this.#behind.size === 0) return;
-    if (this.#catchingUp !== undefined) {
-      this.#catchUpAgain = true;
-      return;
-    }
-    this.#catchingUp = this.#catchUpUntilDone().finally(() => {
-      this.#catchingUp = undefined;
-    });
+    this.#catchUpAgain = true;
+    if (this.#catchingUp === undefined) this.#catchingUp = this.#catchUpUntilDone();
   }
 
   // ---------- live ----------
@@ -214,18 +209,27 @@ export class LogTail {
 
   // ---------- catch-up ----------
 
+  /**
+   * Runs until a pass finds no member to read for and no kick came meanwhile. The last check of
+   * `#catchUpAgain` and clearing `#catchingUp` happen in one synchronous step, so a kick is never lost
+   * between them (a lost kick would leave a member behind, with nothing left to wake it).
+   */
   async #catchUpUntilDone(): Promise<void> {
-    do {
-      this.#catchUpAgain = false;
-      try {
-        while (!this.#stopped && (await this.#catchUpOnce())) await yieldToEventLoop();
-      } catch (error) {
-        if (this.#stopped) return;
-        this.#logger.error({ err: error }, "catch-up read failed; retrying");
-        await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
-        this.#catchUpAgain = true;
+    try {
+      while (this.#catchUpAgain && !this.#stopped) {
+        this.#catchUpAgain = false;
+        try {
+          while (!this.#stopped && (await this.#catchUpOnce())) await yieldToEventLoop();
+        } catch (error) {
+          if (this.#stopped) return;
+          this.#logger.error({ err: error }, "catch-up read failed; retrying");
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
+          this.#catchUpAgain = true;
+        }
       }
-    } while (this.#catchUpAgain && !this.#stopped);
+    } finally {
+      this.#catchingUp = undefined;
+    }
   }
 
   /** One shared batch for every behind member it covers. False when no member can be read for. */
