@@ -62,6 +62,8 @@ export class LogTail {
   #reading: Promise<void> | undefined;
   #catchingUp: Promise<void> | undefined;
   #catchUpAgain = false;
+  /** Resolves the idle reader's wait. */
+  #wake: (() => void) | undefined;
   #round = 0;
   readonly #scratch: TailMember[] = [];
 
@@ -92,6 +94,7 @@ export class LogTail {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#subscription?.close();
+    this.#wakeReader();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([this.#reading, this.#catchingUp]),
@@ -107,6 +110,7 @@ export class LogTail {
     if (after > this.#position) this.#ahead.set(member, after);
     else if (after === this.#position) this.#live.add(member, member.indexKey);
     else this.#fallBehind(member, after);
+    this.#wakeReader();
   }
 
   leave(member: TailMember): void {
@@ -136,9 +140,25 @@ export class LogTail {
 
   // ---------- live ----------
 
+  /**
+   * Reads only while some member is live. With none, nobody needs the events: the tail stops reading
+   * (catching up on events no one gets would delay the next member to join) and, once a member joins
+   * past its position, jumps straight to that member's start.
+   */
   async #readUntilStopped(): Promise<void> {
     while (!this.#stopped) {
       try {
+        if (this.#live.size === 0) {
+          if (this.#ahead.size === 0) {
+            await new Promise<void>((resolve) => {
+              this.#wake = resolve;
+            });
+            this.#wake = undefined;
+            continue;
+          }
+          this.#position = Math.max(this.#position, Math.min(...this.#ahead.values()));
+          this.#admitAhead(this.#position + 1);
+        }
         const subscription = this.#log.subscribe({ after: this.#position, batchSize: this.#batchSize });
         this.#subscription = subscription;
         if (this.#stopped) subscription.close();
@@ -146,13 +166,21 @@ export class LogTail {
           if (this.#stopped) break;
           this.#offerLive(stored);
           this.#position = stored.position;
+          if (this.#live.size === 0) break;
         }
+        subscription.close();
+        continue;
       } catch (error) {
         if (this.#stopped) return;
         this.#logger.error({ err: error }, "log tail failed; retrying");
       }
       if (!this.#stopped) await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
     }
+  }
+
+  /** The reader may be idle (no live member): a member became live or joined ahead. */
+  #wakeReader(): void {
+    this.#wake?.();
   }
 
   #offerLive(stored: StoredEvent): void {
@@ -205,6 +233,7 @@ export class LogTail {
     this.#behind.delete(member);
     this.#behindIndex.delete(member);
     this.#live.add(member, member.indexKey);
+    this.#wakeReader();
   }
 
   // ---------- catch-up ----------
