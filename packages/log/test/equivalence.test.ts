@@ -129,10 +129,16 @@ test("the in-memory and SQLite backends answer every operation the same way", as
   await fc.assert(
     fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 25 }), async (operations) => {
       const memory = createMemoryLog({ retentionIntervalMs: 0 });
+      run_ += 1;
+      // Runs alternate between a stream index that never merges (all in memory) and ones that
+      // merge to disk after 1 to 4 events in steps of 1 to 3 entries (streams split across tiers).
+      const merging =
+        run_ % 2 === 0 ? { streamIndexMergeLag: 1 + (run_ % 4), streamIndexMergeStep: 1 + (run_ % 3) } : {};
       const sqlite = openSqliteLog({
-        path: join(dir, `eq-${++run_}.db`),
+        path: join(dir, `eq-${run_}.db`),
         durability: "normal",
         retentionIntervalMs: 0,
+        ...merging,
       });
       try {
         for (const op of operations)

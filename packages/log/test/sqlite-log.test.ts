@@ -27,3 +27,23 @@ for (const durability of ["full", "normal"] as const) {
     { reopen: true },
   );
 }
+
+// The same contract with the stream index merging its memory tier to disk after every few events,
+// in steps of two entries, so every read and write also meets a stream split across both tiers.
+eventLogContract(
+  "sqlite (stream index merging constantly)",
+  {
+    create: async () => {
+      count += 1;
+      const path = join(dir, `log-${count}.db`);
+      const options = { path, retentionIntervalMs: 0, streamIndexMergeLag: 3, streamIndexMergeStep: 2 };
+      const log = openSqliteLog(options);
+      const reopen = async (): Promise<EventLog> => {
+        await log.close();
+        return openSqliteLog(options);
+      };
+      return { log, reopen };
+    },
+  },
+  { reopen: true },
+);

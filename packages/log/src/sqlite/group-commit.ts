@@ -98,6 +98,11 @@ export class GroupCommit {
     );
   }
 
+  /** True once a sync failed: the log takes no more writes. */
+  get failed(): boolean {
+    return this.#failure !== undefined;
+  }
+
   /** The last committed position (durable or not: the writer's own view). */
   get head(): number {
     return this.#head;

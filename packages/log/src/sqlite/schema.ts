@@ -2,7 +2,7 @@
 import type Database from "better-sqlite3";
 import { keyHash, packHashes } from "./dedupe-window.js";
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS events (
@@ -13,7 +13,24 @@ CREATE TABLE IF NOT EXISTS events (
   recorded_at INTEGER NOT NULL,         -- commit time, ms since the epoch, non-decreasing with position
   json        TEXT    NOT NULL          -- the event in the CloudEvents JSON format (source and id are in it)
 );
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream_version ON events (stream, version);
+-- Where each stream's events are (stream-index.ts): every event at or below stream_index_state.through;
+-- the newer ones are indexed in memory (rebuilt from events at open) and merged here in (stream,
+-- version) order, so an append writes no page of this B-tree.
+CREATE TABLE IF NOT EXISTS stream_index (
+  stream   TEXT    NOT NULL,
+  version  INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  PRIMARY KEY (stream, version)
+) WITHOUT ROWID;
+-- One row: the merge watermark, and how far a merge round cut by a crash got (round_end > through:
+-- the events at or below round_end of the streams named up to round_after are in stream_index).
+CREATE TABLE IF NOT EXISTS stream_index_state (
+  id          INTEGER PRIMARY KEY CHECK (id = 1),
+  through     INTEGER NOT NULL,
+  round_end   INTEGER NOT NULL,
+  round_after TEXT    NOT NULL
+);
+INSERT OR IGNORE INTO stream_index_state (id, through, round_end, round_after) VALUES (1, 0, 0, '');
 -- The duplicate window's hashes, one row per group commit (dedupe-window.ts): 4 bytes per event,
 -- appended in position order and dropped from the front once out of the window. No index on
 -- source+id: its random inserts were what slowed appends as the log grew.
@@ -80,7 +97,9 @@ export function configureConnection(
  * Creates the schema, or migrates an older one in the same transaction (a crash leaves the old
  * schema intact). Version 1 (the first release) had `source` and `id` columns and a unique index on
  * them: the migration copies the events into the new table (200 000 events: 5 s on the dev VM) and
- * fills the duplicate window's hashes for the newest `window` events.
+ * fills the duplicate window's hashes for the newest `window` events. Version 2 kept a (stream,
+ * version) index on the events table, written by every append: the migration to 3 copies it into
+ * stream_index in index order (stream-index.ts) and drops it.
  */
 export function applySchema(db: Database.Database, window: number): void {
   const current = db.pragma("user_version", { simple: true }) as number;
@@ -91,6 +110,7 @@ export function applySchema(db: Database.Database, window: number): void {
   db.exec("BEGIN IMMEDIATE");
   try {
     if (current === 1) migrateFromV1(db, window);
+    if (current === 2) migrateFromV2(db);
     db.exec(DDL);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     db.exec("COMMIT");
@@ -140,4 +160,20 @@ function migrateFromV1(db: Database.Database, window: number): void {
     }
   }
   db.exec("DROP TABLE events_v1");
+  indexEveryEvent(db);
+}
+
+/** Version 2 indexed (stream, version) on the events table itself, written at every append. */
+function migrateFromV2(db: Database.Database): void {
+  db.exec(DDL);
+  indexEveryEvent(db);
+  db.exec("DROP INDEX IF EXISTS events_by_stream_version");
+}
+
+/** Fills stream_index with every stored event and sets the watermark past them. */
+function indexEveryEvent(db: Database.Database): void {
+  db.exec(`INSERT INTO stream_index (stream, version, position)
+           SELECT stream, version, position FROM events ORDER BY stream, version`);
+  db.exec(`UPDATE stream_index_state SET through = (SELECT coalesce(max(position), 0) FROM events),
+           round_end = 0, round_after = '' WHERE id = 1`);
 }

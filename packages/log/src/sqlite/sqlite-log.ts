@@ -61,6 +61,7 @@ import { applySchema, type CheckpointMode, configureConnection, type Durability 
 import { SqliteRetention } from "./sqlite-retention.js";
 import { SqliteCheckpoints, SqliteMetadata } from "./sqlite-stores.js";
 import { StreamCatalog } from "./stream-catalog.js";
+import { DEFAULT_MERGE_LAG, DEFAULT_MERGE_STEP, type EventRow, StreamIndex } from "./stream-index.js";
 import { type SyncFile, WalSync } from "./wal-sync.js";
 import type { WriteGroup } from "./write-group.js";
 
@@ -100,6 +101,13 @@ export interface SqliteLogOptions {
    * guarantee"). Default 4 000 000; costs 12 bytes of memory per position (~50 MiB when full).
    */
   readonly dedupeWindow?: number;
+  /**
+   * Events appended since the last merge into the on-disk stream index that start the next merge
+   * (README, "Stream index"). Default 250 000 (a few MB of memory; read back from the events at open).
+   */
+  readonly streamIndexMergeLag?: number;
+  /** Index entries moved per merge transaction. Default 4 096. For tests. */
+  readonly streamIndexMergeStep?: number;
 }
 
 /** The default duplicate window: ~67 minutes of events at 1 000 events/s. */
@@ -114,8 +122,6 @@ export function openSqliteLog(options: SqliteLogOptions): EventLog {
   return new SqliteEventLog(options);
 }
 
-/** [position, stream, version, recorded_at, json] */
-type EventRow = [number, string, number, number, string];
 interface PreparedEvent {
   readonly event: CloudEvent;
   readonly stream: string;
@@ -163,15 +169,13 @@ class SqliteEventLog implements EventLog {
 
   readonly #insert: Database.Statement<[number, string, number, string, number, string]>;
   readonly #eventAt: Database.Statement<[number], [string, number, string]>;
-  readonly #eventAtVersion: Database.Statement<[string, number], [number, string]>;
   readonly #insertKeys: Database.Statement<[number, Buffer]>;
   readonly #pruneKeys: Database.Statement<[number]>;
   readonly #window: DedupeWindow;
   readonly #catalog: StreamCatalog;
   readonly #readAfter: Database.Statement<[number, number, number], EventRow>;
-  readonly #readStreamForwards: Database.Statement<[string, number, number, number], EventRow>;
-  readonly #readStreamBackwards: Database.Statement<[string, number, number, number], EventRow>;
-  readonly #deleteStreamEvents: Database.Statement<[string]>;
+  readonly #index: StreamIndex;
+  readonly #deleteEvent: Database.Statement<[number]>;
   readonly #firstAtOrAfter: Database.Statement<[number], [number, number]>;
 
   constructor(options: SqliteLogOptions) {
@@ -221,31 +225,30 @@ class SqliteEventLog implements EventLog {
         "SELECT stream, version, json FROM events WHERE position = ?",
       )
       .raw(true);
-    this.#eventAtVersion = db
-      .prepare<[string, number], [number, string]>(
-        "SELECT position, json FROM events WHERE stream = ? AND version = ?",
-      )
-      .raw(true);
     this.#insertKeys = db.prepare("INSERT INTO dedupe_keys (first_position, hashes) VALUES (?, ?)");
     this.#pruneKeys = db.prepare("DELETE FROM dedupe_keys WHERE first_position < ?");
-    this.#catalog = new StreamCatalog(db);
+    const mergeLag = options.streamIndexMergeLag ?? DEFAULT_MERGE_LAG;
+    const mergeStep = options.streamIndexMergeStep ?? DEFAULT_MERGE_STEP;
+    for (const [name, value] of [
+      ["streamIndexMergeLag", mergeLag],
+      ["streamIndexMergeStep", mergeStep],
+    ] as const)
+      if (!Number.isSafeInteger(value) || value < 1)
+        throw new LogInputError(`${name} must be a positive integer, got ${String(value)}`);
+    this.#index = new StreamIndex(db, {
+      mergeLag,
+      mergeStep,
+      committedHead: () => this.#writer.head,
+      writable: () => !this.#closed && !this.#writer.failed,
+    });
+    this.#catalog = new StreamCatalog(db, this.#index);
     const columns = "position, stream, version, recorded_at, json";
     this.#readAfter = db
       .prepare<[number, number, number], EventRow>(
         `SELECT ${columns} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`,
       )
       .raw(true);
-    this.#readStreamForwards = db
-      .prepare<[string, number, number, number], EventRow>(
-        `SELECT ${columns} FROM events WHERE stream = ? AND version >= ? AND position <= ? ORDER BY version LIMIT ?`,
-      )
-      .raw(true);
-    this.#readStreamBackwards = db
-      .prepare<[string, number, number, number], EventRow>(
-        `SELECT ${columns} FROM events WHERE stream = ? AND version <= ? AND position <= ? ORDER BY version DESC LIMIT ?`,
-      )
-      .raw(true);
-    this.#deleteStreamEvents = db.prepare("DELETE FROM events WHERE stream = ?");
+    this.#deleteEvent = db.prepare("DELETE FROM events WHERE position = ?");
     this.#firstAtOrAfter = db
       .prepare<[number], [number, number]>(
         "SELECT position, recorded_at FROM events WHERE position >= ? ORDER BY position LIMIT 1",
@@ -280,6 +283,7 @@ class SqliteEventLog implements EventLog {
         if (walSync !== undefined) this.#undurable.push(new Map(group.changedStreamsBefore()));
         this.#window.add(group.start + 1, group.keys);
         for (const [stream, state] of group.changedStreams()) this.#streamCache.set(stream, state ?? null);
+        this.#index.apply(group.indexChanges);
       },
       onDurable: (group) => {
         if (walSync !== undefined) this.#undurable.shift();
@@ -297,6 +301,7 @@ class SqliteEventLog implements EventLog {
       checkOpen,
       positionAtTime: (time) => this.#positionAtTime(time),
       catalog: this.#catalog,
+      index: this.#index,
       streamState: (stream) => this.#committedStream(stream),
       batchSize: options.retentionBatchSize ?? 500,
       intervalMs: options.retentionIntervalMs ?? 60_000,
@@ -374,6 +379,7 @@ class SqliteEventLog implements EventLog {
       const result = results[index]!;
       this.#insert.run(result.position, result.stream, result.version, event.type, group.recordedAt, json);
     }
+    for (const index of fresh) group.indexChanges.push(results[index]!);
     group.addKeys(fresh.map((index) => prepared[index]!.hash));
     for (const [stream, version] of versions) group.setStream(stream, { version, deleted: false });
     group.head = position;
@@ -423,9 +429,9 @@ class SqliteEventLog implements EventLog {
         continue;
       }
       version += 1;
-      const row = this.#eventAtVersion.get(stream, version);
+      const row = this.#index.eventAt(stream, version);
       if (row === undefined) return undefined;
-      const stored = JSON.parse(row[1]) as { source?: unknown; id?: unknown };
+      const stored = JSON.parse(row[4]) as { source?: unknown; id?: unknown };
       if (stored.source !== event.source || stored.id !== event.id) return undefined;
       const result = duplicateOf(event, { position: row[0], stream, version });
       seen.set(key, result);
@@ -492,10 +498,9 @@ class SqliteEventLog implements EventLog {
     if (state === undefined) return [];
     if (state.deleted) throw new StreamDeletedError(stream);
     const head = this.#durableHead;
-    const rows = backwards
-      ? this.#readStreamBackwards.all(stream, from ?? state.version, head, limit)
-      : this.#readStreamForwards.all(stream, from ?? 0, head, limit);
-    return rows.map(toStored);
+    return this.#index
+      .read(stream, backwards ? (from ?? state.version) : (from ?? 0), limit, backwards, head)
+      .map(toStored);
   }
 
   async streamInfo(stream: string): Promise<StreamInfo | undefined> {
@@ -564,13 +569,16 @@ class SqliteEventLog implements EventLog {
       const state = group.stream(stream);
       if (state?.deleted && !hard) throw new StreamDeletedError(stream);
       checkExpectation(stream, expected, state);
+      if (hard && state === undefined) return;
+      let removed = 0;
+      for (const position of this.#index.positionsOf(stream, group.indexChanges))
+        removed += this.#deleteEvent.run(position).changes;
+      group.indexChanges.push(this.#index.forget(stream));
       if (hard) {
-        if (state === undefined) return;
-        if (this.#deleteStreamEvents.run(stream).changes > 0) group.removedEvents = true;
+        if (removed > 0) group.removedEvents = true;
         group.forgetStream(stream);
         return;
       }
-      this.#deleteStreamEvents.run(stream);
       group.setStream(stream, { version: state?.version ?? -1, deleted: true }, true);
       group.removedEvents = true;
     });

@@ -7,6 +7,7 @@ import type { RetentionPolicy, RetentionReport } from "../event-log.js";
 import { policyCovers } from "../retention.js";
 import type { Enqueue } from "./sqlite-stores.js";
 import type { StreamCatalog } from "./stream-catalog.js";
+import type { StreamIndex } from "./stream-index.js";
 
 export interface RetentionContext {
   readonly enqueue: Enqueue;
@@ -16,6 +17,8 @@ export interface RetentionContext {
   /** Stream names in order (for count policies) and a stream's committed state. */
   readonly catalog: StreamCatalog;
   readonly streamState: (stream: string) => StreamState | undefined;
+  /** Where each stream's events are (positions by version). */
+  readonly index: StreamIndex;
   readonly batchSize: number;
   readonly intervalMs: number;
 }
@@ -23,10 +26,8 @@ export interface RetentionContext {
 export class SqliteRetention {
   readonly #context: RetentionContext;
   readonly #scanRange: Database.Statement<[number, number, number], [number, string, string]>;
-  readonly #oldestBeyondCount: Database.Statement<[string, number, number], [number]>;
-  readonly #oldestOfTypeBeyondCount: Database.Statement<[string, string, number, number], [number]>;
   readonly #deletePosition: Database.Statement<[number]>;
-  readonly #streamAt: Database.Statement<[number], [string]>;
+  readonly #entryAt: Database.Statement<[number], [string, number]>;
   #policies: readonly RetentionPolicy[] = [];
   /** Per policy: positions up to here were already checked against its age limit. */
   #ageScanned: number[] = [];
@@ -40,18 +41,10 @@ export class SqliteRetention {
         "SELECT position, stream, type FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?",
       )
       .raw(true);
-    this.#oldestBeyondCount = db
-      .prepare<[string, number, number], [number]>(
-        "SELECT position FROM events WHERE stream = ? AND version <= ? ORDER BY version LIMIT ?",
-      )
-      .raw(true);
-    this.#oldestOfTypeBeyondCount = db
-      .prepare<[string, string, number, number], [number]>(
-        "SELECT position FROM events WHERE stream = ? AND type = ? ORDER BY version DESC LIMIT ? OFFSET ?",
-      )
-      .raw(true);
     this.#deletePosition = db.prepare("DELETE FROM events WHERE position = ?");
-    this.#streamAt = db.prepare<[number], [string]>("SELECT stream FROM events WHERE position = ?").raw(true);
+    this.#entryAt = db
+      .prepare<[number], [string, number]>("SELECT stream, version FROM events WHERE position = ?")
+      .raw(true);
     if (context.intervalMs > 0) {
       this.#timer = setInterval(() => {
         if (this.#policies.length > 0 && this.#running === undefined) void this.run().catch(() => {});
@@ -120,13 +113,14 @@ export class SqliteRetention {
         if (state === undefined || state.deleted) continue;
         for (;;) {
           this.#context.checkOpen();
-          const rows =
+          const { index } = this.#context;
+          const positions =
             policy.type === undefined
-              ? this.#oldestBeyondCount.all(stream, state.version - maxCount, batch)
-              : this.#oldestOfTypeBeyondCount.all(stream, policy.type, batch, maxCount);
-          if (rows.length === 0) break;
-          deleted += await this.deletePositions(rows.map(([position]) => position));
-          if (rows.length < batch) break;
+              ? index.oldest(stream, state.version - maxCount, batch)
+              : index.newestOfType(stream, policy.type, maxCount, batch);
+          if (positions.length === 0) break;
+          deleted += await this.deletePositions(positions);
+          if (positions.length < batch) break;
         }
       }
       after = streams[streams.length - 1];
@@ -139,12 +133,17 @@ export class SqliteRetention {
       // A stream's version is read back from its newest event: before that event may go, its
       // version is written to the streams table so it is never handed out again.
       const touched = new Map<string, ReturnType<typeof group.stream>>();
+      const entries: Array<[string, number]> = [];
       for (const position of positions) {
-        const stream = this.#streamAt.get(position)?.[0];
-        if (stream !== undefined && !touched.has(stream)) touched.set(stream, group.stream(stream));
+        const entry = this.#entryAt.get(position);
+        if (entry === undefined) continue; // already gone
+        entries.push(entry);
+        if (!touched.has(entry[0])) touched.set(entry[0], group.stream(entry[0]));
       }
       let changes = 0;
       for (const position of positions) changes += this.#deletePosition.run(position).changes;
+      const removals = entries.map(([stream, version]) => this.#context.index.remove(stream, version));
+      group.indexChanges.push(...removals);
       if (changes > 0) group.removedEvents = true;
       for (const [stream, state] of touched) if (state !== undefined) group.setStream(stream, state, true);
       return changes;

@@ -1,10 +1,11 @@
 // Where a stream's committed state comes from. A stream's version is the version of its newest
-// event (read from the (stream, version) index), so appends never write a per-stream row; the
+// event (from the stream index, stream-index.ts), so appends never write a per-stream row; the
 // streams table only holds what the events cannot tell: tombstones, and the version of a stream
 // whose newest events retention removed. The catalog merges both sources.
 import type Database from "better-sqlite3";
 import type { StreamState } from "../append-rules.js";
 import { prefixUpperBound } from "../retention.js";
+import type { StreamIndex } from "./stream-index.js";
 
 /** A lookup of the next name: after `from` (exclusive or inclusive), below `high` when there is one. */
 type NextName = (from: string, high: string | undefined) => string | undefined;
@@ -26,21 +27,17 @@ function nextNameQuery(db: Database.Database, table: string, column: string, inc
 
 export class StreamCatalog {
   readonly #row: Database.Statement<[string], { version: number; deleted: number }>;
-  readonly #newest: Database.Statement<[string], [number]>;
+  readonly #index: StreamIndex;
   readonly #nextStreamAfter: NextName;
   readonly #nextStreamFrom: NextName;
   readonly #nextRowAfter: NextName;
   readonly #nextRowFrom: NextName;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, index: StreamIndex) {
     this.#row = db.prepare("SELECT version, deleted FROM streams WHERE name = ?");
-    this.#newest = db
-      .prepare<[string], [number]>(
-        "SELECT version FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1",
-      )
-      .raw(true);
-    this.#nextStreamAfter = nextNameQuery(db, "events", "stream", false);
-    this.#nextStreamFrom = nextNameQuery(db, "events", "stream", true);
+    this.#index = index;
+    this.#nextStreamAfter = nextNameQuery(db, "stream_index", "stream", false);
+    this.#nextStreamFrom = nextNameQuery(db, "stream_index", "stream", true);
     this.#nextRowAfter = nextNameQuery(db, "streams", "name", false);
     this.#nextRowFrom = nextNameQuery(db, "streams", "name", true);
   }
@@ -48,7 +45,7 @@ export class StreamCatalog {
   /** The committed state of a stream; undefined when it never existed. */
   state(stream: string): StreamState | undefined {
     const row = this.#row.get(stream);
-    const newest = this.#newest.get(stream)?.[0];
+    const newest = this.#index.newest(stream);
     if (row === undefined) return newest === undefined ? undefined : { version: newest, deleted: false };
     return { version: Math.max(row.version, newest ?? -1), deleted: row.deleted === 1 };
   }
@@ -61,14 +58,11 @@ export class StreamCatalog {
     let inclusive = after === undefined || after < prefix;
     let from = inclusive ? prefix : after!;
     while (names.length < limit) {
-      const fromEvents = inclusive ? this.#nextStreamFrom(from, high) : this.#nextStreamAfter(from, high);
-      const fromRows = inclusive ? this.#nextRowFrom(from, high) : this.#nextRowAfter(from, high);
-      const name =
-        fromEvents === undefined
-          ? fromRows
-          : fromRows === undefined || fromEvents < fromRows
-            ? fromEvents
-            : fromRows;
+      const name = first(
+        inclusive ? this.#nextStreamFrom(from, high) : this.#nextStreamAfter(from, high),
+        this.#index.nextRecentName(from, inclusive, high),
+        inclusive ? this.#nextRowFrom(from, high) : this.#nextRowAfter(from, high),
+      );
       if (name === undefined) break;
       names.push(name);
       from = name;
@@ -76,4 +70,12 @@ export class StreamCatalog {
     }
     return names;
   }
+}
+
+/** The smallest of the names found (code-unit order). */
+function first(...names: Array<string | undefined>): string | undefined {
+  let smallest: string | undefined;
+  for (const name of names)
+    if (name !== undefined && (smallest === undefined || name < smallest)) smallest = name;
+  return smallest;
 }

@@ -1,6 +1,7 @@
 // What one group commit knows while it runs: the next position and the stream versions it has
 // changed so far. Every operation of the group sees the changes of the operations before it.
 import type { StreamState } from "../append-rules.js";
+import type { IndexChange } from "./stream-index.js";
 
 export class WriteGroup {
   head: number;
@@ -11,6 +12,12 @@ export class WriteGroup {
   readonly keys: number[] = [];
   /** The same, by hash: positions this group stored (earlier operations are visible to later ones). */
   readonly #byHash = new Map<number, number[]>();
+  /**
+   * What the group's operations changed in the stream index, in their order; the memory tier takes
+   * them at commit. An operation pushes its changes after its last statement, so a rolled-back one
+   * leaves none.
+   */
+  readonly indexChanges: IndexChange[] = [];
   /** Set when an operation deleted events, so the head is persisted (positions are never reused). */
   removedEvents = false;
   readonly #known = new Map<string, StreamState | null>();
