@@ -10,13 +10,19 @@
 // of 64-bit source+id hashes, and with no dedupe structure at all (the ceiling of the window design).
 //   node bench/dist/growth.js [--events N] [--step N] [--sweep N] [--no-raw] [--alternatives] [--durability full|normal]
 // --events 100000000 takes it to 100 million (about 50 GB of disk for the two files).
+// --backend postgres measures @herald/log-postgres instead (PostgreSQL on 127.0.0.1:5432, database
+// `test`, or HERALD_BENCH_PG_URL; a fresh schema, dropped at the end), beside raw `pg` inserts of the
+// same rows into a table of the same shape and indexes (the ceiling); bytes per event are the
+// schema's relations (pg_total_relation_size: heap, TOAST, indexes). The SQLite peers are skipped.
 // The last line of output is one JSON object with every figure.
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CloudEvent } from "@herald/cloudevents";
-import { openSqliteLog } from "@herald/log";
+import { type EventLog, openSqliteLog } from "@herald/log";
+import { openPostgresLog } from "@herald/log-postgres";
+import pg from "pg";
 import { encode } from "./lib/log-payload.js";
 import { openRawSqlite } from "./lib/log-raw.js";
 import { perSecond, percentiles, ratio, round3 } from "./lib/log-stats.js";
@@ -32,8 +38,10 @@ function flag(name: string, fallback: number): number {
 const total = flag("--events", 10_000_000);
 const step = flag("--step", Math.min(1_000_000, total));
 const sweepCount = flag("--sweep", Math.min(1_000_000, Math.floor(total / 10)));
-const withRaw = !process.argv.includes("--no-raw");
-const withAlternatives = process.argv.includes("--alternatives");
+const backend: "sqlite" | "postgres" =
+  process.argv[process.argv.indexOf("--backend") + 1] === "postgres" ? "postgres" : "sqlite";
+const withRaw = !process.argv.includes("--no-raw") && backend === "sqlite";
+const withAlternatives = process.argv.includes("--alternatives") && backend === "sqlite";
 const durability: "full" | "normal" =
   process.argv[process.argv.indexOf("--durability") + 1] === "normal" ? "normal" : "full";
 const BATCH = 1000;
@@ -86,7 +94,73 @@ function median(values: number[]): number {
   return round3(sorted[Math.floor(sorted.length / 2)] ?? 0);
 }
 
-const log = openSqliteLog({ path: heraldPath, durability, retentionIntervalMs: 0 });
+const pgConnection: pg.PoolConfig =
+  process.env["HERALD_BENCH_PG_URL"] !== undefined
+    ? { connectionString: process.env["HERALD_BENCH_PG_URL"] }
+    : { host: "127.0.0.1", port: 5432, user: "postgres", database: "test" };
+const pgSchema = `herald_bench_growth_${process.pid}`;
+const pgPool = backend === "postgres" ? new pg.Pool({ ...pgConnection, max: 2 }) : undefined;
+const pgRaw =
+  pgPool === undefined || process.argv.includes("--no-raw") ? undefined : await openRawPostgres(pgPool);
+const log: EventLog =
+  backend === "postgres"
+    ? await openPostgresLog({ connection: pgConnection, schema: pgSchema, retentionIntervalMs: 0 })
+    : openSqliteLog({ path: heraldPath, durability, retentionIntervalMs: 0 });
+
+/** Bytes the log takes: database + WAL files, or the PostgreSQL schema's relations. */
+async function storedBytes(): Promise<number> {
+  if (pgPool === undefined) return fileBytes(heraldPath);
+  const { rows } = await pgPool.query<{ bytes: string }>(
+    `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) AS bytes FROM pg_class c
+     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`,
+    [pgSchema],
+  );
+  return Number(rows[0]!.bytes);
+}
+
+/** The PostgreSQL ceiling: raw multi-row inserts into a table shaped and indexed like the log's events. */
+async function openRawPostgres(pool: pg.Pool) {
+  const schema = `${pgSchema}_raw`;
+  await pool.query(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".events (
+    position bigserial PRIMARY KEY, source text NOT NULL, id text NOT NULL, stream text COLLATE "C" NOT NULL,
+    version bigint NOT NULL, type text NOT NULL, recorded_at bigint NOT NULL, json text NOT NULL);
+    CREATE UNIQUE INDEX ON "${schema}".events (source, id);
+    CREATE INDEX ON "${schema}".events (stream, version);
+    CREATE INDEX ON "${schema}".events (recorded_at)`);
+  const versions = new Map<string, number>();
+  const sql = `INSERT INTO "${schema}".events (source, id, stream, version, type, recorded_at, json)
+    SELECT s, i, st, v, t, $6, j FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $7::text[])
+    AS r(s, i, st, v, t, j)`;
+  return {
+    schema,
+    /** One autocommitted insert of the batch; its time in ms. */
+    async insert(events: readonly CloudEvent[], jsons: readonly string[]): Promise<number> {
+      const streams = events.map((e) => String(e["partitionkey"]));
+      const vs = streams.map((stream) => {
+        const v = (versions.get(stream) ?? -1) + 1;
+        versions.set(stream, v);
+        return v;
+      });
+      const t0 = performance.now();
+      await pool.query(sql, [
+        events.map((e) => e.source),
+        events.map((e) => e.id),
+        streams,
+        vs,
+        events.map((e) => e.type),
+        Date.now(),
+        jsons,
+      ]);
+      return performance.now() - t0;
+    },
+    async bytes(): Promise<number> {
+      const { rows } = await pool.query<{ bytes: string }>(
+        `SELECT pg_total_relation_size('"${schema}".events') AS bytes`,
+      );
+      return Number(rows[0]!.bytes);
+    },
+  };
+}
 const raw = withRaw ? openRawSqlite(rawPath, durability, "v1") : undefined;
 const alternatives: { name: string; path: string; times: number[]; db: ReturnType<typeof openRawSqlite> }[] =
   [];
@@ -118,8 +192,9 @@ async function appendBoth(events: CloudEvent[], heraldTimes: number[], rawTimes:
   const t0 = performance.now();
   await log.append(events);
   heraldTimes.push(performance.now() - t0);
-  if (raw === undefined && alternatives.length === 0) return;
+  if (raw === undefined && alternatives.length === 0 && pgRaw === undefined) return;
   const jsons = events.map(encode);
+  if (pgRaw !== undefined) rawTimes.push(await pgRaw.insert(events, jsons));
   if (raw !== undefined) rawTimes.push(...raw.insertBatches(events, jsons, events.length));
   if (sequentialPeer !== undefined && sequentialId < step) {
     const renamed = events.map((event) => ({ ...event, id: `g-${++sequentialId}` }) as unknown as CloudEvent);
@@ -178,7 +253,7 @@ interface StepRow {
 
 async function main(): Promise<void> {
   print(
-    `@herald/log growth bench — ${total.toLocaleString("en")} events, batches of ${BATCH}, ${STREAMS} streams, UUIDv4 ids, durability ${durability}, node ${process.version}`,
+    `@herald/log growth bench (${backend}) — ${total.toLocaleString("en")} events, batches of ${BATCH}, ${STREAMS} streams, UUIDv4 ids, durability ${durability}, node ${process.version}`,
   );
   print(`event size: ${encode(makeBatch(1)[0]!).length} bytes of JSON; files under ${dir}`);
   seq = 0;
@@ -189,7 +264,7 @@ async function main(): Promise<void> {
     `empty log (1 000 events): catch-up ${empty.catchUpFrom0EventsPerSec.toLocaleString("en")} ev/s, stream of 1 000 ${empty.stream1000Ms} ms, page from the middle ${empty.middlePage1000Ms} ms`,
   );
   print(
-    "events      herald ev/s  p99 ms  B/event | raw v1 ev/s  p99 ms  B/event | RSS MiB | catch-up ev/s  stream ms  middle ms",
+    `events      herald ev/s  p99 ms  B/event | ${backend === "postgres" ? "raw pg ev/s" : "raw v1 ev/s"}  p99 ms  B/event | RSS MiB | catch-up ev/s  stream ms  middle ms`,
   );
   const rows: StepRow[] = [];
   let appended = 1000;
@@ -213,10 +288,15 @@ async function main(): Promise<void> {
       events: appended,
       heraldEventsPerSec: perSecond(stepEvents, heraldMs),
       heraldP99Ms: percentiles(heraldTimes).p99,
-      heraldBytesPerEvent: Math.round(fileBytes(heraldPath) / appended),
-      rawEventsPerSec: raw === undefined ? null : perSecond(stepEvents, rawMs),
-      rawP99Ms: raw === undefined ? null : percentiles(rawTimes).p99,
-      rawBytesPerEvent: raw === undefined ? null : Math.round(fileBytes(rawPath) / appended),
+      heraldBytesPerEvent: Math.round((await storedBytes()) / appended),
+      rawEventsPerSec: rawTimes.length === 0 ? null : perSecond(stepEvents, rawMs),
+      rawP99Ms: rawTimes.length === 0 ? null : percentiles(rawTimes).p99,
+      rawBytesPerEvent:
+        raw !== undefined
+          ? Math.round(fileBytes(rawPath) / appended)
+          : pgRaw !== undefined
+            ? Math.round((await pgRaw.bytes()) / appended)
+            : null,
       rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
       alternatives: Object.fromEntries(
         alternatives.map((alt) => {
@@ -263,13 +343,19 @@ async function main(): Promise<void> {
   // are deleted in the background (retention slices of 500 events, each its own group commit).
   const sweep = sweepCount > 0 ? await measureSweep(sweepCutoffTime) : null;
   await log.close();
-  const closedBytes = fileBytes(heraldPath);
+  const closedBytes = await storedBytes();
   rmSync(dir, { recursive: true, force: true });
+  if (pgPool !== undefined) {
+    await pgPool.query(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`);
+    if (pgRaw !== undefined) await pgPool.query(`DROP SCHEMA IF EXISTS "${pgRaw.schema}" CASCADE`);
+    await pgPool.end();
+  }
 
   const first = rows[0];
   const last = rows[rows.length - 1];
   const summary = {
     bench: "growth",
+    backend,
     events: total,
     step,
     batch: BATCH,
@@ -307,7 +393,7 @@ async function measureSweep(cutoffTime: number) {
     await log.append(makeBatch(BATCH));
     baseline.push(performance.now() - t0);
   }
-  const bytesBefore = fileBytes(heraldPath);
+  const bytesBefore = await storedBytes();
   // Everything recorded before the time the log reached sweepCount events.
   const cutoffPosition = (await log.positionAtTime(cutoffTime)) - 1;
   log.setRetention([{ maxAgeMs: Date.now() - cutoffTime }]);
@@ -326,7 +412,7 @@ async function measureSweep(cutoffTime: number) {
   const report = await running;
   const sweepMs = performance.now() - t0;
   log.setRetention([]);
-  const bytesAfterSweep = fileBytes(heraldPath);
+  const bytesAfterSweep = await storedBytes();
   // Deleted pages go to SQLite's freelist and new appends reuse them: the file should not grow
   // while the next events fill the space the sweep gave back.
   const refill: number[] = [];
@@ -335,7 +421,7 @@ async function measureSweep(cutoffTime: number) {
     await log.append(makeBatch(BATCH));
     refill.push(performance.now() - t);
   }
-  const bytesAfterRefill = fileBytes(heraldPath);
+  const bytesAfterRefill = await storedBytes();
   const result = {
     deleted: report.deleted,
     cutoffPosition,
