@@ -287,6 +287,7 @@ async function openLog(config: ServerConfig): Promise<EventLog> {
     durability: config.durability,
     commitSync: config.commitSync,
     checkpoint: config.checkpoint,
+    dedupeWindow: config.dedupeWindow,
     retentionIntervalMs: 0,
   });
 }

@@ -336,6 +336,14 @@ export const SETTINGS = [
     doc: "where SQLite's WAL checkpoints run: `background` (a worker thread with its own connection, never on the event loop), `inline` (inside the commit that crosses the threshold)",
   }),
   setting({
+    key: "dedupeWindow",
+    flag: "--dedupe-window <positions>",
+    env: "HERALD_DEDUPE_WINDOW",
+    type: int(1, 2 ** 27),
+    default: 4_000_000,
+    doc: "SQLite: how many of the newest positions the dedupe by `source`+`id` covers (12 bytes of memory each; at 1 000 events/s the default spans ~67 minutes); appends with an exact expected version are recognised as retries over the whole stream whatever the window",
+  }),
+  setting({
     key: "apiKeys",
     env: "HERALD_API_KEYS",
     type: apiKeys(),

@@ -80,6 +80,7 @@ describe("resolveConfig", () => {
         HERALD_DURABILITY: "normal",
         HERALD_COMMIT_SYNC: "inline",
         HERALD_CHECKPOINT: "inline",
+        HERALD_DEDUPE_WINDOW: "1000",
         HERALD_LOG_LEVEL: "warn",
         HERALD_SHUTDOWN_DRAIN_MS: "250",
         HERALD_MAX_BODY_BYTES: "2048",
@@ -111,6 +112,7 @@ describe("resolveConfig", () => {
       durability: "normal",
       commitSync: "inline",
       checkpoint: "inline",
+      dedupeWindow: 1000,
       logLevel: "warn",
       shutdownDrainMs: 250,
       limits: {

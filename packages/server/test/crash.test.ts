@@ -26,9 +26,8 @@ function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: strin
   });
 }
 
-/** Producers post single events and small batches until the server dies; returns the acked ids. */
-async function load(url: string, round: number, stop: { stopped: boolean }): Promise<string[]> {
-  const acked: string[] = [];
+/** Producers post single events and small batches until the server dies; `acked` fills as answers come. */
+async function load(url: string, round: number, stop: { stopped: boolean }, acked: string[]): Promise<void> {
   await Promise.all(
     Array.from({ length: PRODUCERS }, async (_, producer) => {
       for (let n = 0; !stop.stopped; n++) {
@@ -58,7 +57,6 @@ async function load(url: string, round: number, stop: { stopped: boolean }): Pro
       }
     }),
   );
-  return acked;
 }
 
 async function readEverything(url: string): Promise<Page["events"]> {
@@ -154,12 +152,17 @@ describe("crash safety", () => {
           break;
         }
         const stop = { stopped: false };
-        const producing = load(url, round, stop);
-        await new Promise((r) => setTimeout(r, 200 + Math.random() * 300));
+        const roundAcked: string[] = [];
+        const producing = load(url, round, stop, roundAcked);
+        // The kill lands under load: after the first answers (however slow a loaded machine is),
+        // at a random moment.
+        const waitUntil = Date.now() + 30_000;
+        while (roundAcked.length === 0 && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, 100 + Math.random() * 300));
         child.kill("SIGKILL");
         await exited(child);
         stop.stopped = true;
-        const roundAcked = await producing;
+        await producing;
         assert.ok(roundAcked.length > 0, `round ${round} acknowledged something before the kill`);
         for (const id of roundAcked) acked.add(id);
       }

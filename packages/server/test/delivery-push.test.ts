@@ -250,14 +250,21 @@ describe("push delivery", () => {
   it("keeps per-stream order under retries while other streams proceed", async () => {
     const acked: string[] = [];
     let failedOnce = false;
+    let bDelivered: () => void = () => {};
+    const allOfB = new Promise<void>((resolve) => {
+      bDelivered = resolve;
+    });
     const target = await sink(async (req, res) => {
       const id = String(req.headers["ce-id"]);
       if (req.headers["ce-subject"] === "A" && !failedOnce) {
         failedOnce = true;
-        await sleep(200); // A's first attempt is slow, then fails: B must not wait for it
+        // A's first attempt hangs until all of B is delivered (B must not wait for it; if it did,
+        // the 5 s cap ends the wait and the order check below fails), then fails.
+        await Promise.race([allOfB, sleep(5000)]);
         return status(503)(req, res);
       }
       acked.push(`${req.headers["ce-subject"]}:${id}`);
+      if (acked.filter((x) => x.startsWith("B:")).length === 3) bDelivered();
       status(204)(req, res);
     });
     await createSubscription(h.url, {
