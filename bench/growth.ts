@@ -8,7 +8,9 @@
 // into the v1 schema: the first release's best case, which the window design aims to match with UUIDs.
 // --alternatives adds two more raw peers, batch by batch: the log's events table with an on-disk index
 // of 64-bit source+id hashes, and with no dedupe structure at all (the ceiling of the window design).
-//   node bench/dist/growth.js [--events N] [--step N] [--sweep N] [--no-raw] [--alternatives] [--durability full|normal]
+//   node bench/dist/growth.js [--events N] [--step N] [--sweep N] [--no-raw] [--raw-until N] [--alternatives] [--durability full|normal]
+// --raw-until N stops the raw peer after N events (it is 3–5× slower than the log: at 10 million it
+// takes most of the run's time).
 // --events 100000000 takes it to 100 million (about 50 GB of disk for the two files).
 // --backend postgres measures @herald/log-postgres instead (PostgreSQL on 127.0.0.1:5432, database
 // `test`, or HERALD_BENCH_PG_URL; a fresh schema, dropped at the end), beside raw `pg` inserts of the
@@ -41,6 +43,7 @@ const sweepCount = flag("--sweep", Math.min(1_000_000, Math.floor(total / 10)));
 const backend: "sqlite" | "postgres" =
   process.argv[process.argv.indexOf("--backend") + 1] === "postgres" ? "postgres" : "sqlite";
 const withRaw = !process.argv.includes("--no-raw") && backend === "sqlite";
+const rawUntil = flag("--raw-until", Number.POSITIVE_INFINITY);
 const withAlternatives = process.argv.includes("--alternatives") && backend === "sqlite";
 const durability: "full" | "normal" =
   process.argv[process.argv.indexOf("--durability") + 1] === "normal" ? "normal" : "full";
@@ -188,10 +191,13 @@ const sequentialPeer = withRaw ? openRawSqlite(seqPath, durability, "v1") : unde
 const sequentialTimes: number[] = [];
 let sequentialId = 0;
 
+let rawAppended = 0;
 async function appendBoth(events: CloudEvent[], heraldTimes: number[], rawTimes: number[]): Promise<void> {
   const t0 = performance.now();
   await log.append(events);
   heraldTimes.push(performance.now() - t0);
+  if (rawAppended >= rawUntil) return;
+  rawAppended += events.length;
   if (raw === undefined && alternatives.length === 0 && pgRaw === undefined) return;
   const jsons = events.map(encode);
   if (pgRaw !== undefined) rawTimes.push(await pgRaw.insert(events, jsons));
@@ -292,11 +298,13 @@ async function main(): Promise<void> {
       rawEventsPerSec: rawTimes.length === 0 ? null : perSecond(stepEvents, rawMs),
       rawP99Ms: rawTimes.length === 0 ? null : percentiles(rawTimes).p99,
       rawBytesPerEvent:
-        raw !== undefined
-          ? Math.round(fileBytes(rawPath) / appended)
-          : pgRaw !== undefined
-            ? Math.round((await pgRaw.bytes()) / appended)
-            : null,
+        rawTimes.length === 0
+          ? null
+          : raw !== undefined
+            ? Math.round(fileBytes(rawPath) / appended)
+            : pgRaw !== undefined
+              ? Math.round((await pgRaw.bytes()) / appended)
+              : null,
       rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
       alternatives: Object.fromEntries(
         alternatives.map((alt) => {
@@ -353,6 +361,8 @@ async function main(): Promise<void> {
 
   const first = rows[0];
   const last = rows[rows.length - 1];
+  /** The last step the raw peer ran (all of them unless --raw-until). */
+  const lastRaw = [...rows].reverse().find((row) => row.rawEventsPerSec !== null);
   const summary = {
     bench: "growth",
     backend,
@@ -370,13 +380,14 @@ async function main(): Promise<void> {
     aims: {
       heraldLastOverFirst: first && last ? ratio(last.heraldEventsPerSec, first.heraldEventsPerSec) : null,
       rawLastOverFirst:
-        first?.rawEventsPerSec && last?.rawEventsPerSec
-          ? ratio(last.rawEventsPerSec, first.rawEventsPerSec)
+        first?.rawEventsPerSec && lastRaw?.rawEventsPerSec
+          ? ratio(lastRaw.rawEventsPerSec, first.rawEventsPerSec)
           : null,
       heraldFirstOverSequentialV1:
         first && sequential ? ratio(first.heraldEventsPerSec, sequential.eventsPerSec) : null,
-      heraldOverRawAtEnd:
-        last?.rawEventsPerSec && last ? ratio(last.heraldEventsPerSec, last.rawEventsPerSec) : null,
+      heraldOverRawAtLastRawStep: lastRaw?.rawEventsPerSec
+        ? ratio(lastRaw.heraldEventsPerSec, lastRaw.rawEventsPerSec)
+        : null,
       sweepP99OverBaseline: sweep === null ? null : ratio(sweep.duringP99Ms, sweep.baselineP99Ms),
     },
   };
