@@ -17,6 +17,23 @@ export const CORRELATIONID = "correlationid";
 /** Herald's own: id of the event that caused this one (set on replies). */
 export const CAUSATIONID = "causationid";
 
+/**
+ * The key that keeps related events together and in order: the `partitionkey` extension, else the
+ * subject, else the source. The log files an event without a named stream under it; transports
+ * order by it.
+ */
+export function orderingKey(event: {
+  readonly source: string;
+  readonly subject?: string | undefined;
+  readonly [attribute: string]: unknown;
+}): string {
+  const key = event[PARTITIONKEY];
+  if (typeof key === "string" && key !== "") return key;
+  const subject = event.subject;
+  if (typeof subject === "string" && subject !== "") return subject;
+  return event.source;
+}
+
 // Checked by hand rather than by regex: traceparent rides on most traced events.
 function isLowerHex(value: string, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {

@@ -10,6 +10,7 @@ import {
   getCorrelationId,
   getExpiryTime,
   getPartitionKey,
+  orderingKey,
   getTraceparent,
   isExpired,
   isTimestamp,
@@ -366,5 +367,16 @@ describe("generated ids", () => {
     }
     assert.equal(ids.size, 2000);
     assert.ok(generateEventId(at) < generateEventId(at + 1));
+  });
+});
+
+describe("orderingKey", () => {
+  it("is the partitionkey, else the subject, else the source", () => {
+    const base = { specversion: "1.0", id: "1", source: "/src", type: "t" } as const;
+    assert.equal(orderingKey(new CloudEvent({ ...base, partitionkey: "pk", subject: "sub" })), "pk");
+    assert.equal(orderingKey(new CloudEvent({ ...base, subject: "sub" })), "sub");
+    // Not valid CloudEvents, but the key never comes out empty.
+    assert.equal(orderingKey({ source: "/src", partitionkey: "", subject: "" }), "/src");
+    assert.equal(orderingKey(new CloudEvent(base)), "/src");
   });
 });

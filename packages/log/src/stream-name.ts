@@ -1,10 +1,6 @@
-import type { CloudEvent } from "@herald/cloudevents";
+import { type CloudEvent, orderingKey } from "@herald/cloudevents";
 
-/** The stream an event belongs to when the append names none: `partitionkey`, else `subject`, else `source`. */
+/** The stream an event belongs to when the append names none: its ordering key (`partitionkey`, else `subject`, else `source`). */
 export function deriveStream(event: CloudEvent): string {
-  const partitionKey = event["partitionkey"];
-  if (typeof partitionKey === "string" && partitionKey !== "") return partitionKey;
-  const subject = event.subject;
-  if (typeof subject === "string" && subject !== "") return subject;
-  return event.source;
+  return orderingKey(event);
 }

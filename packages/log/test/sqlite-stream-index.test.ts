@@ -53,7 +53,11 @@ async function streamPositions(log: EventLog, streams: readonly string[]): Promi
 async function expectedPositions(log: EventLog): Promise<Record<string, number[]>> {
   const out: Record<string, number[]> = {};
   const page = await log.read({ limit: 10_000 });
-  for (const e of page.events) (out[e.stream] ??= []).push(e.position);
+  for (const e of page.events) {
+    const positions = out[e.stream] ?? [];
+    positions.push(e.position);
+    out[e.stream] = positions;
+  }
   return out;
 }
 
@@ -123,7 +127,7 @@ describe("SQLite stream index", () => {
     assert.deepEqual(await streamPositions(log, STREAMS), expected);
     await log.append([testEvent({ id: "after-crash", partitionkey: "s-a" })]);
     await turns(20);
-    (expected["s-a"] ??= []).push(71);
+    expected["s-a"] = [...(expected["s-a"] ?? []), 71];
     assert.deepEqual(await streamPositions(log, STREAMS), expected);
     await log.close();
     assert.deepEqual(diskState(path), [50, 50, 0, ""], "the round finished at its end position");
