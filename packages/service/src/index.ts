@@ -1,0 +1,48 @@
+// @herald/service: declare each event once (trigger, handler, schemas, authorization), in TypeScript
+// or YAML, and run it from HTTP, WebSocket, cron and Herald subscription sources.
+export { App, type AppOptions, createApp } from "./app.js";
+export { ANONYMOUS, type ApiKeyEntry, type AuthOptions, Authenticator, type JwtOptions } from "./auth.js";
+export {
+  type AuthRequirement,
+  type CronDefinition,
+  type CronDelivery,
+  type CronEventSpec,
+  type CronFiring,
+  defineEventSource,
+  type EventAuthorize,
+  type EventSourceDefinition,
+  type HeraldDefinition,
+  type HeraldEventSpec,
+  type HttpAnswer,
+  type HttpDefinition,
+  type HttpEventSpec,
+  type HttpInput,
+  type HttpInputSchemas,
+  type HttpOutputSchemas,
+  type Principal,
+  type SourceContext,
+  type TypedHttpAnswer,
+  type WsDefinition,
+  type WsEventSpec,
+} from "./definition.js";
+export { type Outcome, Outcomes, type ServiceLogger, stderrLogger } from "./outcomes.js";
+export { problemBody, SourceProblem } from "./problem.js";
+export { compileSchema, type JsonSchema, type Validator } from "./schema.js";
+export {
+  type CronTrigger,
+  cron,
+  type HeraldTrigger,
+  HTTP_METHODS,
+  type HttpMethod,
+  type HttpTrigger,
+  herald,
+  http,
+  parseTriggerKey,
+  pathMatcher,
+  pathParameters,
+  type Trigger,
+  TriggerKeyError,
+  triggerKey,
+  type WsTrigger,
+  ws,
+} from "./trigger.js";
