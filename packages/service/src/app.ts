@@ -1,11 +1,23 @@
 // An app: the definitions bound to their sources. start() opens the HTTP/WebSocket server (which also
 // serves /openapi.json and /asyncapi.json), the cron schedulers and the Herald subscription consumers;
 // stop() closes them, letting running handlers finish.
-import type { HeraldClient } from "@herald/sdk";
+import type { ConsumerTransport, HeraldClient } from "@herald/sdk";
 import { type AuthOptions, Authenticator } from "./auth.js";
-import type { EventSourceDefinition } from "./definition.js";
+import type { CronDefinition, EventSourceDefinition, HeraldDefinition } from "./definition.js";
 import { Outcomes, type ServiceLogger } from "./outcomes.js";
+import {
+  type Clock,
+  CRON_FIRED_TYPE,
+  CronJob,
+  type CronState,
+  cronSource,
+  MemoryCronState,
+  StreamCronState,
+  systemClock,
+} from "./sources/cron.js";
+import { HeraldSource } from "./sources/herald.js";
 import { HttpSource } from "./sources/http.js";
+import { herald } from "./trigger.js";
 
 export interface AppOptions {
   readonly definitions: readonly EventSourceDefinition[];
@@ -16,16 +28,24 @@ export interface AppOptions {
   readonly host?: string;
   readonly port?: number;
   readonly logger?: ServiceLogger;
+  /** Cron time (tests inject a manual clock). */
+  readonly clock?: Clock;
+  /** Last slot fired per cron job, for `missed` (default: in memory; broker delivery: the stream). */
+  readonly cronState?: CronState;
+  /** Pull consumers' transport (default auto). */
+  readonly transport?: ConsumerTransport;
+  /** Documents served as JSON on GET (the app adds /openapi.json and /asyncapi.json). */
+  readonly documents?: Readonly<Record<string, () => unknown>>;
 }
 
 export class App {
   readonly definitions: readonly EventSourceDefinition[];
   readonly outcomes: Outcomes;
-  readonly #options: AppOptions;
   readonly #http: HttpSource;
+  readonly #herald: HeraldSource | undefined;
+  readonly #cron: CronJob[];
 
   constructor(options: AppOptions) {
-    this.#options = options;
     this.definitions = options.definitions;
     const keys = new Set<string>();
     for (const d of options.definitions) {
@@ -40,10 +60,45 @@ export class App {
       authenticator: new Authenticator(options.auth),
       client: options.client,
       outcomes: this.outcomes,
-      documents: {},
+      documents: { ...options.documents },
       host: options.host,
       port: options.port,
     });
+    const crons = options.definitions.filter((d) => d.kind === "cron");
+    const clock = options.clock ?? systemClock;
+    const memory = new MemoryCronState();
+    this.#cron = crons.map(
+      (definition) =>
+        new CronJob(definition, {
+          clock,
+          client: options.client,
+          outcomes: this.outcomes,
+          state:
+            options.cronState ??
+            (definition.deliver.mode === "broker" && options.client
+              ? new StreamCronState(options.client, definition.deliver.stream)
+              : memory),
+        }),
+    );
+    const heralds = [
+      ...options.definitions.filter((d) => d.kind === "herald"),
+      ...crons.flatMap((d) => (d.deliver.mode === "broker" ? [brokerCronConsumer(d)] : [])),
+    ];
+    if (heralds.length > 0 && !options.client)
+      throw new TypeError(`${heralds[0]!.key} needs a Herald client (AppOptions.client)`);
+    this.#herald =
+      heralds.length > 0
+        ? new HeraldSource(heralds, {
+            client: options.client!,
+            outcomes: this.outcomes,
+            transport: options.transport,
+          })
+        : undefined;
+  }
+
+  /** A push subscription's Receiver URL (after start()): the sink to give the broker. */
+  receiverUrl(subscription: string): string | undefined {
+    return this.#herald?.receiverUrl(subscription);
   }
 
   /** The HTTP/WebSocket server's base URL (after start()). */
@@ -53,14 +108,46 @@ export class App {
 
   async start(): Promise<this> {
     await this.#http.start();
+    await this.#herald?.start();
+    for (const job of this.#cron) await job.start();
     return this;
   }
 
+  /** Stops taking events, then lets running handlers finish. */
   async stop(): Promise<void> {
+    await Promise.all(this.#cron.map((job) => job.stop()));
+    await this.#herald?.stop();
     await this.#http.stop();
   }
 }
 
 export function createApp(options: AppOptions): App {
   return new App(options);
+}
+
+/**
+ * Broker-delivered cron: the pull subscription (ensured at start) that takes this job's firings from
+ * its stream. Ordering by key keeps one firing of the job in flight at a time across every instance.
+ */
+function brokerCronConsumer(definition: CronDefinition): HeraldDefinition {
+  if (definition.deliver.mode !== "broker") throw new TypeError("not a broker-delivered cron job");
+  return {
+    kind: "herald",
+    key: `herald.${definition.deliver.subscription}`,
+    trigger: herald(definition.deliver.subscription),
+    event: undefined,
+    types: [CRON_FIRED_TYPE],
+    data: undefined,
+    output: undefined,
+    mode: "pull",
+    unmatched: "dead-letter",
+    authorize: (event) => event.source === cronSource(definition.name),
+    deadLetterStream: undefined,
+    subscription: {
+      types: [CRON_FIRED_TYPE],
+      filters: [{ exact: { source: cronSource(definition.name) } }],
+      config: { ordering: "key", start: "beginning" },
+    },
+    handler: definition.handler,
+  };
 }

@@ -117,10 +117,15 @@ export interface WsEventSpec<M extends TSchema | undefined, R extends TSchema | 
   readonly handler: (
     message: StaticOr<M, unknown>,
     ctx: SourceContext,
-  ) => StaticOr<R, unknown> | undefined | Promise<StaticOr<R, unknown> | undefined>;
+    // biome-ignore lint/suspicious/noConfusingVoidType: a handler that sends no reply returns nothing
+  ) => StaticOr<R, unknown> | void | Promise<StaticOr<R, unknown> | void>;
 }
 
 // ---------- cron ----------
+
+/** Nothing (done) or a reply event, as SDK handlers return. */
+// biome-ignore lint/suspicious/noConfusingVoidType: handlers may return nothing at all
+export type AsyncResult = HandlerResult | void | Promise<HandlerResult | void>;
 
 /** The data of a cron firing event. */
 export interface CronFiring {
@@ -148,10 +153,7 @@ export interface CronEventSpec extends Described {
   /** After downtime (last firing known to the state store): `skip` (default) or `fire-once`. */
   readonly missed?: "skip" | "fire-once";
   readonly deliver?: CronDelivery;
-  readonly handler: (
-    event: CloudEvent<CronFiring>,
-    ctx: HandlerContext,
-  ) => HandlerResult | undefined | Promise<HandlerResult | undefined>;
+  readonly handler: (event: CloudEvent<CronFiring>, ctx: HandlerContext) => AsyncResult;
 }
 
 // ---------- Herald subscriptions ----------
@@ -173,12 +175,15 @@ export interface HeraldEventSpec<T> extends Described {
   /** An event of the subscription no definition takes: dead-lettered (default) or nacked for later. */
   readonly unmatched?: "dead-letter" | "nack";
   readonly authorize?: EventAuthorize;
+  /**
+   * Non-retryable failures (invalid data, refused, unmatched, invalid reply, NonRetryableError) are
+   * written to this stream with the reason and acked at once. Default: the subscription's own policy
+   * (push: dead-lettered by the broker at once; pull: nacked until its maxDeliveries).
+   */
+  readonly deadLetterStream?: string;
   /** Created (or checked) at start; for push, the sink is the app's receiver. */
   readonly subscription?: Omit<SubscriptionInit, "id" | "sink">;
-  readonly handler: (
-    event: TypedEvent<T>,
-    ctx: HandlerContext,
-  ) => HandlerResult | undefined | Promise<HandlerResult | undefined>;
+  readonly handler: (event: TypedEvent<T>, ctx: HandlerContext) => AsyncResult;
 }
 
 // ---------- the normalized definitions ----------
@@ -228,6 +233,7 @@ export interface HeraldDefinition extends Described {
   readonly mode: "pull" | "push";
   readonly unmatched: "dead-letter" | "nack";
   readonly authorize: EventAuthorize | undefined;
+  readonly deadLetterStream: string | undefined;
   readonly subscription: Omit<SubscriptionInit, "id" | "sink"> | undefined;
   readonly handler: Erased;
 }
@@ -315,6 +321,7 @@ export function defineEventSource(
         mode: s.mode ?? "pull",
         unmatched: s.unmatched ?? "dead-letter",
         authorize: s.authorize,
+        deadLetterStream: s.deadLetterStream,
         subscription: s.subscription,
         handler: s.handler,
       };

@@ -26,6 +26,19 @@ export {
   type WsEventSpec,
 } from "./definition.js";
 export { type Outcome, Outcomes, type ServiceLogger, stderrLogger } from "./outcomes.js";
+export {
+  type Clock,
+  CRON_FIRED_TYPE,
+  CronJob,
+  type CronState,
+  cronFiringEvent,
+  cronFiringId,
+  cronSource,
+  MemoryCronState,
+  StreamCronState,
+  systemClock,
+} from "./sources/cron.js";
+export { asyncHandler, EventRefusedError, UnmatchedEventError } from "./sources/async-handler.js";
 export { problemBody, SourceProblem } from "./problem.js";
 export { compileSchema, type JsonSchema, type Validator } from "./schema.js";
 export {
