@@ -59,3 +59,4 @@ export {
   type WsTrigger,
   ws,
 } from "./trigger.js";
+export { EventFileError, loadEventDefinitions, loadEventFile } from "./yaml.js";
