@@ -4,6 +4,8 @@
 import type { ConsumerTransport, HeraldClient } from "@herald/sdk";
 import { type AuthOptions, Authenticator } from "./auth.js";
 import type { CronDefinition, EventSourceDefinition, HeraldDefinition } from "./definition.js";
+import { asyncApiDocument } from "./docs/asyncapi.js";
+import { type DocumentInfo, openApiDocument } from "./docs/openapi.js";
 import { Outcomes, type ServiceLogger } from "./outcomes.js";
 import {
   type Clock,
@@ -34,8 +36,8 @@ export interface AppOptions {
   readonly cronState?: CronState;
   /** Pull consumers' transport (default auto). */
   readonly transport?: ConsumerTransport;
-  /** Documents served as JSON on GET (the app adds /openapi.json and /asyncapi.json). */
-  readonly documents?: Readonly<Record<string, () => unknown>>;
+  /** Title and version of the generated documents (served at /openapi.json and /asyncapi.json). */
+  readonly info?: DocumentInfo;
 }
 
 export class App {
@@ -44,6 +46,9 @@ export class App {
   readonly #http: HttpSource;
   readonly #herald: HeraldSource | undefined;
   readonly #cron: CronJob[];
+  readonly #info: DocumentInfo;
+  readonly #secured: boolean;
+  readonly #client: HeraldClient | undefined;
 
   constructor(options: AppOptions) {
     this.definitions = options.definitions;
@@ -54,13 +59,17 @@ export class App {
       keys.add(d.key);
     }
     this.outcomes = new Outcomes(options.logger);
+    this.#info = options.info ?? { title: "Herald service", version: "0.0.0" };
+    this.#client = options.client;
+    const authenticator = new Authenticator(options.auth);
+    this.#secured = authenticator.configured;
     this.#http = new HttpSource({
       http: options.definitions.filter((d) => d.kind === "http"),
       ws: options.definitions.filter((d) => d.kind === "ws"),
-      authenticator: new Authenticator(options.auth),
+      authenticator,
       client: options.client,
       outcomes: this.outcomes,
-      documents: { ...options.documents },
+      documents: { "/openapi.json": () => this.openapi(), "/asyncapi.json": () => this.asyncapi() },
       host: options.host,
       port: options.port,
     });
@@ -94,6 +103,24 @@ export class App {
             transport: options.transport,
           })
         : undefined;
+  }
+
+  /** OpenAPI 3.1 of the HTTP events. */
+  openapi(): Record<string, unknown> {
+    return openApiDocument(this.definitions, {
+      ...this.#info,
+      secured: this.#secured,
+      ...(this.#http.started ? { serverUrl: this.#http.url } : {}),
+    });
+  }
+
+  /** AsyncAPI 3.0 of the Herald subscription, cron and WebSocket events. */
+  asyncapi(): Record<string, unknown> {
+    return asyncApiDocument(this.definitions, {
+      ...this.#info,
+      heraldUrl: this.#client?.url,
+      appUrl: this.#http.started ? this.#http.url : undefined,
+    });
   }
 
   /** A push subscription's Receiver URL (after start()): the sink to give the broker. */

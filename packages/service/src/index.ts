@@ -60,3 +60,5 @@ export {
   ws,
 } from "./trigger.js";
 export { EventFileError, loadEventDefinitions, loadEventFile } from "./yaml.js";
+export { asyncApiDocument, binaryHeaders, structuredEnvelope } from "./docs/asyncapi.js";
+export { type DocumentInfo, type OpenApiOptions, openApiDocument, openApiPath } from "./docs/openapi.js";

@@ -95,6 +95,10 @@ export class HttpSource {
     );
   }
 
+  get started(): boolean {
+    return this.#url !== undefined;
+  }
+
   get url(): string {
     if (!this.#url) throw new Error("the app is not started");
     return this.#url;
