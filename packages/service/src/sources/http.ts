@@ -202,7 +202,7 @@ export class HttpSource {
         throw new SourceProblem("input-invalid", `the input of ${definition.key} is invalid`, { errors });
       }
       const input = { body, params, query, headers };
-      const ctx = this.#context(definition.key, principal, req);
+      const ctx = this.#context(definition.key, principal, res);
       if (definition.authorize && !(await definition.authorize(input, ctx))) {
         outcomes.count(definition.key, "refused");
         throw new SourceProblem(
@@ -247,10 +247,12 @@ export class HttpSource {
     }
   }
 
-  #context(key: string, principal: Principal, req: http.IncomingMessage): SourceContext {
+  #context(key: string, principal: Principal, res: http.ServerResponse): SourceContext {
     const aborted = new AbortController();
-    const onClose = () => aborted.abort(new Error("the caller went away"));
-    req.socket.once("close", onClose);
+    // The response closes when it is sent or when the connection drops first (the caller went away).
+    res.once("close", () => {
+      if (!res.writableFinished) aborted.abort(new Error("the caller went away"));
+    });
     const signal = AbortSignal.any([aborted.signal, this.#stopping.signal]);
     return { key, principal, signal, client: this.#options.client };
   }
