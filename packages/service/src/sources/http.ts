@@ -234,7 +234,9 @@ export class HttpSource {
       outcomes.count(definition.key, "handled");
       const json = result.body === undefined ? undefined : JSON.stringify(result.body);
       res.writeHead(status, {
-        ...(json === undefined ? {} : { [CONTENT_TYPE_HEADER]: "application/json" }),
+        ...(json === undefined
+          ? {}
+          : { [CONTENT_TYPE_HEADER]: "application/json", "content-length": Buffer.byteLength(json) }),
         ...result.headers,
       });
       res.end(json);
@@ -368,9 +370,14 @@ function answer(
   problem: SourceProblem["problem"],
   headers: Readonly<Record<string, string>> = {},
 ): void {
+  const body = JSON.stringify(problem);
   res
-    .writeHead(problem.status, { [CONTENT_TYPE_HEADER]: PROBLEM_JSON_MEDIA_TYPE, ...headers })
-    .end(JSON.stringify(problem));
+    .writeHead(problem.status, {
+      [CONTENT_TYPE_HEADER]: PROBLEM_JSON_MEDIA_TYPE,
+      "content-length": Buffer.byteLength(body),
+      ...headers,
+    })
+    .end(body);
 }
 
 function rejectUpgrade(socket: import("node:stream").Duplex, problem: SourceProblem["problem"]): void {
