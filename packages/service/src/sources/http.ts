@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { CONTENT_TYPE_HEADER, PROBLEM_JSON_MEDIA_TYPE, RETRY_AFTER_HEADER } from "@herald/protocol";
 import { type HeraldClient, NonRetryableError, RetryableError } from "@herald/sdk";
 import { type WebSocket, WebSocketServer } from "ws";
-import type { Authenticator } from "../auth.js";
+import { ANONYMOUS, type Authenticator } from "../auth.js";
 import type { HttpAnswer, HttpDefinition, Principal, SourceContext, WsDefinition } from "../definition.js";
 import type { Outcomes } from "../outcomes.js";
 import { problemBody, SourceProblem } from "../problem.js";
@@ -183,14 +183,16 @@ export class HttpSource {
     const { definition } = route;
     const outcomes = this.#options.outcomes;
     try {
-      const principal = await this.#options.authenticator.authenticate(
-        req.headers,
-        url.searchParams,
-        definition.auth,
-      );
+      const authenticator = this.#options.authenticator;
+      // Nothing to check (no credential configured, none required): skip the async round.
+      const principal =
+        !authenticator.configured && !definition.auth?.required && !definition.auth?.scopes?.length
+          ? ANONYMOUS
+          : await authenticator.authenticate(req.headers, url.searchParams, definition.auth);
       const body = await readJsonBody(req, this.#options.maxBodyBytes ?? MAX_BODY);
       const query = queryObject(url.searchParams);
-      const headers = { ...req.headers };
+      // Coercion writes into what it validates: give it a copy, never the request's own headers.
+      const headers = route.headers ? { ...req.headers } : req.headers;
       const errors = [
         ...(route.body?.check(body, "body") ?? []),
         ...(route.params?.check(params, "params") ?? []),
@@ -250,13 +252,29 @@ export class HttpSource {
   }
 
   #context(key: string, principal: Principal, res: http.ServerResponse): SourceContext {
-    const aborted = new AbortController();
-    // The response closes when it is sent or when the connection drops first (the caller went away).
-    res.once("close", () => {
-      if (!res.writableFinished) aborted.abort(new Error("the caller went away"));
-    });
-    const signal = AbortSignal.any([aborted.signal, this.#stopping.signal]);
-    return { key, principal, signal, client: this.#options.client };
+    const stopping = this.#stopping.signal;
+    const client = this.#options.client;
+    let signal: AbortSignal | undefined;
+    // Built on first use: most handlers never look at it, and a signal per request is not free.
+    return {
+      key,
+      principal,
+      client,
+      get signal(): AbortSignal {
+        if (signal) return signal;
+        const aborted = new AbortController();
+        // The response closes when it is sent, or when the connection drops first (the caller went away).
+        res.once("close", () => {
+          if (!res.writableFinished) aborted.abort(new Error("the caller went away"));
+        });
+        const onStop = () => aborted.abort(stopping.reason);
+        if (stopping.aborted) onStop();
+        else stopping.addEventListener("abort", onStop, { once: true });
+        res.once("close", () => stopping.removeEventListener("abort", onStop));
+        signal = aborted.signal;
+        return signal;
+      },
+    };
   }
 
   async #upgrade(
@@ -401,11 +419,20 @@ function queryObject(search: URLSearchParams): Record<string, string | string[]>
 async function readJsonBody(req: http.IncomingMessage, limit: number): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new SourceProblem("payload-too-large", `the body is larger than ${limit} bytes`);
-    chunks.push(chunk);
-  }
+  // Events, not `for await`: the async iterator costs a promise per chunk on the hot path.
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off("data", onData);
+        req.resume();
+        reject(new SourceProblem("payload-too-large", `the body is larger than ${limit} bytes`));
+      } else chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.once("end", resolve);
+    req.once("error", reject);
+  });
   if (size === 0) return undefined;
   const type = String(req.headers[CONTENT_TYPE_HEADER] ?? "")
     .split(";")[0]!
