@@ -8,10 +8,19 @@ export interface ProblemDefinition {
   readonly title: string;
   /** When the server answers it (docs/errors.md says what a client should do). */
   readonly description: string;
+  /**
+   * Who answers it: `herald serve` (`server`), or an app built with @herald/service (`event-source`:
+   * its HTTP and WebSocket sources). The server's catalog test provokes every `server` code.
+   */
+  readonly answeredBy: "server" | "event-source";
 }
 
-const row = (status: number, title: string, description: string): ProblemDefinition =>
-  Object.freeze({ status, title, description });
+const row = (
+  status: number,
+  title: string,
+  description: string,
+  answeredBy: ProblemDefinition["answeredBy"] = "server",
+): ProblemDefinition => Object.freeze({ status, title, description, answeredBy });
 
 /** Every problem code → status, title, description. Frozen; rows are never renamed, only added. */
 export const PROBLEMS = Object.freeze({
@@ -149,6 +158,43 @@ export const PROBLEMS = Object.freeze({
     431,
     "Request Header Fields Too Large",
     "The request's headers are larger than the server accepts.",
+  ),
+  // Answered by event sources (@herald/service apps), not by `herald serve`.
+  "input-invalid": row(
+    400,
+    "Invalid Input",
+    "An event source's input (HTTP body, path parameters, query or headers, or a WebSocket message) does not match the event's schema; `errors` lists each field.",
+    "event-source",
+  ),
+  "token-invalid": row(
+    401,
+    "Invalid Token",
+    "The bearer token (JWT) is malformed, expired, badly signed, or for another issuer or audience.",
+    "event-source",
+  ),
+  "authorization-refused": row(
+    403,
+    "Authorization Refused",
+    "The event's `authorize` check refused the caller for this input.",
+    "event-source",
+  ),
+  "handler-refused": row(
+    422,
+    "Handler Refused",
+    "The event's handler refused the input as not processable (it threw NonRetryableError).",
+    "event-source",
+  ),
+  "output-invalid": row(
+    500,
+    "Invalid Output",
+    "The event's handler answered with a status or body its output schema does not declare (a bug in the handler, logged).",
+    "event-source",
+  ),
+  "handler-unavailable": row(
+    503,
+    "Handler Unavailable",
+    "The event's handler failed with a retryable error (RetryableError, timeout); retry after Retry-After.",
+    "event-source",
   ),
   // 5xx: the server cannot answer now.
   "internal-error": row(500, "Internal Server Error", "The server failed to handle the request (logged)."),

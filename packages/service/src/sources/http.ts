@@ -1,0 +1,448 @@
+// The synchronous sources: HTTP routes and WebSocket paths on one node:http server. A request runs
+//   route → authenticate (401/403) → read and validate input (400) → authorize (403) → handler →
+//   validate the output (500 when the handler breaks its own schema) → answer
+// Every refusal is problem+json with a catalog code. WebSocket: the upgrade is authenticated; each
+// message `{ "id"?, "data" }` gets `{ "id", "data" }` (the handler's reply) or `{ "id", "problem" }`.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { CONTENT_TYPE_HEADER, PROBLEM_JSON_MEDIA_TYPE, RETRY_AFTER_HEADER } from "@herald/protocol";
+import { type HeraldClient, NonRetryableError, RetryableError } from "@herald/sdk";
+import { type WebSocket, WebSocketServer } from "ws";
+import { ANONYMOUS, type Authenticator } from "../auth.js";
+import type { HttpAnswer, HttpDefinition, Principal, SourceContext, WsDefinition } from "../definition.js";
+import type { Outcomes } from "../outcomes.js";
+import { problemBody, SourceProblem } from "../problem.js";
+import { compileSchema, type Validator } from "../schema.js";
+import { pathMatcher } from "../trigger.js";
+
+export interface HttpSourceOptions {
+  readonly http: readonly HttpDefinition[];
+  readonly ws: readonly WsDefinition[];
+  readonly authenticator: Authenticator;
+  readonly client: HeraldClient | undefined;
+  readonly outcomes: Outcomes;
+  /** Extra GET routes answered as JSON (the generated documents). */
+  readonly documents: Readonly<Record<string, () => unknown>>;
+  readonly host?: string;
+  readonly port?: number;
+  readonly maxBodyBytes?: number;
+}
+
+interface CompiledRoute {
+  readonly definition: HttpDefinition;
+  readonly match: (pathname: string) => Record<string, string> | undefined;
+  readonly body: Validator | undefined;
+  readonly params: Validator | undefined;
+  readonly query: Validator | undefined;
+  readonly headers: Validator | undefined;
+  readonly output: ReadonlyMap<number, Validator> | undefined;
+}
+
+interface CompiledWs {
+  readonly definition: WsDefinition;
+  readonly input: Validator | undefined;
+  readonly output: Validator | undefined;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+export class HttpSource {
+  readonly #options: HttpSourceOptions;
+  readonly #routes: CompiledRoute[];
+  readonly #ws: Map<string, CompiledWs>;
+  readonly #stopping = new AbortController();
+  readonly #wss = new WebSocketServer({ noServer: true });
+  #server: http.Server | undefined;
+  #url: string | undefined;
+
+  constructor(options: HttpSourceOptions) {
+    this.#options = options;
+    this.#routes = options.http.map((definition) => ({
+      definition,
+      match: pathMatcher(definition.trigger.path),
+      body: definition.input.body === undefined ? undefined : compileSchema(definition.input.body),
+      params:
+        definition.input.params === undefined
+          ? undefined
+          : compileSchema(definition.input.params, { coerce: true }),
+      query:
+        definition.input.query === undefined
+          ? undefined
+          : compileSchema(definition.input.query, { coerce: true }),
+      headers:
+        definition.input.headers === undefined
+          ? undefined
+          : compileSchema(definition.input.headers, { coerce: true }),
+      output:
+        definition.output === undefined
+          ? undefined
+          : new Map(
+              Object.entries(definition.output).map(([status, schema]) => [
+                Number(status),
+                compileSchema(schema),
+              ]),
+            ),
+    }));
+    this.#ws = new Map(
+      options.ws.map((definition) => [
+        definition.trigger.path,
+        {
+          definition,
+          input: definition.input === undefined ? undefined : compileSchema(definition.input),
+          output: definition.output === undefined ? undefined : compileSchema(definition.output),
+        },
+      ]),
+    );
+  }
+
+  get started(): boolean {
+    return this.#url !== undefined;
+  }
+
+  get url(): string {
+    if (!this.#url) throw new Error("the app is not started");
+    return this.#url;
+  }
+
+  async start(): Promise<string> {
+    const server = http.createServer((req, res) => {
+      this.#serve(req, res).catch((error: unknown) => {
+        this.#options.outcomes.error("http", error);
+        if (!res.headersSent) answer(res, problemBody("internal-error", "the request failed (logged)"));
+        else res.destroy();
+      });
+    });
+    server.on("upgrade", (req, socket, head) => {
+      this.#upgrade(req, socket, head).catch((error: unknown) => {
+        this.#options.outcomes.error("ws", error);
+        socket.destroy();
+      });
+    });
+    this.#server = server;
+    const host = this.#options.host ?? "127.0.0.1";
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.#options.port ?? 0, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const { port } = server.address() as AddressInfo;
+    this.#url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    return this.#url;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping.abort(new Error("app stopping"));
+    for (const client of this.#wss.clients) client.close(1001, "app stopping");
+    const server = this.#server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 1_000).unref();
+    });
+  }
+
+  async #serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://app");
+    const method = (req.method ?? "GET").toLowerCase();
+    const document = method === "get" ? this.#options.documents[url.pathname] : undefined;
+    if (document) {
+      res.writeHead(200, { [CONTENT_TYPE_HEADER]: "application/json" }).end(JSON.stringify(document()));
+      return;
+    }
+    let allowed: string[] = [];
+    for (const route of this.#routes) {
+      const params = route.match(url.pathname);
+      if (params === undefined) continue;
+      if (route.definition.trigger.method !== method) {
+        allowed.push(route.definition.trigger.method.toUpperCase());
+        continue;
+      }
+      allowed = [];
+      return this.#run(route, params, url, req, res);
+    }
+    if (allowed.length > 0) {
+      res.setHeader("allow", allowed.join(", "));
+      return answer(
+        res,
+        problemBody("method-not-allowed", `${req.method} is not defined on ${url.pathname}`),
+      );
+    }
+    answer(res, problemBody("route-not-found", `no event is defined on ${url.pathname}`));
+  }
+
+  async #run(
+    route: CompiledRoute,
+    params: Record<string, string>,
+    url: URL,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): Promise<void> {
+    const { definition } = route;
+    const outcomes = this.#options.outcomes;
+    try {
+      const authenticator = this.#options.authenticator;
+      // Nothing to check (no credential configured, none required): skip the async round.
+      const principal =
+        !authenticator.configured && !definition.auth?.required && !definition.auth?.scopes?.length
+          ? ANONYMOUS
+          : await authenticator.authenticate(req.headers, url.searchParams, definition.auth);
+      const body = await readJsonBody(req, this.#options.maxBodyBytes ?? MAX_BODY);
+      const query = queryObject(url.searchParams);
+      // Coercion writes into what it validates: give it a copy, never the request's own headers.
+      const headers = route.headers ? { ...req.headers } : req.headers;
+      const errors = [
+        ...(route.body?.check(body, "body") ?? []),
+        ...(route.params?.check(params, "params") ?? []),
+        ...(route.query?.check(query, "query") ?? []),
+        ...(route.headers?.check(headers, "headers") ?? []),
+      ];
+      if (errors.length > 0) {
+        outcomes.count(definition.key, "invalid");
+        throw new SourceProblem("input-invalid", `the input of ${definition.key} is invalid`, { errors });
+      }
+      const input = { body, params, query, headers };
+      const ctx = this.#context(definition.key, principal, res);
+      if (definition.authorize && !(await definition.authorize(input, ctx))) {
+        outcomes.count(definition.key, "refused");
+        throw new SourceProblem(
+          "authorization-refused",
+          `${principal.subject} may not call ${definition.key}`,
+        );
+      }
+      const result = ((await definition.handler(input, ctx)) ?? {}) as HttpAnswer;
+      const status = result.status ?? (result.body === undefined ? 204 : 200);
+      if (route.output) {
+        const validator = route.output.get(status);
+        const problems =
+          validator === undefined
+            ? [{ field: "status", reason: `${status} is not a declared output status` }]
+            : validator.check(result.body, "body");
+        if (problems.length > 0) {
+          outcomes.count(definition.key, "output-invalid");
+          outcomes.log(
+            "error",
+            { key: definition.key, errors: problems },
+            "handler output breaks its schema",
+          );
+          throw new SourceProblem(
+            "output-invalid",
+            `the handler of ${definition.key} answered an undeclared output`,
+          );
+        }
+      }
+      outcomes.count(definition.key, "handled");
+      const json = result.body === undefined ? undefined : JSON.stringify(result.body);
+      res.writeHead(status, {
+        ...(json === undefined
+          ? {}
+          : { [CONTENT_TYPE_HEADER]: "application/json", "content-length": Buffer.byteLength(json) }),
+        ...result.headers,
+      });
+      res.end(json);
+    } catch (error) {
+      const problem = toProblem(error);
+      if (problem.problem.status >= 500 && !(error instanceof SourceProblem))
+        outcomes.error(definition.key, error);
+      if (!(error instanceof SourceProblem)) outcomes.count(definition.key, "failed");
+      answer(res, problem.problem, problem.headers);
+    }
+  }
+
+  #context(key: string, principal: Principal, res: http.ServerResponse): SourceContext {
+    const stopping = this.#stopping.signal;
+    const client = this.#options.client;
+    let signal: AbortSignal | undefined;
+    // Built on first use: most handlers never look at it, and a signal per request is not free.
+    return {
+      key,
+      principal,
+      client,
+      get signal(): AbortSignal {
+        if (signal) return signal;
+        const aborted = new AbortController();
+        // The response closes when it is sent, or when the connection drops first (the caller went away).
+        res.once("close", () => {
+          if (!res.writableFinished) aborted.abort(new Error("the caller went away"));
+        });
+        const onStop = () => aborted.abort(stopping.reason);
+        if (stopping.aborted) onStop();
+        else stopping.addEventListener("abort", onStop, { once: true });
+        res.once("close", () => stopping.removeEventListener("abort", onStop));
+        signal = aborted.signal;
+        return signal;
+      },
+    };
+  }
+
+  async #upgrade(
+    req: http.IncomingMessage,
+    socket: import("node:stream").Duplex,
+    head: Buffer,
+  ): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://app");
+    const route = this.#ws.get(url.pathname);
+    if (!route)
+      return rejectUpgrade(socket, problemBody("route-not-found", `no WebSocket event on ${url.pathname}`));
+    let principal: Principal;
+    try {
+      principal = await this.#options.authenticator.authenticate(
+        req.headers,
+        url.searchParams,
+        route.definition.auth,
+      );
+    } catch (error) {
+      return rejectUpgrade(socket, toProblem(error).problem);
+    }
+    this.#wss.handleUpgrade(req, socket, head, (client) => {
+      const ctx: SourceContext = {
+        key: route.definition.key,
+        principal,
+        signal: this.#stopping.signal,
+        client: this.#options.client,
+      };
+      client.on("message", (raw) => {
+        void this.#message(route, client, ctx, raw.toString());
+      });
+    });
+  }
+
+  async #message(route: CompiledWs, client: WebSocket, ctx: SourceContext, raw: string): Promise<void> {
+    const { definition } = route;
+    const outcomes = this.#options.outcomes;
+    let id: unknown;
+    try {
+      let frame: unknown;
+      try {
+        frame = JSON.parse(raw);
+      } catch {
+        throw new SourceProblem("json-invalid", "a message must be JSON");
+      }
+      if (typeof frame !== "object" || frame === null || Array.isArray(frame) || !("data" in frame))
+        throw new SourceProblem("input-invalid", 'a message is a JSON object { "id"?, "data" }', {
+          errors: [{ field: "message/data", reason: "is required" }],
+        });
+      id = (frame as { id?: unknown }).id;
+      const data = (frame as { data: unknown }).data;
+      const errors = route.input?.check(data, "message/data") ?? [];
+      if (errors.length > 0) {
+        outcomes.count(definition.key, "invalid");
+        throw new SourceProblem("input-invalid", `the message of ${definition.key} is invalid`, { errors });
+      }
+      if (definition.authorize && !(await definition.authorize(data, ctx))) {
+        outcomes.count(definition.key, "refused");
+        throw new SourceProblem(
+          "authorization-refused",
+          `${ctx.principal.subject} may not send ${definition.key}`,
+        );
+      }
+      const reply: unknown = await definition.handler(data, ctx);
+      if (reply === undefined) {
+        outcomes.count(definition.key, "handled");
+        return;
+      }
+      const problems = route.output?.check(reply, "data") ?? [];
+      if (problems.length > 0) {
+        outcomes.count(definition.key, "output-invalid");
+        outcomes.log("error", { key: definition.key, errors: problems }, "handler output breaks its schema");
+        throw new SourceProblem(
+          "output-invalid",
+          `the handler of ${definition.key} answered an undeclared output`,
+        );
+      }
+      outcomes.count(definition.key, "handled");
+      client.send(JSON.stringify(id === undefined ? { data: reply } : { id, data: reply }));
+    } catch (error) {
+      if (!(error instanceof SourceProblem)) {
+        outcomes.count(definition.key, "failed");
+        if (!(error instanceof NonRetryableError)) outcomes.error(definition.key, error);
+      }
+      const { problem } = toProblem(error);
+      client.send(JSON.stringify(id === undefined ? { problem } : { id, problem }));
+    }
+  }
+}
+
+/** Maps what a pipeline threw to a catalog problem. */
+function toProblem(error: unknown): {
+  problem: SourceProblem["problem"];
+  headers: Readonly<Record<string, string>>;
+} {
+  if (error instanceof SourceProblem) return { problem: error.problem, headers: error.headers };
+  if (error instanceof NonRetryableError)
+    return { problem: problemBody("handler-refused", error.message), headers: {} };
+  if (error instanceof RetryableError) {
+    const headers: Record<string, string> =
+      error.delayMs === undefined
+        ? {}
+        : { [RETRY_AFTER_HEADER]: String(Math.max(1, Math.ceil(error.delayMs / 1000))) };
+    return { problem: problemBody("handler-unavailable", error.message), headers };
+  }
+  return { problem: problemBody("internal-error", "the handler failed (logged)"), headers: {} };
+}
+
+function answer(
+  res: http.ServerResponse,
+  problem: SourceProblem["problem"],
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  const body = JSON.stringify(problem);
+  res
+    .writeHead(problem.status, {
+      [CONTENT_TYPE_HEADER]: PROBLEM_JSON_MEDIA_TYPE,
+      "content-length": Buffer.byteLength(body),
+      ...headers,
+    })
+    .end(body);
+}
+
+function rejectUpgrade(socket: import("node:stream").Duplex, problem: SourceProblem["problem"]): void {
+  const body = JSON.stringify(problem);
+  socket.end(
+    `HTTP/1.1 ${problem.status} ${problem.title}\r\n${CONTENT_TYPE_HEADER}: ${PROBLEM_JSON_MEDIA_TYPE}\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+function queryObject(search: URLSearchParams): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = {};
+  for (const name of new Set(search.keys())) {
+    const all = search.getAll(name);
+    query[name] = all.length === 1 ? all[0]! : all;
+  }
+  return query;
+}
+
+/** The JSON body (undefined when there is none); refusals as SourceProblem. */
+async function readJsonBody(req: http.IncomingMessage, limit: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // Events, not `for await`: the async iterator costs a promise per chunk on the hot path.
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off("data", onData);
+        req.resume();
+        reject(new SourceProblem("payload-too-large", `the body is larger than ${limit} bytes`));
+      } else chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.once("end", resolve);
+    req.once("error", reject);
+  });
+  if (size === 0) return undefined;
+  const type = String(req.headers[CONTENT_TYPE_HEADER] ?? "")
+    .split(";")[0]!
+    .trim()
+    .toLowerCase();
+  if (type !== "application/json" && !type.endsWith("+json"))
+    throw new SourceProblem("unsupported-media-type", "send the body as application/json");
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new SourceProblem("json-invalid", "the body is not valid JSON");
+  }
+}
