@@ -7,3 +7,4 @@ export {
   type TransportFeatures,
   transportContract,
 } from "./transport-contract.js";
+export { type SigkillOptions, sigkillUnderLoad } from "./sigkill.js";

@@ -20,6 +20,11 @@ export interface DeliveryPoolOptions {
   readonly maxDeliveries?: number;
   /** Stores a dead letter durably (required with maxDeliveries). */
   readonly deadLetter?: (letter: DeadLetter) => Promise<void>;
+  /**
+   * Delay of the nack that hands back what is unsettled when drain() gives up (default 0). NATS needs
+   * one longer than its pull requests live, or the server undoes the delivery and loses its count.
+   */
+  readonly handBackDelayMs?: number;
   /** Failures of settling (ack/nack lost: the engine will redeliver). */
   readonly onError?: (error: Error) => void;
 }
@@ -89,6 +94,7 @@ export class DeliveryPool {
       },
     };
     const handBack = () => settle(() => engine.nack(0));
+    const handBackOnClose = () => settle(() => engine.nack(this.#options.handBackDelayMs ?? 0));
     let run: Promise<void>;
     if (max !== undefined && deliveryCount > max) {
       // Delivered past the limit without a settlement (members crashed or timed out on it).
@@ -106,7 +112,7 @@ export class DeliveryPool {
       this.#running.delete(tracked);
       this.#waiters.shift()?.();
     });
-    this.#running.set(tracked, handBack);
+    this.#running.set(tracked, handBackOnClose);
   }
 
   /**
