@@ -1,6 +1,7 @@
 // The child process of `sigkillUnderLoad`: opens the transport of the module given as argv[2] (its
 // `connect` export), consumes group "g" of topic argv[3] and publishes argv[4] events to it. It
-// prints `P <id>` once a publish is acknowledged and `C <id>` once an ack is, until it is killed.
+// prints `P <id>` once a publish is acknowledged, `A <id>` before it acks a delivery and `C <id>`
+// once the ack is confirmed, until it is killed.
 import type { Transport } from "../transport/transport.js";
 import { CloudEvent } from "@herald/cloudevents";
 
@@ -13,6 +14,7 @@ const transport = await connect();
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 await transport.subscribe({ topic, group: "g", ackTimeoutMs: 1_000, maxInFlight: 32 }, async (m) => {
+  out(`A ${m.event.id}`);
   await m.ack();
   out(`C ${m.event.id}`);
 });

@@ -430,7 +430,7 @@ export function transportContract(
     it("the Router, its middleware and typed events run unchanged on the transport", async () => {
       const transport = await connect();
       const topic = newTopic();
-      const replies = `${topic}-replies`;
+      const replies = newTopic();
       const OrderPlaced = defineEvent({
         type: "com.example.order.placed",
         schema: Type.Object({ total: Type.Number() }),
