@@ -152,6 +152,7 @@ describe("install from the packed tarballs", { timeout: 12 * MINUTE }, () => {
       `herald-protocol-${version}.tgz`,
       `herald-sdk-${version}.tgz`,
       `herald-server-${version}.tgz`,
+      `herald-transport-amqp-${version}.tgz`,
       `herald-transport-nats-${version}.tgz`,
       `herald-transport-redis-${version}.tgz`,
     ]);

@@ -24,5 +24,12 @@ transportContract(
       }));
     },
   },
-  { keyOrdering: true, nackDelay: true, deadLetter: true, contentModes: false, ackTimeout: true },
+  {
+    keyOrdering: true,
+    nackDelay: true,
+    deadLetter: true,
+    contentModes: false,
+    ackTimeout: true,
+    newGroupsGetHistory: true,
+  },
 );

@@ -46,6 +46,13 @@ if (natsUp)
           }));
       },
     },
-    { keyOrdering: false, nackDelay: true, deadLetter: true, contentModes: true, ackTimeout: true },
+    {
+      keyOrdering: false,
+      nackDelay: true,
+      deadLetter: true,
+      contentModes: true,
+      ackTimeout: true,
+      newGroupsGetHistory: true,
+    },
   );
 else test("Transport contract: nats", needsNats, () => {});

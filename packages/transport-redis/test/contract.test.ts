@@ -40,6 +40,13 @@ if (redisUp)
           }));
       },
     },
-    { keyOrdering: false, nackDelay: true, deadLetter: true, contentModes: true, ackTimeout: true },
+    {
+      keyOrdering: false,
+      nackDelay: true,
+      deadLetter: true,
+      contentModes: true,
+      ackTimeout: true,
+      newGroupsGetHistory: true,
+    },
   );
 else test("Transport contract: redis", needsRedis, () => {});

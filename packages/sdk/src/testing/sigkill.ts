@@ -28,6 +28,17 @@ export async function sigkillUnderLoad(
   options: SigkillOptions,
 ): Promise<{ published: number; consumedByChild: number; ackInFlight: number }> {
   const killAfter = options.killAfterPublished ?? 400;
+  // The verifying group exists before the first publish (engines whose groups see only what is
+  // published after they exist, like RabbitMQ, would miss the rest).
+  const transport = await options.connect();
+  const stored = new Set<string>();
+  const reader = await transport.subscribe(
+    { topic: options.topic, group: `verify-${process.pid}`, maxInFlight: 64 },
+    async (m) => {
+      stored.add(m.event.id);
+      await m.ack();
+    },
+  );
   const published = new Set<string>();
   const consumed = new Set<string>();
   const acking = new Set<string>();
@@ -55,6 +66,9 @@ export async function sigkillUnderLoad(
         resolve();
       }
     });
+  }).catch(async (error: unknown) => {
+    await transport.close();
+    throw error;
   });
   assert.equal(await exited, "SIGKILL");
   // Lines written before the kill may still be in the pipe: read them to the end.
@@ -66,17 +80,8 @@ export async function sigkillUnderLoad(
   const ackInFlight = new Set([...acking].filter((id) => !consumed.has(id)));
   assert.ok(ackInFlight.size <= 32, `${ackInFlight.size} acks in flight, more than the child's 32 handlers`);
 
-  const transport = await options.connect();
-  const stored = new Set<string>();
   const redelivered = new Set<string>();
   try {
-    const reader = await transport.subscribe(
-      { topic: options.topic, group: `verify-${process.pid}`, maxInFlight: 64 },
-      async (m) => {
-        stored.add(m.event.id);
-        await m.ack();
-      },
-    );
     const member = await transport.subscribe(
       { topic: options.topic, group: "g", ackTimeoutMs: 1_000, maxInFlight: 64 },
       async (m) => {

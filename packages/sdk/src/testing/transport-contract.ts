@@ -59,6 +59,12 @@ export interface TransportFeatures {
   readonly contentModes: boolean;
   /** A message neither acked nor nacked is redelivered after `ackTimeoutMs` (1 000 ms in the suite). */
   readonly ackTimeout: boolean;
+  /**
+   * A topic keeps its events whatever groups exist: a group whose first member subscribes after
+   * events were published still gets them. False where a group only gets what is published once it
+   * exists (a RabbitMQ queue bound to an exchange).
+   */
+  readonly newGroupsGetHistory: boolean;
 }
 
 const FEATURE_FLAGS: readonly (keyof TransportFeatures)[] = [
@@ -67,6 +73,7 @@ const FEATURE_FLAGS: readonly (keyof TransportFeatures)[] = [
   "deadLetter",
   "contentModes",
   "ackTimeout",
+  "newGroupsGetHistory",
 ];
 
 function checkFeatures(features: TransportFeatures): void {
@@ -211,14 +218,28 @@ export function transportContract(
       const transport = await connect();
       const topic = newTopic();
       const sent = Array.from({ length: 25 }, () => event(topic));
+      const got = await collector(transport, { topic, group: "g" });
       await transport.publish(topic, sent[0]!);
       await transport.publishBatch(topic, sent.slice(1));
       await transport.publishBatch(topic, []);
-      const got = await collector(transport, { topic, group: "g" });
       await until("25 events", () => got.length >= 25);
       assert.deepEqual(new Set(got.map((m) => m.event.id)), new Set(sent.map((e) => e.id)));
       assert.ok(got.every((m) => m.deliveryCount === 1));
     });
+
+    it(
+      "a group that joins after events were published gets them too",
+      unless("newGroupsGetHistory"),
+      async () => {
+        const transport = await connect();
+        const topic = newTopic();
+        const sent = Array.from({ length: 5 }, () => event(topic));
+        await transport.publishBatch(topic, sent);
+        const got = await collector(await connect(), { topic, group: "late" });
+        await until("5 events", () => got.length >= 5);
+        assert.deepEqual(new Set(got.map((m) => m.event.id)), new Set(sent.map((e) => e.id)));
+      },
+    );
 
     it("members of one group share the messages; every group gets all of them", async () => {
       const topic = newTopic();
