@@ -174,7 +174,9 @@ class RedisGroupMember implements TransportSubscription {
   readonly #key: string;
   readonly #consumer = randomUUID();
   readonly #ackTimeoutMs: number;
+  readonly #maxInFlight: number;
   readonly #pool: DeliveryPool;
+  #acks: Array<{ id: string; settled: (error?: Error) => void }> = [];
   readonly #wiring: MemberWiring;
   readonly #loops: Promise<void>[];
   #closing: Promise<void> | undefined;
@@ -195,9 +197,10 @@ class RedisGroupMember implements TransportSubscription {
     this.#key = key;
     this.#ackTimeoutMs = options.ackTimeoutMs ?? TRANSPORT_DEFAULTS.ackTimeoutMs;
     this.#wiring = wiring;
+    this.#maxInFlight = options.maxInFlight ?? TRANSPORT_DEFAULTS.maxInFlight;
     this.#pool = new DeliveryPool(handler, {
       topic: options.topic,
-      maxInFlight: options.maxInFlight ?? TRANSPORT_DEFAULTS.maxInFlight,
+      maxInFlight: this.#maxInFlight,
       maxDeliveries: options.maxDeliveries ?? TRANSPORT_DEFAULTS.maxDeliveries,
       deadLetter: (letter) => wiring.deadLetter(deadLetterEvent(letter, options.group)),
       onError: wiring.onError,
@@ -221,7 +224,7 @@ class RedisGroupMember implements TransportSubscription {
   }
 
   async #readLoop(): Promise<void> {
-    while (await this.#pool.slot()) {
+    while (await this.#pool.slot(Math.ceil(this.#maxInFlight / 2))) {
       try {
         const answer = (await this.#blocking.callBuffer(
           "XREADGROUP",
@@ -312,11 +315,28 @@ class RedisGroupMember implements TransportSubscription {
       return;
     }
     this.#pool.deliver(event, deliveryCount, {
-      ack: async () => {
-        await this.#redis.xack(this.#key, this.group, id);
-      },
+      ack: () => this.#queueAck(id),
       nack: (delayMs) => this.#retryAfter(id, delayMs),
     });
+  }
+
+  // Acks settled in the same tick go out in one XACK; each ack() resolves once Redis answered it.
+  #queueAck(id: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.#acks.length === 0) setImmediate(() => void this.#sendAcks());
+      this.#acks.push({ id, settled: (error) => (error ? reject(error) : resolve()) });
+    });
+  }
+
+  async #sendAcks(): Promise<void> {
+    const batch = this.#acks;
+    this.#acks = [];
+    try {
+      await this.#redis.xack(this.#key, this.group, ...batch.map((a) => a.id));
+      for (const a of batch) a.settled();
+    } catch (error) {
+      for (const a of batch) a.settled(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   /** Stays pending; becomes claimable (idle ≥ ackTimeoutMs) once `delayMs` has passed. */

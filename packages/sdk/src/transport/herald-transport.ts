@@ -110,6 +110,7 @@ class HeraldGroupMember implements TransportSubscription {
   readonly #id: string;
   readonly #pool: DeliveryPool;
   readonly #waitMs: number;
+  readonly #maxInFlight: number;
   readonly #onError: (error: Error) => void;
   readonly #forget: (s: TransportSubscription) => void;
   readonly #loop: Promise<void>;
@@ -132,10 +133,11 @@ class HeraldGroupMember implements TransportSubscription {
     this.#waitMs = settings.waitMs;
     this.#onError = settings.onError;
     this.#forget = settings.forget;
+    this.#maxInFlight = options.maxInFlight ?? TRANSPORT_DEFAULTS.maxInFlight;
     // maxDeliveries is the broker's: the pool only runs handlers and settles once.
     this.#pool = new DeliveryPool(handler, {
       topic: options.topic,
-      maxInFlight: options.maxInFlight ?? TRANSPORT_DEFAULTS.maxInFlight,
+      maxInFlight: this.#maxInFlight,
       onError: settings.onError,
     });
     this.closed = new Promise((resolve) => {
@@ -158,7 +160,7 @@ class HeraldGroupMember implements TransportSubscription {
 
   async #pullLoop(): Promise<void> {
     let failures = 0;
-    while (await this.#pool.slot()) {
+    while (await this.#pool.slot(Math.ceil(this.#maxInFlight / 2))) {
       let messages: Awaited<ReturnType<HeraldClient["pull"]>>;
       try {
         messages = await this.#client.pull(this.#id, { max: this.#pool.free, waitMs: this.#waitMs });
