@@ -153,6 +153,9 @@ describe("install from the packed tarballs", { timeout: 12 * MINUTE }, () => {
       `herald-sdk-${version}.tgz`,
       `herald-server-${version}.tgz`,
       `herald-service-${version}.tgz`,
+      `herald-transport-amqp-${version}.tgz`,
+      `herald-transport-nats-${version}.tgz`,
+      `herald-transport-redis-${version}.tgz`,
     ]);
   });
 

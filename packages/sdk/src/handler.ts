@@ -12,8 +12,8 @@ export interface HandlerContext {
   readonly attempt: number;
   /** Aborted when the handler should give up (timeout, consumer stopping). */
   readonly signal: AbortSignal;
-  /** How the event arrived. */
-  readonly transport: "pull" | "push" | "direct" | "sse" | "ws";
+  /** How the event arrived ("transport": through a Transport, see consumeTransport). */
+  readonly transport: "pull" | "push" | "direct" | "sse" | "ws" | "transport";
   /**
    * Queues an event for publishing once the handler has succeeded. Without an explicit id the id is
    * derived from the handled event's source+id and the emit index, so a redelivered event re-emits the

@@ -161,3 +161,31 @@ export {
   type TypedEvent,
   type TypedEventInit,
 } from "./typed/define-event.js";
+export {
+  type ContentMode,
+  type MessageHandler,
+  orderingKey,
+  TRANSPORT_DEFAULTS,
+  type Transport,
+  type TransportCapabilities,
+  TransportCapabilityError,
+  type TransportMessage,
+  type TransportSubscribeOptions,
+  type TransportSubscription,
+} from "./transport/transport.js";
+export {
+  DeliveryPool,
+  type DeliveryPoolOptions,
+  type EngineSettlement,
+} from "./transport/delivery-pool.js";
+export {
+  type ConsumeTransportOptions,
+  consumeTransport,
+  TransportConsumer,
+} from "./transport/consume-transport.js";
+export {
+  HERALD_TOPIC_ATTRIBUTE,
+  heraldSubscriptionId,
+  HeraldTransport,
+  type HeraldTransportOptions,
+} from "./transport/herald-transport.js";

@@ -10,6 +10,12 @@ import {
   type Middleware,
 } from "./handler.js";
 import { type DefaultMiddlewareOptions, defaultMiddleware } from "./middleware/defaults.js";
+import {
+  type ConsumeTransportOptions,
+  consumeTransport,
+  type TransportConsumer,
+} from "./transport/consume-transport.js";
+import type { Transport } from "./transport/transport.js";
 import type { EventDefinition, TypedEvent } from "./typed/define-event.js";
 
 /** A handler of a typed route: `event.data` is validated and typed. */
@@ -81,6 +87,11 @@ export class Router {
     if (!this.#composed) this.#composed = compose(this.#middleware, (e, c) => this.#dispatch(e, c));
     return this.#composed(event, ctx);
   };
+
+  /** Consumes `options.topic` as a member of `options.group` on any transport (see consumeTransport). */
+  consume(transport: Transport, options: ConsumeTransportOptions): Promise<TransportConsumer> {
+    return consumeTransport(transport, this.handle, options);
+  }
 
   /** Descriptions of the routes, in match order (for logs and docs). */
   routes(): string[] {
