@@ -25,6 +25,7 @@ import { createLogger, type Logger } from "./observability/logger.js";
 import { createServerMetrics } from "./observability/metrics.js";
 import { redactDatabaseUrl, redactUrl } from "./observability/redact.js";
 import { type RetentionPassReport, RetentionRunner, retentionRules } from "./retention.js";
+import { ClusterCoordinator } from "./cluster/coordinator.js";
 import { SubscriptionManager } from "./subscriptions/manager.js";
 import { SERVER_VERSION } from "./version.js";
 
@@ -80,6 +81,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   const ownsLog = givenLog === undefined;
 
   const registry = new Registry();
+  // Instances of one cluster scrape alike: every series says which node it comes from.
+  if (config.storage === "postgres") registry.setDefaultLabels({ node: config.nodeId });
   const metrics = createServerMetrics(log, registry);
   const authorizer = new Authorizer(config.apiKeys);
   const onError = (error: unknown) => logger.error({ err: error }, "request failed");
@@ -95,7 +98,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   registerHealthRoutes(router, {
     registry,
     version: SERVER_VERSION,
-    details: () => ({ storage: config.storage, nodeId: config.nodeId, ...storageDetails(config) }),
+    details: () => ({
+      storage: config.storage,
+      nodeId: config.nodeId,
+      ...storageDetails(config),
+      ...(cluster !== undefined
+        ? { cluster: cluster.status(), oldTransactions: cluster.oldTransactions() }
+        : {}),
+    }),
     notReadyReasons: () => {
       const reasons: string[] = [];
       if (closing) reasons.push("shutting down");
@@ -107,7 +117,26 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   const ingestRoutes = registerIngestRoutes(router, deps, { onUnexpected: onError });
   registerReadRoutes(router, deps);
   registerStreamRoutes(router, { ...deps, hardDelete: config.retention.hardDelete });
-  const manager = new SubscriptionManager({ log, registry, logger, sinkPolicy: config.sinks });
+  const cluster =
+    config.storage === "postgres"
+      ? new ClusterCoordinator({
+          connection: { connectionString: config.database.url },
+          schema: config.database.schema,
+          nodeId: config.nodeId,
+          partitions: config.cluster.partitions,
+          leaseMs: config.cluster.leaseMs,
+          logger,
+          registry,
+          onResourcesChanged: () => void manager.reload(),
+        })
+      : undefined;
+  const manager = new SubscriptionManager({
+    log,
+    registry,
+    logger,
+    sinkPolicy: config.sinks,
+    ...(cluster !== undefined ? { cluster } : {}),
+  });
   registerSubscriptionRoutes(router, manager, config.limits);
   const retention = new RetentionRunner({
     log,
@@ -186,6 +215,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   try {
     // Persisted subscriptions resume before the first request can arrive.
     await manager.start();
+    await cluster?.start();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(config.port, config.host, () => {
@@ -195,6 +225,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     });
   } catch (error) {
     await manager.stop({ drainMs: 0 });
+    await cluster?.stop();
     if (ownsLog) await log.close();
     throw error;
   }
@@ -225,6 +256,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       // pushes, persists checkpoints.
       // WebSocket ingest answers the frames it is appending, then closes its connections.
       await Promise.all([manager.stop({ drainMs: config.shutdownDrainMs }), ingestRoutes.close()]);
+      // After the last checkpoints are stored: the leases go back, the others take over at once.
+      await cluster?.stop();
       // Streams still open (SSE) have nothing more to send: end them so their connections can close.
       for (const res of inFlight) if (res.headersSent && !res.writableEnded) res.end();
       const drained = await Promise.race([
