@@ -128,6 +128,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
           logger,
           registry,
           onResourcesChanged: () => void manager.reload(),
+          oldTransactionMs: config.database.oldTransactionAfter,
         })
       : undefined;
   const manager = new SubscriptionManager({

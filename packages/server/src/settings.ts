@@ -386,6 +386,14 @@ export const SETTINGS = [
     doc: "with storage `postgres`: connections of the log's pool (the listener and the cluster's coordinator add one each)",
   }),
   setting({
+    key: "database.oldTransactionAfter",
+    flag: "--database-old-transaction-after <duration>",
+    env: "HERALD_DATABASE_OLD_TRANSACTION_AFTER",
+    type: duration(100),
+    default: 5000,
+    doc: "with storage `postgres`: transactions of the database open longer than this are reported in `/readyz` (`oldTransactions`) and the metric `herald_postgres_oldest_transaction_seconds` (one holding the log's head row holds back every append)",
+  }),
+  setting({
     key: "nodeId",
     flag: "--node-id <id>",
     env: "HERALD_NODE_ID",

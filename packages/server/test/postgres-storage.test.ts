@@ -97,4 +97,57 @@ describe("storage postgres", needsPostgres, () => {
       await Promise.all(servers.map((server) => server.close()));
     }
   });
+
+  it("reports an old transaction holding the head row: /readyz names it, the gauge shows its age, appends wait for it", async () => {
+    const schema = freshSchema();
+    const server = await startServer({
+      port: 0,
+      logLevel: "silent",
+      storage: "postgres",
+      database: { url: databaseUrl, schema, oldTransactionAfter: 200 },
+      cluster: { leaseMs: 600 },
+    });
+    const stuck = new pg.Client({ ...connection, application_name: "stuck-test" });
+    await stuck.connect();
+    try {
+      const pid = (await stuck.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      await stuck.query("BEGIN");
+      await stuck.query(`SELECT head FROM "${schema}".log_head FOR UPDATE`);
+      let appended = false;
+      const append = post(
+        `${server.url}/events`,
+        ...structured({ id: "held", source: "/t", type: "t" }),
+      ).then((answer) => {
+        appended = true;
+        return answer;
+      });
+      type Old = { pid: number; applicationName: string; ageSeconds: number; blocksAppends: boolean };
+      const deadline = Date.now() + 10_000;
+      let seen: Old | undefined;
+      while (seen === undefined) {
+        assert.ok(Date.now() < deadline, "the old transaction was never reported");
+        const ready = await get<{ oldTransactions?: Old[] }>(`${server.url}/readyz`);
+        seen = ready.body.oldTransactions?.find((t) => t.pid === pid);
+        if (seen === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(seen.applicationName, "stuck-test");
+      assert.equal(seen.blocksAppends, true);
+      assert.ok(seen.ageSeconds >= 0.2);
+      assert.equal(appended, false, "the append waits for the head row");
+      const metrics = await get<string>(`${server.url}/metrics`);
+      const line = String(metrics.body)
+        .split("\n")
+        .find(
+          (l) =>
+            l.startsWith("herald_postgres_oldest_transaction_seconds{") &&
+            l.includes('blocks_appends="true"'),
+        );
+      assert.ok(line !== undefined && Number(line.split(" ").pop()) > 0, line);
+      await stuck.query("ROLLBACK");
+      assert.equal((await append).status, 200);
+    } finally {
+      await stuck.end();
+      await server.close();
+    }
+  });
 });

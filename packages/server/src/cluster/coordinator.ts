@@ -83,6 +83,7 @@ export class ClusterCoordinator {
   #oldTransactions: OldTransaction[] = [];
   #timer: NodeJS.Timeout | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
+  #expiryLook: NodeJS.Timeout | undefined;
   #ticking: Promise<void> = Promise.resolve();
   #tickAgain = false;
   #tickQueued = false;
@@ -196,6 +197,7 @@ export class ClusterCoordinator {
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     if (this.#expiryTimer) clearInterval(this.#expiryTimer);
+    if (this.#expiryLook) clearTimeout(this.#expiryLook);
     await this.#ticking.catch(() => {});
     try {
       await this.#pool.query(
@@ -281,7 +283,7 @@ export class ClusterCoordinator {
     const me = this.nodeId;
     const lease = this.leaseMs;
     const interested = [...this.#targets].filter(([, t]) => t.interested(started)).map(([id]) => id);
-    const members = await this.#pool.query<{ subscription: string; node: string }>(
+    const members = await this.#pool.query<{ subscription: string; node: string; ttl: number }>(
       `WITH n AS (
          INSERT INTO ${this.#s}.cluster_nodes (node, expires_at) VALUES ($1, now() + $3 * interval '1 millisecond')
          ON CONFLICT (node) DO UPDATE SET expires_at = excluded.expires_at),
@@ -291,19 +293,27 @@ export class ClusterCoordinator {
          ON CONFLICT (subscription, node) DO UPDATE SET expires_at = excluded.expires_at),
        d AS (
          DELETE FROM ${this.#s}.subscription_members WHERE node = $1 AND NOT (subscription = ANY($2::text[])))
-       SELECT subscription, node FROM ${this.#s}.subscription_members
-       WHERE expires_at > now() AND node <> $1
-       UNION ALL SELECT s, $1 FROM unnest($2::text[]) s
-       UNION ALL SELECT '', node FROM ${this.#s}.cluster_nodes WHERE expires_at > now() AND node <> $1`,
+       SELECT subscription, node, extract(epoch FROM expires_at - now())::float8 * 1000 AS ttl
+       FROM ${this.#s}.subscription_members WHERE expires_at > now() AND node <> $1
+       UNION ALL SELECT s, $1, 0 FROM unnest($2::text[]) s
+       UNION ALL SELECT '', node, 0 FROM ${this.#s}.cluster_nodes WHERE expires_at > now() AND node <> $1
+       UNION ALL SELECT '', '', extract(epoch FROM min(expires_at) - now())::float8 * 1000
+       FROM ${this.#s}.subscription_leases WHERE node <> $1 AND expires_at > now()`,
       [me, interested, lease],
     );
     const bySubscription = new Map<string, string[]>();
     const nodes = new Set<string>([me]);
+    // When another instance's membership or lease runs out next: look again right then, so a dead
+    // instance's partitions move about `leaseMs` after its last heartbeat, not up to a tick later.
+    let nextExpiry = Number.POSITIVE_INFINITY;
     for (const row of members.rows) {
+      if (row.node !== me && row.ttl !== null && row.ttl > 0) nextExpiry = Math.min(nextExpiry, row.ttl);
+      if (row.subscription === "" && row.node === "") continue;
       if (row.subscription === "") nodes.add(row.node);
       else bySubscription.set(row.subscription, [...(bySubscription.get(row.subscription) ?? []), row.node]);
     }
     this.#nodes = [...nodes].sort();
+    this.#scheduleExpiryLook(nextExpiry);
 
     // Claim our share, renew what we hold (also what we are giving back, until it is given back).
     const wanted = new Map<string, Set<number>>();
@@ -353,6 +363,16 @@ export class ClusterCoordinator {
     }
     if (this.#listener === undefined) await this.#listen().catch(() => {});
     this.#oldTransactions = await this.#readOldTransactions().catch(() => this.#oldTransactions);
+  }
+
+  #scheduleExpiryLook(inMs: number): void {
+    if (!Number.isFinite(inMs) || inMs >= this.leaseMs / 3) return;
+    if (this.#expiryLook !== undefined) clearTimeout(this.#expiryLook);
+    this.#expiryLook = setTimeout(() => {
+      this.#expiryLook = undefined;
+      this.kick();
+    }, Math.ceil(inMs) + 10);
+    this.#expiryLook.unref();
   }
 
   async #release(id: string, k: number, target: LeaseTarget | undefined): Promise<void> {

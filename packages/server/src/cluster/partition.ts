@@ -12,14 +12,27 @@ export function partitionOf(stream: string, partitions: number): number {
 }
 
 /**
- * The partitions a member should hold: partition k goes to the (k mod n)-th of the live members of
- * the subscription in sorted order. Every instance computes the same answer from the same rows.
+ * The partitions a member should hold. Balanced rendezvous hashing: each partition ranks the live
+ * members by a hash of (partition, member) and goes to the best-ranked one that has fewer than
+ * ceil(partitions / members). Every instance computes the same answer from the same member list.
+ * A partition's ranking does not depend on the other members, so a member that leaves mostly frees
+ * its own partitions rather than reshuffling all of them as `k mod n` does (each move waits for the
+ * old holder to drain); the quota can still move a few.
  */
 export function assignedPartitions(members: readonly string[], me: string, partitions: number): number[] {
   const sorted = [...new Set(members)].sort();
-  const index = sorted.indexOf(me);
-  if (index < 0) return [];
+  if (!sorted.includes(me)) return [];
+  const quota = Math.ceil(partitions / sorted.length);
+  const load = new Map(sorted.map((member) => [member, 0]));
   const out: number[] = [];
-  for (let k = 0; k < partitions; k++) if (k % sorted.length === index) out.push(k);
+  for (let k = 0; k < partitions; k++) {
+    const ranked = [...sorted].sort(
+      (a, b) =>
+        partitionOf(`${k}/${b}`, 0x7fffffff) - partitionOf(`${k}/${a}`, 0x7fffffff) || (a < b ? -1 : 1),
+    );
+    const owner = ranked.find((member) => (load.get(member) ?? 0) < quota)!;
+    load.set(owner, (load.get(owner) ?? 0) + 1);
+    if (owner === me) out.push(k);
+  }
   return out;
 }
