@@ -87,6 +87,8 @@ export class ClusterCoordinator {
   #ticking: Promise<void> = Promise.resolve();
   #tickAgain = false;
   #tickQueued = false;
+  /** Heartbeats begin once the tables exist (subscriptions register before that, at load). */
+  #started = false;
   #stopped = false;
 
   constructor(options: ClusterOptions) {
@@ -178,6 +180,7 @@ export class ClusterCoordinator {
     }
     this.#resourcesVersion = await this.#readResourcesVersion();
     await this.#listen();
+    this.#started = true;
     await this.tick();
     this.#timer = setInterval(() => this.kick(), Math.max(50, Math.floor(this.leaseMs / 3)));
     this.#timer.unref();
@@ -255,7 +258,7 @@ export class ClusterCoordinator {
 
   /** Runs a tick soon (coalesced): membership or interest changed. */
   kick(): void {
-    if (this.#stopped) return;
+    if (this.#stopped || !this.#started) return;
     if (this.#tickQueued) {
       this.#tickAgain = true;
       return;
@@ -277,7 +280,7 @@ export class ClusterCoordinator {
 
   /** One heartbeat: membership, leases, resources version, old transactions. */
   async tick(): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#stopped || !this.#started) return;
     const started = Date.now();
     const validUntil = started + this.leaseMs;
     const me = this.nodeId;
