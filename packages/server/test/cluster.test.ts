@@ -174,4 +174,48 @@ describe("cluster over one PostgreSQL schema", needsPostgres, () => {
       await Promise.all([a.close(), b.close()]);
     }
   });
+
+  it("an SSE consumer on the instance without the resource's creator gets every event; the other holds nothing", async () => {
+    const schema = freshSchema();
+    const [a, b] = await Promise.all([startNode(schema, "node-a"), startNode(schema, "node-b")]);
+    const controller = new AbortController();
+    try {
+      await createSubscription(a.url, { id: "live" });
+      await eventually("B to know it", async () =>
+        (await api(b.url, "GET", "/subscriptions/live")).status === 200 ? true : undefined,
+      );
+      const res = await fetch(`${b.url}/subscriptions/live/sse?ack=auto`, { signal: controller.signal });
+      assert.equal(res.status, 200);
+      let text = "";
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      const reading = (async () => {
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) return;
+            text += decoder.decode(value, { stream: true });
+          }
+        } catch {
+          // aborted
+        }
+      })();
+      // Only B has a consumer: B becomes the only member and takes every partition; A takes none.
+      await eventually("B to hold every partition", async () =>
+        (await owned(b.url, "live")).length === 8 && (await owned(a.url, "live")).length === 0
+          ? true
+          : undefined,
+      );
+      const streams = Array.from({ length: 10 }, (_, i) => `feed-${i}`);
+      await Promise.all(streams.map((s) => publish(a.url, s, 1)));
+      await eventually("every event streamed", async () =>
+        streams.every((s) => text.includes(`"id":"${s}-1"`)) ? true : undefined,
+      );
+      controller.abort();
+      await reading;
+    } finally {
+      controller.abort();
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
 });
