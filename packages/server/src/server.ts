@@ -98,14 +98,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   registerHealthRoutes(router, {
     registry,
     version: SERVER_VERSION,
-    details: () => ({
-      storage: config.storage,
-      nodeId: config.nodeId,
-      ...storageDetails(config),
-      ...(cluster !== undefined
-        ? { cluster: cluster.status(), oldTransactions: cluster.oldTransactions() }
-        : {}),
-    }),
+    // Cluster details only where there is a cluster: a single SQLite/memory server answers as before.
+    details: () =>
+      cluster === undefined
+        ? {}
+        : {
+            storage: config.storage,
+            nodeId: config.nodeId,
+            ...storageDetails(config),
+            cluster: cluster.status(),
+            oldTransactions: cluster.oldTransactions(),
+          },
     notReadyReasons: () => {
       const reasons: string[] = [];
       if (closing) reasons.push("shutting down");

@@ -400,7 +400,7 @@ export const SETTINGS = [
     type: nodeId(),
     default: "",
     defaultNote: "host name and process id",
-    doc: "this instance's name in a cluster (leases, `/readyz`, the `node` label of metrics); unique among the instances sharing a database",
+    doc: "this instance's name in a cluster (leases, `/readyz`, the `node` label of metrics, all with storage `postgres`); unique among the instances sharing a database",
   }),
   setting({
     key: "cluster.partitions",
