@@ -1,8 +1,15 @@
 // Benchmark of @herald/log-postgres beside raw node-postgres inserts into a table of the same shape
-// (the ceiling), measured in the same run with A/B/A alternation. Needs PostgreSQL on
-// 127.0.0.1:5432, database `test`, user postgres (HERALD_BENCH_PG_URL overrides it).
-//   node bench/dist/postgres.js [--quick]
+// (the ceiling), measured in the same run with A/B/A alternation; then HTTP ingest through 1, 2 and 3
+// `herald serve` processes on one schema (cluster mode) beside one `herald serve` on SQLite (the
+// peer, before and after). Needs PostgreSQL on 127.0.0.1:5432, database `test`, user postgres
+// (HERALD_BENCH_PG_URL overrides it) and a build (the CLI in packages/cli/dist).
+//   node bench/dist/postgres.js [--quick] [--http-only]
 // The last line of output is one JSON object with every figure.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { CloudEvent } from "@herald/cloudevents";
 import { openPostgresLog } from "@herald/log-postgres";
 import pg from "pg";
@@ -10,7 +17,13 @@ import { benchEvents, encode } from "./lib/log-payload.js";
 import { type Percentiles, perSecond, percentiles, ratio } from "./lib/log-stats.js";
 
 const quick = process.argv.includes("--quick");
-const sizes = quick ? { batched: 10_000, concurrent: 5_000 } : { batched: 100_000, concurrent: 40_000 };
+const httpOnly = process.argv.includes("--http-only");
+const sizes = quick
+  ? { batched: 10_000, concurrent: 5_000, http: 3_000 }
+  : { batched: 100_000, concurrent: 40_000, http: 30_000 };
+/** Concurrent HTTP producers, spread round-robin over the instances; one event per request. */
+const HTTP_PRODUCERS = 64;
+const CLI = fileURLToPath(new URL("../../packages/cli/dist/src/main.js", import.meta.url));
 const BATCH = 100;
 const PRODUCERS = 100;
 const connection: pg.PoolConfig =
@@ -153,22 +166,135 @@ async function abA(
   return { herald: ours, raw: [raw1, raw2], ratio: ratio(ours.eventsPerSec, peer) };
 }
 
+function databaseUrl(): string {
+  if (connection.connectionString !== undefined) return connection.connectionString;
+  return `postgres://${connection.user}@${connection.host}:${connection.port}/${connection.database}`;
+}
+
+/** Starts `herald serve` with these flags; resolves with its URL once it listens. */
+function serve(flags: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--log-format", "json", ...flags], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...env },
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.setEncoding("utf8");
+    const onData = (chunk: string) => {
+      out += chunk;
+      const match = /"url":"([^"]+)"[^\n]*herald listening/.exec(out);
+      if (match) {
+        child.stdout!.off("data", onData);
+        child.stdout!.resume();
+        resolve({ child, url: match[1]! });
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.once("exit", (code, signal) => reject(new Error(`herald serve exited early (${code ?? signal})`)));
+  });
+}
+
+async function stopAll(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once("exit", () => resolve());
+          child.kill("SIGTERM");
+        }),
+    ),
+  );
+}
+
+/** HTTP producers, one structured event per POST /events, over the given instances. */
+async function httpIngest(urls: readonly string[], events: CloudEvent[]): Promise<Throughput> {
+  const bodies = events.map(encode);
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: HTTP_PRODUCERS }, async (_, producer) => {
+      const url = `${urls[producer % urls.length]}/events`;
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        const t = performance.now();
+        const res = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/cloudevents+json" },
+          body,
+        });
+        await res.arrayBuffer();
+        if (res.status !== 200) throw new Error(`ingest answered ${res.status}`);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const elapsed = performance.now() - t0;
+  return { eventsPerSec: perSecond(events.length, elapsed), latencyMs: percentiles(latencies) };
+}
+
+async function httpPostgres(instances: number, events: CloudEvent[]): Promise<Throughput> {
+  const schema = freshSchema();
+  const started = await Promise.all(
+    Array.from({ length: instances }, (_, i) =>
+      serve(["--storage", "postgres", "--database-schema", schema, "--node-id", `bench-${i}`], {
+        HERALD_DATABASE_URL: databaseUrl(),
+      }),
+    ),
+  );
+  try {
+    return await httpIngest(
+      started.map((s) => s.url),
+      events,
+    );
+  } finally {
+    await stopAll(started.map((s) => s.child));
+  }
+}
+
+async function httpSqlite(events: CloudEvent[]): Promise<Throughput> {
+  const dir = mkdtempSync(join(tmpdir(), "herald-bench-pg-"));
+  const started = await serve(["--storage", "sqlite", "--data", dir]);
+  try {
+    return await httpIngest([started.url], events);
+  } finally {
+    await stopAll([started.child]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const admin = new pg.Client(connection);
 await admin.connect();
 try {
   let round = 0;
   const eventsFor = (count: number): CloudEvent[] => benchEvents(count, `pg-${process.pid}-${++round}`);
-  const batched = await abA(
-    `batched x${BATCH}`,
-    () => heraldBatched(eventsFor(sizes.batched)),
-    () => rawBatched(eventsFor(sizes.batched)),
-  );
-  const concurrent = await abA(
-    `${PRODUCERS} producers, 1 event each`,
-    () => heraldConcurrent(eventsFor(sizes.concurrent)),
-    () => rawConcurrent(eventsFor(sizes.concurrent)),
-  );
-  process.stdout.write(`${JSON.stringify({ bench: "postgres", quick, batched, concurrent })}\n`);
+  // HTTP ingest: SQLite (A), PostgreSQL through 1, 2, 3 instances, SQLite again (A).
+  const http: Record<string, Throughput> = {};
+  const label = `HTTP ingest, ${HTTP_PRODUCERS} producers`;
+  http["sqlite"] = await httpSqlite(eventsFor(sizes.http));
+  show(`${label}: sqlite, 1 instance (A)`, http["sqlite"]);
+  for (const n of [1, 2, 3]) {
+    http[`postgres-${n}`] = await httpPostgres(n, eventsFor(sizes.http));
+    show(`${label}: postgres, ${n} instance${n > 1 ? "s" : ""}`, http[`postgres-${n}`]!);
+  }
+  http["sqlite-again"] = await httpSqlite(eventsFor(sizes.http));
+  show(`${label}: sqlite, 1 instance (A again)`, http["sqlite-again"]);
+  if (httpOnly) {
+    process.stdout.write(`${JSON.stringify({ bench: "postgres", quick, http })}\n`);
+  } else {
+    const batched = await abA(
+      `batched x${BATCH}`,
+      () => heraldBatched(eventsFor(sizes.batched)),
+      () => rawBatched(eventsFor(sizes.batched)),
+    );
+    const concurrent = await abA(
+      `${PRODUCERS} producers, 1 event each`,
+      () => heraldConcurrent(eventsFor(sizes.concurrent)),
+      () => rawConcurrent(eventsFor(sizes.concurrent)),
+    );
+    process.stdout.write(`${JSON.stringify({ bench: "postgres", quick, batched, concurrent, http })}\n`);
+  }
 } finally {
   for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await admin.end();

@@ -88,6 +88,8 @@ export type {
   ReadStreamQuery,
   ReadStreamResponse,
   ReadyResponse,
+  ClusterStatus,
+  OldTransaction,
   RedriveRequest,
   RedriveResponse,
   ResetRequest,

@@ -388,6 +388,44 @@ export interface HealthResponse {
 export interface ReadyResponse {
   readonly status: "ready";
   readonly version: string;
+  /** The log's storage: `sqlite`, `memory` or `postgres`. */
+  readonly storage?: string;
+  /** This instance's node id (setting `nodeId`). */
+  readonly nodeId?: string;
+  /** With storage `postgres`: the database URL, its password redacted. */
+  readonly database?: string;
+  /** With storage `postgres`: the schema of Herald's tables. */
+  readonly schema?: string;
+  /** With storage `postgres`: the instances sharing the database and what this one delivers. */
+  readonly cluster?: ClusterStatus;
+  /**
+   * Open transactions older than the warning age (from pg_stat_activity): they hold back
+   * PostgreSQL's cleanup and, while they hold the log's head row, every append.
+   */
+  readonly oldTransactions?: readonly OldTransaction[];
+}
+
+/** `/readyz` `cluster`: what this instance knows of the cluster. */
+export interface ClusterStatus {
+  /** Live instances (their heartbeats), this one included, sorted. */
+  readonly nodes: readonly string[];
+  /** Partitions per subscription. */
+  readonly partitions: number;
+  /** Lease duration (ms). */
+  readonly leaseMs: number;
+  /** Per subscription: the partitions this instance delivers now. */
+  readonly owned: Readonly<Record<string, readonly number[]>>;
+}
+
+/** One long-open transaction, as pg_stat_activity shows it. */
+export interface OldTransaction {
+  readonly pid: number;
+  readonly applicationName: string;
+  readonly state: string;
+  /** Seconds since the transaction began. */
+  readonly ageSeconds: number;
+  /** Whether it holds a lock on the log's head row (then appends wait for it). */
+  readonly blocksAppends: boolean;
 }
 
 /** `GET /`: what answers here and where to look next (paths on the same server, or absolute URLs). */

@@ -15,6 +15,8 @@ import {
 
 export {
   type ApiKeyConfig,
+  type ClusterConfig,
+  type DatabaseConfig,
   DEFAULT_CONFIG,
   type Durability,
   ENV_VARS,
@@ -61,6 +63,13 @@ export function resolveConfig(
   // Defaults are copied so that no resolved config shares (frozen) arrays with DEFAULT_CONFIG.
   const config = structuredClone(DEFAULT_CONFIG) as ServerConfig;
   for (const [key, value] of [...fromFile, ...fromEnv, ...fromFlags]) setPath(config, key, value);
+  if (config.storage === "postgres" && config.database.url === "")
+    throw new ConfigError([
+      {
+        setting: "database.url",
+        reason: "is required with storage postgres (--database-url, HERALD_DATABASE_URL)",
+      },
+    ]);
   return config;
 }
 

@@ -1,7 +1,9 @@
 // @herald/server: the Herald broker. Start it with startServer(); resolve settings with resolveConfig().
 export {
   type ApiKeyConfig,
+  type ClusterConfig,
   ConfigError,
+  type DatabaseConfig,
   CONFIG_FILE_ENV,
   DEFAULT_CONFIG,
   type Durability,
@@ -61,7 +63,7 @@ export {
   type UpgradeRouteDefinition,
 } from "./http/router.js";
 export { CorsPolicy } from "./http/cors.js";
-export { redactUrl } from "./observability/redact.js";
+export { redactDatabaseUrl, redactUrl } from "./observability/redact.js";
 export {
   createLogger,
   formatPretty,
@@ -71,4 +73,10 @@ export {
 } from "./observability/logger.js";
 export { type RetentionPassReport, retentionRules } from "./retention.js";
 export { SERVER_VERSION } from "./version.js";
-export { DATABASE_FILE, type HeraldServer, type StartServerOptions, startServer } from "./server.js";
+export {
+  DATABASE_FILE,
+  type HeraldServer,
+  type StartServerOptions,
+  startServer,
+  storageWhere,
+} from "./server.js";

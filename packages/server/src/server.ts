@@ -1,12 +1,14 @@
 // startServer: opens the log, wires the HTTP API (auth → router → handlers), metrics and logs, and
 // closes gracefully: stop accepting, finish in-flight requests, drain deliveries, close the log.
 import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import { createMemoryLog, type EventLog, openSqliteLog } from "@herald/log";
+import { openPostgresLog } from "@herald/log-postgres";
 import { HERALD_VERSION_HEADER } from "@herald/protocol";
 import { Registry } from "prom-client";
 import { resolveConfig, type ServerConfig, type ServerConfigInput } from "./config.js";
@@ -21,8 +23,9 @@ import { registerStreamRoutes } from "./http/streams.js";
 import { registerSubscriptionRoutes } from "./http/subscription-routes.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createServerMetrics } from "./observability/metrics.js";
-import { redactUrl } from "./observability/redact.js";
+import { redactDatabaseUrl, redactUrl } from "./observability/redact.js";
 import { type RetentionPassReport, RetentionRunner, retentionRules } from "./retention.js";
+import { ClusterCoordinator } from "./cluster/coordinator.js";
 import { SubscriptionManager } from "./subscriptions/manager.js";
 import { SERVER_VERSION } from "./version.js";
 
@@ -68,7 +71,8 @@ export const DATABASE_FILE = "herald.db";
 export async function startServer(options: StartServerOptions = {}): Promise<HeraldServer> {
   const { log: givenLog, memory, logger: givenLogger, lifecycleLogs = true, ...flags } = options;
   if (memory) flags.storage = "memory";
-  const config = resolveConfig({ flags });
+  const resolved = resolveConfig({ flags });
+  const config: ServerConfig = { ...resolved, nodeId: resolved.nodeId || defaultNodeId() };
   const logger = givenLogger ?? createLogger(config.logLevel, undefined, config.logFormat);
   const lifecycle = (message: string, fields: Record<string, unknown> = {}) => {
     if (lifecycleLogs) logger.info(fields, message);
@@ -77,6 +81,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   const ownsLog = givenLog === undefined;
 
   const registry = new Registry();
+  // Instances of one cluster scrape alike: every series says which node it comes from.
+  if (config.storage === "postgres") registry.setDefaultLabels({ node: config.nodeId });
   const metrics = createServerMetrics(log, registry);
   const authorizer = new Authorizer(config.apiKeys);
   const onError = (error: unknown) => logger.error({ err: error }, "request failed");
@@ -92,6 +98,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   registerHealthRoutes(router, {
     registry,
     version: SERVER_VERSION,
+    // Cluster details only where there is a cluster: a single SQLite/memory server answers as before.
+    details: () =>
+      cluster === undefined
+        ? {}
+        : {
+            storage: config.storage,
+            nodeId: config.nodeId,
+            ...storageDetails(config),
+            cluster: cluster.status(),
+            oldTransactions: cluster.oldTransactions(),
+          },
     notReadyReasons: () => {
       const reasons: string[] = [];
       if (closing) reasons.push("shutting down");
@@ -103,7 +120,27 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   const ingestRoutes = registerIngestRoutes(router, deps, { onUnexpected: onError });
   registerReadRoutes(router, deps);
   registerStreamRoutes(router, { ...deps, hardDelete: config.retention.hardDelete });
-  const manager = new SubscriptionManager({ log, registry, logger, sinkPolicy: config.sinks });
+  const cluster =
+    config.storage === "postgres"
+      ? new ClusterCoordinator({
+          connection: { connectionString: config.database.url },
+          schema: config.database.schema,
+          nodeId: config.nodeId,
+          partitions: config.cluster.partitions,
+          leaseMs: config.cluster.leaseMs,
+          logger,
+          registry,
+          onResourcesChanged: () => void manager.reload(),
+          oldTransactionMs: config.database.oldTransactionAfter,
+        })
+      : undefined;
+  const manager = new SubscriptionManager({
+    log,
+    registry,
+    logger,
+    sinkPolicy: config.sinks,
+    ...(cluster !== undefined ? { cluster } : {}),
+  });
   registerSubscriptionRoutes(router, manager, config.limits);
   const retention = new RetentionRunner({
     log,
@@ -182,6 +219,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   try {
     // Persisted subscriptions resume before the first request can arrive.
     await manager.start();
+    await cluster?.start();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(config.port, config.host, () => {
@@ -191,18 +229,22 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     });
   } catch (error) {
     await manager.stop({ drainMs: 0 });
+    await cluster?.stop();
     if (ownsLog) await log.close();
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
-  const where = config.storage === "memory" ? "in memory, lost on exit" : config.dataDir;
-  lifecycle(`herald listening on ${url} (data: ${where})`, {
+  lifecycle(`herald listening on ${url} (data: ${storageWhere(config)})`, {
     url,
     version: SERVER_VERSION,
     storage: config.storage,
+    nodeId: config.nodeId,
     dataDir: config.storage === "sqlite" ? config.dataDir : undefined,
+    ...(config.storage === "postgres"
+      ? { database: redactDatabaseUrl(config.database.url), schema: config.database.schema }
+      : {}),
   });
   retention.start();
 
@@ -218,6 +260,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       // pushes, persists checkpoints.
       // WebSocket ingest answers the frames it is appending, then closes its connections.
       await Promise.all([manager.stop({ drainMs: config.shutdownDrainMs }), ingestRoutes.close()]);
+      // After the last checkpoints are stored: the leases go back, the others take over at once.
+      await cluster?.stop();
       // Streams still open (SSE) have nothing more to send: end them so their connections can close.
       for (const res of inFlight) if (res.headersSent && !res.writableEnded) res.end();
       const drained = await Promise.race([
@@ -278,9 +322,42 @@ function clientErrorProblem(error: NodeJS.ErrnoException): HttpProblem | undefin
   return undefined;
 }
 
+/** Where the events are, for the startup line (the database password redacted). */
+export function storageWhere(config: ServerConfig): string {
+  if (config.storage === "memory") return "in memory, lost on exit";
+  if (config.storage === "postgres")
+    return `${redactDatabaseUrl(config.database.url)}, schema ${config.database.schema}`;
+  return config.dataDir;
+}
+
+function storageDetails(config: ServerConfig): Record<string, string> {
+  if (config.storage !== "postgres") return {};
+  return { database: redactDatabaseUrl(config.database.url), schema: config.database.schema };
+}
+
+/** A node id unique enough among instances: host name and process id. */
+function defaultNodeId(): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, "-")
+      .slice(0, 48) || "herald";
+  return `${host}-${process.pid}`;
+}
+
 async function openLog(config: ServerConfig): Promise<EventLog> {
   // Retention runs from the server's own timer (RetentionRunner), not the log's.
   if (config.storage === "memory") return createMemoryLog({ retentionIntervalMs: 0 });
+  if (config.storage === "postgres") {
+    return await openPostgresLog({
+      connection: {
+        connectionString: config.database.url,
+        max: config.database.poolSize,
+        application_name: `herald-${config.nodeId}`.slice(0, 63),
+      },
+      schema: config.database.schema,
+      retentionIntervalMs: 0,
+    });
+  }
   mkdirSync(config.dataDir, { recursive: true });
   return await openSqliteLog({
     path: join(config.dataDir, DATABASE_FILE),

@@ -67,7 +67,7 @@ export interface ApiKeyConfig {
   typePrefixes?: string[];
 }
 
-export const STORAGE_KINDS = ["sqlite", "memory"] as const;
+export const STORAGE_KINDS = ["sqlite", "memory", "postgres"] as const;
 export type StorageKind = (typeof STORAGE_KINDS)[number];
 export const DURABILITIES = ["full", "normal"] as const;
 export type Durability = (typeof DURABILITIES)[number];
@@ -259,6 +259,55 @@ function duration(min = 0): SettingType<number> {
   };
 }
 
+/** A PostgreSQL connection URL (`postgres://` or `postgresql://`). */
+function postgresUrl(): SettingType<string> {
+  return {
+    describe: "URL `postgres://…`",
+    check(value, at, issues) {
+      // "" is the default (none): a resolved config passed back as flags stays valid.
+      if (typeof value === "string" && (value === "" || /^postgres(ql)?:\/\/[^\s]+$/i.test(value)))
+        return value;
+      issues.push({ setting: at, reason: "must be a URL postgres://user:password@host:port/database" });
+      return undefined;
+    },
+    // "—" is how --help and the docs show the empty default.
+    fromText: (text) => (text === "—" ? "" : text),
+    show: (value) => (value === "" ? "—" : value),
+  };
+}
+
+/** A plain SQL identifier (used inside SQL text, so nothing that needs quoting). */
+function identifier(): SettingType<string> {
+  return {
+    describe: "identifier `[a-z_][a-z0-9_]*` (≤ 41 characters)",
+    check(value, at, issues) {
+      if (typeof value === "string" && /^[a-z_][a-z0-9_]{0,40}$/.test(value)) return value;
+      issues.push({ setting: at, reason: `must match [a-z_][a-z0-9_]{0,40} (got ${JSON.stringify(value)})` });
+      return undefined;
+    },
+    fromText: (text) => text,
+    show: (value) => value,
+  };
+}
+
+function nodeId(): SettingType<string> {
+  return {
+    describe: "1–64 characters `A-Za-z0-9._-`",
+    check(value, at, issues) {
+      // "" is the default (derived at start).
+      if (typeof value === "string" && /^[A-Za-z0-9._-]{0,64}$/.test(value)) return value;
+      issues.push({
+        setting: at,
+        reason: `must be 1–64 characters A-Za-z0-9._- (got ${JSON.stringify(value)})`,
+      });
+      return undefined;
+    },
+    // "—" is how --help and the docs show the empty default.
+    fromText: (text) => (text === "—" ? "" : text),
+    show: (value) => (value === "" ? "—" : value),
+  };
+}
+
 function retentionRules(): SettingType<RetentionRuleConfig[]> {
   return {
     describe:
@@ -309,7 +358,65 @@ export const SETTINGS = [
     env: "HERALD_STORAGE",
     type: oneOf(STORAGE_KINDS),
     default: "sqlite",
-    doc: "`sqlite` (durable) or `memory` (gone on exit; tests, demos)",
+    doc: "`sqlite` (durable, one instance), `memory` (gone on exit; tests, demos) or `postgres` (durable; several instances over one database act as one broker, see `database.url`)",
+  }),
+  setting({
+    key: "database.url",
+    flag: "--database-url <url>",
+    env: "HERALD_DATABASE_URL",
+    type: postgresUrl(),
+    default: "",
+    defaultNote: "none",
+    doc: "with storage `postgres`: `postgres://user:password@host:port/database` (node-postgres connection string; `?sslmode=…` and `?application_name=…` apply). The password is redacted in logs and `/readyz`; prefer the env var to keep it off the process list",
+  }),
+  setting({
+    key: "database.schema",
+    flag: "--database-schema <name>",
+    env: "HERALD_DATABASE_SCHEMA",
+    type: identifier(),
+    default: "herald",
+    doc: "with storage `postgres`: the schema of Herald's tables (created and migrated on start); instances sharing a schema are one broker",
+  }),
+  setting({
+    key: "database.poolSize",
+    flag: "--database-pool-size <n>",
+    env: "HERALD_DATABASE_POOL_SIZE",
+    type: int(1, 100),
+    default: 4,
+    doc: "with storage `postgres`: connections of the log's pool (the listener and the cluster's coordinator add one each)",
+  }),
+  setting({
+    key: "database.oldTransactionAfter",
+    flag: "--database-old-transaction-after <duration>",
+    env: "HERALD_DATABASE_OLD_TRANSACTION_AFTER",
+    type: duration(100),
+    default: 5000,
+    doc: "with storage `postgres`: transactions of the database open longer than this are reported in `/readyz` (`oldTransactions`) and the metric `herald_postgres_oldest_transaction_seconds` (one holding the log's head row holds back every append)",
+  }),
+  setting({
+    key: "nodeId",
+    flag: "--node-id <id>",
+    env: "HERALD_NODE_ID",
+    type: nodeId(),
+    default: "",
+    defaultNote: "host name and process id",
+    doc: "this instance's name in a cluster (leases, `/readyz`, the `node` label of metrics, all with storage `postgres`); unique among the instances sharing a database",
+  }),
+  setting({
+    key: "cluster.partitions",
+    flag: "--cluster-partitions <n>",
+    env: "HERALD_CLUSTER_PARTITIONS",
+    type: int(1, 1024),
+    default: 8,
+    doc: "with storage `postgres`: partitions of every subscription (by hash of the stream); each is delivered by one instance at a time, so this bounds how many instances share one subscription. All instances must agree",
+  }),
+  setting({
+    key: "cluster.leaseMs",
+    flag: "--cluster-lease <duration>",
+    env: "HERALD_CLUSTER_LEASE",
+    type: duration(300),
+    default: 3000,
+    doc: "with storage `postgres`: how long a partition lease lasts without a heartbeat (renewed every third of it); a dead instance's partitions move within about 4/3 of it",
   }),
   setting({
     key: "durability",
@@ -546,6 +653,8 @@ export type ServerConfigInput = DeepPartial<ServerConfig>;
 export type LimitsConfig = ServerConfig["limits"];
 export type SinkPolicyConfig = ServerConfig["sinks"];
 export type RetentionConfig = ServerConfig["retention"];
+export type DatabaseConfig = ServerConfig["database"];
+export type ClusterConfig = ServerConfig["cluster"];
 
 // ---- derived values -----------------------------------------------------------------------------------
 

@@ -76,7 +76,14 @@ describe("resolveConfig", () => {
         HERALD_HOST: "::1",
         HERALD_PORT: "0",
         HERALD_DATA_DIR: "/d",
-        HERALD_STORAGE: "memory",
+        HERALD_STORAGE: "postgres",
+        HERALD_DATABASE_URL: "postgres://herald:s3cret@db.example.com:5433/events",
+        HERALD_DATABASE_SCHEMA: "herald_a",
+        HERALD_DATABASE_POOL_SIZE: "8",
+        HERALD_DATABASE_OLD_TRANSACTION_AFTER: "1m",
+        HERALD_NODE_ID: "node-a.1",
+        HERALD_CLUSTER_PARTITIONS: "16",
+        HERALD_CLUSTER_LEASE: "2s",
         HERALD_DURABILITY: "normal",
         HERALD_COMMIT_SYNC: "inline",
         HERALD_CHECKPOINT: "inline",
@@ -108,7 +115,15 @@ describe("resolveConfig", () => {
       host: "::1",
       port: 0,
       dataDir: "/d",
-      storage: "memory",
+      storage: "postgres",
+      database: {
+        url: "postgres://herald:s3cret@db.example.com:5433/events",
+        schema: "herald_a",
+        poolSize: 8,
+        oldTransactionAfter: 60_000,
+      },
+      nodeId: "node-a.1",
+      cluster: { partitions: 16, leaseMs: 2000 },
       durability: "normal",
       commitSync: "inline",
       checkpoint: "inline",
@@ -143,6 +158,39 @@ describe("resolveConfig", () => {
         ],
       },
     });
+  });
+
+  it("storage postgres needs a database URL; bad URLs, schemas and node ids are named", () => {
+    const issues = (input: Parameters<typeof resolveConfig>[0]) => {
+      try {
+        resolveConfig(input);
+      } catch (error) {
+        assert.ok(error instanceof ConfigError);
+        return error.issues.map((i) => i.setting);
+      }
+      return assert.fail("accepted");
+    };
+    assert.deepEqual(issues({ env: { HERALD_STORAGE: "postgres" } }), ["database.url"]);
+    assert.deepEqual(
+      issues({
+        env: {
+          HERALD_DATABASE_URL: "mysql://x",
+          HERALD_DATABASE_SCHEMA: "Bad-Schema",
+          HERALD_NODE_ID: "a b",
+        },
+      }).sort(),
+      ["HERALD_DATABASE_SCHEMA", "HERALD_DATABASE_URL", "HERALD_NODE_ID"],
+    );
+    assert.deepEqual(issues({ flags: { cluster: { leaseMs: 100 } } }), ["--cluster.leaseMs"]);
+    const fromFile = join(mkdtempSync(join(tmpdir(), "herald-config-")), "herald.json");
+    writeFileSync(
+      fromFile,
+      JSON.stringify({ storage: "postgres", database: { url: "postgresql://h@db/x" } }),
+    );
+    const config = resolveConfig({ file: fromFile });
+    assert.equal(config.storage, "postgres");
+    assert.equal(config.database.url, "postgresql://h@db/x");
+    assert.equal(config.database.schema, "herald");
   });
 
   it("reads retention durations with units and names each bad rule field", () => {

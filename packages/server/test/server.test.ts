@@ -79,6 +79,7 @@ describe("startServer", () => {
         status: "ready",
         version: server.version,
       });
+      assert.match(server.config.nodeId, /^[A-Za-z0-9._-]+-\d+$/, "derived from host name and pid");
       await post(`${server.url}/events`, ...ev("m1"));
       await post(`${server.url}/events`, ...ev("m1"));
       await post(`${server.url}/events`, ...ev("m2"));

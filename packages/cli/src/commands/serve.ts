@@ -13,6 +13,7 @@ import {
   SETTINGS,
   type ServerConfig,
   type ServerConfigInput,
+  storageWhere,
   type Setting,
   startServer,
 } from "@herald/server";
@@ -152,8 +153,7 @@ export async function serve(flags: ServeFlags, out: Output, start: StartServer =
     if (native !== undefined) throw new CliError(`cannot start the server: ${native}`, ExitCode.failure);
     throw new CliError(`cannot start the server: ${describeStartError(error, config)}`);
   }
-  const where = config.storage === "memory" ? "in memory, lost on exit" : config.dataDir;
-  say?.(`herald listening on ${running.url} (data: ${where})`);
+  say?.(`herald listening on ${running.url} (data: ${storageWhere(running.config)})`);
   await stopRequested;
   await running.close();
   say?.("herald stopped");

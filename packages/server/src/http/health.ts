@@ -14,6 +14,8 @@ export interface HealthDeps {
   /** Why the server is not ready (empty = ready): starting, shutting down, subscriptions loading… */
   readonly notReadyReasons: () => string[];
   readonly registry: Registry;
+  /** What `/readyz` says beside its status: storage, node id, cluster and database details. */
+  readonly details?: () => Omit<ReadyResponse, "status" | "version">;
   /** Reported by `/`, `/healthz` and `/readyz`. */
   readonly version: string;
   /** Path of the web console when one is hosted (listed by `/`). */
@@ -53,7 +55,7 @@ export function registerHealthRoutes(router: Router, deps: HealthDeps): void {
           headers: { [RETRY_AFTER_HEADER]: "1" },
         });
       }
-      sendJson(res, 200, { status: "ready", version } satisfies ReadyResponse);
+      sendJson(res, 200, { status: "ready", version, ...deps.details?.() } satisfies ReadyResponse);
     },
   });
   router.add({

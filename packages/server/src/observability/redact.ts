@@ -39,3 +39,17 @@ function isSecretParam(raw: string): boolean {
   }
   return SECRET_PARAMS.has(name.toLowerCase().replace(/[-_]/g, ""));
 }
+
+/** A database URL with its password masked (`postgres://herald:[REDACTED]@db/herald`). */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === "") return redactUrl(url);
+    // Built by hand: the URL setter would percent-encode the marker.
+    const at = url.indexOf("@", url.indexOf("://") + 3);
+    return redactUrl(`${parsed.protocol}//${parsed.username}:${REDACTED}${url.slice(at)}`);
+  } catch {
+    // Not parseable: mask whatever sits between "://user:" and "@".
+    return url.replace(/(:\/\/[^:/@]*:)[^@]*@/, `$1${REDACTED}@`);
+  }
+}

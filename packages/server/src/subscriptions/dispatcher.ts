@@ -17,6 +17,8 @@ export interface DispatcherDeps {
   readonly settings: DeliverySettings;
   readonly filter: FilterSpec;
   readonly matcher: EventMatcher;
+  /** Cluster mode: whether a stream belongs to the partition this dispatcher delivers. */
+  readonly inPartition?: (stream: string) => boolean;
   readonly tail: LogTail;
   readonly logger: Logger;
   /** Push delivery of one attempt (absent for pull subscriptions). */
@@ -142,6 +144,7 @@ export class Dispatcher implements TailMember {
   // ---------- fed by the tail ----------
 
   matches(stored: StoredEvent): boolean {
+    if (this.#deps.inPartition !== undefined && !this.#deps.inPartition(stored.stream)) return false;
     try {
       return this.#deps.matcher(stored.event);
     } catch (error) {

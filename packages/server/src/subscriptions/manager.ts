@@ -35,9 +35,12 @@ import {
 } from "./model.js";
 import { PushClient, pushTarget } from "./push.js";
 import { SinkPolicy, type SinkPolicyOptions } from "./sink-policy.js";
+import type { ClusterCoordinator } from "../cluster/coordinator.js";
+import { partitionOf } from "../cluster/partition.js";
+import { PartitionedDispatcher } from "./partitioned.js";
 import { parseRedrive, Redrive } from "./redrive.js";
 import { parseReset } from "./reset.js";
-import { deadLetterStream, SubscriptionStore } from "./store.js";
+import { deadLetterStream, partitionGroup, SubscriptionStore } from "./store.js";
 import type { AckResult, Entry } from "./window.js";
 
 /** Per subscription: its id, whether it is a queue, and whether it would deliver an event. */
@@ -62,6 +65,11 @@ export interface SubscriptionManagerOptions {
   checkpointIntervalMs?: number;
   /** When idle progress (past events a subscription does not match) is persisted. */
   checkpointPolicy?: Partial<CheckpointPolicy>;
+  /**
+   * Cluster mode (storage `postgres`): subscriptions are split into partitions delivered by the
+   * instances holding their leases; resource changes are announced to the other instances.
+   */
+  cluster?: ClusterCoordinator;
 }
 
 /** Positions scanned past the reader when computing lag; beyond it lag is an upper bound. */
@@ -71,8 +79,11 @@ interface Running {
   resource: SubscriptionResource;
   settings: DeliverySettings;
   matcher: EventMatcher;
-  dispatcher: Dispatcher;
+  dispatcher: Dispatcher | PartitionedDispatcher;
   checkpoints: CheckpointTracker;
+  /** Cluster mode: the epoch of its partition checkpoints, and its start (for partitions never stored). */
+  epoch: string | undefined;
+  base: number;
   redrive: Redrive;
   counts: { delivered: number; retried: number; deadLettered: number };
 }
@@ -89,6 +100,10 @@ export class SubscriptionManager {
   private readonly tail: LogTail;
   private readonly checkpointIntervalMs: number;
   private readonly checkpointPolicy: CheckpointPolicy;
+  private readonly cluster: ClusterCoordinator | undefined;
+  /** Cluster mode: every stored checkpoint by group, refreshed about every second. */
+  private storedCheckpoints = new Map<string, number>();
+  private flushes = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private mutations: Promise<unknown> = Promise.resolve();
@@ -106,6 +121,7 @@ export class SubscriptionManager {
     this.tail = new LogTail({ log: options.log, logger: options.logger });
     this.checkpointIntervalMs = options.checkpointIntervalMs ?? 100;
     this.checkpointPolicy = { ...DEFAULT_CHECKPOINT_POLICY, ...options.checkpointPolicy };
+    this.cluster = options.cluster;
     this.metrics = new SubscriptionMetrics(options.registry, { snapshot: () => this.snapshot() });
   }
 
@@ -114,6 +130,7 @@ export class SubscriptionManager {
     if (this.state !== "new") return;
     this.state = "starting";
     await this.tail.start();
+    if (this.cluster) this.storedCheckpoints = await this.store.allCheckpoints();
     for (const resource of await this.store.list()) {
       try {
         await this.run(resource, settingsOf(resource));
@@ -121,7 +138,11 @@ export class SubscriptionManager {
         this.logger.error({ err: error, subscription: resource.id }, "subscription could not be resumed");
       }
     }
-    this.flushTimer = setInterval(() => void this.flush(), this.checkpointIntervalMs);
+    this.flushTimer = setInterval(() => {
+      void this.flush();
+      if (this.cluster && ++this.flushes % Math.max(1, Math.round(1000 / this.checkpointIntervalMs)) === 0)
+        void this.refreshStoredCheckpoints();
+    }, this.checkpointIntervalMs);
     this.flushTimer.unref();
     this.state = "running";
   }
@@ -178,8 +199,13 @@ export class SubscriptionManager {
       }
       const checkpoint = await this.resolveStart(settings.start);
       // Queued in this order in one turn: one group commit, and never a resource without its checkpoint.
-      await Promise.all([this.store.storeCheckpoint(resource.id, checkpoint), this.store.put(resource)]);
+      await Promise.all([
+        this.store.storeCheckpoint(resource.id, checkpoint),
+        ...(this.cluster ? [this.store.storeEpoch(resource.id, randomUUID())] : []),
+        this.store.put(resource),
+      ]);
       await this.run(resource, settings);
+      await this.cluster?.resourcesChanged();
       return redact(resource);
     });
   }
@@ -195,6 +221,7 @@ export class SubscriptionManager {
       this.running.delete(id);
       await this.store.put(resource);
       await this.run(resource, settings, current.counts);
+      await this.cluster?.resourcesChanged();
       return redact(resource);
     });
   }
@@ -204,8 +231,10 @@ export class SubscriptionManager {
       const current = this.find(id);
       this.running.delete(id);
       await current.dispatcher.stop(0);
+      this.unregister(current);
       await this.store.delete(id);
       this.metrics.forget(id);
+      await this.cluster?.resourcesChanged();
       return redact(current.resource);
     });
   }
@@ -269,12 +298,16 @@ export class SubscriptionManager {
   redrive(id: string, request: unknown): Promise<{ count: number; dryRun: boolean }> {
     return this.mutate(async () => {
       const running = this.find(id);
+      if (this.cluster)
+        throw new SubscriptionModeError(
+          "redrive is not available with storage postgres yet: read the dead-letter stream and re-publish",
+        );
       const parsed = parseRedrive(request);
       const picked = await running.redrive.pick(parsed);
       if (parsed.dryRun) return { count: picked.length, dryRun: true };
       running.redrive.queue(picked);
       await this.store.storeRedrive(id, running.redrive.takeState());
-      running.dispatcher.addRedriven(picked);
+      if (!(running.dispatcher instanceof PartitionedDispatcher)) running.dispatcher.addRedriven(picked);
       return { count: picked.length, dryRun: false };
     });
   }
@@ -299,8 +332,12 @@ export class SubscriptionManager {
       await this.flushing;
       if (current.redrive.dirty) await this.store.storeRedrive(id, current.redrive.takeState());
       await this.store.storeCheckpoint(id, checkpoint);
+      // Cluster mode: a new epoch, so every partition starts again from the reset checkpoint.
+      if (this.cluster) await this.store.storeEpoch(id, randomUUID());
+      this.unregister(current);
       this.running.delete(id);
       await this.run(current.resource, current.settings, current.counts);
+      await this.cluster?.resourcesChanged();
       return { id, checkpoint, redeliver, dryRun: false };
     });
   }
@@ -328,7 +365,7 @@ export class SubscriptionManager {
     return running;
   }
 
-  private pullDispatcher(id: string): Dispatcher {
+  private pullDispatcher(id: string): Dispatcher | PartitionedDispatcher {
     const running = this.find(id);
     if (running.resource.sink !== undefined) {
       throw new SubscriptionModeError(`subscription ${id} pushes to its sink; it has no pull consumers`);
@@ -376,13 +413,155 @@ export class SubscriptionManager {
     const redrive = new Redrive(this.log, id, await this.store.loadRedrive(id));
     const matcher = compileMatcher(resource);
     const checkpoints = new CheckpointTracker(checkpoint, Date.now());
+    const cluster = this.cluster;
+    if (cluster !== undefined) {
+      // An epoch written by an older build or lost: start one (partitions begin at the checkpoint).
+      let epoch = await this.store.loadEpoch(id);
+      if (epoch === undefined) {
+        epoch = randomUUID();
+        await this.store.storeEpoch(id, epoch);
+      }
+      const partitions = cluster.partitions;
+      const running: Running = {
+        resource,
+        settings,
+        matcher,
+        checkpoints,
+        redrive,
+        counts,
+        epoch,
+        base: checkpoint,
+        dispatcher: undefined as unknown as PartitionedDispatcher,
+      };
+      const partitioned = new PartitionedDispatcher({
+        id,
+        isPush: resource.sink !== undefined,
+        partitions,
+        // A pull consumer keeps this instance in the group between its pulls for this long.
+        interestMs: Math.max(3 * cluster.leaseMs, settings.ackTimeoutMs),
+        host: {
+          create: (partition, at, tracker) =>
+            this.dispatcherFor(
+              resource,
+              settings,
+              matcher,
+              at,
+              tracker,
+              counts,
+              redrive,
+              (stream) => partitionOf(stream, partitions) === partition,
+            ),
+          loadCheckpoint: async (partition) =>
+            (await this.store.loadPartitionCheckpoint(id, epoch, partition)) ?? running.base,
+          storeCheckpoint: (partition, position) =>
+            this.store.storePartitionCheckpoint(id, epoch, partition, position),
+          storedCheckpoint: (partition) =>
+            this.storedCheckpoints.get(partitionGroup(id, epoch, partition)) ?? running.base,
+          interestChanged: () => cluster.kick(),
+          onError: (error, partition) =>
+            this.logger.error({ err: error, subscription: id, partition }, "partition not started"),
+        },
+      });
+      running.dispatcher = partitioned;
+      this.running.set(id, running);
+      cluster.register(id, partitioned);
+      return;
+    }
+    const dispatcher = this.dispatcherFor(
+      resource,
+      settings,
+      matcher,
+      checkpoint,
+      checkpoints,
+      counts,
+      redrive,
+    );
+    const running: Running = {
+      resource,
+      settings,
+      matcher,
+      dispatcher,
+      checkpoints,
+      redrive,
+      counts,
+      epoch: undefined,
+      base: checkpoint,
+    };
+    this.running.set(id, running);
+    dispatcher.start();
+    const pending = await redrive.restorePending();
+    if (pending.length > 0) dispatcher.addRedriven(pending);
+  }
+
+  private unregister(running: Running): void {
+    if (running.dispatcher instanceof PartitionedDispatcher)
+      this.cluster?.unregister(running.resource.id, running.dispatcher);
+  }
+
+  /**
+   * Cluster mode: another instance changed the resources. Starts the new ones, restarts the
+   * changed ones (definition or epoch) and stops the deleted ones.
+   */
+  reload(): Promise<void> {
+    if (this.state !== "running") return Promise.resolve();
+    return this.mutate(async () => {
+      const resources = await this.store.list();
+      const seen = new Set<string>();
+      for (const resource of resources) {
+        seen.add(resource.id);
+        const current = this.running.get(resource.id);
+        const epoch = await this.store.loadEpoch(resource.id);
+        if (current !== undefined) {
+          if (JSON.stringify(current.resource) === JSON.stringify(resource) && current.epoch === epoch)
+            continue;
+          await current.dispatcher.stop(1_000);
+          if (current.epoch === epoch) await this.flushOne(current);
+          this.unregister(current);
+          this.running.delete(resource.id);
+        }
+        try {
+          await this.run(resource, settingsOf(resource), current?.counts);
+        } catch (error) {
+          this.logger.error({ err: error, subscription: resource.id }, "subscription could not be started");
+        }
+      }
+      for (const [id, running] of [...this.running]) {
+        if (seen.has(id)) continue;
+        this.running.delete(id);
+        await running.dispatcher.stop(0);
+        this.unregister(running);
+        this.metrics.forget(id);
+      }
+    }).catch((error) => this.logger.error({ err: error }, "subscriptions not reloaded"));
+  }
+
+  private async refreshStoredCheckpoints(): Promise<void> {
+    try {
+      this.storedCheckpoints = await this.store.allCheckpoints();
+    } catch (error) {
+      this.logger.warn({ err: error }, "stored checkpoints not read");
+    }
+  }
+
+  private dispatcherFor(
+    resource: SubscriptionResource,
+    settings: DeliverySettings,
+    matcher: EventMatcher,
+    checkpoint: number,
+    checkpoints: CheckpointTracker,
+    counts: { delivered: number; retried: number; deadLettered: number },
+    redrive: Redrive,
+    inPartition?: (stream: string) => boolean,
+  ): Dispatcher {
+    const id = resource.id;
     const target = resource.sink !== undefined ? pushTarget(resource, settings) : undefined;
-    const dispatcher = new Dispatcher(
+    return new Dispatcher(
       {
         id,
         settings,
         filter: resource,
         matcher,
+        ...(inPartition !== undefined ? { inPartition } : {}),
         tail: this.tail,
         logger: this.logger,
         observe: {
@@ -433,11 +612,6 @@ export class SubscriptionManager {
       },
       checkpoint,
     );
-    const running: Running = { resource, settings, matcher, dispatcher, checkpoints, redrive, counts };
-    this.running.set(id, running);
-    dispatcher.start();
-    const pending = await redrive.restorePending();
-    if (pending.length > 0) dispatcher.addRedriven(pending);
   }
 
   /** A sink's reply becomes a new event, caused by (and correlated with) the delivered one. */
@@ -466,24 +640,60 @@ export class SubscriptionManager {
       const now = Date.now();
       let idle = 0;
       const writes: Array<Promise<void>> = [];
-      for (const running of this.running.values()) {
-        const due = running.checkpoints.due(
-          running.dispatcher.checkpoint(),
-          now,
-          this.checkpointPolicy.idleMs,
-        );
-        const take =
+      const take = (tracker: CheckpointTracker, position: number): boolean => {
+        const due = tracker.due(position, now, this.checkpointPolicy.idleMs);
+        return (
           due === "urgent" ||
           (due !== undefined && all) ||
-          (due === "stale" && idle++ < this.checkpointPolicy.idleBatch);
-        writes.push(this.flushOne(running, take, now));
+          (due === "stale" && idle++ < this.checkpointPolicy.idleBatch)
+        );
+      };
+      for (const running of this.running.values()) {
+        if (running.dispatcher instanceof PartitionedDispatcher) {
+          writes.push(this.flushPartitions(running, running.dispatcher, take, now));
+          continue;
+        }
+        writes.push(this.flushOne(running, take(running.checkpoints, running.dispatcher.checkpoint()), now));
       }
       await Promise.all(writes);
     });
     return this.flushing;
   }
 
+  /** Cluster mode: each held partition's checkpoint, in its own group. */
+  private async flushPartitions(
+    running: Running,
+    partitioned: PartitionedDispatcher,
+    take: (tracker: CheckpointTracker, position: number) => boolean,
+    now: number,
+  ): Promise<void> {
+    const id = running.resource.id;
+    const epoch = running.epoch;
+    if (epoch === undefined || this.running.get(id) !== running || partitioned.isRevoked) return;
+    try {
+      const writes: Array<Promise<void>> = [];
+      for (const { partition, dispatcher, tracker } of partitioned.held()) {
+        const position = dispatcher.checkpoint();
+        if (dispatcher.isRevoked || !take(tracker, position)) continue;
+        tracker.stored(position, now);
+        writes.push(this.store.storePartitionCheckpoint(id, epoch, partition, position));
+      }
+      await Promise.all(writes);
+    } catch (error) {
+      this.logger.error({ err: error, subscription: id }, "checkpoint not stored");
+    }
+  }
+
   private async flushOne(running: Running, storeCheckpoint = true, now = Date.now()): Promise<void> {
+    if (running.dispatcher instanceof PartitionedDispatcher) {
+      const partitioned = running.dispatcher;
+      return this.flushPartitions(
+        running,
+        partitioned,
+        (tracker, position) => storeCheckpoint && tracker.due(position, now, 0) !== undefined,
+        now,
+      );
+    }
     const id = running.resource.id;
     try {
       const current = this.running.get(id) === running && !running.dispatcher.isRevoked;

@@ -7,6 +7,7 @@ import type { SubscriptionResource } from "./model.js";
 
 const RESOURCE_PREFIX = "subscription/";
 const REDRIVE_PREFIX = "subscription-redrive/";
+const EPOCH_PREFIX = "subscription-epoch/";
 
 /** Dead-letter stream versions: queued for redelivery, and every one ever redriven. */
 export interface RedriveState {
@@ -34,7 +35,36 @@ export class SubscriptionStore {
   async delete(id: string): Promise<void> {
     await this.log.metadata.delete(RESOURCE_PREFIX + id);
     await this.log.metadata.delete(REDRIVE_PREFIX + id);
+    await this.log.metadata.delete(EPOCH_PREFIX + id);
     await this.log.checkpoints.delete(checkpointGroup(id));
+    const partitions = `${checkpointGroup(id)}@`;
+    for (const row of await this.log.checkpoints.list())
+      if (row.group.startsWith(partitions)) await this.log.checkpoints.delete(row.group);
+  }
+
+  /**
+   * Cluster mode: the epoch names the current set of partition checkpoints. A create or a reset
+   * starts a new one, so a checkpoint an instance stores late for the old set is never read again.
+   */
+  loadEpoch(id: string): Promise<string | undefined> {
+    return this.log.metadata.get(EPOCH_PREFIX + id);
+  }
+
+  storeEpoch(id: string, epoch: string): Promise<void> {
+    return this.log.metadata.set(EPOCH_PREFIX + id, epoch);
+  }
+
+  loadPartitionCheckpoint(id: string, epoch: string, partition: number): Promise<number | undefined> {
+    return this.log.checkpoints.load(partitionGroup(id, epoch, partition));
+  }
+
+  storePartitionCheckpoint(id: string, epoch: string, partition: number, position: number): Promise<void> {
+    return this.log.checkpoints.store(partitionGroup(id, epoch, partition), position);
+  }
+
+  /** Every stored checkpoint by group (cluster mode reads the partitions delivered elsewhere). */
+  async allCheckpoints(): Promise<Map<string, number>> {
+    return new Map((await this.log.checkpoints.list()).map((row) => [row.group, row.position]));
   }
 
   loadCheckpoint(id: string): Promise<number | undefined> {
@@ -57,6 +87,11 @@ export class SubscriptionStore {
 
 export function checkpointGroup(id: string): string {
   return RESOURCE_PREFIX + id;
+}
+
+/** Checkpoint group of one partition of a subscription in cluster mode. */
+export function partitionGroup(id: string, epoch: string, partition: number): string {
+  return `${RESOURCE_PREFIX}${id}@${epoch}/p${partition}`;
 }
 
 export { deadLetterStream };
