@@ -1,0 +1,25 @@
+// @herald/eventsourcing: deciders, the command handler, event stores, snapshots, projections.
+export {
+  type CatalogCodec,
+  catalogCodec,
+  type DomainEventOf,
+  type EventAttributes,
+  type EventCatalog,
+} from "./catalog.js";
+export {
+  CommandHandler,
+  type CommandHandlerOptions,
+  type CommandOptions,
+  type CommandResult,
+} from "./command-handler.js";
+export { type Decider, decisionEvents, fold } from "./decider.js";
+export { CommandConflictError, DomainError, UnreadableEventError } from "./errors.js";
+export { type EventStore, eventLogStore, heraldStore, type StreamEvent } from "./event-store.js";
+export {
+  metadataSnapshotStore,
+  SNAPSHOT_EVENT_TYPE,
+  type Snapshot,
+  type SnapshotOptions,
+  type SnapshotStore,
+  streamSnapshotStore,
+} from "./snapshots.js";
