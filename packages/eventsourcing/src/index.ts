@@ -23,3 +23,25 @@ export {
   type SnapshotStore,
   streamSnapshotStore,
 } from "./snapshots.js";
+export {
+  type PostgresProjection,
+  type PostgresProjectionOptions,
+  postgresProjection,
+} from "./projection/postgres.js";
+export {
+  type BatchReport,
+  type ProjectionBackend,
+  type ProjectionLag,
+  Projector,
+  type ProjectorOptions,
+} from "./projection/projector.js";
+export {
+  eventLogSource,
+  type HeraldSourceOptions,
+  heraldSource,
+  type ProjectionEvent,
+  type ProjectionSource,
+  type ProjectionSubscription,
+  type SourceLag,
+} from "./projection/source.js";
+export { type SqliteProjection, sqliteProjection } from "./projection/sqlite.js";

@@ -8,3 +8,4 @@ export {
   type ProjectionThen,
   projectionSpec,
 } from "./specification.js";
+export { type StreamedEvent, sqliteProjectionHarness } from "./harness.js";
