@@ -45,3 +45,14 @@ export {
   type SourceLag,
 } from "./projection/source.js";
 export { type SqliteProjection, sqliteProjection } from "./projection/sqlite.js";
+export {
+  heraldPublisher,
+  type OutboxInsert,
+  type OutboxPublisher,
+  type OutboxRow,
+  type OutboxStore,
+  outboxInserts,
+} from "./outbox/outbox.js";
+export { type PostgresOutbox, type PostgresOutboxOptions, postgresOutbox } from "./outbox/postgres.js";
+export { OutboxRelay, type OutboxRelayOptions } from "./outbox/relay.js";
+export { type SqlExecutor, type SqlOutbox, sqliteOutbox } from "./outbox/sqlite.js";
