@@ -55,13 +55,18 @@ export class OutboxRelay {
       if (list) list.push(row);
       else byKey.set(row.key, [row]);
     }
-    const sent = await Promise.all(
+    const published = await Promise.all(
       [...byKey.entries()].map(([key, keyRows]) => this.#publishKey(key, keyRows)),
     );
-    return sent.reduce((a, b) => a + b, 0);
+    // One mark for the whole claim: one commit of the service's database instead of one per key.
+    const sent = published.flat();
+    if (sent.length > 0) await store.markSent(sent.map((r) => r.seq));
+    for (const keyRows of published) if (keyRows.length > 0) this.#options.onPublished?.(keyRows);
+    return sent.length;
   }
 
-  async #publishKey(key: string, rows: readonly OutboxRow[]): Promise<number> {
+  /** The rows published (all of the key's, or none when the publish failed). */
+  async #publishKey(key: string, rows: readonly OutboxRow[]): Promise<readonly OutboxRow[]> {
     const { store, map } = this.#options;
     const events: CloudEvent[] = [];
     for (const row of rows) {
@@ -80,11 +85,9 @@ export class OutboxRelay {
         error instanceof Error ? error.message : String(error),
         Date.now() + Math.max(1, delay),
       );
-      return 0;
+      return [];
     }
-    await store.markSent(rows.map((r) => r.seq));
-    this.#options.onPublished?.(rows);
-    return rows.length;
+    return rows;
   }
 
   /** Publishes until nothing is pending (rows blocked by a backoff included). */
