@@ -61,7 +61,12 @@ test("SQLite read model from an EventLog: equals the fold; lag in events and sec
   await projector.start();
   await projector.waitFor(await log.headPosition());
   assert.deepEqual(rows(db), expectedSummary(await allEvents(log)));
-  assert.deepEqual(await projector.lag(), { events: 0, exact: false, seconds: 0 });
+  assert.deepEqual(await projector.lag(), {
+    position: await log.headPosition(),
+    events: 0,
+    exact: false,
+    seconds: 0,
+  });
   assert.ok(reports.every((r) => r.events <= 7 && r.projection === "order_summary" && !r.rebuilding));
   assert.equal(
     reports.reduce((n, r) => n + r.events, 0),
@@ -210,7 +215,12 @@ test("fed by herald serve through the SDK", { timeout: 30_000 }, async () => {
     await writeOrders(log, 2, 1, "live-");
     await projector.waitFor(await log.headPosition());
     assert.deepEqual(rows(db), expectedSummary(await allEvents(log)));
-    assert.deepEqual(await projector.lag(), { events: 0, exact: true, seconds: 0 });
+    assert.deepEqual(await projector.lag(), {
+      position: await log.headPosition(),
+      events: 0,
+      exact: true,
+      seconds: 0,
+    });
   } finally {
     await projector.stop();
     db.close();

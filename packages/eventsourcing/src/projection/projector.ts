@@ -41,6 +41,8 @@ export interface ProjectorOptions {
 }
 
 export interface ProjectionLag {
+  /** The checkpoint the lag was measured from: the read model is caught up at `position + events`. */
+  readonly position: number;
   /** Events in the log after the checkpoint (an upper bound when `exact` is false). */
   readonly events: number;
   readonly exact: boolean;
@@ -88,10 +90,11 @@ export class Projector {
   }
 
   async lag(): Promise<ProjectionLag> {
-    const lag = await this.#options.source.lag(this.position);
+    const position = this.position;
+    const lag = await this.#options.source.lag(position);
     const seconds =
       lag.oldestRecordedAt === undefined ? 0 : Math.max(0, (Date.now() - lag.oldestRecordedAt) / 1000);
-    return { events: lag.events, exact: lag.exact, seconds };
+    return { position, events: lag.events, exact: lag.exact, seconds };
   }
 
   /** Resolves once the live read model includes `position` (rejects if the projector fails). */

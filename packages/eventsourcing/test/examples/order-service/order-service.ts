@@ -140,8 +140,8 @@ export async function startOrderService(herald: HeraldClient, pool: pg.Pool, sch
     },
     /** Waits until the read model includes everything Herald holds now. */
     async caughtUp(): Promise<void> {
-      const { events } = await projector.lag();
-      await projector.waitFor(projector.position + events);
+      const { position, events } = await projector.lag();
+      await projector.waitFor(position + events);
     },
     /** State and event in one transaction of the service's database. */
     async registerCustomer(id: string, name: string, email: string): Promise<void> {
