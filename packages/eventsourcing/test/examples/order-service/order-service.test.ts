@@ -34,7 +34,11 @@ test("the order service example: commands, the query API, the outbox", {
     await assert.rejects(service.registerCustomer("c1", "Ada again", "x@example.com")); // rolled back: no event
     // The relay publishes in the background; wait for the integration event in Herald.
     let published: unknown[] = [];
-    for await (const entry of herald.events({ follow: true, pollIntervalMs: 20 })) {
+    for await (const entry of herald.events({
+      follow: true,
+      pollIntervalMs: 20,
+      signal: AbortSignal.timeout(30_000),
+    })) {
       if (entry.event.type === "shop.integration.customer-registered") {
         published = [entry.event.data];
         break;
