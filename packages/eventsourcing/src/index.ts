@@ -1,0 +1,58 @@
+// @herald/eventsourcing: deciders, the command handler, event stores, snapshots, projections.
+export {
+  type CatalogCodec,
+  catalogCodec,
+  type DomainEventOf,
+  type EventAttributes,
+  type EventCatalog,
+} from "./catalog.js";
+export {
+  CommandHandler,
+  type CommandHandlerOptions,
+  type CommandOptions,
+  type CommandResult,
+} from "./command-handler.js";
+export { type Decider, decisionEvents, fold } from "./decider.js";
+export { CommandConflictError, DomainError, UnreadableEventError } from "./errors.js";
+export { type EventStore, eventLogStore, heraldStore, type StreamEvent } from "./event-store.js";
+export {
+  metadataSnapshotStore,
+  SNAPSHOT_EVENT_TYPE,
+  type Snapshot,
+  type SnapshotOptions,
+  type SnapshotStore,
+  streamSnapshotStore,
+} from "./snapshots.js";
+export {
+  type PostgresProjection,
+  type PostgresProjectionOptions,
+  postgresProjection,
+} from "./projection/postgres.js";
+export {
+  type BatchReport,
+  type ProjectionBackend,
+  type ProjectionLag,
+  Projector,
+  type ProjectorOptions,
+} from "./projection/projector.js";
+export {
+  eventLogSource,
+  type HeraldSourceOptions,
+  heraldSource,
+  type ProjectionEvent,
+  type ProjectionSource,
+  type ProjectionSubscription,
+  type SourceLag,
+} from "./projection/source.js";
+export { type SqliteProjection, sqliteProjection } from "./projection/sqlite.js";
+export {
+  heraldPublisher,
+  type OutboxInsert,
+  type OutboxPublisher,
+  type OutboxRow,
+  type OutboxStore,
+  outboxInserts,
+} from "./outbox/outbox.js";
+export { type PostgresOutbox, type PostgresOutboxOptions, postgresOutbox } from "./outbox/postgres.js";
+export { OutboxRelay, type OutboxRelayOptions } from "./outbox/relay.js";
+export { type SqlExecutor, type SqlOutbox, sqliteOutbox } from "./outbox/sqlite.js";

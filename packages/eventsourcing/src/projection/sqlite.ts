@@ -1,0 +1,100 @@
+// Read models in SQLite (better-sqlite3): the projection's writes and the checkpoint in one
+// transaction of the read-model database.
+import type { Database } from "better-sqlite3";
+import { type CatalogCodec, catalogCodec, type DomainEventOf, type EventCatalog } from "../catalog.js";
+import { UnreadableEventError } from "../errors.js";
+import type { ProjectionBackend } from "./projector.js";
+import type { ProjectionEvent } from "./source.js";
+import { ACTIVE_TABLE, CHECKPOINTS_TABLE, checkProjectionName, generationTable } from "./tables.js";
+
+export interface SqliteProjection<C extends EventCatalog> {
+  /** Also the name of the view to query. */
+  readonly name: string;
+  /** The events it reads; others only move the checkpoint. */
+  readonly events: C;
+  /** Creates the read model's table `table` (already quoted; a new name per generation). */
+  createTable(db: Database, table: string): void;
+  /** Applies one event (inside the batch's transaction: do not commit or open one). */
+  apply(db: Database, table: string, event: DomainEventOf<C>, meta: ProjectionEvent): void;
+}
+
+/** The projection's backend on `db` (the caller owns the connection). */
+export function sqliteProjection<C extends EventCatalog>(
+  db: Database,
+  projection: SqliteProjection<C>,
+): ProjectionBackend {
+  checkProjectionName(projection.name);
+  const name = projection.name;
+  const codec: CatalogCodec<DomainEventOf<C>> = catalogCodec(projection.events);
+  db.exec(`CREATE TABLE IF NOT EXISTS ${CHECKPOINTS_TABLE} (
+      name TEXT NOT NULL, generation INTEGER NOT NULL, position INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+      PRIMARY KEY (name, generation));
+    CREATE TABLE IF NOT EXISTS ${ACTIVE_TABLE} (name TEXT PRIMARY KEY, generation INTEGER NOT NULL);`);
+  const readCheckpoint = db.prepare<[string, number], { position: number }>(
+    `SELECT position FROM ${CHECKPOINTS_TABLE} WHERE name = ? AND generation = ?`,
+  );
+  const writeCheckpoint = db.prepare(
+    `INSERT INTO ${CHECKPOINTS_TABLE} (name, generation, position, updated_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (name, generation) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
+  );
+  const activeOf = db.prepare<[string], { generation: number }>(
+    `SELECT generation FROM ${ACTIVE_TABLE} WHERE name = ?`,
+  );
+
+  const prepare = db.transaction((generation: number) => {
+    const table = generationTable(name, generation);
+    db.exec(`DROP TABLE IF EXISTS ${table}`);
+    projection.createTable(db, table);
+    writeCheckpoint.run(name, generation, 0, Date.now());
+  });
+  const showView = (generation: number) => {
+    db.exec(
+      `DROP VIEW IF EXISTS "${name}"; CREATE VIEW "${name}" AS SELECT * FROM ${generationTable(name, generation)}`,
+    );
+  };
+  const open = db.transaction(() => {
+    const active = activeOf.get(name);
+    if (active !== undefined)
+      return {
+        generation: active.generation,
+        position: readCheckpoint.get(name, active.generation)?.position ?? 0,
+      };
+    prepare(1);
+    db.prepare(`INSERT INTO ${ACTIVE_TABLE} (name, generation) VALUES (?, ?)`).run(name, 1);
+    showView(1);
+    return { generation: 1, position: 0 };
+  });
+  const applyBatch = db.transaction((generation: number, events: readonly ProjectionEvent[]) => {
+    const table = generationTable(name, generation);
+    // Re-read inside the transaction: another projector of the same name may have moved it on.
+    const checkpoint = readCheckpoint.get(name, generation)?.position ?? 0;
+    let position = checkpoint;
+    for (const e of events) {
+      if (e.position <= checkpoint) continue;
+      if (codec.knows(e.event)) projection.apply(db, table, decode(codec, e), e);
+      position = e.position;
+    }
+    if (position > checkpoint) writeCheckpoint.run(name, generation, position, Date.now());
+  });
+  const swap = db.transaction((from: number, to: number) => {
+    showView(to);
+    db.prepare(`UPDATE ${ACTIVE_TABLE} SET generation = ? WHERE name = ?`).run(to, name);
+    db.exec(`DROP TABLE IF EXISTS ${generationTable(name, from)}`);
+    db.prepare(`DELETE FROM ${CHECKPOINTS_TABLE} WHERE name = ? AND generation = ?`).run(name, from);
+  });
+  return {
+    name,
+    open: async () => open(),
+    applyBatch: async (generation, events) => applyBatch(generation, events),
+    prepare: async (generation) => prepare(generation),
+    swap: async (from, to) => swap(from, to),
+  };
+}
+
+export function decode<E>(codec: CatalogCodec<E & { type: string; data: unknown }>, e: ProjectionEvent): E {
+  try {
+    return codec.decode(e.event);
+  } catch (error) {
+    throw new UnreadableEventError(e.stream, e.version, (error as Error).message, { cause: error });
+  }
+}
