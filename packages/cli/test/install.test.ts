@@ -157,6 +157,7 @@ describe("install from the packed tarballs", { timeout: 12 * MINUTE }, () => {
       `herald-transport-amqp-${version}.tgz`,
       `herald-transport-nats-${version}.tgz`,
       `herald-transport-redis-${version}.tgz`,
+      `herald-workflows-${version}.tgz`,
     ]);
   });
 
