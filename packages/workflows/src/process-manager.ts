@@ -63,6 +63,8 @@ export interface ProcessManagerOptions<State, Events extends EventMap> {
   readonly maxRetries?: number;
   /** A timer cancel that failed (never fails the step: a stale timer is ignored when it fires). */
   readonly onCancelError?: (error: unknown) => void;
+  /** Sees each event `handle` finished, with what it did (logs, metrics). */
+  readonly onHandled?: (event: CloudEvent, outcome: HandleOutcome) => void;
 }
 
 export interface RunOptions {
@@ -110,7 +112,8 @@ export class ProcessManager<State, Events extends EventMap> {
 
   /** The manager as an SDK handler (`client.subscribe(id, manager.handle)`); acks once dispatched. */
   readonly handle: Handler = async (event) => {
-    await this.handleEvent(event);
+    const outcome = await this.handleEvent(event);
+    this.#options.onHandled?.(event, outcome);
     return undefined;
   };
 

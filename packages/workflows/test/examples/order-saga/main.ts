@@ -16,15 +16,11 @@ if (role === "orchestrator") {
     store: heraldStore(client),
     publish: heraldPublisher(client),
     timers: heraldTimers(client),
+    onHandled: (_event, outcome) => process.stdout.write(`H ${outcome}\n`),
   });
-  const id = "orchestrator";
-  await client.ensureSubscription(
-    { id, types: manager.types(), config: { start: "beginning", ackTimeoutMs: 3_000, maxDeliveries: 1_000 } },
-    { onDifference: "keep" },
-  );
-  client.subscribe(id, async (event) => {
-    const outcome = await manager.handleEvent(event);
-    process.stdout.write(`H ${outcome}\n`);
+  await manager.run(client, {
+    subscription: "orchestrator",
+    config: { start: "beginning", ackTimeoutMs: 3_000, maxDeliveries: 1_000 },
   });
 } else {
   await startService(client, role, mode);
