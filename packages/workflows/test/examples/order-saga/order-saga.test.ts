@@ -10,7 +10,7 @@ import type { CloudEvent } from "@herald/cloudevents";
 import { decodeJsonEventObject } from "@herald/cloudevents";
 import { HeraldClient } from "@herald/sdk";
 import { type HeraldServer, startServer } from "@herald/server";
-import { SAGA_EVENTS } from "@herald/workflows";
+import { DISPATCHED_TYPE, SAGA_EVENTS } from "@herald/workflows";
 import { SOURCE } from "./saga.js";
 import { DECLINE_ABOVE, HANG_AMOUNT, type Mode } from "./services.js";
 
@@ -111,7 +111,7 @@ const outcomes = (events: CloudEvent[]) =>
     [SAGA_EVENTS.completed, SAGA_EVENTS.compensated, SAGA_EVENTS.failed].includes(e.type as never),
   );
 
-test("orchestrated: completed, payment declined (reservation released), payment timeout (refund, release)", {
+test("orchestrated: completed, payment declined (reservation released), payment timeout across an orchestrator restart (refund, release)", {
   timeout: 60_000,
 }, async () => {
   const s = await system("orchestrated", ["2500"]);
@@ -125,6 +125,17 @@ test("orchestrated: completed, payment declined (reservation released), payment 
       const sent = await s.client.send(placed(id, amount));
       assert.equal(sent.kind, "ack");
     }
+    // Once the payment step of "hangs" is dispatched (its timer scheduled), the orchestrator is
+    // SIGKILLed and started again: the timer is durable (in the broker), the new life handles it.
+    await until(s.client, (all) =>
+      all.some(
+        (e) =>
+          e.type === DISPATCHED_TYPE && e.subject === "hangs" && (e.data as { through: number }).through >= 2,
+      ),
+    );
+    s.orchestrator!.proc.kill("SIGKILL");
+    assert.equal(await s.orchestrator!.exited, "SIGKILL");
+    s.orchestrator = await start(s.server.url, "orchestrator", "orchestrated", "2500");
     const events = await until(s.client, (all) => outcomes(all).length === 3);
     // The payment timer is a lower bound: nothing timed out before it was due.
     assert.ok(Date.now() - began >= 2_500, "the timeout waited for its time");
