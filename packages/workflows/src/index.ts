@@ -28,6 +28,7 @@ export {
 export type {
   EmittedInit,
   EventMap,
+  EventMapOf,
   HandleOutcome,
   InstanceSnapshot,
   InstanceView,

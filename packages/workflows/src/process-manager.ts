@@ -149,7 +149,8 @@ export class ProcessManager<State, Events extends EventMap> {
    * (a broker that delivered it early redelivers it then) and InstanceConflictError after
    * `maxRetries` lost races; either way nothing is lost: the event is redelivered.
    */
-  async handleEvent(event: CloudEvent): Promise<HandleOutcome> {
+  async handleEvent(received: CloudEvent): Promise<HandleOutcome> {
+    const event = this.#parse(received);
     let key: string | undefined;
     const timer = event.type === TIMER_EVENT_TYPE ? timerData(event) : undefined;
     if (event.type === TIMER_EVENT_TYPE) {
@@ -219,6 +220,12 @@ export class ProcessManager<State, Events extends EventMap> {
       if (outcome === "stepped") await this.#dispatch(stream, key, folded);
       return outcome;
     }
+  }
+
+  /** The event upcast and validated by its catalog definition (EventDataValidationError is non-retryable). */
+  #parse(event: CloudEvent): CloudEvent {
+    const definition = this.definition.events?.[event.type];
+    return definition === undefined ? event : definition.parse(event);
   }
 
   #record(key: string, record: { type: string; data: unknown }): CloudEvent {

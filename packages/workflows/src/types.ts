@@ -1,6 +1,8 @@
 // The types of a process definition and of what a process manager stores, apart from the code that
 // runs them (nats.js kv/src/types.ts style).
 import type { CloudEvent, CloudEventInit } from "@herald/cloudevents";
+import type { EventCatalog } from "@herald/eventsourcing";
+import type { EventData } from "@herald/sdk";
 
 /** An event a step emits: `source` defaults to the process's source, `id` to a deterministic one. */
 export type EmittedInit = Pick<CloudEventInit, "type"> &
@@ -75,6 +77,9 @@ export type TimeoutStep<State> = (
 /** `{ "order.placed": { orderId: string }, … }`: the event types a process reacts to and their data. */
 export type EventMap = Readonly<Record<string, unknown>>;
 
+/** The EventMap of an event catalog (`{ "order.placed": OrderPlaced, … }` of defineEvent definitions). */
+export type EventMapOf<C extends EventCatalog> = { readonly [K in keyof C & string]: EventData<C[K]> };
+
 export interface ProcessDefinition<State, Events extends EventMap> {
   /** Names the instance streams (`workflow.<name>.<key>`) and the default source. */
   readonly name: string;
@@ -87,6 +92,12 @@ export interface ProcessDefinition<State, Events extends EventMap> {
   readonly initialStatus?: string;
   /** Statuses in which the instance is done: later events are ignored, not parked. */
   readonly final?: readonly string[];
+  /**
+   * defineEvent definitions of the events it reacts to (optional). When given, an event of a catalog
+   * type is upcast and validated before its step (parked events too); one that fails validation is
+   * refused as non-retryable (the broker dead-letters it).
+   */
+  readonly events?: EventCatalog;
   readonly on: { readonly [K in keyof Events & string]?: Step<State, Events[K]> };
   readonly onTimeout?: Readonly<Record<string, TimeoutStep<State>>>;
 }

@@ -6,8 +6,9 @@ import { test } from "node:test";
 import { CloudEvent } from "@herald/cloudevents";
 import { eventLogStore } from "@herald/eventsourcing";
 import { createMemoryLog } from "@herald/log";
-import { RetryableError } from "@herald/sdk";
-import { type ProcessDefinition, ProcessManager, TIMER_EVENT_TYPE } from "@herald/workflows";
+import { defineEvent, EventDataValidationError, RetryableError } from "@herald/sdk";
+import { type EventMapOf, type ProcessDefinition, ProcessManager, TIMER_EVENT_TYPE } from "@herald/workflows";
+import { Type } from "@sinclair/typebox";
 import { TestClock, WorkflowHarness } from "@herald/workflows/testing";
 import fc from "fast-check";
 
@@ -228,6 +229,36 @@ test("events without a key, of other types, or timers of another process are ign
       },
     });
     assert.equal(await h.manager.handleEvent(foreign), "ignored");
+  } finally {
+    await h.close();
+  }
+});
+
+test("with an event catalog, events are upcast and validated before their step; invalid ones are refused", async () => {
+  const Started = defineEvent({
+    type: "typed.start",
+    version: 2,
+    schema: Type.Object({ n: Type.Integer() }),
+    upcasters: { 1: (d) => ({ n: Number((d as { count: string }).count) }) },
+  });
+  const catalog = { "typed.start": Started };
+  const typed: ProcessDefinition<{ n: number }, EventMapOf<typeof catalog>> = {
+    name: "typed",
+    events: catalog,
+    initialState: () => ({ n: 0 }),
+    on: { "typed.start": (_i, event) => ({ status: "started", state: { n: event.data.n } }) },
+  };
+  const h = new WorkflowHarness(typed);
+  try {
+    assert.deepEqual(await h.deliver({ type: "typed.start", correlationid: "k", data: { count: "4" } }), [
+      "stepped",
+    ]);
+    assert.deepEqual((await h.instance("k"))?.state, { n: 4 });
+    await assert.rejects(
+      h.deliver({ type: "typed.start", correlationid: "k2", dataversion: 2, data: { n: "x" } }),
+      EventDataValidationError,
+    );
+    assert.equal(await h.instance("k2"), undefined);
   } finally {
     await h.close();
   }
