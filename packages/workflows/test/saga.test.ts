@@ -127,3 +127,19 @@ test("a wrong expectation fails the specification", async (t) => {
     await rejects(workflowSpec(saga).given([]).when(placed).then({ emitted: [] }));
   });
 });
+
+test("docs/workflows.md's example: the payment timeout refunds, then releases", async () => {
+  const documented = orderSaga({ paymentTimeoutMs: 30_000 });
+  await workflowSpec(documented)
+    .given([placed, reserved])
+    .when([{ advance: 30_000 }, { type: "payment.refunded", data: { orderId: "o1" } }])
+    .then({
+      status: "compensating:reserve",
+      emitted: [
+        { type: "payment.refund", data: { orderId: "o1" } },
+        { type: "herald.saga.step-compensated", data: { saga: "order", key: "o1", step: "pay", attempt: 1 } },
+        { type: "stock.release", data: { orderId: "o1" } },
+      ],
+      timers: ["compensation-retry"],
+    });
+});

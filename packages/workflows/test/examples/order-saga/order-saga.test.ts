@@ -125,13 +125,20 @@ test("orchestrated: completed, payment declined (reservation released), payment 
       const sent = await s.client.send(placed(id, amount));
       assert.equal(sent.kind, "ack");
     }
-    // Once the payment step of "hangs" is dispatched (its timer scheduled), the orchestrator is
-    // SIGKILLed and started again: the timer is durable (in the broker), the new life handles it.
-    await until(s.client, (all) =>
-      all.some(
-        (e) =>
-          e.type === DISPATCHED_TYPE && e.subject === "hangs" && (e.data as { through: number }).through >= 2,
-      ),
+    // Once "ok" and "declined" are done and the payment step of "hangs" is dispatched (its timer
+    // scheduled), the orchestrator is SIGKILLed and started again: the timer is durable (in the
+    // broker), the new life handles it. (Killed earlier, "ok"'s own payment timer could come due
+    // while nobody consumes, and win against its payment.taken waiting in the broker: a timeout.)
+    await until(
+      s.client,
+      (all) =>
+        outcomes(all).length === 2 &&
+        all.some(
+          (e) =>
+            e.type === DISPATCHED_TYPE &&
+            e.subject === "hangs" &&
+            (e.data as { through: number }).through >= 2,
+        ),
     );
     s.orchestrator!.proc.kill("SIGKILL");
     assert.equal(await s.orchestrator!.exited, "SIGKILL");
