@@ -114,7 +114,9 @@ const outcomes = (events: CloudEvent[]) =>
 test("orchestrated: completed, payment declined (reservation released), payment timeout across an orchestrator restart (refund, release)", {
   timeout: 60_000,
 }, async () => {
-  const s = await system("orchestrated", ["2500"]);
+  // The payment timeout: long enough for "ok" to be paid on a loaded machine, short for the test.
+  const PAYMENT_TIMEOUT_MS = 4_000;
+  const s = await system("orchestrated", [String(PAYMENT_TIMEOUT_MS)]);
   try {
     const began = Date.now();
     for (const [id, amount] of [
@@ -142,10 +144,10 @@ test("orchestrated: completed, payment declined (reservation released), payment 
     );
     s.orchestrator!.proc.kill("SIGKILL");
     assert.equal(await s.orchestrator!.exited, "SIGKILL");
-    s.orchestrator = await start(s.server.url, "orchestrator", "orchestrated", "2500");
+    s.orchestrator = await start(s.server.url, "orchestrator", "orchestrated", String(PAYMENT_TIMEOUT_MS));
     const events = await until(s.client, (all) => outcomes(all).length === 3);
     // The payment timer is a lower bound: nothing timed out before it was due.
-    assert.ok(Date.now() - began >= 2_500, "the timeout waited for its time");
+    assert.ok(Date.now() - began >= PAYMENT_TIMEOUT_MS, "the timeout waited for its time");
     const of = (id: string) =>
       events.filter((e) => orderOf(e) === id && e.type !== "herald.workflow.timeout").map((e) => e.type);
     const outcome = (id: string) => outcomes(events).find((e) => orderOf(e) === id);
