@@ -175,6 +175,7 @@ export class ProcessManager<State, Events extends EventMap> {
         await this.#dispatch(stream, key, folded);
         return "ignored";
       }
+      if (folded.parked.has(refKey(event))) return "parked"; // redelivered while it waits
       const records: { type: string; data: unknown }[] = [];
       let outcome: HandleOutcome;
       const first = timer ? this.#timerStep(key, folded, event, timer) : this.#eventStep(key, folded, event);

@@ -45,6 +45,9 @@ test("a reply that arrives before the instance exists is parked, then applied af
   const h = new WorkflowHarness(ping);
   try {
     assert.deepEqual(await h.deliver(ev("ping.reply", "k1", "r1")), ["parked"]);
+    const version = (await h.instance("k1"))?.version;
+    assert.deepEqual(await h.deliver(ev("ping.reply", "k1", "r1")), ["parked"], "redelivered while parked");
+    assert.equal((await h.instance("k1"))?.version, version, "parked once");
     assert.equal((await h.instance("k1"))?.parked.length, 1);
     assert.deepEqual(await h.deliver(ev("ping.start", "k1", "s1")), ["stepped"]);
     const instance = await h.instance("k1");
