@@ -292,8 +292,10 @@ export class ProcessManager<State, Events extends EventMap> {
     const status = transition.status ?? folded.status;
     const entry = enters ? seq : folded.entry;
     const correlationid = correlationOf(input);
+    const now = this.#clock.now();
     const emit = (transition.emit ?? []).map((init, index) => {
       const event = new CloudEvent({
+        time: new Date(now),
         ...init,
         source: init.source ?? this.source,
         id: init.id ?? derivedEventId({ source: stream, id: String(seq) }, index),
@@ -302,7 +304,6 @@ export class ProcessManager<State, Events extends EventMap> {
       });
       return event.toJSON();
     });
-    const now = this.#clock.now();
     const timers = (transition.timeouts ?? []).map((request) => {
       const at =
         request.at !== undefined
