@@ -7,7 +7,13 @@ import { CloudEvent } from "@herald/cloudevents";
 import { eventLogStore } from "@herald/eventsourcing";
 import { createMemoryLog } from "@herald/log";
 import { defineEvent, EventDataValidationError, RetryableError } from "@herald/sdk";
-import { type EventMapOf, type ProcessDefinition, ProcessManager, TIMER_EVENT_TYPE } from "@herald/workflows";
+import {
+  type EventMapOf,
+  type ProcessDefinition,
+  ProcessManager,
+  StepError,
+  TIMER_EVENT_TYPE,
+} from "@herald/workflows";
 import { Type } from "@sinclair/typebox";
 import { TestClock, WorkflowHarness } from "@herald/workflows/testing";
 import fc from "fast-check";
@@ -262,6 +268,35 @@ test("with an event catalog, events are upcast and validated before their step; 
       EventDataValidationError,
     );
     assert.equal(await h.instance("k2"), undefined);
+  } finally {
+    await h.close();
+  }
+});
+
+test("a timeout `at` a time fires when the clock reaches it; a step that throws fails the event with StepError", async () => {
+  const alarm: ProcessDefinition<null, { "alarm.set": { at: string }; "alarm.boom": unknown }> = {
+    name: "alarm",
+    initialState: () => null,
+    on: {
+      "alarm.set": (_i, event) => ({ status: "set", timeouts: [{ name: "ring", at: event.data.at }] }),
+      "alarm.boom": () => {
+        throw new Error("boom");
+      },
+    },
+    onTimeout: { ring: () => ({ status: "rung", emit: [{ type: "alarm.rang" }] }) },
+  };
+  const h = new WorkflowHarness(alarm, { start: Date.UTC(2026, 0, 1, 12) });
+  try {
+    await h.deliver({ type: "alarm.set", correlationid: "a", data: { at: "2026-01-01T12:10:00Z" } });
+    assert.deepEqual(await h.deliver({ advance: 9 * 60_000 }), []);
+    assert.deepEqual(await h.deliver({ advance: 60_000 }), ["stepped"]);
+    assert.equal((await h.instance("a"))?.status, "rung");
+    assert.deepEqual(
+      h.published.map((e) => e.type),
+      ["alarm.rang"],
+    );
+    await assert.rejects(h.deliver({ type: "alarm.boom", correlationid: "a" }), StepError);
+    assert.equal((await h.instance("a"))?.steps, 2, "nothing stored for the failed step");
   } finally {
     await h.close();
   }
