@@ -143,3 +143,20 @@ test("docs/workflows.md's example: the payment timeout refunds, then releases", 
       timers: ["compensation-retry"],
     });
 });
+
+test("one long clock move fires each retry timer at its own time, the ones the firings start included", async () => {
+  await workflowSpec(saga)
+    .given([placed, reserved, { type: "payment.failed", data: { orderId: "o1" } }])
+    .when({ advance: 60_000 })
+    .then({
+      status: SAGA_STATUS.failed,
+      emitted: [
+        outcome(SAGA_EVENTS.compensationAttemptFailed, { step: "reserve", attempt: 1, reason: "no reply" }),
+        { type: "stock.release", data: { orderId: "o1" } },
+        outcome(SAGA_EVENTS.compensationAttemptFailed, { step: "reserve", attempt: 2, reason: "no reply" }),
+        { type: "stock.release", data: { orderId: "o1" } },
+        outcome(SAGA_EVENTS.compensationAttemptFailed, { step: "reserve", attempt: 3, reason: "no reply" }),
+        outcome(SAGA_EVENTS.failed, { step: "reserve", attempt: 3, reason: "pay failed" }),
+      ],
+    });
+});

@@ -37,6 +37,21 @@ export class TestClock implements Clock, TimerScheduler {
       .map((p) => ({ timer: p.timer, at: new Date(p.at) }));
   }
 
+  /**
+   * The earliest timer due at or before `until` (ms since the epoch), removed from the pending ones,
+   * with the clock moved to its due time; undefined (the clock unmoved) when none is due by then.
+   * Handling each timer before asking for the next lets timers it starts fire in the same move.
+   */
+  nextDue(until: number): CloudEvent | undefined {
+    let first: [string, Pending] | undefined;
+    for (const entry of this.#pending.entries())
+      if (entry[1].at <= until && (first === undefined || entry[1].at < first[1].at)) first = entry;
+    if (first === undefined) return undefined;
+    this.#pending.delete(first[0]);
+    this.#now = Math.max(this.#now, first[1].at);
+    return first[1].timer;
+  }
+
   /** Moves the clock by `ms`; returns the timers now due (removed from the pending ones), in due order. */
   advance(ms: number): CloudEvent[] {
     if (!(ms >= 0)) throw new RangeError(`advance(${ms}): ms must be ≥ 0`);
