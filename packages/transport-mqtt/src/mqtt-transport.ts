@@ -76,12 +76,18 @@ export async function connectMqttTransport(options: MqttTransportOptions = {}): 
 
 /** A topic the transport can publish to and share: no wildcards, not a `$` topic. */
 function checkTopic(topic: string, what: string): void {
-  if (typeof topic !== "string" || topic.length === 0 || /[+#\u0000]/.test(topic) || topic.startsWith("$"))
+  if (
+    typeof topic !== "string" ||
+    topic.length === 0 ||
+    /[+#]/.test(topic) ||
+    topic.includes("\0") ||
+    topic.startsWith("$")
+  )
     throw new TypeError(`${what} must be a non-empty MQTT topic without wildcards or a leading $: ${topic}`);
 }
 
 function checkGroup(group: string): void {
-  if (typeof group !== "string" || group.length === 0 || /[/+#$\u0000]/.test(group))
+  if (typeof group !== "string" || group.length === 0 || /[/+#$]/.test(group) || group.includes("\0"))
     throw new TypeError(`a group must be a non-empty MQTT topic level (no / + # $): ${group}`);
 }
 
@@ -169,6 +175,8 @@ function puback(client: MqttClient, messageId: number): Promise<void> {
     packet: { cmd: "puback"; messageId: number; reasonCode: number },
     cb: (error?: Error) => void,
   ) => void;
+  // Not on a connection being closed: the broker redelivers the message to the session instead.
+  if (client.disconnecting || !client.connected) return Promise.reject(new Error("not connected: no PUBACK"));
   return new Promise((resolve, reject) =>
     send.call(client, { cmd: "puback", messageId, reasonCode: 0 }, (error) =>
       error ? reject(error) : resolve(),
@@ -319,6 +327,8 @@ class MqttGroupMember implements TransportSubscription {
   /** Received, not yet PUBACKed (running, or waiting for their not-before). */
   readonly #holding = new Set<Holding>();
   readonly #adopting = new Set<string>();
+  /** Open adoptions, stopped when this member closes (the session they hold waits for the next one). */
+  readonly #adopters = new Set<MqttClient>();
   #client: MqttClient | undefined;
   #closing: Promise<void> | undefined;
   #resolveClosed!: () => void;
@@ -404,6 +414,7 @@ class MqttGroupMember implements TransportSubscription {
 
   async #close(drainMs: number): Promise<void> {
     const client = this.#client!;
+    for (const adopter of this.#adopters) adopter.end(true);
     try {
       // Handlers get drainMs; their acks are written; what stays unsettled is handed back (retry topic).
       await this.#pool.drain(drainMs);
@@ -550,6 +561,7 @@ class MqttGroupMember implements TransportSubscription {
         properties: { willDelayInterval: this.#settings.willDelaySeconds },
       },
       customHandleAcks: (topic, _message, packet: Received, ack) => {
+        if (this.#pool.closing) return; // left in the session; no PUBACK
         if (topic === marker) {
           ack(0);
           done();
@@ -565,6 +577,8 @@ class MqttGroupMember implements TransportSubscription {
         );
       },
     });
+    this.#adopters.add(adopter);
+    adopter.once("close", () => done());
     try {
       await adopter.unsubscribeAsync([
         `$share/${will.group}/${will.topic}`,
@@ -574,12 +588,15 @@ class MqttGroupMember implements TransportSubscription {
       await adopter.subscribeAsync(marker, { qos: 1 });
       await adopter.publishAsync(marker, "", { qos: 1 });
       await withTimeout(drained, 60_000);
+      if (!adopter.connected) return; // stopped (this member closes) or taken over by another adopter
       // Nothing left in it: forget the Will and end the session.
       await this.#client!.publishAsync(willTopic, "", { qos: 1, retain: true });
       await adopter.endAsync(false, { reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
     } catch (error) {
       adopter.end(true);
-      throw error;
+      if (!this.#pool.closing) throw error;
+    } finally {
+      this.#adopters.delete(adopter);
     }
   }
 }
