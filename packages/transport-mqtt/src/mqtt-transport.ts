@@ -391,6 +391,19 @@ class MqttGroupMember implements TransportSubscription {
         this.#receive(packet);
       },
     });
+    // Mosquitto 2.0 restores a persistent session after a restart, its plain subscriptions included,
+    // but not its shared ones (measured on 2.0.11): every reconnect subscribes them again.
+    this.#client.on("connect", () => {
+      if (!this.#pool.closing)
+        // `resubscribe`: MQTT.js would otherwise skip topics it believes subscribed.
+        this.#client!.subscribeAsync(
+          Object.assign(Object.fromEntries(this.#subscriptions.map((t) => [t, { qos: 1 as const }])), {
+            resubscribe: true,
+          }),
+        ).catch((error: unknown) =>
+          this.#settings.onError(new Error(`resubscribing after a reconnect: ${String(error)}`)),
+        );
+    });
     this.#client.on("disconnect", (packet) => {
       // 0x8E: another connection took this session over (a member that thought this one dead).
       if (packet.reasonCode === 0x8e) {

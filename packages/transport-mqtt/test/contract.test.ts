@@ -5,7 +5,7 @@ import { decodeJsonEventObject } from "@herald/cloudevents";
 import type { DeadLetterData } from "@herald/protocol";
 import { type StoredDeadLetter, transportContract } from "@herald/sdk/testing";
 import { connectMqttTransport, type MqttTransport } from "@herald/transport-mqtt";
-import { mqttUp, needsMqtt, sessionExpirySeconds, url } from "./support/mqtt.js";
+import { mqttUp, needsMqtt, restartableMosquitto, sessionExpirySeconds, url } from "./support/mqtt.js";
 
 if (mqttUp)
   transportContract(
@@ -14,6 +14,7 @@ if (mqttUp)
       connect: (mode) =>
         connectMqttTransport({ url, sessionExpirySeconds, ...(mode ? { contentMode: mode } : {}) }),
       topic: (token) => `herald-ct/${token}`,
+      restartable: restartableMosquitto,
       deadLetters: async (transport, topic, group): Promise<StoredDeadLetter[]> => {
         const letters = await (transport as MqttTransport).deadLetters(topic, group);
         return letters
@@ -34,6 +35,10 @@ if (mqttUp)
       contentModes: true,
       ackTimeout: true,
       newGroupsGetHistory: false,
+      // Mosquitto 2.0.11 restores sessions after a restart but not their shared subscriptions: the
+      // members subscribe again on reconnecting, and what is published before they have is not
+      // delivered to their groups (README, "Engine restarts"; test/reconnect.test.ts covers the rest).
+      reconnect: false,
     },
   );
 else test("Transport contract: mqtt", needsMqtt, () => {});

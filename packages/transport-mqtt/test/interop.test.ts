@@ -51,49 +51,53 @@ test("a plain MQTT 5 subscriber reads what the transport publishes (binary mode)
   }
 });
 
-test("a Herald consumer gets what a plain client publishes (binary and structured mode)", needsMqtt, async () => {
-  const topic = `herald-interop/${randomUUID().slice(0, 8)}`;
-  const transport = await connectMqttTransport({ url, sessionExpirySeconds });
-  const plain = await plainClient();
-  const got: TransportMessage[] = [];
-  const sub = await transport.subscribe({ topic, group: "herald" }, async (m) => {
-    got.push(m);
-    await m.ack();
-  });
-  try {
-    await plain.publishAsync(topic, JSON.stringify({ from: "mqtt.js", mode: "binary" }), {
-      qos: 1,
-      properties: {
-        contentType: "application/json",
-        userProperties: { specversion: "1.0", id: "plain-1", source: "/plain", type: "com.example.plain" },
-      },
+test(
+  "a Herald consumer gets what a plain client publishes (binary and structured mode)",
+  needsMqtt,
+  async () => {
+    const topic = `herald-interop/${randomUUID().slice(0, 8)}`;
+    const transport = await connectMqttTransport({ url, sessionExpirySeconds });
+    const plain = await plainClient();
+    const got: TransportMessage[] = [];
+    const sub = await transport.subscribe({ topic, group: "herald" }, async (m) => {
+      got.push(m);
+      await m.ack();
     });
-    await plain.publishAsync(
-      topic,
-      JSON.stringify({
-        specversion: "1.0",
-        id: "plain-2",
-        source: "/plain",
-        type: "com.example.plain",
-        datacontenttype: "application/json",
-        data: { from: "mqtt.js", mode: "structured" },
-      }),
-      { qos: 1, properties: { contentType: "application/cloudevents+json; charset=utf-8" } },
-    );
-    const deadline = Date.now() + 10_000;
-    while (got.length < 2) {
-      assert.ok(Date.now() < deadline, "the plain client's events did not arrive");
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    try {
+      await plain.publishAsync(topic, JSON.stringify({ from: "mqtt.js", mode: "binary" }), {
+        qos: 1,
+        properties: {
+          contentType: "application/json",
+          userProperties: { specversion: "1.0", id: "plain-1", source: "/plain", type: "com.example.plain" },
+        },
+      });
+      await plain.publishAsync(
+        topic,
+        JSON.stringify({
+          specversion: "1.0",
+          id: "plain-2",
+          source: "/plain",
+          type: "com.example.plain",
+          datacontenttype: "application/json",
+          data: { from: "mqtt.js", mode: "structured" },
+        }),
+        { qos: 1, properties: { contentType: "application/cloudevents+json; charset=utf-8" } },
+      );
+      const deadline = Date.now() + 10_000;
+      while (got.length < 2) {
+        assert.ok(Date.now() < deadline, "the plain client's events did not arrive");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const byId = new Map(got.map((m) => [m.event.id, m]));
+      assert.equal(byId.get("plain-1")!.event.source, "/plain");
+      assert.deepEqual(byId.get("plain-1")!.event.data, { from: "mqtt.js", mode: "binary" });
+      assert.equal(byId.get("plain-2")!.event.type, "com.example.plain");
+      assert.deepEqual(byId.get("plain-2")!.event.data, { from: "mqtt.js", mode: "structured" });
+      assert.ok(got.every((m) => m.deliveryCount === 1));
+    } finally {
+      await sub.close({ drainMs: 1_000 });
+      await plain.endAsync();
+      await transport.close();
     }
-    const byId = new Map(got.map((m) => [m.event.id, m]));
-    assert.equal(byId.get("plain-1")!.event.source, "/plain");
-    assert.deepEqual(byId.get("plain-1")!.event.data, { from: "mqtt.js", mode: "binary" });
-    assert.equal(byId.get("plain-2")!.event.type, "com.example.plain");
-    assert.deepEqual(byId.get("plain-2")!.event.data, { from: "mqtt.js", mode: "structured" });
-    assert.ok(got.every((m) => m.deliveryCount === 1));
-  } finally {
-    await sub.close({ drainMs: 1_000 });
-    await plain.endAsync();
-    await transport.close();
-  }
-});
+  },
+);
