@@ -383,7 +383,11 @@ class MqttGroupMember implements TransportSubscription {
         payload: this.#record,
         qos: 1,
         retain: true,
-        properties: { willDelayInterval: this.#settings.willDelaySeconds },
+        properties: {
+          willDelayInterval: this.#settings.willDelaySeconds,
+          // The record goes when the session it points to would have expired.
+          messageExpiryInterval: this.#settings.sessionExpirySeconds,
+        },
       },
       customHandleAcks: (_topic, _message, packet: Received, done) => {
         // Go on reading at once; the PUBACK is sent when the handler settles (see puback()).
@@ -435,7 +439,11 @@ class MqttGroupMember implements TransportSubscription {
         // The session stays, subscribed: it keeps the group's messages while no member is connected
         // (and what it received while closing, unacknowledged). Its retained member record asks the
         // next member of the group to adopt it.
-        await client.publishAsync(this.#recordTopic, this.#record, { qos: 1, retain: true });
+        await client.publishAsync(this.#recordTopic, this.#record, {
+          qos: 1,
+          retain: true,
+          properties: { messageExpiryInterval: this.#settings.sessionExpirySeconds },
+        });
         // A normal DISCONNECT: the broker drops the Will.
         await client.endAsync(false, { reasonCode: 0 });
       } else {
@@ -571,7 +579,11 @@ class MqttGroupMember implements TransportSubscription {
         payload: Buffer.from(JSON.stringify(will)),
         qos: 1,
         retain: true,
-        properties: { willDelayInterval: this.#settings.willDelaySeconds },
+        properties: {
+          willDelayInterval: this.#settings.willDelaySeconds,
+          // The record goes when the session it points to would have expired.
+          messageExpiryInterval: this.#settings.sessionExpirySeconds,
+        },
       },
       customHandleAcks: (topic, _message, packet: Received, ack) => {
         if (this.#pool.closing) return; // left in the session; no PUBACK
