@@ -304,8 +304,6 @@ interface Holding {
   readonly packet: Received;
   /** Deliveries before this one. */
   readonly before: number;
-  /** The topic the event was published to (the retry topic's original). */
-  readonly origin: string;
   settled: boolean;
   timer?: NodeJS.Timeout;
 }
@@ -412,6 +410,8 @@ class MqttGroupMember implements TransportSubscription {
       // 0x8E: another connection took this session over (a member that thought this one dead).
       if (packet.reasonCode === 0x8e) {
         this.#settings.onError(new Error(`member ${this.clientId} was taken over; it stops`));
+        // No reconnect (it would take the session back): what it holds is the adopter's now.
+        this.#client!.end(true);
         void this.close({ drainMs: 0 });
       }
     });
@@ -468,7 +468,7 @@ class MqttGroupMember implements TransportSubscription {
     }
     const before = Number(userProperty(packet, DELIVERIES_PROPERTY) ?? "0") || 0;
     const retried = packet.topic === this.#retryTopic;
-    const h: Holding = { packet, before: before + (packet.dup ? 1 : 0), origin: this.topic, settled: false };
+    const h: Holding = { packet, before: before + (packet.dup ? 1 : 0), settled: false };
     // Closing: left unacknowledged in the session, for the member that adopts it.
     if (this.#pool.closing) return;
     this.#holding.add(h);

@@ -71,11 +71,15 @@ export class EngineProcess {
       stderr = (stderr + chunk.toString()).slice(-2_000);
     });
     this.#process = proc;
-    const exited = new Promise<never>((_, reject) =>
+    const exited = new Promise<never>((_, reject) => {
       proc.once("exit", (code) =>
         reject(new Error(`${this.#options.name} exited with ${code} while starting: ${stderr}`)),
-      ),
-    );
+      );
+      // Not installed (ENOENT) or not executable.
+      proc.once("error", (error) =>
+        reject(new Error(`cannot start ${this.#options.command}: ${error.message}`)),
+      );
+    });
     exited.catch(() => undefined);
     const deadline = Date.now() + (this.#options.startTimeoutMs ?? 15_000);
     for (;;) {
