@@ -4,6 +4,9 @@
 //            acknowledgement: PubAck, XADD reply, publisher confirm): events/s, latency p50/p99.
 //   consume: COUNT events already stored, one member (maxInFlight 64) acking each: events/s, and the
 //            latency publish → handler of a second, paced run is not measured here.
+// MQTT keeps nothing for a group that has no member connected (and Mosquitto queues at most 1 000
+// messages for an offline session): its consume phase subscribes first, then publishes COUNT and
+// waits until every one is handled, for the transport and the raw client alike.
 // Raw peers publish the JSON event format (one string) and parse it on receipt; the transports use
 // their binding's binary mode. Engines that are down are skipped.
 // Usage: node bench/dist/transports.js [--quick]   (COUNT 20 000, --quick 2 000)
@@ -12,12 +15,14 @@ import { randomUUID } from "node:crypto";
 import { CloudEvent } from "@herald/cloudevents";
 import type { Transport } from "@herald/sdk";
 import { connectAmqpTransport } from "@herald/transport-amqp";
+import { connectMqttTransport } from "@herald/transport-mqtt";
 import { connectNatsTransport } from "@herald/transport-nats";
 import { connectRedisTransport } from "@herald/transport-redis";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import amqp from "amqplib";
 import { Redis } from "ioredis";
+import mqtt from "mqtt";
 import { perSecond, percentiles, ratio } from "./lib/log-stats.js";
 
 const QUICK = process.argv.includes("--quick");
@@ -84,6 +89,61 @@ async function transportConsume(transport: Transport, topic: string): Promise<vo
   });
   await all;
   await sub.close();
+}
+
+/** Subscribes, then publishes COUNT in batches, and resolves once every one was handled (acked). */
+async function transportConsumeLive(transport: Transport, topic: string): Promise<void> {
+  let handled = 0;
+  let done!: () => void;
+  const all = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const sub = await transport.subscribe({ topic, group: "bench", maxInFlight: 64 }, async (m) => {
+    await m.ack();
+    if (++handled === COUNT) done();
+  });
+  for (let i = 0; i < COUNT; i += 500) {
+    await transport.publishBatch(
+      topic,
+      Array.from({ length: Math.min(500, COUNT - i) }, (_, j) => event(i + j)),
+    );
+  }
+  await all;
+  await sub.close();
+}
+
+async function mqttPeer(topic: string): Promise<Peer> {
+  const url = "mqtt://127.0.0.1:1883";
+  const publisher = await mqtt.connectAsync(url, { protocolVersion: 5 });
+  return {
+    publish: async (i) => {
+      await publisher.publishAsync(topic, json(i), { qos: 1 });
+    },
+    consume: async (count) => {
+      // A shared subscription at QoS 1, MQTT.js acking each message once the handler has parsed it.
+      const subscriber = await mqtt.connectAsync(url, { protocolVersion: 5 });
+      let n = 0;
+      const all = new Promise<void>((resolve) =>
+        subscriber.on("message", (_t, payload) => {
+          JSON.parse(payload.toString());
+          if (++n === count) resolve();
+        }),
+      );
+      await subscriber.subscribeAsync(`$share/bench/${topic}-consume`, { qos: 1 });
+      for (let i = 0; i < count; i += 500) {
+        await Promise.all(
+          Array.from({ length: Math.min(500, count - i) }, (_, j) =>
+            publisher.publishAsync(`${topic}-consume`, json(i + j), { qos: 1 }),
+          ),
+        );
+      }
+      await all;
+      await subscriber.endAsync();
+    },
+    close: async () => {
+      await publisher.endAsync();
+    },
+  };
 }
 
 async function natsPeer(subject: string): Promise<Peer> {
@@ -189,6 +249,7 @@ async function runEngine(
   connect: () => Promise<Transport>,
   peer: () => Promise<Peer>,
   cleanup: (topic: string) => Promise<void>,
+  live = false,
 ): Promise<EngineResult | { engine: string; skipped: string }> {
   let transport: Transport;
   try {
@@ -200,12 +261,15 @@ async function runEngine(
   const raw = await peer();
   try {
     // Declared before publishing: engines whose groups only see later events (RabbitMQ) need it.
-    await transport
-      .subscribe({ topic, group: "bench", maxInFlight: 1 }, async () => {})
-      .then((s) => s.close({ drainMs: 0 }));
+    if (!live)
+      await transport
+        .subscribe({ topic, group: "bench", maxInFlight: 1 }, async () => {})
+        .then((s) => s.close({ drainMs: 0 }));
     const heraldPublish = await publishPhase((i) => transport.publish(topic, event(i)));
     const rawPublish = await publishPhase((i) => raw.publish(i));
-    const heraldConsume = await timed(() => transportConsume(transport, topic));
+    const heraldConsume = await timed(() =>
+      live ? transportConsumeLive(transport, `${topic}-consume`) : transportConsume(transport, topic),
+    );
     const rawConsume = await timed(() => raw.consume(COUNT));
     const result: EngineResult = {
       engine,
@@ -272,6 +336,13 @@ const results = [
       await channel.deleteExchange(names.exchange);
       await connection.close();
     },
+  ),
+  await runEngine(
+    "mqtt",
+    () => connectMqttTransport({ sessionExpirySeconds: 60 }),
+    () => mqttPeer(`bench/raw/${randomUUID().slice(0, 8)}`),
+    async () => {},
+    true,
   ),
 ];
 console.log(JSON.stringify({ count: COUNT, concurrency: CONCURRENCY, results }));

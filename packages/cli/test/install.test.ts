@@ -155,6 +155,7 @@ describe("install from the packed tarballs", { timeout: 12 * MINUTE }, () => {
       `herald-server-${version}.tgz`,
       `herald-service-${version}.tgz`,
       `herald-transport-amqp-${version}.tgz`,
+      `herald-transport-mqtt-${version}.tgz`,
       `herald-transport-nats-${version}.tgz`,
       `herald-transport-redis-${version}.tgz`,
       `herald-workflows-${version}.tgz`,

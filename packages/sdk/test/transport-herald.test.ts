@@ -31,5 +31,6 @@ transportContract(
     contentModes: false,
     ackTimeout: true,
     newGroupsGetHistory: true,
+    reconnect: false, // HTTP keeps no connection to resume; the suite starts no `herald serve` of its own
   },
 );

@@ -9,6 +9,9 @@
 // maxDeliveries a `herald.deadletter` event is published (confirmed) to `herald.<topic>.deadletter`,
 // then the original is acked. Events are encoded with the AMQP binding of @herald/cloudevents (its
 // application properties as AMQP 0-9-1 headers): binary mode by default, structured on request.
+// amqplib does not reconnect: when the connection closes without close() (the broker restarted, the
+// connection was closed from the server side, the network failed) the transport connects again with
+// backoff, reopens its confirm channel and every member's channel and consumer; see `reconnect`.
 import { type CloudEvent, decodeAmqp, encodeAmqp } from "@herald/cloudevents";
 import {
   type ContentMode,
@@ -36,6 +39,19 @@ export interface AmqpTransportOptions {
   readonly prefix?: string;
   /** Failures that belong to no handler. Default: console.warn. */
   readonly onError?: (error: Error) => void;
+  /** Reconnecting after the connection was lost (default: on, 100 ms doubling to 5 s, forever). */
+  readonly reconnect?: AmqpReconnectOptions | false;
+  /** Extra client properties (e.g. `connection_name`, shown by `rabbitmqctl list_connections`). */
+  readonly clientProperties?: Record<string, string>;
+}
+
+export interface AmqpReconnectOptions {
+  /** First wait before connecting again (default 100 ms); doubles after each failed attempt. */
+  readonly baseMs?: number;
+  /** Longest wait between attempts (default 5 000 ms). */
+  readonly capMs?: number;
+  /** How long a publish made while reconnecting waits for the connection before it fails (default 10 000 ms). */
+  readonly publishWaitMs?: number;
 }
 
 /** The names a group's topology uses. */
@@ -55,8 +71,14 @@ export function amqpNames(topic: string, group: string, prefix = "herald"): Amqp
   };
 }
 
+function open(options: AmqpTransportOptions): Promise<ChannelModel> {
+  return amqp.connect(options.url ?? "amqp://guest:guest@127.0.0.1:5672", {
+    ...(options.clientProperties ? { clientProperties: options.clientProperties } : {}),
+  });
+}
+
 export async function connectAmqpTransport(options: AmqpTransportOptions = {}): Promise<AmqpTransport> {
-  const model = await amqp.connect(options.url ?? "amqp://guest:guest@127.0.0.1:5672");
+  const model = await open(options);
   const confirm = await model.createConfirmChannel();
   return new AmqpTransport(model, confirm, options);
 }
@@ -69,8 +91,12 @@ export class AmqpTransport implements Transport {
     deadLetter: true,
     durablePublish: true,
   };
-  readonly connection: ChannelModel;
-  readonly #confirm: ConfirmChannel;
+  #connection: ChannelModel;
+  #confirm: ConfirmChannel;
+  readonly #options: AmqpTransportOptions;
+  /** Resolves while connected; replaced by a pending one while reconnecting. */
+  #ready: Promise<void> = Promise.resolve();
+  #closed = false;
   readonly #mode: ContentMode;
   readonly #prefix: string;
   readonly #onError: (error: Error) => void;
@@ -79,15 +105,68 @@ export class AmqpTransport implements Transport {
 
   /** Use connectAmqpTransport(). */
   constructor(connection: ChannelModel, confirm: ConfirmChannel, options: AmqpTransportOptions) {
-    this.connection = connection;
+    this.#connection = connection;
     this.#confirm = confirm;
+    this.#options = options;
     this.#mode = options.contentMode ?? "binary";
     this.#prefix = options.prefix ?? "herald";
     this.#onError = options.onError ?? ((error) => console.warn(`[herald] amqp transport: ${error.message}`));
     // An error on a channel or connection is also reported on the pending calls; this keeps it from
     // being an unhandled 'error' event.
+    this.#watch(connection, confirm);
+  }
+
+  /** The current connection (a new one after a reconnect). */
+  get connection(): ChannelModel {
+    return this.#connection;
+  }
+
+  #watch(connection: ChannelModel, confirm: ConfirmChannel): void {
     connection.on("error", (error: Error) => this.#onError(error));
     confirm.on("error", (error: Error) => this.#onError(error));
+    connection.once("close", () => {
+      if (!this.#closed && this.#options.reconnect !== false) this.#ready = this.#reconnect();
+    });
+  }
+
+  /** Connects again with backoff until it succeeds or close() is called, then reopens every member. */
+  async #reconnect(): Promise<void> {
+    const policy = this.#options.reconnect === false ? {} : (this.#options.reconnect ?? {});
+    let wait = policy.baseMs ?? 100;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      if (this.#closed) return;
+      try {
+        const connection = await open(this.#options);
+        const confirm = await connection.createConfirmChannel();
+        this.#connection = connection;
+        this.#confirm = confirm;
+        this.#exchanges.clear();
+        this.#watch(connection, confirm);
+        for (const member of this.#subscriptions) await member.reopen(connection);
+        return;
+      } catch (error) {
+        this.#onError(new Error(`reconnecting: ${String(error)}`, { cause: error }));
+        wait = Math.min(policy.capMs ?? 5_000, wait * 2);
+      }
+    }
+  }
+
+  /** Waits for the connection while reconnecting (at most `publishWaitMs`). */
+  async #connected(): Promise<void> {
+    const policy = this.#options.reconnect === false ? {} : (this.#options.reconnect ?? {});
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error("the AMQP connection is being re-established")),
+        policy.publishWaitMs ?? 10_000,
+      );
+    });
+    try {
+      await Promise.race([this.#ready, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   names(topic: string, group: string): AmqpNames {
@@ -101,6 +180,7 @@ export class AmqpTransport implements Transport {
   async publishBatch(topic: string, events: readonly CloudEvent[]): Promise<void> {
     if (events.length === 0) return;
     const { exchange } = this.names(topic, "");
+    await this.#connected();
     await this.#ensureExchange(exchange);
     await Promise.all(events.map((e) => this.#send(exchange, "", e, {})));
   }
@@ -133,20 +213,11 @@ export class AmqpTransport implements Transport {
         "the AMQP transport does not keep per-key order under retries (capabilities.keyOrdering is false)",
       );
     const names = this.names(options.topic, options.group);
-    await this.#ensureExchange(names.exchange);
-    const channel = await this.connection.createChannel();
-    channel.on("error", (error: Error) => this.#onError(error));
-    await channel.assertQueue(names.queue, QUORUM);
-    await channel.bindQueue(names.queue, names.exchange, "");
-    await channel.assertQueue(names.retryQueue, {
-      durable: true,
-      arguments: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": names.queue },
-    });
-    await channel.assertQueue(names.deadLetterQueue, QUORUM);
+    await this.#connected();
     const maxInFlight = options.maxInFlight ?? TRANSPORT_DEFAULTS.maxInFlight;
-    await channel.prefetch(maxInFlight);
-    const member = new AmqpGroupMember(channel, names, options, handler, {
+    const member = new AmqpGroupMember(names, options, handler, {
       maxInFlight,
+      openChannel: (connection) => this.#memberChannel(connection, names, maxInFlight),
       retry: (event, delayMs, deliveries) =>
         this.#send("", names.retryQueue, event, {
           expiration: String(Math.max(1, Math.round(delayMs))),
@@ -156,14 +227,31 @@ export class AmqpTransport implements Transport {
       onError: this.#onError,
       forget: (m) => this.#subscriptions.delete(m),
     });
-    await member.start();
+    await member.reopen(this.#connection);
     this.#subscriptions.add(member);
     return member;
   }
 
+  /** A member's channel, with its group's topology asserted (again, after a reconnect). */
+  async #memberChannel(connection: ChannelModel, names: AmqpNames, maxInFlight: number): Promise<Channel> {
+    const channel = await connection.createChannel();
+    channel.on("error", (error: Error) => this.#onError(error));
+    await channel.assertExchange(names.exchange, "fanout", { durable: true });
+    await channel.assertQueue(names.queue, QUORUM);
+    await channel.bindQueue(names.queue, names.exchange, "");
+    await channel.assertQueue(names.retryQueue, {
+      durable: true,
+      arguments: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": names.queue },
+    });
+    await channel.assertQueue(names.deadLetterQueue, QUORUM);
+    await channel.prefetch(maxInFlight);
+    return channel;
+  }
+
   async close(): Promise<void> {
+    this.#closed = true;
     await Promise.all([...this.#subscriptions].map((s) => s.close()));
-    await this.connection.close();
+    await this.#connection.close().catch(() => undefined);
   }
 
   #send(
@@ -243,6 +331,7 @@ function deliveryCount(message: ConsumeMessage): number {
 
 interface MemberWiring {
   maxInFlight: number;
+  openChannel(connection: ChannelModel): Promise<Channel>;
   retry(event: CloudEvent, delayMs: number, deliveries: number): Promise<void>;
   deadLetter(event: CloudEvent): Promise<void>;
   onError(error: Error): void;
@@ -253,7 +342,7 @@ class AmqpGroupMember implements TransportSubscription {
   readonly topic: string;
   readonly group: string;
   readonly closed: Promise<void>;
-  readonly #channel: Channel;
+  #channel: Channel | undefined;
   readonly #names: AmqpNames;
   readonly #pool: DeliveryPool;
   readonly #wiring: MemberWiring;
@@ -262,7 +351,6 @@ class AmqpGroupMember implements TransportSubscription {
   #resolveClosed!: () => void;
 
   constructor(
-    channel: Channel,
     names: AmqpNames,
     options: TransportSubscribeOptions,
     handler: MessageHandler,
@@ -270,7 +358,6 @@ class AmqpGroupMember implements TransportSubscription {
   ) {
     this.topic = options.topic;
     this.group = options.group;
-    this.#channel = channel;
     this.#names = names;
     this.#wiring = wiring;
     this.#pool = new DeliveryPool(handler, {
@@ -285,9 +372,16 @@ class AmqpGroupMember implements TransportSubscription {
     });
   }
 
-  async start(): Promise<void> {
-    const reply = await this.#channel.consume(this.#names.queue, (message) => {
-      if (message !== null) this.#deliver(message);
+  /**
+   * Opens a channel on `connection` and consumes (at start, and after a reconnect: messages the old
+   * channel held unacked were requeued by the broker and come back with their count).
+   */
+  async reopen(connection: ChannelModel): Promise<void> {
+    if (this.#pool.closing) return;
+    const channel = await this.#wiring.openChannel(connection);
+    this.#channel = channel;
+    const reply = await channel.consume(this.#names.queue, (message) => {
+      if (message !== null) this.#deliver(channel, message);
     });
     this.#consumerTag = reply.consumerTag;
   }
@@ -295,19 +389,21 @@ class AmqpGroupMember implements TransportSubscription {
   close(options: { readonly drainMs?: number } = {}): Promise<void> {
     this.#closing ??= (async () => {
       if (this.#consumerTag !== undefined)
-        await this.#channel.cancel(this.#consumerTag).catch(() => undefined);
+        await this.#channel?.cancel(this.#consumerTag).catch(() => undefined);
       await this.#pool.drain(options.drainMs ?? TRANSPORT_DEFAULTS.drainMs);
       // Closing the channel flushes the acks sent on it; the broker requeues whatever it still holds.
-      await this.#channel.close().catch(() => undefined);
+      await this.#channel?.close().catch(() => undefined);
       this.#wiring.forget(this);
       this.#resolveClosed();
     })();
     return this.#closing;
   }
 
-  #deliver(message: ConsumeMessage): void {
+  // Settled on the channel it came on: after a reconnect that one is gone (its settling fails and is
+  // reported) and the broker has requeued the message.
+  #deliver(channel: Channel, message: ConsumeMessage): void {
     if (this.#pool.closing) {
-      this.#channel.nack(message, false, true);
+      channel.nack(message, false, true);
       return;
     }
     let event: CloudEvent;
@@ -318,20 +414,20 @@ class AmqpGroupMember implements TransportSubscription {
       this.#wiring.onError(
         new Error(`a message on ${this.#names.queue} is not a CloudEvent: ${String(error)}`),
       );
-      this.#channel.nack(message, false, false);
+      channel.nack(message, false, false);
       return;
     }
     const count = deliveryCount(message);
     this.#pool.deliver(event, count, {
-      ack: async () => this.#channel.ack(message),
+      ack: async () => channel.ack(message),
       nack: async (delayMs) => {
         if (delayMs <= 0) {
-          this.#channel.nack(message, false, true);
+          channel.nack(message, false, true);
           return;
         }
         // The copy is confirmed before the original is acked: a crash in between gives a duplicate, never a loss.
         await this.#wiring.retry(event, delayMs, count);
-        this.#channel.ack(message);
+        channel.ack(message);
       },
     });
   }

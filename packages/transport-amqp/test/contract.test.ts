@@ -45,6 +45,7 @@ if (amqpUp)
       contentModes: true,
       ackTimeout: false,
       newGroupsGetHistory: false,
+      reconnect: false,
     },
   );
 else test("Transport contract: amqp", needsAmqp, () => {});

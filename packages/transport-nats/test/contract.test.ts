@@ -3,7 +3,7 @@
 import { after, test } from "node:test";
 import { decodeJsonEventObject } from "@herald/cloudevents";
 import type { DeadLetterData } from "@herald/protocol";
-import { type StoredDeadLetter, transportContract } from "@herald/sdk/testing";
+import { EngineProcess, type StoredDeadLetter, transportContract } from "@herald/sdk/testing";
 import { connectNatsTransport, type NatsTransport } from "@herald/transport-nats";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
@@ -33,6 +33,23 @@ if (natsUp)
         topics.push(topic);
         return topic;
       },
+      // A nats-server of the case's own, JetStream on, its store in a temporary directory.
+      restartable: async () => {
+        const engine = await EngineProcess.start({
+          name: "nats",
+          command: "nats-server",
+          args: (port, dir) => ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir],
+        });
+        return {
+          connect: (mode) =>
+            connectNatsTransport({
+              servers: `127.0.0.1:${engine.port}`,
+              ...(mode ? { contentMode: mode } : {}),
+            }),
+          restart: () => engine.restart(),
+          stop: () => engine.stop(),
+        };
+      },
       deadLetters: async (transport, topic, group): Promise<StoredDeadLetter[]> => {
         const letters = await (transport as NatsTransport).deadLetters(topic);
         return letters
@@ -53,6 +70,7 @@ if (natsUp)
       contentModes: true,
       ackTimeout: true,
       newGroupsGetHistory: true,
+      reconnect: true,
     },
   );
 else test("Transport contract: nats", needsNats, () => {});

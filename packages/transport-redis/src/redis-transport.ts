@@ -113,11 +113,7 @@ export class RedisTransport implements Transport {
         "the Redis transport does not keep per-key order under retries (capabilities.keyOrdering is false)",
       );
     const key = this.#streamKey(options.topic);
-    try {
-      await this.redis.xgroup("CREATE", key, options.group, "0", "MKSTREAM");
-    } catch (error) {
-      if (!String(error).includes("BUSYGROUP")) throw error;
-    }
+    await createGroup(this.redis, key, options.group);
     const member = new RedisGroupMember(this.redis, key, options, handler, {
       claimIntervalMs: this.#options.claimIntervalMs ?? 100,
       deadLetter: (event) => this.#xadd(this.deadLetterKeyOf(options.topic), event),
@@ -136,6 +132,23 @@ export class RedisTransport implements Transport {
   async #xadd(key: string, event: CloudEvent): Promise<void> {
     await this.redis.xadd(key, "*", ...fields(event, this.#mode));
   }
+}
+
+/** Creates the group at the stream's start (and the stream), unless it exists. */
+async function createGroup(redis: Redis, key: string, group: string): Promise<void> {
+  try {
+    await redis.xgroup("CREATE", key, group, "0", "MKSTREAM");
+  } catch (error) {
+    if (!String(error).includes("BUSYGROUP")) throw error;
+  }
+}
+
+/**
+ * A Redis that lost its data (restarted without persistence, flushed, failed over to an empty
+ * replica) answers NOGROUP: the member creates the group again at the stream's start and goes on.
+ */
+function lostGroup(error: unknown): boolean {
+  return String(error).includes("NOGROUP");
 }
 
 /** An event as stream fields: the NATS binding's headers, then its payload as `data`. */
@@ -245,7 +258,8 @@ class RedisGroupMember implements TransportSubscription {
         }
       } catch (error) {
         if (this.#pool.closing) return;
-        this.#wiring.onError(error instanceof Error ? error : new Error(String(error)));
+        if (lostGroup(error)) await createGroup(this.#redis, this.#key, this.group).catch(() => undefined);
+        else this.#wiring.onError(error instanceof Error ? error : new Error(String(error)));
         await pause(250);
       }
     }
@@ -285,7 +299,10 @@ class RedisGroupMember implements TransportSubscription {
         }
       } catch (error) {
         if (this.#pool.closing) return;
-        this.#wiring.onError(error instanceof Error ? error : new Error(String(error)));
+        if (lostGroup(error)) {
+          cursor = "0-0";
+          await createGroup(this.#redis, this.#key, this.group).catch(() => undefined);
+        } else this.#wiring.onError(error instanceof Error ? error : new Error(String(error)));
       }
     }
   }

@@ -2,7 +2,7 @@
 import { after, test } from "node:test";
 import { decodeJsonEventObject } from "@herald/cloudevents";
 import type { DeadLetterData } from "@herald/protocol";
-import { type StoredDeadLetter, transportContract } from "@herald/sdk/testing";
+import { EngineProcess, type StoredDeadLetter, transportContract } from "@herald/sdk/testing";
 import { connectRedisTransport, type RedisTransport } from "@herald/transport-redis";
 import { Redis } from "ioredis";
 import { needsRedis, redisUp, url } from "./support/redis.js";
@@ -27,6 +27,34 @@ if (redisUp)
         topics.push(topic);
         return topic;
       },
+      // A redis-server of the case's own without persistence: a restart empties it (groups included).
+      restartable: async () => {
+        const engine = await EngineProcess.start({
+          name: "redis",
+          command: "redis-server",
+          args: (port, dir) => [
+            "--port",
+            String(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            dir,
+          ],
+        });
+        return {
+          connect: async (mode) =>
+            connectRedisTransport({
+              url: `redis://127.0.0.1:${engine.port}`,
+              ...(mode ? { contentMode: mode } : {}),
+            }),
+          restart: () => engine.restart(),
+          stop: () => engine.stop(),
+        };
+      },
       deadLetters: async (transport, topic, group): Promise<StoredDeadLetter[]> => {
         const letters = await (transport as RedisTransport).deadLetters(topic);
         return letters
@@ -47,6 +75,7 @@ if (redisUp)
       contentModes: true,
       ackTimeout: true,
       newGroupsGetHistory: true,
+      reconnect: true,
     },
   );
 else test("Transport contract: redis", needsRedis, () => {});

@@ -45,8 +45,11 @@ export async function sigkillUnderLoad(
   const proc = spawn(process.execPath, [child, options.childModule, options.topic], {
     stdio: ["ignore", "pipe", "inherit"],
   });
+  // "close", not "exit": "exit" may come while the child's last lines are still in the pipe, and
+  // a line lost there is an ack the engine has but this test does not know of (so the event looks
+  // never consumed: the NATS test's "known issue", where the consumer's ack floor covered them all).
   const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-    proc.once("exit", (_code, signal) => resolve(signal)),
+    proc.once("close", (_code, signal) => resolve(signal)),
   );
   let buffered = "";
   await new Promise<void>((resolve, reject) => {
@@ -71,7 +74,7 @@ export async function sigkillUnderLoad(
     throw error;
   });
   assert.equal(await exited, "SIGKILL");
-  // Lines written before the kill may still be in the pipe: read them to the end.
+  // Every line the child wrote has been read ("close"); the last may lack its newline.
   for (const line of buffered.split("\n")) {
     if (line.startsWith("P ")) published.add(line.slice(2));
     else if (line.startsWith("C ")) consumed.add(line.slice(2));

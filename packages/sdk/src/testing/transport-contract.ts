@@ -41,6 +41,21 @@ export interface TransportFactory {
   deadLetters?(transport: Transport, topic: string, group: string): Promise<readonly StoredDeadLetter[]>;
   /** Makes a topic name the engine accepts from a unique token (default `ct-<token>`). */
   topic?(token: string): string;
+  /**
+   * An engine instance of the case's own that it may restart (see `EngineProcess`), with a way to
+   * connect to it. Required by `features.reconnect`.
+   */
+  restartable?(): Promise<RestartableEngine>;
+}
+
+/** An engine the reconnect case owns: it restarts it under a connected transport. */
+export interface RestartableEngine {
+  /** A new transport on this instance. */
+  connect(mode?: ContentMode): Promise<Transport>;
+  /** Stops the engine and starts it again (same port, same data). */
+  restart(): Promise<void>;
+  /** Stops it for good. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -65,6 +80,12 @@ export interface TransportFeatures {
    * exists (a RabbitMQ queue bound to an exchange).
    */
   readonly newGroupsGetHistory: boolean;
+  /**
+   * A transport connected when its engine restarts goes on by itself: publishes made after the
+   * restart are acknowledged and consumed by the members that were subscribed before it (needs
+   * `factory.restartable`; false where the test cannot start an engine of its own).
+   */
+  readonly reconnect: boolean;
 }
 
 const FEATURE_FLAGS: readonly (keyof TransportFeatures)[] = [
@@ -74,6 +95,7 @@ const FEATURE_FLAGS: readonly (keyof TransportFeatures)[] = [
   "contentModes",
   "ackTimeout",
   "newGroupsGetHistory",
+  "reconnect",
 ];
 
 function checkFeatures(features: TransportFeatures): void {
@@ -131,6 +153,8 @@ export function transportContract(
   checkFeatures(features);
   if (features.deadLetter && typeof factory.deadLetters !== "function")
     throw new TypeError("features.deadLetter needs factory.deadLetters");
+  if (features.reconnect && typeof factory.restartable !== "function")
+    throw new TypeError("features.reconnect needs factory.restartable");
   const unless = (flag: keyof TransportFeatures): { skip?: string } =>
     features[flag] ? {} : { skip: `features.${flag} is false` };
   describe(`Transport contract: ${name}`, () => {
@@ -447,6 +471,53 @@ export function transportContract(
         "acked before close, delivered again",
       );
     });
+
+    it(
+      "reconnects after the engine restarts: everything the engine acknowledged is consumed",
+      unless("reconnect"),
+      async () => {
+        const engine = await factory.restartable!();
+        let transport: Transport | undefined;
+        let subscription: TransportSubscription | undefined;
+        try {
+          transport = await engine.connect();
+          const topic = newTopic();
+          const got = new Set<string>();
+          subscription = await transport.subscribe({ topic, group: "g", ackTimeoutMs: 2_000 }, async (m) => {
+            got.add(m.event.id);
+            await m.ack();
+          });
+          const before = Array.from({ length: 10 }, () => event(topic));
+          await transport.publishBatch(topic, before);
+          await until("the events published before the restart", () => before.every((e) => got.has(e.id)));
+          await engine.restart();
+          // Publishes while the transport reconnects may fail; each is retried until the engine acks it.
+          const acked: string[] = [];
+          const deadline = Date.now() + 30_000;
+          for (const e of Array.from({ length: 10 }, () => event(topic))) {
+            for (;;) {
+              try {
+                await transport.publish(topic, e);
+                acked.push(e.id);
+                break;
+              } catch (error) {
+                if (Date.now() > deadline) throw error;
+                await pause(200);
+              }
+            }
+          }
+          await until(
+            "every event acknowledged after the restart",
+            () => acked.every((id) => got.has(id)),
+            30_000,
+          );
+        } finally {
+          await subscription?.close({ drainMs: 1_000 }).catch(() => undefined);
+          await transport?.close().catch(() => undefined);
+          await engine.stop();
+        }
+      },
+    );
 
     it("the Router, its middleware and typed events run unchanged on the transport", async () => {
       const transport = await connect();
