@@ -178,7 +178,14 @@ class PostgresEventLog implements EventLog {
           this.#checkOpen();
           const max = checkReleaseArguments(now, limit);
           return new Promise((resolve, reject) => {
-            this.#queue.push({ events: [], named: undefined, expected: "any", release: { now, limit: max }, resolve, reject });
+            this.#queue.push({
+              events: [],
+              named: undefined,
+              expected: "any",
+              release: { now, limit: max },
+              resolve,
+              reject,
+            });
             if (this.#writing === undefined) this.#writing = this.#drain();
           });
         } catch (error) {

@@ -172,7 +172,14 @@ export class PostgresSchedule implements ScheduleStore {
     );
     const entries = page.rows.map(
       (row) =>
-        new LazyScheduledEvent(Number(row.seq), row.source, row.id, row.stream, Number(row.deliver_at), row.json),
+        new LazyScheduledEvent(
+          Number(row.seq),
+          row.source,
+          row.id,
+          row.stream,
+          Number(row.deliver_at),
+          row.json,
+        ),
     );
     return { entries, next: entries.length === 0 ? after : entries[entries.length - 1]!.seq };
   }

@@ -195,7 +195,10 @@ export type CancelOutcome = "cancelled" | "released" | "unknown";
  */
 export interface ScheduleStore {
   /** Atomic: all requests are stored or none. Resolves once durable. */
-  add(requests: readonly ScheduleRequest[], options?: { readonly stream?: string }): Promise<readonly ScheduleResult[]>;
+  add(
+    requests: readonly ScheduleRequest[],
+    options?: { readonly stream?: string },
+  ): Promise<readonly ScheduleResult[]>;
   /**
    * Appends the pending events whose deliverAt <= now, oldest deliverAt first (then seq), at most
    * `limit` (default 500), and removes them from the schedule, atomically. Resolves with their

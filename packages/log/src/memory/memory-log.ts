@@ -95,7 +95,16 @@ class MemoryEventLog implements EventLog {
       checkOpen: () => this.#checkOpen(),
       inLog: (source, id) => {
         const first = this.#byKey.get(eventKey(source, id))?.stored;
-        return first === undefined ? undefined : { id, source, position: first.position, stream: first.stream, version: first.version, duplicate: true };
+        return first === undefined
+          ? undefined
+          : {
+              id,
+              source,
+              position: first.position,
+              stream: first.stream,
+              version: first.version,
+              duplicate: true,
+            };
       },
       appendNow: (events, stream) => this.#appendNow(events, { stream }),
     });

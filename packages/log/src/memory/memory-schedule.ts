@@ -54,7 +54,14 @@ export class MemorySchedule implements ScheduleStore {
       this.#seq += 1;
       this.#pending.set(
         eventKey(event.source, event.id),
-        new LazyScheduledEvent(this.#seq, event.source, event.id, streams[index]!, deliverAt, encodeEvent(event)),
+        new LazyScheduledEvent(
+          this.#seq,
+          event.source,
+          event.id,
+          streams[index]!,
+          deliverAt,
+          encodeEvent(event),
+        ),
       );
     }
     return results;

@@ -306,10 +306,12 @@ class SqliteEventLog implements EventLog {
         const hash = keyHash(source, id);
         const first =
           group === undefined
-            ? this.#window.candidates(hash).reduce<FirstCopy | undefined>(
-                (found, position) => found ?? this.#confirm(position, key),
-                undefined,
-              )
+            ? this.#window
+                .candidates(hash)
+                .reduce<FirstCopy | undefined>(
+                  (found, position) => found ?? this.#confirm(position, key),
+                  undefined,
+                )
             : this.#firstCopy(group, key, hash);
         return first === undefined ? undefined : { id, source, ...first, duplicate: true };
       },

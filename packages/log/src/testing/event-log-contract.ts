@@ -851,7 +851,9 @@ export function eventLogContract(name: string, factory: EventLogFactory, feature
     it("scheduled: pending events survive a reopen (durable backends)", unless("reopen"), async () => {
       const { log, reopen } = await open();
       assert.ok(reopen !== undefined, "features.reopen is true, so the factory must return reopen()");
-      await log.scheduled.add([{ event: testEvent({ source: "/p", id: "1", data: { n: 1 } }), deliverAt: 50 }]);
+      await log.scheduled.add([
+        { event: testEvent({ source: "/p", id: "1", data: { n: 1 } }), deliverAt: 50 },
+      ]);
       const again = await reopen();
       opened.push(again);
       assert.equal(await again.scheduled.next(), 50);
