@@ -39,7 +39,7 @@ describe("scheduled delivery", () => {
   it("delivers to push and pull not before deliverat, after the events its stream had by then", async () => {
     await createSubscription(server.url, { id: "sched-pull", types: ["sched.order"] });
     await createSubscription(server.url, { id: "sched-push", types: ["sched.order"], sink: sink.url });
-    const deliverAt = at(600);
+    const deliverAt = at(1500);
     const delayed = event({ type: "sched.order", partitionkey: "order-7", deliverat: deliverAt });
     const answer = await publish(server.url, delayed);
     assert.equal(answer.status, 200);

@@ -76,11 +76,13 @@ export class ScheduleReleaser {
   async #pass(): Promise<void> {
     let next: number | undefined;
     try {
+      // Release only when something is due: a release is a write transaction (on PostgreSQL it
+      // takes the row lock every append takes), the earliest time is a read of one index entry.
       for (;;) {
-        const released = await this.#log.scheduled.release(Date.now(), this.#batch);
-        if (released.length < this.#batch || this.#stopped) break;
+        next = await this.#log.scheduled.next();
+        if (next === undefined || next > Date.now() || this.#stopped) break;
+        await this.#log.scheduled.release(Date.now(), this.#batch);
       }
-      next = await this.#log.scheduled.next();
     } catch (error) {
       if (this.#stopped) return;
       this.#logger.error({ err: error }, "releasing scheduled events failed; retrying");
