@@ -7,11 +7,14 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { ListScheduledResponse } from "@herald/protocol";
 import { get, type Page, tempDir } from "./server-harness.js";
+import { databaseUrl, freshSchema, needsPostgres } from "./support/pg.js";
 
-const FIXTURE = fileURLToPath(new URL("./crash-fixture.js", import.meta.url));
+const FIXTURE = fileURLToPath(new URL("./scheduled-fixture.js", import.meta.url));
 
-function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [FIXTURE, dataDir], { stdio: ["ignore", "pipe", "inherit"] });
+/** A server process on a SQLite data dir, or (args `postgres`, url, schema, node id) on PostgreSQL. */
+function spawnServer(...args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const where = args.length === 1 ? ["sqlite", ...args] : args;
+  const child = spawn(process.execPath, [FIXTURE, ...where], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout!.setEncoding("utf8");
@@ -186,6 +189,55 @@ describe("scheduled delivery across process deaths", () => {
       }
     } finally {
       dir.remove();
+    }
+  });
+
+  it("two instances on PostgreSQL, one SIGKILLed during release again and again: each event once", {
+    ...needsPostgres,
+    timeout: 120_000,
+  }, async () => {
+    const schema = freshSchema();
+    const ROUNDS = 3;
+    const scheduled: string[] = [];
+    const steady = await spawnServer("postgres", databaseUrl, schema, "steady");
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        const victim = await spawnServer("postgres", databaseUrl, schema, `victim-${round}`);
+        const head = (await readEverything(steady.url)).at(-1)?.position ?? 0;
+        // Scheduled through both; due 1 … 4 s after each batch, so both release while the kill comes.
+        for (let batch = 0; batch < 4; batch++) {
+          const base = Date.now() + 1000;
+          const events = Array.from({ length: 100 }, (_, k) => {
+            const id = `pg${round}-${batch}-${k}`;
+            scheduled.push(id);
+            return {
+              id,
+              source: "/pg-crash",
+              subject: `key-${k % 5}`,
+              deliverat: new Date(base + k * 30).toISOString(),
+            };
+          });
+          await schedule(batch % 2 === 0 ? victim.url : steady.url, events);
+        }
+        await eventually("the release under way", () => anyAfter(steady.url, head));
+        await kill(victim.child);
+      }
+      await eventually("every event released", async () => (await pending(steady.url)) === 0);
+      const events = await readEverything(steady.url);
+      const ids = events.map((e) => String(e.event.id));
+      assert.equal(new Set(ids).size, ids.length, "an event is in the log twice");
+      assert.deepEqual(
+        scheduled.filter((id) => !ids.includes(id)),
+        [],
+        "scheduled events lost",
+      );
+      assert.deepEqual(
+        events.map((e) => e.position),
+        Array.from({ length: events.length }, (_, i) => i + 1),
+        "positions are gapless",
+      );
+    } finally {
+      await kill(steady.child);
     }
   });
 });
