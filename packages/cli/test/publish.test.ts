@@ -36,6 +36,25 @@ describe("publish (real server)", () => {
       .map((line) => JSON.parse(line) as Entry);
   }
 
+  test("--ext deliverat schedules the event: printed as scheduled, not in the log yet", async () => {
+    const at = new Date(Date.now() + 10 * 60_000).toISOString();
+    const result = await runCli(
+      ["publish", "--type", "t.sched", "--source", "/cli-sched", "--id", "s-1", "--ext", `deliverat=${at}`],
+      { env },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      new RegExp(`^scheduled s-1 for ${at.replace(/\./g, "\\.")} \\(stream /cli-sched;`),
+    );
+    assert.ok(!(await readLog()).some((entry) => entry.event.id === "s-1"));
+    const again = await runCli(
+      ["publish", "--type", "t.sched", "--source", "/cli-sched", "--id", "s-1", "--ext", `deliverat=${at}`],
+      { env },
+    );
+    assert.match(again.stdout, /^duplicate: \/cli-sched s-1 is already scheduled for /);
+  });
+
   test("an event from flags is stored with every attribute", async () => {
     const result = await runCli(
       [

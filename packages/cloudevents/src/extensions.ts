@@ -12,6 +12,11 @@ export const SEQUENCE = "sequence";
 export const DATAREF = "dataref";
 /** Expiry time extension: Timestamp after which the event is stale. */
 export const EXPIRYTIME = "expirytime";
+/**
+ * Herald's own: scheduled delivery. An RFC 3339 timestamp with offset; `herald serve` stores the
+ * event at once and appends it to the log (so delivers it) not before that time.
+ */
+export const DELIVERAT = "deliverat";
 /** Herald's own: id shared by every event of one conversation / workflow. */
 export const CORRELATIONID = "correlationid";
 /** Herald's own: id of the event that caused this one (set on replies). */
@@ -113,6 +118,11 @@ export const KNOWN_EXTENSION_CHECKS: ReadonlyMap<string, ExtensionCheck> = new M
   ],
   [CORRELATIONID, nonEmptyString],
   [CAUSATIONID, nonEmptyString],
+  [
+    DELIVERAT,
+    (v) =>
+      typeof v === "string" && isTimestamp(v) ? undefined : "must be an RFC 3339 Timestamp with an offset",
+  ],
 ]);
 
 /** Anything with flat extension members, such as a CloudEvent. */
@@ -136,6 +146,12 @@ export const getCausationId = (e: WithExtensions): string | undefined => stringE
 export function getExpiryTime(e: WithExtensions): Date | undefined {
   const value = stringExtension(e, EXPIRYTIME);
   return value === undefined ? undefined : new Date(value);
+}
+
+/** The scheduled delivery time (`deliverat`) in ms since the epoch; undefined when absent. */
+export function getDeliverAt(e: WithExtensions): number | undefined {
+  const value = stringExtension(e, DELIVERAT);
+  return value === undefined ? undefined : Date.parse(value);
 }
 
 /** True when the event has an `expirytime` at or before `now`. */

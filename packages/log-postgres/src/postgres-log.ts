@@ -38,6 +38,9 @@ import {
   type ReadStreamOptions,
   type RetentionPolicy,
   type RetentionReport,
+  checkReleaseArguments,
+  decodeEvent,
+  type ScheduleStore,
   StreamDeletedError,
   type StoredEvent,
   type StreamInfo,
@@ -47,6 +50,7 @@ import {
 import pg from "pg";
 import { HeadListener } from "./head-listener.js";
 import { checkSchemaName, migrate } from "./schema.js";
+import { PostgresSchedule, takeDue } from "./schedule.js";
 import { PostgresCheckpoints, PostgresMetadata } from "./stores.js";
 
 export interface PostgresLogOptions {
@@ -69,6 +73,8 @@ export interface PostgresLogOptions {
 
 interface PendingAppend {
   readonly events: readonly CloudEvent[];
+  /** A release of scheduled events (schedule.ts): its events are the due rows, taken in the transaction. */
+  readonly release?: { readonly now: number; readonly limit: number };
   readonly named: string | undefined;
   readonly expected: AppendOptions["expectedVersion"] & {};
   readonly resolve: (results: readonly AppendResult[]) => void;
@@ -138,6 +144,7 @@ class PostgresEventLog implements EventLog {
   #closed = false;
   readonly checkpoints: CheckpointStore;
   readonly metadata: MetadataStore;
+  readonly scheduled: ScheduleStore;
 
   constructor(pool: pg.Pool, schema: string, head: number, options: PostgresLogOptions) {
     this.#pool = pool;
@@ -164,6 +171,28 @@ class PostgresEventLog implements EventLog {
     const checkOpen = () => this.#checkOpen();
     this.checkpoints = new PostgresCheckpoints(pool, this.#s, checkOpen);
     this.metadata = new PostgresMetadata(pool, this.#s, checkOpen);
+    this.scheduled = new PostgresSchedule(pool, this.#s, {
+      checkOpen,
+      release: (now, limit) => {
+        try {
+          this.#checkOpen();
+          const max = checkReleaseArguments(now, limit);
+          return new Promise((resolve, reject) => {
+            this.#queue.push({
+              events: [],
+              named: undefined,
+              expected: "any",
+              release: { now, limit: max },
+              resolve,
+              reject,
+            });
+            if (this.#writing === undefined) this.#writing = this.#drain();
+          });
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+    });
   }
 
   startListening(): Promise<void> {
@@ -217,10 +246,11 @@ class PostgresEventLog implements EventLog {
       )) as unknown as [pg.QueryResult, pg.QueryResult<{ head: string; last_recorded_at: string }>];
       let head = Number(headRow.rows[0]!.head);
       const recordedAt = Math.max(Date.now(), Number(headRow.rows[0]!.last_recorded_at));
+      const requests = await this.#expandReleases(client, group);
       const sources: string[] = [];
       const ids: string[] = [];
       const names = new Set<string>();
-      for (const request of group) {
+      for (const request of requests) {
         for (const event of request.events) {
           if (typeof event.source === "string" && typeof event.id === "string") {
             sources.push(event.source);
@@ -269,7 +299,7 @@ class PostgresEventLog implements EventLog {
         json: [] as string[],
       };
       const touched = new Map<string, number>();
-      for (const request of group) {
+      for (const request of requests) {
         const planned = this.#plan(request, head, known, streams);
         if (planned instanceof Error) {
           settled.push(() => request.reject(planned));
@@ -337,6 +367,48 @@ class PostgresEventLog implements EventLog {
     }
     client.release();
     for (const settle of settled) settle();
+  }
+
+  /**
+   * Replaces each release in the group by one append per due row (taken from the schedule in this
+   * transaction); the release resolves with their results once the group commits. A row whose
+   * stream was deleted meanwhile is dropped.
+   */
+  async #expandReleases(client: pg.ClientBase, group: readonly PendingAppend[]): Promise<PendingAppend[]> {
+    const requests: PendingAppend[] = [];
+    for (const request of group) {
+      if (request.release === undefined) {
+        requests.push(request);
+        continue;
+      }
+      const due = await takeDue(client, this.#s, request.release.now, request.release.limit);
+      const results: (AppendResult | undefined)[] = new Array(due.length);
+      let left = due.length;
+      const settle = () => {
+        left -= 1;
+        if (left === 0) request.resolve(results.filter((result) => result !== undefined));
+      };
+      if (due.length === 0) {
+        requests.push({ ...request, events: [], release: undefined, resolve: () => request.resolve([]) });
+        continue;
+      }
+      due.forEach((row, index) => {
+        requests.push({
+          events: [decodeEvent(row.json)],
+          named: row.stream,
+          expected: "any",
+          resolve: (appended) => {
+            results[index] = appended[0];
+            settle();
+          },
+          reject: (error) => {
+            if (error instanceof StreamDeletedError) settle();
+            else request.reject(error);
+          },
+        });
+      });
+    }
+    return requests;
   }
 
   /** Plans one append of a group against the state so far (committed + earlier in the group). */

@@ -37,6 +37,20 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
     CREATE TABLE ${s}.checkpoints (grp text COLLATE "C" PRIMARY KEY, position bigint NOT NULL);
     CREATE TABLE ${s}.metadata (key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
   `,
+  // Scheduled delivery (schedule.ts): events held back until deliver_at; the release transaction
+  // deletes the due rows and inserts them into events under the log_head lock.
+  (s) => `
+    CREATE TABLE ${s}.scheduled (
+      seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      source text NOT NULL,
+      id text NOT NULL,
+      stream text COLLATE "C" NOT NULL,
+      deliver_at bigint NOT NULL,
+      json text NOT NULL
+    );
+    CREATE UNIQUE INDEX scheduled_source_id ON ${s}.scheduled (source, id);
+    CREATE INDEX scheduled_due ON ${s}.scheduled (deliver_at, seq);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -135,6 +135,84 @@ export interface RetentionReport {
   readonly deleted: number;
 }
 
+/** An event held back until its time (scheduled delivery): stored at once, appended to the log later. */
+export interface ScheduledEvent {
+  /** Order of scheduling, strictly increasing, never reused: the cursor of `list`. */
+  readonly seq: number;
+  readonly source: string;
+  readonly id: string;
+  /** The stream the event goes to when released (named at scheduling, else derived). */
+  readonly stream: string;
+  /** Not appended before this time, ms since the epoch. */
+  readonly deliverAt: number;
+  /** The event in the CloudEvents JSON format, exactly as it will be appended. */
+  readonly json: string;
+  readonly event: CloudEvent;
+}
+
+/** One event to schedule. */
+export interface ScheduleRequest {
+  readonly event: CloudEvent;
+  /** ms since the epoch. */
+  readonly deliverAt: number;
+}
+
+/**
+ * The answer for one scheduled event. `scheduled: true`: it is pending (position 0 and version -1,
+ * since it has no place in the log yet); `duplicate` says a pending copy of source+id was there first
+ * (its `deliverAt` is the first copy's). `scheduled: false`: source+id is already in the log, and the
+ * result is that copy's place with `duplicate: true`.
+ */
+export interface ScheduleResult extends AppendResult {
+  readonly scheduled: boolean;
+  readonly deliverAt?: number;
+}
+
+export interface ListScheduledOptions {
+  /** Entries with seq > after. Default 0. */
+  readonly after?: number;
+  /** Default 100. */
+  readonly limit?: number;
+}
+
+export interface ScheduledPage {
+  readonly entries: readonly ScheduledEvent[];
+  /** Pass as `after` for the next page. */
+  readonly next: number;
+}
+
+/** What `cancel` found: removed while pending, already appended to the log, or never known. */
+export type CancelOutcome = "cancelled" | "released" | "unknown";
+
+/**
+ * Scheduled delivery. Every call is async and may run concurrently with appends. A scheduled event
+ * is durable when `add` resolves, is invisible to readers and subscribers until `release` appends it,
+ * and is appended exactly once: `release` appends the due events and removes them from the schedule
+ * in ONE transaction, so a crash leaves each either pending or in the log, and two processes sharing
+ * the storage never both append it. Source+id dedupe covers pending and appended events alike:
+ * scheduling what is pending or in the log is a duplicate; a plain `append` of an event that is
+ * pending stores it now, and its later release is then a duplicate (dropped).
+ */
+export interface ScheduleStore {
+  /** Atomic: all requests are stored or none. Resolves once durable. */
+  add(
+    requests: readonly ScheduleRequest[],
+    options?: { readonly stream?: string },
+  ): Promise<readonly ScheduleResult[]>;
+  /**
+   * Appends the pending events whose deliverAt <= now, oldest deliverAt first (then seq), at most
+   * `limit` (default 500), and removes them from the schedule, atomically. Resolves with their
+   * append results (duplicate when source+id reached the log meanwhile) once durable.
+   */
+  release(now: number, limit?: number): Promise<readonly AppendResult[]>;
+  /** Removes a pending event; "released" when source+id is in the log instead. */
+  cancel(source: string, id: string): Promise<CancelOutcome>;
+  /** Pending events in seq order. */
+  list(options?: ListScheduledOptions): Promise<ScheduledPage>;
+  /** The earliest pending deliverAt (ms), undefined when nothing is pending. */
+  next(): Promise<number | undefined>;
+}
+
 export interface EventLog {
   /** Atomic: all events are stored or none. Resolves only once the events are durable. */
   append(events: readonly CloudEvent[], options?: AppendOptions): Promise<readonly AppendResult[]>;
@@ -165,5 +243,6 @@ export interface EventLog {
   runRetention(): Promise<RetentionReport>;
   readonly checkpoints: CheckpointStore;
   readonly metadata: MetadataStore;
+  readonly scheduled: ScheduleStore;
   close(): Promise<void>;
 }

@@ -1,6 +1,13 @@
 export type {
   AppendOptions,
   AppendResult,
+  CancelOutcome,
+  ListScheduledOptions,
+  ScheduledEvent,
+  ScheduledPage,
+  ScheduleRequest,
+  ScheduleResult,
+  ScheduleStore,
   CheckpointStore,
   DeleteStreamOptions,
   EventLog,

@@ -1,6 +1,6 @@
 // Model-based check that the backends have identical semantics: random sequences of appends
 // (named and derived streams, expected versions, repeated ids), deletions (soft, hard, by position),
-// retention and reads run against
+// retention, scheduled delivery (schedule, release, cancel, list) and reads run against
 // the in-memory and the SQLite log, and every answer — results, errors, reads — must match.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -31,7 +31,14 @@ type Operation =
   | { kind: "delete"; stream: string; expected: ExpectedVersion; hard: boolean }
   | { kind: "deleteEvents"; positions: number[] }
   | { kind: "readStream"; stream: string; backwards: boolean }
-  | { kind: "retain"; stream: string; maxCount: number };
+  | { kind: "retain"; stream: string; maxCount: number }
+  | {
+      kind: "schedule";
+      events: { id: number; partitionkey: string | null; at: number }[];
+      stream: string | null;
+    }
+  | { kind: "release"; now: number; limit: number }
+  | { kind: "cancel"; id: number };
 
 const operation: fc.Arbitrary<Operation> = fc.oneof(
   {
@@ -68,6 +75,33 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
     }),
   },
   {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("schedule" as const),
+      events: fc.array(
+        fc.record({
+          id: fc.integer({ min: 0, max: 12 }),
+          partitionkey: fc.option(streamName),
+          at: fc.integer({ min: 0, max: 5 }),
+        }),
+        { minLength: 1, maxLength: 3 },
+      ),
+      stream: fc.option(streamName),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("release" as const),
+      now: fc.integer({ min: 0, max: 5 }),
+      limit: fc.integer({ min: 1, max: 3 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("cancel" as const), id: fc.integer({ min: 0, max: 12 }) }),
+  },
+  {
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant("retain" as const),
@@ -95,6 +129,19 @@ async function run(log: EventLog, op: Operation): Promise<unknown> {
         expectedVersion: expected,
       });
     }
+    if (op.kind === "schedule") {
+      const requests = op.events.map((e) => ({
+        event: testEvent({
+          source: "/eq",
+          id: `id-${e.id}`,
+          ...(e.partitionkey === null ? {} : { partitionkey: e.partitionkey }),
+        }),
+        deliverAt: e.at,
+      }));
+      return await log.scheduled.add(requests, op.stream === null ? undefined : { stream: op.stream });
+    }
+    if (op.kind === "release") return await log.scheduled.release(op.now, op.limit);
+    if (op.kind === "cancel") return await log.scheduled.cancel("/eq", `id-${op.id}`);
     if (op.kind === "retain") {
       log.setRetention([{ streamPrefix: op.stream, maxCount: op.maxCount }]);
       return await log.runRetention();
@@ -121,6 +168,8 @@ async function snapshot(log: EventLog): Promise<unknown> {
     next: page.next,
     events: page.events.map((e) => [e.position, e.stream, e.version, e.event.id]),
     streams: await log.listStreams(),
+    scheduled: (await log.scheduled.list({ limit: 1000 })).entries.map((e) => [e.id, e.stream, e.deliverAt]),
+    nextScheduled: await log.scheduled.next(),
   };
 }
 

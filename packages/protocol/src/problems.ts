@@ -98,6 +98,16 @@ export const PROBLEMS = Object.freeze({
     "Invalid Reset Request",
     "A subscription reset body is invalid: it needs exactly one of `to` (`beginning` or `now`), `position` or `time`; `errors` lists each member.",
   ),
+  "scheduled-batch-mixed": row(
+    400,
+    "Scheduled Batch Mixed",
+    "A batch holds events with a future `deliverat` and events without one; a batch is atomic, so it is scheduled or appended whole.",
+  ),
+  "scheduled-expected-version": row(
+    400,
+    "Scheduled Event With Expected Version",
+    "An event with a future `deliverat` was sent with a Herald-Expected-Version other than `any`: its version is only known when it is released.",
+  ),
   // 401 / 403: who is calling.
   unauthorized: row(401, "Unauthorized", "The endpoint needs an API key and none was sent."),
   "api-key-invalid": row(401, "Invalid API Key", "The API key sent is not one the server knows."),
@@ -111,6 +121,11 @@ export const PROBLEMS = Object.freeze({
   "route-not-found": row(404, "Not Found", "No endpoint has this path."),
   "stream-not-found": row(404, "Stream Not Found", "The stream has no events or was deleted."),
   "subscription-not-found": row(404, "Subscription Not Found", "No subscription has this id."),
+  "scheduled-not-found": row(
+    404,
+    "Scheduled Event Not Found",
+    "No pending scheduled event and no stored event has this source and id.",
+  ),
   "method-not-allowed": row(
     405,
     "Method Not Allowed",
@@ -118,6 +133,11 @@ export const PROBLEMS = Object.freeze({
   ),
   "request-timeout": row(408, "Request Timeout", "The request (headers or body) did not arrive in time."),
   // 409: the request conflicts with the current state.
+  "scheduled-already-released": row(
+    409,
+    "Scheduled Event Already Released",
+    "The event with this source and id is already in the log (its time came, or it was published without delay): it can no longer be cancelled.",
+  ),
   "stream-version-conflict": row(
     409,
     "Stream Version Conflict",

@@ -31,7 +31,12 @@ export interface JsonEventObject {
 /** `Herald-Expected-Version` on `POST /streams/{stream}`. */
 export type ExpectedVersion = "any" | "no-stream" | "exists" | number;
 
-/** Where one appended event is; `duplicate` when source+id was already stored (the first copy's place). */
+/**
+ * Where one appended event is; `duplicate` when source+id was already stored (the first copy's place).
+ * An event with a future `deliverat` (scheduled delivery) answers `scheduled: true` and `deliverAt`:
+ * it is durable but not in the log yet, so `position` is 0 and `version` -1 (`stream` is where it
+ * will go); `duplicate` then means a pending copy of source+id was there first (its time is given).
+ */
 export interface AppendedEvent {
   readonly id: string;
   readonly source: string;
@@ -39,6 +44,44 @@ export interface AppendedEvent {
   readonly stream: string;
   readonly version: number;
   readonly duplicate: boolean;
+  /** Present (true) only for a pending scheduled event. */
+  readonly scheduled?: true;
+  /** When it will be released, RFC 3339 (UTC); with `scheduled` only. */
+  readonly deliverAt?: string;
+}
+
+// ---------- scheduled delivery: GET /scheduled, DELETE /scheduled ----------
+
+/** Query of `GET /scheduled`. */
+export interface ListScheduledQuery {
+  /** The `next` of the previous page (default 0). */
+  readonly after?: number;
+  readonly limit?: number;
+}
+
+/** One pending scheduled event. */
+export interface ScheduledEntry {
+  /** Order of scheduling: the paging cursor. */
+  readonly seq: number;
+  readonly source: string;
+  readonly id: string;
+  /** The stream it will be appended to. */
+  readonly stream: string;
+  /** RFC 3339 (UTC). */
+  readonly deliverAt: string;
+  readonly event: JsonEventObject;
+}
+
+/** 200 answer of `GET /scheduled`: pass `after=next` for the following page. */
+export interface ListScheduledResponse {
+  readonly scheduled: readonly ScheduledEntry[];
+  readonly next: number;
+}
+
+/** Query of `DELETE /scheduled` (answers 204; 404 `scheduled-not-found`; 409 `scheduled-already-released`). */
+export interface CancelScheduledQuery {
+  readonly source: string;
+  readonly id: string;
 }
 
 /** 200 answer of an append: one entry per event, in request order. */

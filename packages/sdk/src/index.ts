@@ -27,6 +27,7 @@ export {
 // The HTTP API's wire types, as @herald/protocol declares them (never re-declared here).
 export type {
   AckResponse,
+  CancelScheduledQuery,
   DeadLetterReason,
   DeadLetterRecord,
   DeadLettersQuery,
@@ -35,6 +36,8 @@ export type {
   IndexLinks,
   IndexResponse,
   JsonEventObject,
+  ListScheduledQuery,
+  ListScheduledResponse,
   ListStreamsQuery,
   ListStreamsResponse,
   LogEntry,
@@ -52,6 +55,7 @@ export type {
   RedriveResponse,
   ResetRequest,
   ResetResponse,
+  ScheduledEntry,
   StreamSummary,
   SubscriptionConfig,
   SubscriptionFilter,

@@ -26,6 +26,8 @@ import { createServerMetrics } from "./observability/metrics.js";
 import { redactDatabaseUrl, redactUrl } from "./observability/redact.js";
 import { type RetentionPassReport, RetentionRunner, retentionRules } from "./retention.js";
 import { ClusterCoordinator } from "./cluster/coordinator.js";
+import { registerScheduledRoutes } from "./scheduled/routes.js";
+import { ScheduleReleaser } from "./scheduled/releaser.js";
 import { SubscriptionManager } from "./subscriptions/manager.js";
 import { SERVER_VERSION } from "./version.js";
 
@@ -116,10 +118,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       return reasons;
     },
   });
-  const deps = { log, limits: config.limits, metrics };
+  const releaser = new ScheduleReleaser({ log, logger });
+  const deps = { log, limits: config.limits, metrics, releaser };
   const ingestRoutes = registerIngestRoutes(router, deps, { onUnexpected: onError });
   registerReadRoutes(router, deps);
   registerStreamRoutes(router, { ...deps, hardDelete: config.retention.hardDelete });
+  registerScheduledRoutes(router, deps);
   const cluster =
     config.storage === "postgres"
       ? new ClusterCoordinator({
@@ -247,6 +251,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       : {}),
   });
   retention.start();
+  releaser.start();
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -273,7 +278,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
         server.closeAllConnections();
         await serverClosed;
       }
-      await retention.stop();
+      await Promise.all([retention.stop(), releaser.stop()]);
       if (ownsLog) await log.close();
       lifecycle("herald stopped");
     })();

@@ -158,6 +158,25 @@ const CASES: Partial<Record<ProblemCode, Case>> = {
       method: "POST",
       ...json({ to: "beginning", position: 3 }),
     }),
+  "scheduled-batch-mixed": (s) =>
+    request(`${s.open.url}/events`, {
+      method: "POST",
+      headers: { "content-type": "application/cloudevents-batch+json" },
+      body: JSON.stringify([
+        { specversion: "1.0", id: "m-1", source: "/test", type: "t", deliverat: "2999-01-01T00:00:00Z" },
+        { specversion: "1.0", id: "m-2", source: "/test", type: "t" },
+      ]),
+    }),
+  "scheduled-expected-version": (s) =>
+    request(
+      `${s.open.url}/streams/sched-ev`,
+      ce({ deliverat: "2999-01-01T00:00:00Z" }, { "herald-expected-version": "no-stream" }),
+    ),
+  "scheduled-not-found": (s) => request(`${s.open.url}/scheduled?source=%2Fnone&id=x`, { method: "DELETE" }),
+  "scheduled-already-released": async (s) => {
+    await request(`${s.open.url}/events`, ce({ id: "released-1" }));
+    return request(`${s.open.url}/scheduled?source=%2Ftest&id=released-1`, { method: "DELETE" });
+  },
   unauthorized: (s) => request(`${s.auth.url}/events`),
   "api-key-invalid": (s) => request(`${s.auth.url}/events`, { headers: { authorization: "Bearer nope" } }),
   forbidden: (s) => request(`${s.auth.url}/events`, ce({}, { authorization: "Bearer consume-key" })),

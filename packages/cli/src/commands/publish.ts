@@ -93,6 +93,10 @@ function expectedVersionOf(value: string): ExpectedVersion {
 }
 
 function describeResult(result: AppendedEvent): string {
+  if (result.scheduled === true)
+    return result.duplicate
+      ? `duplicate: ${result.source} ${result.id} is already scheduled for ${result.deliverAt} (stream ${result.stream})`
+      : `scheduled ${result.id} for ${result.deliverAt} (stream ${result.stream}; deliverat: not appended before then)`;
   const where = `position ${result.position} (stream ${result.stream}, version ${result.version})`;
   return result.duplicate
     ? `duplicate: ${result.source} ${result.id} is already at ${where}`
@@ -134,6 +138,8 @@ async function publishLines(client: HeraldClient, path: string, options: Publish
     for (const result of results) {
       if (options.json) out.data(JSON.stringify(result));
       if (result.duplicate) tally.duplicates++;
+      // A scheduled event has no position yet (0): it is counted, not placed.
+      if (result.scheduled === true) continue;
       tally.first = Math.min(tally.first ?? result.position, result.position);
       tally.last = Math.max(tally.last, result.position);
     }

@@ -30,6 +30,13 @@ export { decodeEvent, encodeEvent } from "../event-codec.js";
 export type {
   AppendOptions,
   AppendResult,
+  CancelOutcome,
+  ListScheduledOptions,
+  ScheduledEvent,
+  ScheduledPage,
+  ScheduleRequest,
+  ScheduleResult,
+  ScheduleStore,
   CheckpointStore,
   DeleteStreamOptions,
   EventLog,
@@ -49,6 +56,17 @@ export type {
 } from "../event-log.js";
 export { HeadSignal } from "../head-signal.js";
 export { policyCovers, policyCoversStream, prefixUpperBound } from "../retention.js";
+export {
+  checkCancelArguments,
+  checkListScheduledOptions,
+  checkReleaseArguments,
+  checkScheduleArguments,
+  DEFAULT_RELEASE_LIMIT,
+  inLogResult,
+  LazyScheduledEvent,
+  pendingResult,
+  planSchedule,
+} from "../schedule-rules.js";
 export { LazyStoredEvent } from "../stored-event.js";
 export { deriveStream } from "../stream-name.js";
 export { CatchUpSubscription, type PageReader } from "../subscription.js";

@@ -30,6 +30,7 @@ import type {
   ReadStreamOptions,
   RetentionPolicy,
   RetentionReport,
+  ScheduleStore,
   StoredEvent,
   StreamInfo,
   SubscribeOptions,
@@ -39,6 +40,7 @@ import { policyCovers, policyCoversStream } from "../retention.js";
 import { LazyStoredEvent } from "../stored-event.js";
 import { deriveStream } from "../stream-name.js";
 import { CatchUpSubscription } from "../subscription.js";
+import { MemorySchedule } from "./memory-schedule.js";
 import { compareNames, MemoryCheckpoints, MemoryMetadata } from "./memory-stores.js";
 
 interface Entry {
@@ -77,6 +79,7 @@ class MemoryEventLog implements EventLog {
   readonly #timer: NodeJS.Timeout | undefined;
   readonly checkpoints: CheckpointStore;
   readonly metadata: MetadataStore;
+  readonly scheduled: ScheduleStore;
 
   constructor(options: MemoryLogOptions) {
     const interval = options.retentionIntervalMs ?? 60_000;
@@ -88,9 +91,30 @@ class MemoryEventLog implements EventLog {
     }
     this.checkpoints = new MemoryCheckpoints(() => this.#checkOpen());
     this.metadata = new MemoryMetadata(() => this.#checkOpen());
+    this.scheduled = new MemorySchedule({
+      checkOpen: () => this.#checkOpen(),
+      inLog: (source, id) => {
+        const first = this.#byKey.get(eventKey(source, id))?.stored;
+        return first === undefined
+          ? undefined
+          : {
+              id,
+              source,
+              position: first.position,
+              stream: first.stream,
+              version: first.version,
+              duplicate: true,
+            };
+      },
+      appendNow: (events, stream) => this.#appendNow(events, { stream }),
+    });
   }
 
   async append(events: readonly CloudEvent[], options?: AppendOptions): Promise<readonly AppendResult[]> {
+    return this.#appendNow(events, options);
+  }
+
+  #appendNow(events: readonly CloudEvent[], options?: AppendOptions): readonly AppendResult[] {
     this.#checkOpen();
     const { stream: named, expected } = checkAppendArguments(events, options);
     const results: AppendResult[] = [];

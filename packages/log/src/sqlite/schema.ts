@@ -53,6 +53,18 @@ CREATE TABLE IF NOT EXISTS metadata (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
 ) WITHOUT ROWID;
+-- Scheduled delivery (sqlite-schedule.ts): events held back until deliver_at, moved into events by
+-- the release transaction. Added without a version bump: CREATE IF NOT EXISTS, older builds ignore it.
+CREATE TABLE IF NOT EXISTS scheduled (
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT, -- order of scheduling, never reused (the list cursor)
+  source     TEXT    NOT NULL,
+  id         TEXT    NOT NULL,
+  stream     TEXT    NOT NULL,               -- where the release appends it
+  deliver_at INTEGER NOT NULL,               -- ms since the epoch
+  json       TEXT    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS scheduled_by_source_id ON scheduled (source, id);
+CREATE INDEX IF NOT EXISTS scheduled_by_due ON scheduled (deliver_at, seq);
 CREATE TABLE IF NOT EXISTS log_state (
   key   TEXT    PRIMARY KEY,            -- 'head': highest position ever committed (survives deletion of the tail)
   value INTEGER NOT NULL

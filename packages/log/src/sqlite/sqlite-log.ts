@@ -30,7 +30,7 @@ import {
   StreamDeletedError,
   VersionConflictError,
 } from "../errors.js";
-import { encodeEvent } from "../event-codec.js";
+import { decodeEvent, encodeEvent } from "../event-codec.js";
 import type {
   AppendOptions,
   AppendResult,
@@ -59,6 +59,7 @@ import { GroupCommit } from "./group-commit.js";
 import { acquireOwnerLock } from "./owner-lock.js";
 import { applySchema, type CheckpointMode, configureConnection, type Durability } from "./schema.js";
 import { SqliteRetention } from "./sqlite-retention.js";
+import { SqliteSchedule } from "./sqlite-schedule.js";
 import { SqliteCheckpoints, SqliteMetadata } from "./sqlite-stores.js";
 import { StreamCatalog } from "./stream-catalog.js";
 import { DEFAULT_MERGE_LAG, DEFAULT_MERGE_STEP, type EventRow, StreamIndex } from "./stream-index.js";
@@ -156,6 +157,7 @@ class SqliteEventLog implements EventLog {
   readonly #retention: SqliteRetention;
   readonly checkpoints: SqliteCheckpoints;
   readonly metadata: SqliteMetadata;
+  readonly scheduled: SqliteSchedule;
   readonly #writer: GroupCommit;
   readonly #walSync: WalSync | undefined;
   /**
@@ -296,6 +298,35 @@ class SqliteEventLog implements EventLog {
     const checkOpen = (): void => this.#checkOpen();
     this.checkpoints = new SqliteCheckpoints(db, enqueue, checkOpen);
     this.metadata = new SqliteMetadata(db, enqueue, checkOpen);
+    this.scheduled = new SqliteSchedule(db, {
+      enqueue,
+      checkOpen,
+      inLog: (group, source, id) => {
+        const key = { source, id };
+        const hash = keyHash(source, id);
+        const first =
+          group === undefined
+            ? this.#window
+                .candidates(hash)
+                .reduce<FirstCopy | undefined>(
+                  (found, position) => found ?? this.#confirm(position, key),
+                  undefined,
+                )
+            : this.#firstCopy(group, key, hash);
+        return first === undefined ? undefined : { id, source, ...first, duplicate: true };
+      },
+      appendInGroup: (group, json, stream) => {
+        const event = decodeEvent(json);
+        const prepared = [{ event, stream, json, hash: keyHash(event.source, event.id) }];
+        try {
+          return this.#applyAppend(group, prepared, stream, "any")[0];
+        } catch (error) {
+          // Its stream was deleted while it waited: the event is dropped (it cannot be appended).
+          if (error instanceof StreamDeletedError) return undefined;
+          throw error;
+        }
+      },
+    });
     this.#retention = new SqliteRetention(db, {
       enqueue,
       checkOpen,
@@ -387,7 +418,7 @@ class SqliteEventLog implements EventLog {
   }
 
   /** The stored first copy of source+id among the window's positions and this group's, if any. */
-  #firstCopy(group: WriteGroup, event: CloudEvent, hash: number): FirstCopy | undefined {
+  #firstCopy(group: WriteGroup, event: { source: string; id: string }, hash: number): FirstCopy | undefined {
     for (const position of this.#window.candidates(hash)) {
       const first = this.#confirm(position, event);
       if (first !== undefined) return first;
@@ -400,7 +431,7 @@ class SqliteEventLog implements EventLog {
   }
 
   /** The exact check behind a hash match: is the event at `position` this source+id? */
-  #confirm(position: number, event: CloudEvent): FirstCopy | undefined {
+  #confirm(position: number, event: { source: string; id: string }): FirstCopy | undefined {
     const row = this.#eventAt.get(position);
     if (row === undefined) return undefined; // deleted since (retention, stream deletion)
     const stored = JSON.parse(row[2]) as { source?: unknown; id?: unknown };

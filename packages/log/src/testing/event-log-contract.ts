@@ -713,6 +713,161 @@ export function eventLogContract(name: string, factory: EventLogFactory, feature
       assert.equal((await log.metadata.list("")).length, 2);
     });
 
+    it("scheduled: held back until its time, then appended in its stream in deliverAt order", async () => {
+      const { log } = await open();
+      await log.append([testEvent({ source: "/s", partitionkey: "order-1" })]);
+      const late = testEvent({ source: "/s", id: "late", partitionkey: "order-1" });
+      const early = testEvent({ source: "/s", id: "early", partitionkey: "order-1" });
+      const other = testEvent({ source: "/s", id: "other" });
+      const added = await log.scheduled.add([
+        { event: late, deliverAt: 3000 },
+        { event: early, deliverAt: 2000 },
+      ]);
+      assert.deepEqual(
+        added.map((r) => [r.id, r.stream, r.position, r.version, r.duplicate, r.scheduled, r.deliverAt]),
+        [
+          ["late", "order-1", 0, -1, false, true, 3000],
+          ["early", "order-1", 0, -1, false, true, 2000],
+        ],
+      );
+      await log.scheduled.add([{ event: other, deliverAt: 2500 }], { stream: "named" });
+      assert.equal(await log.scheduled.next(), 2000);
+      assert.equal(await log.headPosition(), 1, "a pending event is not in the log");
+      assert.deepEqual(await log.scheduled.release(1999), []);
+      const first = await log.scheduled.release(2500);
+      assert.deepEqual(
+        first.map((r) => [r.id, r.position, r.stream, r.version, r.duplicate]),
+        [
+          ["early", 2, "order-1", 1, false],
+          ["other", 3, "named", 0, false],
+        ],
+      );
+      assert.equal(await log.scheduled.next(), 3000);
+      const second = await log.scheduled.release(10_000);
+      assert.deepEqual(
+        second.map((r) => [r.id, r.position, r.version]),
+        [["late", 4, 2]],
+      );
+      assert.equal(await log.scheduled.next(), undefined);
+      assert.deepEqual(await log.scheduled.release(10_000), []);
+      const stored = await readAll(log);
+      assert.deepEqual(
+        stored.map((e) => [e.position, e.event.id, e.stream]),
+        [
+          [1, stored[0]!.event.id, "order-1"],
+          [2, "early", "order-1"],
+          [3, "other", "named"],
+          [4, "late", "order-1"],
+        ],
+      );
+      assert.equal(stored[1]!.json, JSON.stringify(JSON.parse(stored[1]!.json)), "stored as JSON");
+    });
+
+    it("scheduled: source+id dedupe covers pending and appended events", async () => {
+      const { log } = await open();
+      const event = testEvent({ source: "/d", id: "1" });
+      await log.scheduled.add([{ event, deliverAt: 5000 }]);
+      const again = await log.scheduled.add([
+        { event: testEvent({ source: "/d", id: "1" }), deliverAt: 9000 },
+        { event: testEvent({ source: "/d", id: "2" }), deliverAt: 6000 },
+        { event: testEvent({ source: "/d", id: "2" }), deliverAt: 7000 },
+      ]);
+      assert.deepEqual(
+        again.map((r) => [r.id, r.duplicate, r.scheduled, r.deliverAt]),
+        [
+          ["1", true, true, 5000],
+          ["2", false, true, 6000],
+          ["2", true, true, 6000],
+        ],
+      );
+      const [stored] = await log.append([testEvent({ source: "/d", id: "3" })]);
+      const logged = await log.scheduled.add([{ event: testEvent({ source: "/d", id: "3" }), deliverAt: 1 }]);
+      assert.deepEqual(
+        logged.map((r) => [r.position, r.duplicate, r.scheduled]),
+        [[stored!.position, true, false]],
+      );
+      // A plain append of a pending source+id stores it now; its release is then a duplicate.
+      const [direct] = await log.append([testEvent({ source: "/d", id: "2" })]);
+      const released = await log.scheduled.release(10_000);
+      assert.deepEqual(
+        released.map((r) => [r.id, r.duplicate, r.position]),
+        [
+          ["1", false, 3],
+          ["2", true, direct!.position],
+        ],
+      );
+      assert.deepEqual(
+        (await readAll(log)).map((e) => e.event.id),
+        ["3", "2", "1"],
+      );
+      const after = await log.scheduled.add([{ event: testEvent({ source: "/d", id: "1" }), deliverAt: 1 }]);
+      assert.deepEqual([after[0]!.duplicate, after[0]!.scheduled, after[0]!.position], [true, false, 3]);
+      await assert.rejects(log.scheduled.add([{ event, deliverAt: -1 }]), LogInputError);
+      await assert.rejects(log.scheduled.release(0, 0), LogInputError);
+    });
+
+    it("scheduled: cancel, list pages, concurrent releases append once", async () => {
+      const { log } = await open();
+      const requests = Array.from({ length: 5 }, (_, n) => ({
+        event: testEvent({ source: "/c", id: String(n) }),
+        deliverAt: 1000 + n,
+      }));
+      await log.scheduled.add(requests);
+      const page1 = await log.scheduled.list({ limit: 2 });
+      assert.deepEqual(
+        page1.entries.map((e) => [e.id, e.source, e.deliverAt, e.stream, e.event.id]),
+        [
+          ["0", "/c", 1000, "/c", "0"],
+          ["1", "/c", 1001, "/c", "1"],
+        ],
+      );
+      const page2 = await log.scheduled.list({ after: page1.next, limit: 10 });
+      assert.deepEqual(
+        page2.entries.map((e) => e.id),
+        ["2", "3", "4"],
+      );
+      assert.deepEqual((await log.scheduled.list({ after: page2.next })).entries, []);
+      assert.equal(await log.scheduled.cancel("/c", "1"), "cancelled");
+      assert.equal(await log.scheduled.cancel("/c", "1"), "unknown");
+      assert.equal(await log.scheduled.cancel("/c", "nope"), "unknown");
+      const [one, two] = await Promise.all([log.scheduled.release(1002), log.scheduled.release(1004)]);
+      assert.equal(await log.scheduled.cancel("/c", "0"), "released");
+      const ids = [...one!, ...two!].filter((r) => !r.duplicate).map((r) => r.id);
+      assert.deepEqual(ids.sort(), ["0", "2", "3", "4"]);
+      assert.deepEqual(
+        (await readAll(log)).map((e) => e.event.id),
+        ["0", "2", "3", "4"],
+      );
+      assert.deepEqual((await log.scheduled.list()).entries, []);
+      await log.scheduled.add([{ event: testEvent({ source: "/c", id: "gone" }), deliverAt: 1 }], {
+        stream: "doomed",
+      });
+      await log.append([testEvent()], { stream: "doomed" });
+      await log.deleteStream("doomed");
+      assert.deepEqual(await log.scheduled.release(5), [], "its stream was deleted: dropped");
+      assert.equal(await log.scheduled.next(), undefined);
+    });
+
+    it("scheduled: pending events survive a reopen (durable backends)", unless("reopen"), async () => {
+      const { log, reopen } = await open();
+      assert.ok(reopen !== undefined, "features.reopen is true, so the factory must return reopen()");
+      await log.scheduled.add([
+        { event: testEvent({ source: "/p", id: "1", data: { n: 1 } }), deliverAt: 50 },
+      ]);
+      const again = await reopen();
+      opened.push(again);
+      assert.equal(await again.scheduled.next(), 50);
+      const dup = await again.scheduled.add([{ event: testEvent({ source: "/p", id: "1" }), deliverAt: 60 }]);
+      assert.deepEqual([dup[0]!.duplicate, dup[0]!.deliverAt], [true, 50]);
+      const released = await again.scheduled.release(50);
+      assert.deepEqual(
+        released.map((r) => [r.id, r.position]),
+        [["1", 1]],
+      );
+      const [stored] = await readAll(again);
+      assert.deepEqual((stored!.event as unknown as { data: unknown }).data, { n: 1 });
+    });
+
     it(
       "keeps hard deletes and deleted positions across a reopen (durable backends)",
       unless("reopen"),

@@ -17,6 +17,9 @@ import {
   type IndexResponse,
   JSON_MEDIA_TYPE,
   type JsonEventObject,
+  type CancelScheduledQuery,
+  type ListScheduledQuery,
+  type ListScheduledResponse,
   type ListStreamsQuery,
   type ListStreamsResponse,
   type LogEntry,
@@ -31,6 +34,7 @@ import {
   type RedriveResponse,
   type ResetRequest,
   type ResetResponse,
+  type ScheduledEntry,
   type StreamSummary,
   type SubscriptionStats,
   type UpdateSubscriptionRequest,
@@ -354,6 +358,61 @@ export class HeraldClient {
       })) as StreamSummary;
     } catch (error) {
       if (!options.mustExist && isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Pending scheduled events (`GET /scheduled`, consume scope): events published with a future
+   * `deliverat` and not released yet, in scheduling order. Pass `next` as `after` for the next page.
+   */
+  async listScheduled(
+    query: ListScheduledQuery = {},
+    options: CallOptions = {},
+  ): Promise<ListScheduledResponse> {
+    const answer = (await this.#json("GET", withQuery("/scheduled", query), undefined, options)) as
+      | Partial<ListScheduledResponse>
+      | undefined;
+    if (!Array.isArray(answer?.scheduled) || typeof answer.next !== "number")
+      throw new UnexpectedResponseError(200, "GET /scheduled: no scheduled array and next");
+    return answer as ListScheduledResponse;
+  }
+
+  /** Every pending scheduled event, page after page (`GET /scheduled`). */
+  async *scheduledEvents(
+    query: { readonly pageSize?: number } = {},
+    options: CallOptions = {},
+  ): AsyncGenerator<ScheduledEntry, void, undefined> {
+    let after = 0;
+    for (;;) {
+      const page = await this.listScheduled({ after, limit: query.pageSize ?? 500 }, options);
+      yield* page.scheduled;
+      if (page.scheduled.length === 0) return;
+      after = page.next;
+    }
+  }
+
+  /**
+   * Cancels a pending scheduled event (`DELETE /scheduled`, publish scope) before it fires.
+   * "cancelled": it will not be delivered. "released": too late, it is already in the log (409
+   * scheduled-already-released). "unknown": neither pending nor in the log (404 scheduled-not-found).
+   * Other refusals throw HeraldApiError.
+   */
+  async cancelScheduled(
+    key: CancelScheduledQuery,
+    options: CallOptions = {},
+  ): Promise<"cancelled" | "released" | "unknown"> {
+    try {
+      await this.#json(
+        "DELETE",
+        withQuery("/scheduled", { source: key.source, id: key.id }),
+        undefined,
+        options,
+      );
+      return "cancelled";
+    } catch (error) {
+      if (error instanceof HeraldApiError && error.code === "scheduled-already-released") return "released";
+      if (error instanceof HeraldApiError && error.code === "scheduled-not-found") return "unknown";
       throw error;
     }
   }

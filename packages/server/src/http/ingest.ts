@@ -4,8 +4,20 @@
 // before the append, so a refused request leaves the log untouched.
 import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
-import { CORE_ATTRIBUTES, type CloudEvent, decodeHttp, mediaTypeEssence } from "@herald/cloudevents";
-import { type AppendOptions, type AppendResult, deriveStream, type EventLog } from "@herald/log";
+import {
+  CORE_ATTRIBUTES,
+  type CloudEvent,
+  decodeHttp,
+  getDeliverAt,
+  mediaTypeEssence,
+} from "@herald/cloudevents";
+import {
+  type AppendOptions,
+  type AppendResult,
+  deriveStream,
+  type EventLog,
+  type ScheduleResult,
+} from "@herald/log";
 import {
   type AppendedEvent,
   EXPECTED_VERSION_HEADER,
@@ -26,6 +38,8 @@ export interface IngestDeps {
   readonly log: EventLog;
   readonly limits: LimitsConfig;
   readonly metrics: ServerMetrics;
+  /** Told of each newly scheduled event's time, so it wakes up then (scheduled/releaser.ts). */
+  readonly releaser?: { scheduled(deliverAt: number): void };
 }
 
 /** What the ingest routes leave running: the WebSocket ingest connections. */
@@ -89,7 +103,13 @@ export async function appendIngested(
     );
   }
   checkEvents(events, principal, deps.limits, options.stream);
-  const results: readonly AppendedEvent[] = events.length === 0 ? [] : await append(deps, events, options);
+  const deliverAt = scheduledTimes(events, options);
+  const results: readonly AppendedEvent[] =
+    events.length === 0
+      ? []
+      : deliverAt === undefined
+        ? await append(deps, events, options)
+        : await schedule(deps, events, deliverAt, options);
   let duplicates = 0;
   for (const result of results) if (result.duplicate) duplicates++;
   deps.metrics.recordIngest(results.length - duplicates, duplicates);
@@ -227,6 +247,67 @@ async function append(
   } finally {
     deps.metrics.observeAppend((performance.now() - started) / 1000);
   }
+}
+
+/**
+ * The `deliverat` times (ms) when the request schedules its events, undefined when it appends them
+ * now (no `deliverat`, or one not in the future). A batch is atomic, so it is one or the other whole.
+ */
+function scheduledTimes(events: readonly CloudEvent[], options: AppendOptions): number[] | undefined {
+  const now = Date.now();
+  const times = events.map((event) => getDeliverAt(event));
+  const future = times.filter((time) => time !== undefined && time > now).length;
+  if (future === 0) return undefined;
+  if (future < events.length)
+    throw new HttpProblem(
+      "scheduled-batch-mixed",
+      `${future} of the batch's ${events.length} events have a future deliverat; schedule them in a request of their own`,
+    );
+  const expected = options.expectedVersion ?? "any";
+  if (expected !== "any")
+    throw new HttpProblem(
+      "scheduled-expected-version",
+      "an event with a future deliverat gets its version when released: send no Herald-Expected-Version",
+      {
+        errors: [
+          { field: "Herald-Expected-Version", reason: "only `any` is allowed with a future deliverat" },
+        ],
+      },
+    );
+  return times as number[];
+}
+
+async function schedule(
+  deps: IngestDeps,
+  events: readonly CloudEvent[],
+  deliverAt: readonly number[],
+  options: AppendOptions,
+): Promise<readonly AppendedEvent[]> {
+  const results = await deps.log.scheduled.add(
+    events.map((event, index) => ({ event, deliverAt: deliverAt[index]! })),
+    options.stream === undefined ? undefined : { stream: options.stream },
+  );
+  let earliest = Number.POSITIVE_INFINITY;
+  for (const result of results)
+    if (result.scheduled && !result.duplicate) earliest = Math.min(earliest, result.deliverAt!);
+  if (earliest !== Number.POSITIVE_INFINITY) deps.releaser?.scheduled(earliest);
+  return results.map(toAppended);
+}
+
+/** The wire answer of a schedule result (a pending one says so; one already in the log is a duplicate). */
+function toAppended(result: ScheduleResult): AppendedEvent {
+  const { id, source, position, stream, version, duplicate } = result;
+  if (!result.scheduled) return { id, source, position, stream, version, duplicate };
+  return {
+    id,
+    source,
+    position,
+    stream,
+    version,
+    duplicate,
+    scheduled: true,
+    deliverAt: new Date(result.deliverAt!).toISOString(),
+  };
 }
 
 /** Parses `Herald-Expected-Version`: any | no-stream | exists | a non-negative integer. */
