@@ -18,7 +18,6 @@ export {
 } from "./saga.js";
 export {
   type Clock,
-  DELIVER_AT_EXTENSION,
   heraldTimers,
   systemClock,
   TIMER_EVENT_TYPE,

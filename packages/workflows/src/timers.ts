@@ -2,15 +2,12 @@
 // deterministic source+id, stored in the instance's stream with the step and handed to a
 // TimerScheduler when the step is dispatched. The event comes back to the process manager when it is
 // due; it is handled only while the instance is still in the status entry that scheduled it.
-import type { CloudEvent } from "@herald/cloudevents";
+import { type CloudEvent, DELIVERAT } from "@herald/cloudevents";
 import { type HeraldClient, SendFailedError } from "@herald/sdk";
 import type { TimerData } from "./types.js";
 
 /** CloudEvents type of every timer event. */
 export const TIMER_EVENT_TYPE = "herald.workflow.timeout";
-
-/** CloudEvents extension that asks `herald serve` to deliver an event not before this RFC 3339 time. */
-export const DELIVER_AT_EXTENSION = "deliverat";
 
 /**
  * Where timer events wait until they are due. Both calls may be repeated with the same timer (after a
@@ -56,20 +53,12 @@ export function timerData(event: CloudEvent): TimerData | undefined {
 export function heraldTimers(client: HeraldClient): TimerScheduler {
   return {
     async schedule(timer, at) {
-      const result = await client.send(timer.cloneWith({ [DELIVER_AT_EXTENSION]: at.toISOString() }));
+      const result = await client.send(timer.cloneWith({ [DELIVERAT]: at.toISOString() }));
       if (result.kind !== "ack") throw new SendFailedError(result);
     },
     async cancel(timer) {
-      const withCancel = client as HeraldClient & {
-        cancelScheduled?: (ref: { source: string; id: string }) => Promise<unknown>;
-      };
-      if (typeof withCancel.cancelScheduled === "function") {
-        await withCancel.cancelScheduled({ source: timer.source, id: timer.id });
-        return;
-      }
-      const query = new URLSearchParams({ source: timer.source, id: timer.id });
-      const response = await fetch(`${client.url}/scheduled?${query}`, { method: "DELETE" });
-      await response.body?.cancel();
+      // "released" or "unknown" is fine: the process manager ignores a timer of a status it left.
+      await client.cancelScheduled({ source: timer.source, id: timer.id });
     },
   };
 }
