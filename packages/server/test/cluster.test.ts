@@ -9,7 +9,9 @@ import { api } from "./support/harness.js";
 import { databaseUrl, freshSchema, needsPostgres } from "./support/pg.js";
 import { startSink } from "./support/sink.js";
 
-const LEASE_MS = 900;
+// Long enough that a loaded CI machine (2 cores, two test files at once) does not lapse a live lease
+// between heartbeats: a lapsed lease moves a partition mid-test and its acks answer 0.
+const LEASE_MS = 2_000;
 
 function startNode(schema: string, nodeId: string): Promise<HeraldServer> {
   return startServer({
@@ -23,7 +25,7 @@ function startNode(schema: string, nodeId: string): Promise<HeraldServer> {
 }
 
 /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();
