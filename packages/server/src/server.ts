@@ -26,6 +26,8 @@ import { createServerMetrics } from "./observability/metrics.js";
 import { redactDatabaseUrl, redactUrl } from "./observability/redact.js";
 import { type RetentionPassReport, RetentionRunner, retentionRules } from "./retention.js";
 import { ClusterCoordinator } from "./cluster/coordinator.js";
+import { SchemaRegistry } from "./schemas/registry.js";
+import { registerSchemaRoutes } from "./schemas/routes.js";
 import { SubscriptionManager } from "./subscriptions/manager.js";
 import { SERVER_VERSION } from "./version.js";
 
@@ -116,7 +118,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       return reasons;
     },
   });
-  const deps = { log, limits: config.limits, metrics };
+  const schemas = new SchemaRegistry({
+    log,
+    compatibility: config.schemas.compatibility,
+    enforce: config.schemas.enforce,
+    // One server sees every registration; instances of a cluster re-read a type's versions each second.
+    refreshMs: config.storage === "postgres" ? 1000 : 0,
+  });
+  const deps = { log, limits: config.limits, metrics, schemas };
   const ingestRoutes = registerIngestRoutes(router, deps, { onUnexpected: onError });
   registerReadRoutes(router, deps);
   registerStreamRoutes(router, { ...deps, hardDelete: config.retention.hardDelete });
@@ -142,6 +151,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     ...(cluster !== undefined ? { cluster } : {}),
   });
   registerSubscriptionRoutes(router, manager, config.limits);
+  registerSchemaRoutes(router, schemas, config.limits);
   const retention = new RetentionRunner({
     log,
     rules: retentionRules(config.retention),

@@ -15,6 +15,7 @@ import {
 } from "@herald/protocol";
 import type { LimitsConfig } from "../config.js";
 import type { ServerMetrics } from "../observability/metrics.js";
+import type { SchemaRegistry } from "../schemas/registry.js";
 import { forbiddenType, type Principal } from "./auth.js";
 import { checkJsonDepth, isJsonBodyType, readBody } from "./body.js";
 import { problemOf } from "./errors.js";
@@ -26,6 +27,8 @@ export interface IngestDeps {
   readonly log: EventLog;
   readonly limits: LimitsConfig;
   readonly metrics: ServerMetrics;
+  /** The schema registry; with enforcement on, events of registered types are checked before the append. */
+  readonly schemas?: SchemaRegistry;
 }
 
 /** What the ingest routes leave running: the WebSocket ingest connections. */
@@ -73,7 +76,7 @@ export async function ingest(ctx: RequestContext, deps: IngestDeps, options: App
 
 /**
  * What every ingest path (HTTP, WebSocket) does once the events are decoded: the batch limit, the
- * attribute limits, system streams, the key's type prefixes, then ONE append and the ingest metrics.
+ * attribute limits, system streams, the key's type prefixes, the registered schemas, then ONE append and the ingest metrics.
  * Refusals are thrown as problems before anything is appended.
  */
 export async function appendIngested(
@@ -89,7 +92,8 @@ export async function appendIngested(
     );
   }
   checkEvents(events, principal, deps.limits, options.stream);
-  const results: readonly AppendedEvent[] = events.length === 0 ? [] : await append(deps, events, options);
+  const checked = deps.schemas?.enforce === true ? await deps.schemas.check(events) : events;
+  const results: readonly AppendedEvent[] = checked.length === 0 ? [] : await append(deps, checked, options);
   let duplicates = 0;
   for (const result of results) if (result.duplicate) duplicates++;
   deps.metrics.recordIngest(results.length - duplicates, duplicates);
