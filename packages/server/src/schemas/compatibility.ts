@@ -86,7 +86,7 @@ const UNDERSTOOD = new Set([
 export function checkSchemaDocument(root: JsonSchema): void {
   const visit = (node: unknown, path: string): void => {
     if (Array.isArray(node)) {
-      node.forEach((item, i) => visit(item, `${path}/${i}`));
+      for (let i = 0; i < node.length; i++) visit(node[i], `${path}/${i}`);
       return;
     }
     if (node === null || typeof node !== "object") return;
@@ -106,7 +106,7 @@ export function checkSchemaDocument(root: JsonSchema): void {
     }
     for (const [key, value] of Object.entries(object)) {
       if (key === "enum" || key === "const" || key === "default" || key === "examples") continue;
-      visit(value, `${path}/${escape(key)}`);
+      visit(value, `${path}/${pointerSegment(key)}`);
     }
   };
   visit(root, "#");
@@ -249,9 +249,8 @@ function combinatorRules(
 ): void {
   const all = rs.allOf as JsonSchema[] | undefined;
   if (all !== undefined)
-    all.forEach((item, i) =>
-      judge({ schema: item, root: r.root, path: `${r.path}/allOf/${i}` }, w, out, seen),
-    );
+    for (let i = 0; i < all.length; i++)
+      judge({ schema: all[i]!, root: r.root, path: `${r.path}/allOf/${i}` }, w, out, seen);
   const any = rs.anyOf as JsonSchema[] | undefined;
   if (any !== undefined) {
     const fits = any.some((branch, i) => {
@@ -286,7 +285,7 @@ function unknownKeywordRule(path: string, rs: SchemaObject, ws: SchemaObject, ou
     if (UNDERSTOOD.has(keyword) || isDeepStrictEqual(rs[keyword], ws[keyword])) continue;
     out.push(
       finding(
-        `${path}/${escape(keyword)}`,
+        `${path}/${pointerSegment(keyword)}`,
         "cannot-prove",
         `the reader's "${keyword}" differs from the writer's; Herald's rules do not judge this keyword`,
       ),
@@ -591,10 +590,14 @@ function objectRules(
   const wExtra = ws.additionalProperties ?? true;
   const wOpen = wExtra !== false;
   for (const [name, writerProperty] of Object.entries(wProps)) {
-    const wAt = { schema: writerProperty, root: w.root, path: `${w.path}/properties/${escape(name)}` };
+    const wAt = {
+      schema: writerProperty,
+      root: w.root,
+      path: `${w.path}/properties/${pointerSegment(name)}`,
+    };
     if (name in rProps) {
       judge(
-        { schema: rProps[name]!, root: r.root, path: `${path}/properties/${escape(name)}` },
+        { schema: rProps[name]!, root: r.root, path: `${path}/properties/${pointerSegment(name)}` },
         wAt,
         out,
         seen,
@@ -623,7 +626,7 @@ function objectRules(
     // (Herald's stance above). An additionalProperties schema does say what the writer may send there.
     if (wOpen && wExtra !== true)
       judge(
-        { schema: readerProperty, root: r.root, path: `${path}/properties/${escape(name)}` },
+        { schema: readerProperty, root: r.root, path: `${path}/properties/${pointerSegment(name)}` },
         { schema: wExtra as JsonSchema, root: w.root, path: `${w.path}/additionalProperties` },
         out,
         seen,
@@ -793,6 +796,6 @@ function resolvePointer(root: JsonSchema, ref: string): JsonSchema | undefined {
   return node === undefined ? undefined : (node as JsonSchema);
 }
 
-function escape(segment: string): string {
+function pointerSegment(segment: string): string {
   return segment.replace(/~/g, "~0").replace(/\//g, "~1");
 }
