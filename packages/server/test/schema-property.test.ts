@@ -15,7 +15,11 @@ const VALUES = [0, 1, 2, "x", "y", true, null];
 
 const leaf: fc.Arbitrary<S> = fc.oneof(
   fc.record(
-    { type: fc.constant("integer"), minimum: fc.integer({ min: -5, max: 5 }), maximum: fc.integer({ min: 5, max: 20 }) },
+    {
+      type: fc.constant("integer"),
+      minimum: fc.integer({ min: -5, max: 5 }),
+      maximum: fc.integer({ min: 5, max: 20 }),
+    },
     { requiredKeys: ["type"] },
   ),
   fc.record(
@@ -23,11 +27,19 @@ const leaf: fc.Arbitrary<S> = fc.oneof(
     { requiredKeys: ["type"] },
   ),
   fc.record(
-    { type: fc.constant("number"), minimum: fc.integer({ min: -5, max: 5 }), exclusiveMaximum: fc.integer({ min: 6, max: 20 }) },
+    {
+      type: fc.constant("number"),
+      minimum: fc.integer({ min: -5, max: 5 }),
+      exclusiveMaximum: fc.integer({ min: 6, max: 20 }),
+    },
     { requiredKeys: ["type"] },
   ),
   fc.record(
-    { type: fc.constant("string"), minLength: fc.integer({ min: 0, max: 3 }), maxLength: fc.integer({ min: 3, max: 8 }) },
+    {
+      type: fc.constant("string"),
+      minLength: fc.integer({ min: 0, max: 3 }),
+      maxLength: fc.integer({ min: 3, max: 8 }),
+    },
     { requiredKeys: ["type"] },
   ),
   fc.constant({ type: "boolean" }),
@@ -41,7 +53,12 @@ const schema: fc.Arbitrary<S> = fc.letrec<{ node: S }>((tie) => ({
     { depthSize: "small", withCrossShrink: true },
     leaf,
     fc.record(
-      { type: fc.constant("array"), items: tie("node"), minItems: fc.integer({ min: 0, max: 2 }), maxItems: fc.integer({ min: 2, max: 4 }) },
+      {
+        type: fc.constant("array"),
+        items: tie("node"),
+        minItems: fc.integer({ min: 0, max: 2 }),
+        maxItems: fc.integer({ min: 2, max: 4 }),
+      },
       { requiredKeys: ["type", "items"] },
     ),
     fc
@@ -78,18 +95,24 @@ function mutate(root: S, picks: readonly number[], replacement: S): S {
         break;
       case 1:
         if (typeof node.minimum === "number") node.minimum += pick % 2 === 0 ? 1 : -1;
-        if (typeof node.minLength === "number") node.minLength = Math.max(0, node.minLength + (pick % 2 === 0 ? 1 : -1));
+        if (typeof node.minLength === "number")
+          node.minLength = Math.max(0, node.minLength + (pick % 2 === 0 ? 1 : -1));
         break;
       case 2:
         if (typeof node.maximum === "number") node.maximum += pick % 2 === 0 ? 1 : -1;
-        if (typeof node.maxLength === "number") node.maxLength = Math.max(0, node.maxLength + (pick % 2 === 0 ? 1 : -1));
+        if (typeof node.maxLength === "number")
+          node.maxLength = Math.max(0, node.maxLength + (pick % 2 === 0 ? 1 : -1));
         if (typeof node.exclusiveMaximum === "number") node.exclusiveMaximum += pick % 2 === 0 ? 1 : -1;
-        if (typeof node.maxItems === "number") node.maxItems = Math.max(0, node.maxItems + (pick % 2 === 0 ? 1 : -1));
+        if (typeof node.maxItems === "number")
+          node.maxItems = Math.max(0, node.maxItems + (pick % 2 === 0 ? 1 : -1));
         break;
       case 3:
         if (Array.isArray(node.enum)) {
           const values = node.enum as unknown[];
-          node.enum = pick % 2 === 0 && values.length > 1 ? values.slice(1) : [...new Set([...values, VALUES[pick % VALUES.length]])];
+          node.enum =
+            pick % 2 === 0 && values.length > 1
+              ? values.slice(1)
+              : [...new Set([...values, VALUES[pick % VALUES.length]])];
         }
         break;
       case 4:
@@ -98,7 +121,9 @@ function mutate(root: S, picks: readonly number[], replacement: S): S {
           const name = names[pick % Math.max(1, names.length)];
           if (name !== undefined) {
             const required = node.required as string[];
-            node.required = required.includes(name) ? required.filter((n) => n !== name) : [...required, name];
+            node.required = required.includes(name)
+              ? required.filter((n) => n !== name)
+              : [...required, name];
           }
         }
         break;
@@ -109,7 +134,8 @@ function mutate(root: S, picks: readonly number[], replacement: S): S {
         }
         break;
       case 6:
-        if (node.type === "object") delete (node.properties as Record<string, S>)[NAMES[pick % NAMES.length]!];
+        if (node.type === "object")
+          delete (node.properties as Record<string, S>)[NAMES[pick % NAMES.length]!];
         break;
       case 7:
         if (node.type === "object") {
@@ -124,7 +150,8 @@ function mutate(root: S, picks: readonly number[], replacement: S): S {
         if ("const" in node) node.const = VALUES[pick % VALUES.length];
         break;
       case 10:
-        if (typeof node.minItems === "number") node.minItems = Math.max(0, node.minItems + (pick % 2 === 0 ? 1 : -1));
+        if (typeof node.minItems === "number")
+          node.minItems = Math.max(0, node.minItems + (pick % 2 === 0 ? 1 : -1));
         break;
       default:
         if (node.type === "string") node.type = ["string", "null"];

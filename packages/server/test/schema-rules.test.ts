@@ -58,7 +58,12 @@ export const BREAKING: readonly Breaking[] = [
   { rule: "enum-added", writer: { type: "string" }, reader: { enum: ["a"] }, witness: "z" },
   { rule: "const-changed", writer: { const: 1 }, reader: { const: 2 }, witness: 1 },
   { rule: "const-added", writer: { type: "integer" }, reader: { const: 2 }, witness: 1 },
-  { rule: "minimum-raised", writer: { type: "number", minimum: 0 }, reader: { type: "number", minimum: 1 }, witness: 0.5 },
+  {
+    rule: "minimum-raised",
+    writer: { type: "number", minimum: 0 },
+    reader: { type: "number", minimum: 1 },
+    witness: 0.5,
+  },
   {
     rule: "minimum-raised",
     writer: { type: "number", minimum: 0 },
@@ -66,16 +71,36 @@ export const BREAKING: readonly Breaking[] = [
     witness: 0,
     path: "#/exclusiveMinimum",
   },
-  { rule: "maximum-lowered", writer: { type: "number" }, reader: { type: "number", maximum: 10 }, witness: 11 },
-  { rule: "multipleOf-tightened", writer: { type: "integer" }, reader: { type: "integer", multipleOf: 2 }, witness: 3 },
-  { rule: "minLength-raised", writer: { type: "string" }, reader: { type: "string", minLength: 2 }, witness: "a" },
+  {
+    rule: "maximum-lowered",
+    writer: { type: "number" },
+    reader: { type: "number", maximum: 10 },
+    witness: 11,
+  },
+  {
+    rule: "multipleOf-tightened",
+    writer: { type: "integer" },
+    reader: { type: "integer", multipleOf: 2 },
+    witness: 3,
+  },
+  {
+    rule: "minLength-raised",
+    writer: { type: "string" },
+    reader: { type: "string", minLength: 2 },
+    witness: "a",
+  },
   {
     rule: "maxLength-lowered",
     writer: { type: "string", maxLength: 10 },
     reader: { type: "string", maxLength: 3 },
     witness: "abcd",
   },
-  { rule: "pattern-changed", writer: { type: "string" }, reader: { type: "string", pattern: "^a" }, witness: "b" },
+  {
+    rule: "pattern-changed",
+    writer: { type: "string" },
+    reader: { type: "string", pattern: "^a" },
+    witness: "b",
+  },
   {
     rule: "format-changed",
     writer: { type: "string" },
@@ -142,8 +167,18 @@ interface Compatible {
 }
 
 const COMPATIBLE: readonly Compatible[] = [
-  { name: "integer widened to number", writer: { type: "integer" }, reader: { type: "number" }, samples: [1, -3] },
-  { name: "a type added to the reader", writer: { type: "string" }, reader: { type: ["string", "null"] }, samples: ["a"] },
+  {
+    name: "integer widened to number",
+    writer: { type: "integer" },
+    reader: { type: "number" },
+    samples: [1, -3],
+  },
+  {
+    name: "a type added to the reader",
+    writer: { type: "string" },
+    reader: { type: ["string", "null"] },
+    samples: ["a"],
+  },
   {
     name: "an optional property added to an OPEN schema (Confluent #1458, #2927)",
     writer: obj({ a: { type: "string" } }),
@@ -169,7 +204,12 @@ const COMPATIBLE: readonly Compatible[] = [
     samples: [{ a: "x" }],
   },
   { name: "enum widened", writer: { enum: ["a"] }, reader: { enum: ["a", "b"] }, samples: ["a"] },
-  { name: "const within the reader's enum", writer: { const: "a" }, reader: { enum: ["a", "b"] }, samples: ["a"] },
+  {
+    name: "const within the reader's enum",
+    writer: { const: "a" },
+    reader: { enum: ["a", "b"] },
+    samples: ["a"],
+  },
   {
     name: "an enum inside the reader's bounds",
     writer: { enum: [2, 4] },
@@ -202,16 +242,30 @@ const COMPATIBLE: readonly Compatible[] = [
   },
   {
     name: "nested objects: an optional property deep inside",
-    writer: obj({ address: obj({ city: { type: "string" } }, { required: ["city"] }) }, { required: ["address"] }),
-    reader: obj({ address: obj({ city: { type: "string" }, zip: { type: "string" } }, { required: ["city"] }) }, {
-      required: ["address"],
-    }),
+    writer: obj(
+      { address: obj({ city: { type: "string" } }, { required: ["city"] }) },
+      { required: ["address"] },
+    ),
+    reader: obj(
+      { address: obj({ city: { type: "string" }, zip: { type: "string" } }, { required: ["city"] }) },
+      {
+        required: ["address"],
+      },
+    ),
     samples: [{ address: { city: "Paris" } }],
   },
   {
     name: "$ref within the document, on both sides",
-    writer: { $defs: { id: { type: "integer" } }, type: "object", properties: { id: { $ref: "#/$defs/id" } } },
-    reader: { definitions: { id: { type: "number" } }, type: "object", properties: { id: { $ref: "#/definitions/id" } } },
+    writer: {
+      $defs: { id: { type: "integer" } },
+      type: "object",
+      properties: { id: { $ref: "#/$defs/id" } },
+    },
+    reader: {
+      definitions: { id: { type: "number" } },
+      type: "object",
+      properties: { id: { $ref: "#/definitions/id" } },
+    },
     samples: [{ id: 3 }],
   },
   {
