@@ -105,6 +105,7 @@ export {
   NonRetryableError,
   RequestTimeoutError,
   RetryableError,
+  SchemaRegistrationError,
   SignatureVerificationError,
   SubscriptionMismatchError,
   TransportError,
