@@ -19,6 +19,7 @@ import {
 } from "./sources/cron.js";
 import { HeraldSource } from "./sources/herald.js";
 import { HttpSource } from "./sources/http.js";
+import { type AppTransports, TransportSource } from "./sources/transport.js";
 import { herald } from "./trigger.js";
 
 export interface AppOptions {
@@ -36,6 +37,11 @@ export interface AppOptions {
   readonly cronState?: CronState;
   /** Pull consumers' transport (default auto). */
   readonly transport?: ConsumerTransport;
+  /**
+   * The Transport of each engine that transport sources (`nats.…`, `rabbitmq.…`, `redis.…`, `mqtt.…`)
+   * consume from; the app does not close them.
+   */
+  readonly transports?: AppTransports;
   /** Title and version of the generated documents (served at /openapi.json and /asyncapi.json). */
   readonly info?: DocumentInfo;
 }
@@ -45,6 +51,7 @@ export class App {
   readonly outcomes: Outcomes;
   readonly #http: HttpSource;
   readonly #herald: HeraldSource | undefined;
+  readonly #transports: TransportSource | undefined;
   readonly #cron: CronJob[];
   readonly #info: DocumentInfo;
   readonly #secured: boolean;
@@ -54,7 +61,7 @@ export class App {
     this.definitions = options.definitions;
     const keys = new Set<string>();
     for (const d of options.definitions) {
-      if (keys.has(d.key) && d.kind !== "herald")
+      if (keys.has(d.key) && d.kind !== "herald" && d.kind !== "transport")
         throw new TypeError(`two definitions have the key ${d.key}`);
       keys.add(d.key);
     }
@@ -103,6 +110,11 @@ export class App {
             transport: options.transport,
           })
         : undefined;
+    const transports = options.definitions.filter((d) => d.kind === "transport");
+    this.#transports =
+      transports.length > 0
+        ? new TransportSource(transports, { transports: options.transports ?? {}, outcomes: this.outcomes })
+        : undefined;
   }
 
   /** OpenAPI 3.1 of the HTTP events. */
@@ -136,6 +148,7 @@ export class App {
   async start(): Promise<this> {
     await this.#http.start();
     await this.#herald?.start();
+    await this.#transports?.start();
     for (const job of this.#cron) await job.start();
     return this;
   }
@@ -143,7 +156,7 @@ export class App {
   /** Stops taking events, then lets running handlers finish. */
   async stop(): Promise<void> {
     await Promise.all(this.#cron.map((job) => job.stop()));
-    await this.#herald?.stop();
+    await Promise.all([this.#herald?.stop(), this.#transports?.stop()]);
     await this.#http.stop();
   }
 }

@@ -19,6 +19,7 @@ import {
   type HttpTrigger,
   parseTriggerKey,
   type Trigger,
+  type TransportTrigger,
   triggerKey,
   type WsTrigger,
 } from "./trigger.js";
@@ -186,6 +187,31 @@ export interface HeraldEventSpec<T> extends Described {
   readonly handler: (event: TypedEvent<T>, ctx: HandlerContext) => AsyncResult;
 }
 
+// ---------- transports (NATS, RabbitMQ, Redis Streams, MQTT) ----------
+
+/**
+ * An event source over an engine, run by the SDK transport contract (AppOptions.transports names the
+ * Transport of each engine). The same outcome model as Herald subscriptions: ack on success, nack with
+ * delay on RetryableError (else backoff), non-retryable failures (invalid data, refused, unmatched,
+ * NonRetryableError) dead-lettered at once into the transport's dead letters, with the reason.
+ */
+export interface TransportEventSpec<T> extends Described {
+  readonly trigger: TransportTrigger | `${"nats" | "redis" | "rabbitmq" | "mqtt"}.${string}`;
+  readonly event?: EventDefinition<T>;
+  readonly types?: readonly string[];
+  readonly data?: TSchema;
+  readonly output?: TSchema;
+  readonly unmatched?: "dead-letter" | "nack";
+  readonly authorize?: EventAuthorize;
+  /** Handlers at once in this member (default: the transport's, 16). */
+  readonly maxInFlight?: number;
+  /** Dead-letter retryable failures after this many deliveries (default: the transport's, 10). */
+  readonly maxDeliveries?: number;
+  /** Topic for events the handler emits and its reply (default: none; emitting then fails the handling). */
+  readonly emitTo?: string;
+  readonly handler: (event: TypedEvent<T>, ctx: HandlerContext) => AsyncResult;
+}
+
 // ---------- the normalized definitions ----------
 
 /** The type-erased handler and authorize every source calls. */
@@ -237,7 +263,29 @@ export interface HeraldDefinition extends Described {
   readonly subscription: Omit<SubscriptionInit, "id" | "sink"> | undefined;
   readonly handler: Erased;
 }
-export type EventSourceDefinition = HttpDefinition | WsDefinition | CronDefinition | HeraldDefinition;
+export interface TransportDefinition extends Described {
+  readonly kind: "transport";
+  readonly key: string;
+  readonly trigger: TransportTrigger;
+  readonly event: EventDefinition | undefined;
+  readonly types: readonly string[] | undefined;
+  readonly data: JsonSchema | undefined;
+  readonly output: JsonSchema | undefined;
+  readonly unmatched: "dead-letter" | "nack";
+  readonly authorize: EventAuthorize | undefined;
+  readonly maxInFlight: number | undefined;
+  readonly maxDeliveries: number | undefined;
+  readonly emitTo: string | undefined;
+  readonly handler: Erased;
+}
+export type EventSourceDefinition =
+  | HttpDefinition
+  | WsDefinition
+  | CronDefinition
+  | HeraldDefinition
+  | TransportDefinition;
+/** What the asynchronous outcome model reads of a definition (Herald subscriptions and transports). */
+export type AsyncDefinition = HeraldDefinition | TransportDefinition;
 
 function resolveTrigger(trigger: Trigger | string): Trigger {
   return typeof trigger === "string" ? parseTriggerKey(trigger) : trigger;
@@ -254,12 +302,14 @@ export function defineEventSource<
 >(spec: WsEventSpec<M, R>): WsDefinition;
 export function defineEventSource(spec: CronEventSpec): CronDefinition;
 export function defineEventSource<T = unknown>(spec: HeraldEventSpec<T>): HeraldDefinition;
+export function defineEventSource<T = unknown>(spec: TransportEventSpec<T>): TransportDefinition;
 export function defineEventSource(
   spec:
     | HttpEventSpec<HttpInputSchemas, HttpOutputSchemas>
     | WsEventSpec<TSchema, TSchema>
     | CronEventSpec
-    | HeraldEventSpec<unknown>,
+    | HeraldEventSpec<unknown>
+    | TransportEventSpec<unknown>,
 ): EventSourceDefinition {
   const trigger = resolveTrigger(spec.trigger);
   const key = triggerKey(trigger);
@@ -323,6 +373,25 @@ export function defineEventSource(
         authorize: s.authorize,
         deadLetterStream: s.deadLetterStream,
         subscription: s.subscription,
+        handler: s.handler,
+      };
+    }
+    case "transport": {
+      const s = spec as TransportEventSpec<unknown>;
+      return {
+        kind: "transport",
+        key,
+        trigger,
+        ...described,
+        event: s.event,
+        types: s.event ? [s.event.type] : s.types,
+        data: s.event ? s.event.schema : s.data,
+        output: s.output,
+        unmatched: s.unmatched ?? "dead-letter",
+        authorize: s.authorize,
+        maxInFlight: s.maxInFlight,
+        maxDeliveries: s.maxDeliveries,
+        emitTo: s.emitTo,
         handler: s.handler,
       };
     }

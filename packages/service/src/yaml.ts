@@ -127,6 +127,22 @@ const SHAPES: Record<Trigger["kind"], object> = {
       subscription: { type: "object" },
     },
   },
+  transport: {
+    type: "object",
+    required: ["fn"],
+    additionalProperties: false,
+    properties: {
+      ...common,
+      types: { type: "array", items: { type: "string", minLength: 1 }, minItems: 1 },
+      data: schemaValue,
+      output: schemaValue,
+      unmatched: { enum: ["dead-letter", "nack"] },
+      authorize: { type: "string" },
+      maxInFlight: { type: "integer", minimum: 1 },
+      maxDeliveries: { type: "integer", minimum: 1 },
+      emitTo: { type: "string", minLength: 1 },
+    },
+  },
 };
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validators = Object.fromEntries(
@@ -283,6 +299,20 @@ export async function loadEventFile(file: string): Promise<EventSourceDefinition
             unmatched: spec["unmatched"],
             deadLetterStream: spec["deadLetterStream"],
             subscription: spec["subscription"],
+          } as never),
+        );
+        break;
+      case "transport":
+        definitions.push(
+          defineEventSource({
+            ...base,
+            types: spec["types"],
+            data: await schema(spec["data"], "data"),
+            output: await schema(spec["output"], "output"),
+            unmatched: spec["unmatched"],
+            maxInFlight: spec["maxInFlight"],
+            maxDeliveries: spec["maxDeliveries"],
+            emitTo: spec["emitTo"],
           } as never),
         );
         break;

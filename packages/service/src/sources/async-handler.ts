@@ -1,4 +1,4 @@
-// The one outcome model of asynchronous sources (Herald subscriptions, broker-delivered cron): the
+// The one outcome model of asynchronous sources (Herald subscriptions, transports, broker-delivered cron): the
 // definitions of a subscription become one SDK Handler, and the handler's result decides what the
 // consumer does with the event, the same way for pull and push:
 //   returns            → ack (a reply event is published by pull consumers)
@@ -16,12 +16,12 @@ import {
   NonRetryableError,
   RetryableError,
 } from "@herald/sdk";
-import type { HeraldDefinition, Principal } from "../definition.js";
+import type { AsyncDefinition, Principal } from "../definition.js";
 import type { Outcomes } from "../outcomes.js";
 import { compileSchema, type Validator } from "../schema.js";
 
 interface Compiled {
-  readonly definition: HeraldDefinition;
+  readonly definition: AsyncDefinition;
   readonly data: Validator | undefined;
   readonly output: Validator | undefined;
 }
@@ -37,7 +37,7 @@ export class EventRefusedError extends NonRetryableError {
 
 export function asyncHandler(
   key: string,
-  definitions: readonly HeraldDefinition[],
+  definitions: readonly AsyncDefinition[],
   outcomes: Outcomes,
 ): Handler {
   const compiled: Compiled[] = definitions.map((definition) => ({
