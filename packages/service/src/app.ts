@@ -3,7 +3,7 @@
 // stop() closes them, letting running handlers finish.
 import type { ConsumerTransport, HeraldClient } from "@herald/sdk";
 import { type AuthOptions, Authenticator } from "./auth.js";
-import type { CronDefinition, EventSourceDefinition, HeraldDefinition } from "./definition.js";
+import type { CronDefinition, EventSourceDefinition, HeraldDefinition, InvalidHooks } from "./definition.js";
 import { asyncApiDocument } from "./docs/asyncapi.js";
 import { type DocumentInfo, openApiDocument } from "./docs/openapi.js";
 import { Outcomes, type ServiceLogger } from "./outcomes.js";
@@ -42,6 +42,11 @@ export interface AppOptions {
    * consume from; the app does not close them.
    */
   readonly transports?: AppTransports;
+  /**
+   * Validation-error hooks of the sources: `http` for HTTP routes, `async` for Herald subscription and
+   * transport sources; a definition's own `onInvalid` wins. Defaults: 400 `input-invalid`; dead letter.
+   */
+  readonly onInvalid?: InvalidHooks;
   /** Title and version of the generated documents (served at /openapi.json and /asyncapi.json). */
   readonly info?: DocumentInfo;
 }
@@ -79,6 +84,7 @@ export class App {
       documents: { "/openapi.json": () => this.openapi(), "/asyncapi.json": () => this.asyncapi() },
       host: options.host,
       port: options.port,
+      ...(options.onInvalid?.http ? { onInvalid: options.onInvalid.http } : {}),
     });
     const crons = options.definitions.filter((d) => d.kind === "cron");
     const clock = options.clock ?? systemClock;
@@ -108,12 +114,17 @@ export class App {
             client: options.client!,
             outcomes: this.outcomes,
             transport: options.transport,
+            ...(options.onInvalid?.async ? { onInvalid: options.onInvalid.async } : {}),
           })
         : undefined;
     const transports = options.definitions.filter((d) => d.kind === "transport");
     this.#transports =
       transports.length > 0
-        ? new TransportSource(transports, { transports: options.transports ?? {}, outcomes: this.outcomes })
+        ? new TransportSource(transports, {
+            transports: options.transports ?? {},
+            outcomes: this.outcomes,
+            ...(options.onInvalid?.async ? { onInvalid: options.onInvalid.async } : {}),
+          })
         : undefined;
   }
 
@@ -182,6 +193,7 @@ function brokerCronConsumer(definition: CronDefinition): HeraldDefinition {
     mode: "pull",
     unmatched: "dead-letter",
     authorize: (event) => event.source === cronSource(definition.name),
+    onInvalid: undefined,
     deadLetterStream: undefined,
     subscription: {
       types: [CRON_FIRED_TYPE],

@@ -5,6 +5,8 @@ export { App, type AppOptions, createApp } from "./app.js";
 export { ANONYMOUS, type ApiKeyEntry, type AuthOptions, Authenticator, type JwtOptions } from "./auth.js";
 export {
   type AsyncDefinition,
+  type AsyncInvalidDecision,
+  type AsyncInvalidHook,
   type AuthRequirement,
   type CronDefinition,
   type CronDelivery,
@@ -20,6 +22,9 @@ export {
   type HttpEventSpec,
   type HttpInput,
   type HttpInputSchemas,
+  type HttpInvalidHook,
+  type InputError,
+  type InvalidHooks,
   type HttpOutputSchemas,
   type Principal,
   type SourceContext,

@@ -16,7 +16,7 @@ import {
   NonRetryableError,
   RetryableError,
 } from "@herald/sdk";
-import type { AsyncDefinition, Principal } from "../definition.js";
+import type { AsyncDefinition, AsyncInvalidHook, Principal } from "../definition.js";
 import type { Outcomes } from "../outcomes.js";
 import { compileSchema, type Validator } from "../schema.js";
 
@@ -39,6 +39,8 @@ export function asyncHandler(
   key: string,
   definitions: readonly AsyncDefinition[],
   outcomes: Outcomes,
+  /** The source-level hook for invalid data (a definition's own `onInvalid` wins). */
+  onInvalid?: AsyncInvalidHook,
 ): Handler {
   const compiled: Compiled[] = definitions.map((definition) => ({
     definition,
@@ -79,6 +81,19 @@ export function asyncHandler(
       }
     } catch (error) {
       outcomes.count(key, "invalid", { type: event.type, id: event.id, error: (error as Error).message });
+      const hook = definition.onInvalid ?? onInvalid;
+      if (hook === undefined || !(error instanceof EventDataValidationError)) throw error;
+      const decision = await hook(event, error.issues);
+      if (decision === "nack")
+        throw new RetryableError(`invalid data, nacked by onInvalid: ${error.message}`);
+      if (decision === "ack") {
+        outcomes.log(
+          "warn",
+          { key, id: event.id, type: event.type, error: error.message },
+          "invalid event acked by onInvalid",
+        );
+        return undefined;
+      }
       throw error;
     }
     let result: unknown;

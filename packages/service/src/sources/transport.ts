@@ -4,7 +4,7 @@
 // into the transport's own dead letters (`herald.deadletter` events with the reason), not retried.
 import type { Transport, TransportConsumer } from "@herald/sdk";
 import { consumeTransport } from "@herald/sdk";
-import type { TransportDefinition } from "../definition.js";
+import type { AsyncInvalidHook, TransportDefinition } from "../definition.js";
 import type { Outcomes } from "../outcomes.js";
 import type { TransportEngine } from "../trigger.js";
 import { asyncHandler } from "./async-handler.js";
@@ -15,6 +15,8 @@ export type AppTransports = Readonly<Partial<Record<TransportEngine, Transport>>
 export interface TransportSourceOptions {
   readonly transports: AppTransports;
   readonly outcomes: Outcomes;
+  /** Source-level hook for invalid data (AppOptions.onInvalid.async). */
+  readonly onInvalid?: AsyncInvalidHook;
 }
 
 export class TransportSource {
@@ -45,16 +47,20 @@ export class TransportSource {
       const maxInFlight = first("maxInFlight");
       const maxDeliveries = first("maxDeliveries");
       const emitTo = first("emitTo");
-      const consumer = await consumeTransport(transports[engine]!, asyncHandler(key, group, outcomes), {
-        topic,
-        group: consumerGroup,
-        deadLetterNonRetryable: true,
-        ...(maxInFlight === undefined ? {} : { maxInFlight }),
-        ...(maxDeliveries === undefined ? {} : { maxDeliveries }),
-        ...(emitTo === undefined ? {} : { emitTo }),
-        // Failures are counted and logged by the outcome model already.
-        onError: () => undefined,
-      });
+      const consumer = await consumeTransport(
+        transports[engine]!,
+        asyncHandler(key, group, outcomes, this.#options.onInvalid),
+        {
+          topic,
+          group: consumerGroup,
+          deadLetterNonRetryable: true,
+          ...(maxInFlight === undefined ? {} : { maxInFlight }),
+          ...(maxDeliveries === undefined ? {} : { maxDeliveries }),
+          ...(emitTo === undefined ? {} : { emitTo }),
+          // Failures are counted and logged by the outcome model already.
+          onError: () => undefined,
+        },
+      );
       this.#consumers.push(consumer);
     }
   }
