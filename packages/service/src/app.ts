@@ -1,7 +1,7 @@
 // An app: the definitions bound to their sources. start() opens the HTTP/WebSocket server (which also
 // serves /openapi.json and /asyncapi.json), the cron schedulers and the Herald subscription consumers;
 // stop() closes them, letting running handlers finish.
-import type { ConsumerTransport, HeraldClient } from "@herald/sdk";
+import type { ConsumerTransport, EventDefinition, HeraldClient } from "@herald/sdk";
 import { type AuthOptions, Authenticator } from "./auth.js";
 import type { CronDefinition, EventSourceDefinition, HeraldDefinition, InvalidHooks } from "./definition.js";
 import { asyncApiDocument } from "./docs/asyncapi.js";
@@ -47,6 +47,12 @@ export interface AppOptions {
    * transport sources; a definition's own `onInvalid` wins. Defaults: 400 `input-invalid`; dead letter.
    */
   readonly onInvalid?: InvalidHooks;
+  /**
+   * Register the data schema of every definition's typed `event` (sdk `defineEvent`) in the broker's
+   * schema registry at start; a refusal (incompatible, invalid) fails start() with
+   * SchemaRegistrationError before any source runs. Needs `client`. Default false.
+   */
+  readonly registerSchemas?: boolean;
   /** Title and version of the generated documents (served at /openapi.json and /asyncapi.json). */
   readonly info?: DocumentInfo;
 }
@@ -61,6 +67,7 @@ export class App {
   readonly #info: DocumentInfo;
   readonly #secured: boolean;
   readonly #client: HeraldClient | undefined;
+  readonly #registerSchemas: boolean;
 
   constructor(options: AppOptions) {
     this.definitions = options.definitions;
@@ -73,6 +80,9 @@ export class App {
     this.outcomes = new Outcomes(options.logger);
     this.#info = options.info ?? { title: "Herald service", version: "0.0.0" };
     this.#client = options.client;
+    this.#registerSchemas = options.registerSchemas === true;
+    if (this.#registerSchemas && !options.client)
+      throw new TypeError("registerSchemas needs a Herald client (AppOptions.client)");
     const authenticator = new Authenticator(options.auth);
     this.#secured = authenticator.configured;
     this.#http = new HttpSource({
@@ -157,6 +167,12 @@ export class App {
   }
 
   async start(): Promise<this> {
+    if (this.#registerSchemas) {
+      const events = new Map<string, EventDefinition>();
+      for (const d of this.definitions)
+        if ((d.kind === "herald" || d.kind === "transport") && d.event) events.set(d.event.type, d.event);
+      await this.#client!.registerEventSchemas([...events.values()]);
+    }
     await this.#http.start();
     await this.#herald?.start();
     await this.#transports?.start();
