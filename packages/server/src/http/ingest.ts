@@ -76,7 +76,8 @@ export async function ingest(ctx: RequestContext, deps: IngestDeps, options: App
 
 /**
  * What every ingest path (HTTP, WebSocket) does once the events are decoded: the batch limit, the
- * attribute limits, system streams, the key's type prefixes, the registered schemas, then ONE append and the ingest metrics.
+ * attribute limits, system streams, the key's type prefixes, the registered schemas (with enforcement
+ * on), then ONE append and the ingest metrics.
  * Refusals are thrown as problems before anything is appended.
  */
 export async function appendIngested(
