@@ -15,7 +15,8 @@ import {
 } from "./commands/subs.js";
 import { type PublishOptions, publish } from "./commands/publish.js";
 import { type ReplayOptions, replay } from "./commands/replay.js";
-import { addServeOptions, type ServeFlags, serve } from "./commands/serve.js";
+import { type AppDocsOptions, type AppRunOptions, appDocs, appRun } from "./commands/app.js";
+import { addServeOptions, type ServeFlags, serve, untilSignal } from "./commands/serve.js";
 import { readStream } from "./commands/read.js";
 import { deleteStream, type ListStreamsOptions, listStreams } from "./commands/streams.js";
 import { tail } from "./commands/tail.js";
@@ -88,6 +89,62 @@ export function createProgram(context: ProgramContext): Command {
   ).action(async (flags: ServeFlags) => {
     await serve(flags, out);
   });
+
+  const app = program
+    .command("app")
+    .description("run an event-sources app defined in YAML, or print its OpenAPI/AsyncAPI document");
+  addConnectionOptions(
+    app
+      .command("run")
+      .description("run the YAML event definitions under <dir> until SIGINT/SIGTERM")
+      .argument("<dir>")
+      .option("--host <host>", "address of the app's HTTP/WebSocket server", "127.0.0.1")
+      .option(
+        "--port <port>",
+        "port of the app's HTTP/WebSocket server (0: any free port)",
+        integer(0, 65535),
+        3000,
+      )
+      .option("--title <title>", "title of the generated documents", "Herald service")
+      .option("--app-version <version>", "version of the generated documents", "0.0.0")
+      .addOption(
+        new Option("--transport <transport>", "how Herald subscription sources pull").choices([
+          "auto",
+          "poll",
+          "sse",
+          "ws",
+        ]),
+      )
+      .option("--nats <servers>", "NATS servers for nats.* sources, e.g. 127.0.0.1:4222")
+      .option("--amqp <url>", "RabbitMQ URL for rabbitmq.* sources, e.g. amqp://guest:guest@127.0.0.1:5672")
+      .option("--redis <url>", "Redis URL for redis.* sources, e.g. redis://127.0.0.1:6379"),
+  ).action(
+    async (
+      dir: string,
+      flags: ConnectionFlags & Omit<AppRunOptions, "version"> & { readonly appVersion: string },
+    ) => {
+      const stopped = untilSignal((signal) => out.message(`herald app: ${signal} received, stopping`));
+      await appRun(dir, clientFrom(flags), { ...flags, version: flags.appVersion }, out, stopped);
+    },
+  );
+  app
+    .command("docs")
+    .description("print the OpenAPI 3.1 (HTTP events) or AsyncAPI 3.0 (asynchronous events) document")
+    .argument("<dir>")
+    .addOption(
+      new Option("--format <format>", "which document").choices(["openapi", "asyncapi"]).default("openapi"),
+    )
+    .option("--title <title>", "title of the document", "Herald service")
+    .option("--app-version <version>", "version of the document", "0.0.0")
+    .addOption(
+      new Option("--url <url>", "the Herald server named in the AsyncAPI servers")
+        .env("HERALD_URL")
+        .default("http://127.0.0.1:8080")
+        .argParser(httpUrl),
+    )
+    .action(async (dir: string, flags: Omit<AppDocsOptions, "version"> & { readonly appVersion: string }) => {
+      await appDocs(dir, { ...flags, version: flags.appVersion }, out);
+    });
 
   addProgressOptions(
     addConnectionOptions(

@@ -40,6 +40,14 @@ export {
   problemType,
 } from "./problems.js";
 export { type BackoffOptions, backoffDelay, parseRetryAfter } from "./retry.js";
+export {
+  COMPATIBILITY_MODES,
+  DATASCHEMA_SCHEME,
+  dataschemaOf,
+  parseDataschema,
+  SCHEMAS_PATH,
+  schemaVersionPath,
+} from "./schemas.js";
 export { SUBSCRIPTION_CONFIG_DEFAULTS } from "./wire.js";
 export {
   checkWebhook,
@@ -55,6 +63,14 @@ export {
 } from "./webhook.js";
 export type {
   AckRequest,
+  BreakingChange,
+  CompatibilityMode,
+  RegisterSchemaResponse,
+  SchemaConfigRequest,
+  SchemaConfigResponse,
+  SchemaListResponse,
+  SchemaSummary,
+  SchemaVersionResponse,
   AckResponse,
   AppendedEvent,
   AppendResponse,

@@ -34,7 +34,7 @@ export const PROBLEMS = Object.freeze({
   "body-invalid": row(
     400,
     "Invalid Request Body",
-    "A pull, ack or nack body (or WebSocket command) is not a JSON object of the documented shape.",
+    "A pull, ack or nack body (or WebSocket command), or a schema config body, is not a JSON object of the documented shape.",
   ),
   "event-malformed": row(
     400,
@@ -108,6 +108,11 @@ export const PROBLEMS = Object.freeze({
     "Scheduled Event With Expected Version",
     "An event with a future `deliverat` was sent with a Herald-Expected-Version other than `any`: its version is only known when it is released.",
   ),
+  "schema-invalid": row(
+    400,
+    "Invalid Schema",
+    "A `PUT /schemas/{type}` body is not a JSON Schema Herald can compile and judge (e.g. a `$ref` to another document); `errors` says where.",
+  ),
   // 401 / 403: who is calling.
   unauthorized: row(401, "Unauthorized", "The endpoint needs an API key and none was sent."),
   "api-key-invalid": row(401, "Invalid API Key", "The API key sent is not one the server knows."),
@@ -125,6 +130,11 @@ export const PROBLEMS = Object.freeze({
     404,
     "Scheduled Event Not Found",
     "No pending scheduled event and no stored event has this source and id.",
+  ),
+  "schema-not-found": row(
+    404,
+    "Schema Not Found",
+    "No schema is registered for this event type, or not this version.",
   ),
   "method-not-allowed": row(
     405,
@@ -155,6 +165,11 @@ export const PROBLEMS = Object.freeze({
     "Subscription Mode Conflict",
     "A consumer operation does not fit the subscription (e.g. pulling from a push subscription).",
   ),
+  "schema-incompatible": row(
+    409,
+    "Schema Incompatible",
+    "The new schema breaks the type's compatibility mode; `errors` lists each breaking change (`version`, `path`, `rule`, `reason`).",
+  ),
   // 413 / 415 / 422 / 431: the body or headers are not acceptable.
   "payload-too-large": row(413, "Payload Too Large", "The request body is larger than the body size limit."),
   "batch-too-large": row(413, "Batch Too Large", "A batch holds more events than the batch limit."),
@@ -172,6 +187,11 @@ export const PROBLEMS = Object.freeze({
     422,
     "Invalid Event",
     "The request is read but an event is not a valid CloudEvent; `errors` names each attribute.",
+  ),
+  "event-schema-mismatch": row(
+    422,
+    "Event Schema Mismatch",
+    "With schema enforcement on, an event's `data` does not validate against its type's registered schema (the latest, or the version its `dataschema` names); `errors` lists each field.",
   ),
   "json-too-deep": row(422, "JSON Too Deep", "A JSON body nests deeper than the nesting limit."),
   "headers-too-large": row(

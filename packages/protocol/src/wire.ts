@@ -511,3 +511,73 @@ export interface ProblemDetails {
   readonly errors?: readonly ProblemFieldError[];
   readonly [extension: string]: unknown;
 }
+
+// ---------- schema registry: /schemas ----------
+
+/** How a new version of an event type's data schema must relate to the earlier ones. */
+export type CompatibilityMode =
+  | "BACKWARD"
+  | "BACKWARD_TRANSITIVE"
+  | "FORWARD"
+  | "FORWARD_TRANSITIVE"
+  | "FULL"
+  | "FULL_TRANSITIVE"
+  | "NONE";
+
+/** One reason a schema cannot be registered: where in which schema, the rule, and why. */
+export interface BreakingChange {
+  /** The registered version the new schema was judged against. */
+  readonly version: number;
+  /** JSON pointer into the READER's schema (the new one for BACKWARD, the old one for FORWARD). */
+  readonly path: string;
+  /** The rule's stable name (docs/schema-registry.md), e.g. `required-added`, `type-narrowed`. */
+  readonly rule: string;
+  readonly reason: string;
+}
+
+/** `PUT /schemas/{type}` answer (201 when a version was created, 200 when the schema was already one). */
+export interface RegisterSchemaResponse {
+  readonly type: string;
+  readonly version: number;
+  /** What events of this version carry as `dataschema` (`herald:/schemas/{type}/versions/{n}`). */
+  readonly dataschema: string;
+  /** False when the same schema was already registered (the answer is that version). */
+  readonly created: boolean;
+}
+
+/** `GET /schemas/{type}/versions/{n}`, and the latest one for `GET /schemas/{type}`. */
+export interface SchemaVersionResponse {
+  readonly type: string;
+  readonly version: number;
+  readonly dataschema: string;
+  readonly schema: JsonValue;
+  /** ISO 8601, when it was registered. */
+  readonly registeredAt: string;
+  /** Every version of the type, oldest first (on `GET /schemas/{type}`). */
+  readonly versions?: readonly number[];
+  /** The compatibility mode in force for the type. */
+  readonly compatibility?: CompatibilityMode;
+}
+
+/** One type in `GET /schemas`. */
+export interface SchemaSummary {
+  readonly type: string;
+  readonly latestVersion: number;
+  readonly compatibility: CompatibilityMode;
+}
+
+export interface SchemaListResponse {
+  readonly schemas: readonly SchemaSummary[];
+}
+
+/** `PUT /schemas/{type}/config` body; `compatibility: null` falls back to the server-wide mode. */
+export interface SchemaConfigRequest {
+  readonly compatibility: CompatibilityMode | null;
+}
+
+export interface SchemaConfigResponse {
+  readonly type: string;
+  readonly compatibility: CompatibilityMode;
+  /** `type` when set for this type, `server` when it is the server-wide setting. */
+  readonly from: "type" | "server";
+}

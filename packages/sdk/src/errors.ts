@@ -1,6 +1,6 @@
 // Typed errors of the SDK. Handlers throw NonRetryableError / RetryableError to say what a
 // failure means; everything else the SDK throws is one of the classes below, never a bare string.
-import type { ProblemCode, ProblemDetails } from "@herald/protocol";
+import type { BreakingChange, ProblemCode, ProblemDetails } from "@herald/protocol";
 
 /** A handler failure that will not go away by trying again (bad input, business rule). Dead-lettered at once. */
 export class NonRetryableError extends Error {
@@ -179,5 +179,27 @@ export class SubscriptionMismatchError extends Error {
     );
     this.id = id;
     this.differences = differences;
+  }
+}
+
+/**
+ * `registerEventSchemas`: the registry refused a definition's schema (409 schema-incompatible, or 400
+ * schema-invalid). `breakingChanges` lists each change the registry named; `cause` is the HeraldApiError.
+ */
+export class SchemaRegistrationError extends Error {
+  override readonly name = "SchemaRegistrationError";
+  readonly type: string;
+  readonly breakingChanges: readonly BreakingChange[];
+  constructor(type: string, breakingChanges: readonly BreakingChange[], cause: HeraldApiError) {
+    super(
+      `the schema registry refused the schema of ${type}: ${
+        breakingChanges.length > 0
+          ? breakingChanges.map((b) => `${b.path} ${b.rule} (v${b.version}): ${b.reason}`).join("; ")
+          : cause.message
+      }`,
+      { cause },
+    );
+    this.type = type;
+    this.breakingChanges = breakingChanges;
   }
 }

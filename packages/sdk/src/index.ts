@@ -109,6 +109,7 @@ export {
   NonRetryableError,
   RequestTimeoutError,
   RetryableError,
+  SchemaRegistrationError,
   SignatureVerificationError,
   SubscriptionMismatchError,
   TransportError,

@@ -28,6 +28,8 @@ import { type RetentionPassReport, RetentionRunner, retentionRules } from "./ret
 import { ClusterCoordinator } from "./cluster/coordinator.js";
 import { registerScheduledRoutes } from "./scheduled/routes.js";
 import { ScheduleReleaser } from "./scheduled/releaser.js";
+import { SchemaRegistry } from "./schemas/registry.js";
+import { registerSchemaRoutes } from "./schemas/routes.js";
 import { SubscriptionManager } from "./subscriptions/manager.js";
 import { SERVER_VERSION } from "./version.js";
 
@@ -119,7 +121,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     },
   });
   const releaser = new ScheduleReleaser({ log, logger });
-  const deps = { log, limits: config.limits, metrics, releaser };
+  const schemas = new SchemaRegistry({
+    log,
+    compatibility: config.schemas.compatibility,
+    enforce: config.schemas.enforce,
+    // One server sees every registration; instances of a cluster re-read a type's versions each second.
+    refreshMs: config.storage === "postgres" ? 1000 : 0,
+  });
+  const deps = { log, limits: config.limits, metrics, releaser, schemas };
   const ingestRoutes = registerIngestRoutes(router, deps, { onUnexpected: onError });
   registerReadRoutes(router, deps);
   registerStreamRoutes(router, { ...deps, hardDelete: config.retention.hardDelete });
@@ -146,6 +155,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     ...(cluster !== undefined ? { cluster } : {}),
   });
   registerSubscriptionRoutes(router, manager, config.limits);
+  registerSchemaRoutes(router, schemas, config.limits);
   const retention = new RetentionRunner({
     log,
     rules: retentionRules(config.retention),

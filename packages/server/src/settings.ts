@@ -14,6 +14,8 @@
 // then read `config.limits.maxJsonDepth` where it applies: LimitsConfig gains the field by itself. Never repeat a
 // default, env var or flag name elsewhere.
 
+import { COMPATIBILITY_MODES } from "@herald/protocol";
+
 export type Issues = Array<{ setting: string; reason: string }>;
 
 /** How one setting's value is checked (file and programmatic values) and read from text (env and flags). */
@@ -615,6 +617,22 @@ export const SETTINGS = [
     type: duration(1000),
     default: 60_000,
     doc: "how often retention runs in the background (it deletes in small transactions between appends)",
+  }),
+  setting({
+    key: "schemas.enforce",
+    flag: "--enforce-schemas <bool>",
+    env: "HERALD_ENFORCE_SCHEMAS",
+    type: bool(),
+    default: false,
+    doc: "refuse (422 `event-schema-mismatch`) events of a registered type whose `data` does not validate; accepted events get `dataschema` naming the version they match",
+  }),
+  setting({
+    key: "schemas.compatibility",
+    flag: "--schema-compatibility <mode>",
+    env: "HERALD_SCHEMA_COMPATIBILITY",
+    type: oneOf(COMPATIBILITY_MODES),
+    default: "BACKWARD",
+    doc: "compatibility mode of the schema registry for types without their own (`PUT /schemas/{type}/config`)",
   }),
 ] as const;
 

@@ -109,6 +109,8 @@ describe("resolveConfig", () => {
         HERALD_RETENTION_HARD_DELETE: "false",
         HERALD_RETENTION_RULES:
           '[{"streamPrefix":"audit-","maxAge":"90d"},{"type":"com.acme.tick","maxCount":10,"dropUnacked":true}]',
+        HERALD_ENFORCE_SCHEMAS: "true",
+        HERALD_SCHEMA_COMPATIBILITY: "FULL_TRANSITIVE",
       },
     });
     assert.deepEqual(config, {
@@ -157,6 +159,7 @@ describe("resolveConfig", () => {
           { type: "com.acme.tick", maxCount: 10, dropUnacked: true },
         ],
       },
+      schemas: { enforce: true, compatibility: "FULL_TRANSITIVE" },
     });
   });
 

@@ -222,6 +222,26 @@ const CASES: Partial<Record<ProblemCode, Case>> = {
       body: "hi",
     }),
   "event-invalid": (s) => request(`${s.open.url}/events`, ce({ source: "" })),
+  "schema-invalid": (s) =>
+    request(`${s.open.url}/schemas/com.schema.bad`, {
+      method: "PUT",
+      ...json({ $ref: "https://example.com/other.json" }),
+    }),
+  "schema-not-found": (s) => request(`${s.open.url}/schemas/com.schema.never`),
+  "schema-incompatible": async (s) => {
+    const put = (schema: unknown) =>
+      request(`${s.open.url}/schemas/com.schema.evolving`, { method: "PUT", ...json(schema) });
+    assert.equal((await put({ type: "object" })).status, 201);
+    return put({ type: "object", required: ["id"] });
+  },
+  "event-schema-mismatch": async (s) => {
+    const put = await request(`${s.open.url}/schemas/com.schema.enforced`, {
+      method: "PUT",
+      ...json({ type: "object", required: ["id"] }),
+    });
+    assert.equal(put.status, 201);
+    return request(`${s.open.url}/events`, ce({ id: "m-1", type: "com.schema.enforced", data: {} }));
+  },
   "internal-error": (s) => request(`${s.open.url}/streams/explode`),
   // Refused by node's parser before routing: raw bytes no client library sends.
   "bad-request": (s) =>
@@ -271,7 +291,7 @@ describe("every problem code is answered by a real server", () => {
   before(async () => {
     openLog = explodingLog();
     closedLog = createMemoryLog();
-    const open = await start({ log: openLog, limits: LIMITS });
+    const open = await start({ log: openLog, limits: LIMITS, schemas: { enforce: true } });
     const auth = await start({
       apiKeys: [
         { key: "consume-key", scopes: ["consume"] },

@@ -1,9 +1,9 @@
 // An app: the definitions bound to their sources. start() opens the HTTP/WebSocket server (which also
 // serves /openapi.json and /asyncapi.json), the cron schedulers and the Herald subscription consumers;
 // stop() closes them, letting running handlers finish.
-import type { ConsumerTransport, HeraldClient } from "@herald/sdk";
+import type { ConsumerTransport, EventDefinition, HeraldClient } from "@herald/sdk";
 import { type AuthOptions, Authenticator } from "./auth.js";
-import type { CronDefinition, EventSourceDefinition, HeraldDefinition } from "./definition.js";
+import type { CronDefinition, EventSourceDefinition, HeraldDefinition, InvalidHooks } from "./definition.js";
 import { asyncApiDocument } from "./docs/asyncapi.js";
 import { type DocumentInfo, openApiDocument } from "./docs/openapi.js";
 import { Outcomes, type ServiceLogger } from "./outcomes.js";
@@ -19,6 +19,7 @@ import {
 } from "./sources/cron.js";
 import { HeraldSource } from "./sources/herald.js";
 import { HttpSource } from "./sources/http.js";
+import { type AppTransports, TransportSource } from "./sources/transport.js";
 import { herald } from "./trigger.js";
 
 export interface AppOptions {
@@ -36,6 +37,22 @@ export interface AppOptions {
   readonly cronState?: CronState;
   /** Pull consumers' transport (default auto). */
   readonly transport?: ConsumerTransport;
+  /**
+   * The Transport of each engine that transport sources (`nats.…`, `rabbitmq.…`, `redis.…`, `mqtt.…`)
+   * consume from; the app does not close them.
+   */
+  readonly transports?: AppTransports;
+  /**
+   * Validation-error hooks of the sources: `http` for HTTP routes, `async` for Herald subscription and
+   * transport sources; a definition's own `onInvalid` wins. Defaults: 400 `input-invalid`; dead letter.
+   */
+  readonly onInvalid?: InvalidHooks;
+  /**
+   * Register the data schema of every definition's typed `event` (sdk `defineEvent`) in the broker's
+   * schema registry at start; a refusal (incompatible, invalid) fails start() with
+   * SchemaRegistrationError before any source runs. Needs `client`. Default false.
+   */
+  readonly registerSchemas?: boolean;
   /** Title and version of the generated documents (served at /openapi.json and /asyncapi.json). */
   readonly info?: DocumentInfo;
 }
@@ -45,22 +62,27 @@ export class App {
   readonly outcomes: Outcomes;
   readonly #http: HttpSource;
   readonly #herald: HeraldSource | undefined;
+  readonly #transports: TransportSource | undefined;
   readonly #cron: CronJob[];
   readonly #info: DocumentInfo;
   readonly #secured: boolean;
   readonly #client: HeraldClient | undefined;
+  readonly #registerSchemas: boolean;
 
   constructor(options: AppOptions) {
     this.definitions = options.definitions;
     const keys = new Set<string>();
     for (const d of options.definitions) {
-      if (keys.has(d.key) && d.kind !== "herald")
+      if (keys.has(d.key) && d.kind !== "herald" && d.kind !== "transport")
         throw new TypeError(`two definitions have the key ${d.key}`);
       keys.add(d.key);
     }
     this.outcomes = new Outcomes(options.logger);
     this.#info = options.info ?? { title: "Herald service", version: "0.0.0" };
     this.#client = options.client;
+    this.#registerSchemas = options.registerSchemas === true;
+    if (this.#registerSchemas && !options.client)
+      throw new TypeError("registerSchemas needs a Herald client (AppOptions.client)");
     const authenticator = new Authenticator(options.auth);
     this.#secured = authenticator.configured;
     this.#http = new HttpSource({
@@ -72,6 +94,7 @@ export class App {
       documents: { "/openapi.json": () => this.openapi(), "/asyncapi.json": () => this.asyncapi() },
       host: options.host,
       port: options.port,
+      ...(options.onInvalid?.http ? { onInvalid: options.onInvalid.http } : {}),
     });
     const crons = options.definitions.filter((d) => d.kind === "cron");
     const clock = options.clock ?? systemClock;
@@ -101,6 +124,16 @@ export class App {
             client: options.client!,
             outcomes: this.outcomes,
             transport: options.transport,
+            ...(options.onInvalid?.async ? { onInvalid: options.onInvalid.async } : {}),
+          })
+        : undefined;
+    const transports = options.definitions.filter((d) => d.kind === "transport");
+    this.#transports =
+      transports.length > 0
+        ? new TransportSource(transports, {
+            transports: options.transports ?? {},
+            outcomes: this.outcomes,
+            ...(options.onInvalid?.async ? { onInvalid: options.onInvalid.async } : {}),
           })
         : undefined;
   }
@@ -134,8 +167,15 @@ export class App {
   }
 
   async start(): Promise<this> {
+    if (this.#registerSchemas) {
+      const events = new Map<string, EventDefinition>();
+      for (const d of this.definitions)
+        if ((d.kind === "herald" || d.kind === "transport") && d.event) events.set(d.event.type, d.event);
+      await this.#client!.registerEventSchemas([...events.values()]);
+    }
     await this.#http.start();
     await this.#herald?.start();
+    await this.#transports?.start();
     for (const job of this.#cron) await job.start();
     return this;
   }
@@ -143,7 +183,7 @@ export class App {
   /** Stops taking events, then lets running handlers finish. */
   async stop(): Promise<void> {
     await Promise.all(this.#cron.map((job) => job.stop()));
-    await this.#herald?.stop();
+    await Promise.all([this.#herald?.stop(), this.#transports?.stop()]);
     await this.#http.stop();
   }
 }
@@ -169,6 +209,7 @@ function brokerCronConsumer(definition: CronDefinition): HeraldDefinition {
     mode: "pull",
     unmatched: "dead-letter",
     authorize: (event) => event.source === cronSource(definition.name),
+    onInvalid: undefined,
     deadLetterStream: undefined,
     subscription: {
       types: [CRON_FIRED_TYPE],

@@ -4,6 +4,7 @@
 // the definitions, so both forms behave alike.
 import type { CloudEvent } from "@herald/cloudevents";
 import type {
+  DataIssue,
   EventDefinition,
   HandlerContext,
   HandlerResult,
@@ -19,6 +20,7 @@ import {
   type HttpTrigger,
   parseTriggerKey,
   type Trigger,
+  type TransportTrigger,
   triggerKey,
   type WsTrigger,
 } from "./trigger.js";
@@ -52,6 +54,41 @@ export interface SourceContext {
 }
 
 type StaticOr<S, Default> = S extends TSchema ? Static<S> : Default;
+
+// ---------- validation-error hooks ----------
+
+/** One invalid field of an HTTP input (`body/qty`, `params/id`…), as the default 400 lists it. */
+export interface InputError {
+  readonly field: string;
+  readonly reason: string;
+}
+
+/**
+ * HTTP: what to answer when the input does not match its schemas. Return an answer to send it (its
+ * status and body are the hook's: output schemas do not apply), or undefined for the default 400
+ * `input-invalid` problem listing each field. The outcome is counted `invalid` either way.
+ */
+export type HttpInvalidHook = (
+  errors: readonly InputError[],
+  ctx: { readonly key: string; readonly principal: Principal },
+) => HttpAnswer | undefined | Promise<HttpAnswer | undefined>;
+
+/**
+ * Asynchronous sources: what becomes of an event whose `data` does not match its schema.
+ * `dead-letter` (the default) with the validation errors; `nack` to retry it later (a producer ahead of
+ * this consumer's schema); `ack` to drop it on purpose (counted `invalid` and logged, never silent).
+ */
+export type AsyncInvalidDecision = "dead-letter" | "nack" | "ack";
+export type AsyncInvalidHook = (
+  event: CloudEvent,
+  issues: readonly DataIssue[],
+) => AsyncInvalidDecision | Promise<AsyncInvalidDecision>;
+
+/** Source-level hooks (AppOptions.onInvalid): used by every definition that has no `onInvalid` of its own. */
+export interface InvalidHooks {
+  readonly http?: HttpInvalidHook;
+  readonly async?: AsyncInvalidHook;
+}
 
 // ---------- HTTP ----------
 
@@ -99,6 +136,8 @@ export interface HttpEventSpec<I extends HttpInputSchemas, O extends HttpOutputS
   readonly output?: O;
   readonly auth?: AuthRequirement;
   readonly authorize?: (input: HttpInput<I>, ctx: SourceContext) => boolean | Promise<boolean>;
+  /** Invalid input: this event's answer instead of the default 400 (see HttpInvalidHook). */
+  readonly onInvalid?: HttpInvalidHook;
   readonly handler: (
     input: HttpInput<I>,
     ctx: SourceContext,
@@ -175,6 +214,8 @@ export interface HeraldEventSpec<T> extends Described {
   /** An event of the subscription no definition takes: dead-lettered (default) or nacked for later. */
   readonly unmatched?: "dead-letter" | "nack";
   readonly authorize?: EventAuthorize;
+  /** Invalid data: dead-letter (default), nack or ack (see AsyncInvalidHook). */
+  readonly onInvalid?: AsyncInvalidHook;
   /**
    * Non-retryable failures (invalid data, refused, unmatched, invalid reply, NonRetryableError) are
    * written to this stream with the reason and acked at once. Default: the subscription's own policy
@@ -183,6 +224,33 @@ export interface HeraldEventSpec<T> extends Described {
   readonly deadLetterStream?: string;
   /** Created (or checked) at start; for push, the sink is the app's receiver. */
   readonly subscription?: Omit<SubscriptionInit, "id" | "sink">;
+  readonly handler: (event: TypedEvent<T>, ctx: HandlerContext) => AsyncResult;
+}
+
+// ---------- transports (NATS, RabbitMQ, Redis Streams, MQTT) ----------
+
+/**
+ * An event source over an engine, run by the SDK transport contract (AppOptions.transports names the
+ * Transport of each engine). The same outcome model as Herald subscriptions: ack on success, nack with
+ * delay on RetryableError (else backoff), non-retryable failures (invalid data, refused, unmatched,
+ * NonRetryableError) dead-lettered at once into the transport's dead letters, with the reason.
+ */
+export interface TransportEventSpec<T> extends Described {
+  readonly trigger: TransportTrigger | `${"nats" | "redis" | "rabbitmq" | "mqtt"}.${string}`;
+  readonly event?: EventDefinition<T>;
+  readonly types?: readonly string[];
+  readonly data?: TSchema;
+  readonly output?: TSchema;
+  readonly unmatched?: "dead-letter" | "nack";
+  readonly authorize?: EventAuthorize;
+  /** Invalid data: dead-letter (default), nack or ack (see AsyncInvalidHook). */
+  readonly onInvalid?: AsyncInvalidHook;
+  /** Handlers at once in this member (default: the transport's, 16). */
+  readonly maxInFlight?: number;
+  /** Dead-letter retryable failures after this many deliveries (default: the transport's, 10). */
+  readonly maxDeliveries?: number;
+  /** Topic for events the handler emits and its reply (default: none; emitting then fails the handling). */
+  readonly emitTo?: string;
   readonly handler: (event: TypedEvent<T>, ctx: HandlerContext) => AsyncResult;
 }
 
@@ -200,6 +268,7 @@ export interface HttpDefinition extends Described {
   readonly output: Readonly<Record<string, JsonSchema>> | undefined;
   readonly auth: AuthRequirement | undefined;
   readonly authorize: Erased | undefined;
+  readonly onInvalid: HttpInvalidHook | undefined;
   readonly handler: Erased;
 }
 export interface WsDefinition extends Described {
@@ -233,11 +302,35 @@ export interface HeraldDefinition extends Described {
   readonly mode: "pull" | "push";
   readonly unmatched: "dead-letter" | "nack";
   readonly authorize: EventAuthorize | undefined;
+  readonly onInvalid: AsyncInvalidHook | undefined;
   readonly deadLetterStream: string | undefined;
   readonly subscription: Omit<SubscriptionInit, "id" | "sink"> | undefined;
   readonly handler: Erased;
 }
-export type EventSourceDefinition = HttpDefinition | WsDefinition | CronDefinition | HeraldDefinition;
+export interface TransportDefinition extends Described {
+  readonly kind: "transport";
+  readonly key: string;
+  readonly trigger: TransportTrigger;
+  readonly event: EventDefinition | undefined;
+  readonly types: readonly string[] | undefined;
+  readonly data: JsonSchema | undefined;
+  readonly output: JsonSchema | undefined;
+  readonly unmatched: "dead-letter" | "nack";
+  readonly authorize: EventAuthorize | undefined;
+  readonly onInvalid: AsyncInvalidHook | undefined;
+  readonly maxInFlight: number | undefined;
+  readonly maxDeliveries: number | undefined;
+  readonly emitTo: string | undefined;
+  readonly handler: Erased;
+}
+export type EventSourceDefinition =
+  | HttpDefinition
+  | WsDefinition
+  | CronDefinition
+  | HeraldDefinition
+  | TransportDefinition;
+/** What the asynchronous outcome model reads of a definition (Herald subscriptions and transports). */
+export type AsyncDefinition = HeraldDefinition | TransportDefinition;
 
 function resolveTrigger(trigger: Trigger | string): Trigger {
   return typeof trigger === "string" ? parseTriggerKey(trigger) : trigger;
@@ -254,12 +347,14 @@ export function defineEventSource<
 >(spec: WsEventSpec<M, R>): WsDefinition;
 export function defineEventSource(spec: CronEventSpec): CronDefinition;
 export function defineEventSource<T = unknown>(spec: HeraldEventSpec<T>): HeraldDefinition;
+export function defineEventSource<T = unknown>(spec: TransportEventSpec<T>): TransportDefinition;
 export function defineEventSource(
   spec:
     | HttpEventSpec<HttpInputSchemas, HttpOutputSchemas>
     | WsEventSpec<TSchema, TSchema>
     | CronEventSpec
-    | HeraldEventSpec<unknown>,
+    | HeraldEventSpec<unknown>
+    | TransportEventSpec<unknown>,
 ): EventSourceDefinition {
   const trigger = resolveTrigger(spec.trigger);
   const key = triggerKey(trigger);
@@ -276,6 +371,7 @@ export function defineEventSource(
         output: s.output as Readonly<Record<string, JsonSchema>> | undefined,
         auth: s.auth,
         authorize: s.authorize,
+        onInvalid: s.onInvalid,
         handler: s.handler,
       };
     }
@@ -321,8 +417,29 @@ export function defineEventSource(
         mode: s.mode ?? "pull",
         unmatched: s.unmatched ?? "dead-letter",
         authorize: s.authorize,
+        onInvalid: s.onInvalid,
         deadLetterStream: s.deadLetterStream,
         subscription: s.subscription,
+        handler: s.handler,
+      };
+    }
+    case "transport": {
+      const s = spec as TransportEventSpec<unknown>;
+      return {
+        kind: "transport",
+        key,
+        trigger,
+        ...described,
+        event: s.event,
+        types: s.event ? [s.event.type] : s.types,
+        data: s.event ? s.event.schema : s.data,
+        output: s.output,
+        unmatched: s.unmatched ?? "dead-letter",
+        authorize: s.authorize,
+        onInvalid: s.onInvalid,
+        maxInFlight: s.maxInFlight,
+        maxDeliveries: s.maxDeliveries,
+        emitTo: s.emitTo,
         handler: s.handler,
       };
     }

@@ -1,8 +1,12 @@
 // @herald/service: declare each event once (trigger, handler, schemas, authorization), in TypeScript
-// or YAML, and run it from HTTP, WebSocket, cron and Herald subscription sources.
+// or YAML, and run it from HTTP, WebSocket, cron, Herald subscription and transport (NATS, RabbitMQ,
+// Redis Streams, MQTT) sources.
 export { App, type AppOptions, createApp } from "./app.js";
 export { ANONYMOUS, type ApiKeyEntry, type AuthOptions, Authenticator, type JwtOptions } from "./auth.js";
 export {
+  type AsyncDefinition,
+  type AsyncInvalidDecision,
+  type AsyncInvalidHook,
   type AuthRequirement,
   type CronDefinition,
   type CronDelivery,
@@ -18,9 +22,14 @@ export {
   type HttpEventSpec,
   type HttpInput,
   type HttpInputSchemas,
+  type HttpInvalidHook,
+  type InputError,
+  type InvalidHooks,
   type HttpOutputSchemas,
   type Principal,
   type SourceContext,
+  type TransportDefinition,
+  type TransportEventSpec,
   type TypedHttpAnswer,
   type WsDefinition,
   type WsEventSpec,
@@ -38,21 +47,30 @@ export {
   StreamCronState,
   systemClock,
 } from "./sources/cron.js";
+export { type AppTransports, TransportSource } from "./sources/transport.js";
 export { asyncHandler, EventRefusedError, UnmatchedEventError } from "./sources/async-handler.js";
 export { problemBody, SourceProblem } from "./problem.js";
 export { compileSchema, type JsonSchema, type Validator } from "./schema.js";
 export {
   type CronTrigger,
   cron,
+  DEFAULT_TRANSPORT_GROUP,
   type HeraldTrigger,
   HTTP_METHODS,
   type HttpMethod,
   type HttpTrigger,
   herald,
   http,
+  mqtt,
+  nats,
   parseTriggerKey,
   pathMatcher,
   pathParameters,
+  rabbitmq,
+  redis,
+  TRANSPORT_ENGINES,
+  type TransportEngine,
+  type TransportTrigger,
   type Trigger,
   TriggerKeyError,
   triggerKey,

@@ -4,7 +4,12 @@
 //   ws.<path>                     ws./chat
 //   cron.<schedule>.<timezone>    cron.*/5 * * * *.Europe/Paris  (timezone optional: UTC)
 //   herald.<subscription>         herald.orders-billing
-// Cron expressions and IANA timezone names never contain a dot, so the last dot of a cron key splits them.
+//   nats.<subject>.<group>        nats.orders.placed.billing   (subject orders.placed, group billing)
+//   redis.<stream>.<group>        redis.orders.billing
+//   rabbitmq.<queue>              rabbitmq.orders              (the members of every instance share it)
+//   mqtt.<topic>                  mqtt.factory/+/temperature   (a shared subscription of the app's members)
+// Cron expressions and IANA timezone names never contain a dot, so the last dot of a cron key splits them;
+// group names never contain one either, so the last dot of a nats/redis key splits subject and group.
 
 export const HTTP_METHODS = ["get", "post", "put", "patch", "delete"] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -31,7 +36,21 @@ export interface HeraldTrigger {
   /** The subscription id. */
   readonly subscription: string;
 }
-export type Trigger = HttpTrigger | WsTrigger | CronTrigger | HeraldTrigger;
+/** The engines a transport source runs on (the SDK transport contract over each). */
+export const TRANSPORT_ENGINES = ["nats", "rabbitmq", "redis", "mqtt"] as const;
+export type TransportEngine = (typeof TRANSPORT_ENGINES)[number];
+/** The consumer group of the engines whose key names none (rabbitmq, mqtt). */
+export const DEFAULT_TRANSPORT_GROUP = "app";
+
+export interface TransportTrigger {
+  readonly kind: "transport";
+  readonly engine: TransportEngine;
+  /** The subject, stream, queue or topic (the transport's `topic`). */
+  readonly topic: string;
+  /** The consumer group (the transport's `group`). */
+  readonly group: string;
+}
+export type Trigger = HttpTrigger | WsTrigger | CronTrigger | HeraldTrigger | TransportTrigger;
 
 /** A key that does not name a trigger. */
 export class TriggerKeyError extends Error {
@@ -56,6 +75,34 @@ export const herald = (subscription: string): HeraldTrigger => {
   if (subscription === "") throw new TriggerKeyError("subscription id is empty");
   return { kind: "herald", subscription };
 };
+
+export const nats = (subject: string, group: string): TransportTrigger => transport("nats", subject, group);
+export const redis = (stream: string, group: string): TransportTrigger => transport("redis", stream, group);
+export const rabbitmq = (queue: string): TransportTrigger =>
+  transport("rabbitmq", queue, DEFAULT_TRANSPORT_GROUP);
+export const mqtt = (topic: string): TransportTrigger => transport("mqtt", topic, DEFAULT_TRANSPORT_GROUP);
+
+function transport(engine: TransportEngine, topic: string, group: string): TransportTrigger {
+  if (topic === "") throw new TriggerKeyError(`${engine}: the ${topicWord(engine)} is empty`);
+  if (/\s/.test(topic)) throw new TriggerKeyError(`${engine}: ${JSON.stringify(topic)} holds a space`);
+  if (group === "" || group.includes("."))
+    throw new TriggerKeyError(`${engine}: group ${JSON.stringify(group)} must be non-empty, without a dot`);
+  return { kind: "transport", engine, topic, group };
+}
+
+function topicWord(engine: TransportEngine): string {
+  return { nats: "subject", redis: "stream", rabbitmq: "queue", mqtt: "topic" }[engine];
+}
+
+/** `nats.<subject>.<group>` / `redis.<stream>.<group>`: the last dot splits. */
+function grouped(engine: "nats" | "redis", key: string, rest: string): TransportTrigger {
+  const last = rest.lastIndexOf(".");
+  if (last <= 0 || last === rest.length - 1)
+    throw new TriggerKeyError(
+      `${JSON.stringify(key)}: expected ${engine}.<${topicWord(engine)}>.<group>, e.g. ${engine}.orders.billing`,
+    );
+  return transport(engine, rest.slice(0, last), rest.slice(last + 1));
+}
 
 function httpTrigger(method: HttpMethod, path: string): HttpTrigger {
   return { kind: "http", method, path: checkPath(path) };
@@ -87,6 +134,10 @@ export function triggerKey(trigger: Trigger): string {
       return `cron.${trigger.schedule}.${trigger.timezone}`;
     case "herald":
       return `herald.${trigger.subscription}`;
+    case "transport":
+      return trigger.engine === "nats" || trigger.engine === "redis"
+        ? `${trigger.engine}.${trigger.topic}.${trigger.group}`
+        : `${trigger.engine}.${trigger.topic}`;
   }
 }
 
@@ -112,9 +163,16 @@ export function parseTriggerKey(key: string): Trigger {
     }
     case "herald":
       return herald(rest);
+    case "nats":
+    case "redis":
+      return grouped(kind, key, rest);
+    case "rabbitmq":
+      return rabbitmq(rest);
+    case "mqtt":
+      return mqtt(rest);
     default:
       throw new TriggerKeyError(
-        `${JSON.stringify(key)}: a key starts with http., ws., cron. or herald. (e.g. http.post./orders)`,
+        `${JSON.stringify(key)}: a key starts with http., ws., cron., herald., nats., redis., rabbitmq. or mqtt. (e.g. http.post./orders)`,
       );
   }
 }

@@ -4,6 +4,7 @@
 //     fn: ./handlers/orders.js#place      # module (relative to the file) and export (default: default)
 //     input: { body: { $ref: ./schemas/order.json } }
 //     output: { 201: { type: object } }
+//     onInvalid: ./handlers/orders.js#invalid   # optional validation-error hook (http, herald.*, transports)
 //
 // Schemas are inline JSON Schema or `{ $ref: <file>[#/json/pointer] }` (JSON or YAML, relative to the
 // file). Every load error names the file, line, column and key: an EventFileError.
@@ -56,6 +57,7 @@ const SHAPES: Record<Trigger["kind"], object> = {
       ...common,
       auth,
       authorize: { type: "string" },
+      onInvalid: { type: "string" },
       input: {
         type: "object",
         additionalProperties: false,
@@ -124,7 +126,25 @@ const SHAPES: Record<Trigger["kind"], object> = {
       unmatched: { enum: ["dead-letter", "nack"] },
       deadLetterStream: { type: "string", minLength: 1 },
       authorize: { type: "string" },
+      onInvalid: { type: "string" },
       subscription: { type: "object" },
+    },
+  },
+  transport: {
+    type: "object",
+    required: ["fn"],
+    additionalProperties: false,
+    properties: {
+      ...common,
+      types: { type: "array", items: { type: "string", minLength: 1 }, minItems: 1 },
+      data: schemaValue,
+      output: schemaValue,
+      unmatched: { enum: ["dead-letter", "nack"] },
+      authorize: { type: "string" },
+      onInvalid: { type: "string" },
+      maxInFlight: { type: "integer", minimum: 1 },
+      maxDeliveries: { type: "integer", minimum: 1 },
+      emitTo: { type: "string", minLength: 1 },
     },
   },
 };
@@ -214,7 +234,7 @@ export async function loadEventFile(file: string): Promise<EventSourceDefinition
         throw at(nodeOf(...path), key, (error as Error).message);
       }
     };
-    const fn = async (member: "fn" | "authorize") => {
+    const fn = async (member: "fn" | "authorize" | "onInvalid") => {
       try {
         return await importFunction(spec[member] as string, dir);
       } catch (error) {
@@ -223,8 +243,9 @@ export async function loadEventFile(file: string): Promise<EventSourceDefinition
     };
     const handler = await fn("fn");
     const authorize = typeof spec["authorize"] === "string" ? await fn("authorize") : undefined;
+    const onInvalid = typeof spec["onInvalid"] === "string" ? await fn("onInvalid") : undefined;
     const described = { summary: spec["summary"], description: spec["description"], tags: spec["tags"] };
-    const base = { ...described, trigger: key, handler, authorize } as Record<string, unknown>;
+    const base = { ...described, trigger: key, handler, authorize, onInvalid } as Record<string, unknown>;
     switch (trigger.kind) {
       case "http": {
         const input = (spec["input"] ?? {}) as Record<string, unknown>;
@@ -283,6 +304,20 @@ export async function loadEventFile(file: string): Promise<EventSourceDefinition
             unmatched: spec["unmatched"],
             deadLetterStream: spec["deadLetterStream"],
             subscription: spec["subscription"],
+          } as never),
+        );
+        break;
+      case "transport":
+        definitions.push(
+          defineEventSource({
+            ...base,
+            types: spec["types"],
+            data: await schema(spec["data"], "data"),
+            output: await schema(spec["output"], "output"),
+            unmatched: spec["unmatched"],
+            maxInFlight: spec["maxInFlight"],
+            maxDeliveries: spec["maxDeliveries"],
+            emitTo: spec["emitTo"],
           } as never),
         );
         break;

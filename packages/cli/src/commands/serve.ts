@@ -168,7 +168,7 @@ function describeStartError(error: unknown, config: ServerConfig): string {
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one ends the process at once. */
-function untilSignal(announce: (signal: NodeJS.Signals) => void): Promise<void> {
+export function untilSignal(announce: (signal: NodeJS.Signals) => void): Promise<void> {
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       announce(signal);

@@ -8,6 +8,8 @@ import {
   AUTH_SCHEME,
   AUTHORIZATION_HEADER,
   type AckResponse,
+  type BreakingChange,
+  type CompatibilityMode,
   CONTENT_TYPE_HEADER,
   type DeadLettersQuery,
   type DeadLettersResponse,
@@ -30,6 +32,10 @@ import {
   type ReadStreamQuery,
   type ReadStreamResponse,
   type ReadyResponse,
+  type RegisterSchemaResponse,
+  type SchemaConfigResponse,
+  type SchemaSummary,
+  type SchemaVersionResponse,
   type RedriveRequest,
   type RedriveResponse,
   type ResetRequest,
@@ -56,6 +62,7 @@ import type { WsConsumer } from "../consumer/ws-consumer.js";
 import {
   ClosedError,
   HeraldApiError,
+  SchemaRegistrationError,
   SubscriptionMismatchError,
   TransportError,
   UnexpectedResponseError,
@@ -158,7 +165,10 @@ export class HeraldClient {
   #replies: ReplyListener | undefined;
   #closed = false;
 
+  readonly #events: readonly EventDefinition[];
+
   constructor(options: HeraldClientOptions) {
+    this.#events = options.events ?? [];
     const transportOptions = {
       ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
       ...(options.apiKey ? { headers: { [AUTHORIZATION_HEADER]: `${AUTH_SCHEME} ${options.apiKey}` } } : {}),
@@ -415,6 +425,96 @@ export class HeraldClient {
       if (error instanceof HeraldApiError && error.code === "scheduled-not-found") return "unknown";
       throw error;
     }
+  }
+
+  /**
+   * Registers `schema` (JSON Schema; a TypeBox schema is one) as the next version of `type`'s data schema
+   * (`PUT /schemas/{type}`, admin scope). Resolves with the version, also when the same schema already was
+   * one (`created: false`); a change the type's compatibility mode refuses throws HeraldApiError 409
+   * `schema-incompatible` (its problem lists `breakingChanges`).
+   */
+  async registerSchema(
+    type: string,
+    schema: unknown,
+    options: CallOptions = {},
+  ): Promise<RegisterSchemaResponse> {
+    // JSON only: TypeBox's symbol-keyed members are not part of the schema.
+    const body: unknown = JSON.parse(JSON.stringify(schema));
+    return (await this.#json(
+      "PUT",
+      `/schemas/${encodeURIComponent(type)}`,
+      body,
+      options,
+    )) as RegisterSchemaResponse;
+  }
+
+  /**
+   * A registered version of `type`'s schema (the latest by default), or undefined when there is none
+   * (with `mustExist`, that throws the 404 `schema-not-found`).
+   */
+  async getSchema(
+    type: string,
+    options: MustExistOptions & { readonly version?: number } = {},
+  ): Promise<SchemaVersionResponse | undefined> {
+    const path =
+      options.version === undefined
+        ? `/schemas/${encodeURIComponent(type)}`
+        : `/schemas/${encodeURIComponent(type)}/versions/${options.version}`;
+    try {
+      return (await this.#json("GET", path, undefined, options)) as SchemaVersionResponse;
+    } catch (error) {
+      if (!options.mustExist && isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Every type with a registered schema: its latest version and compatibility mode. */
+  async listSchemas(options: CallOptions = {}): Promise<SchemaSummary[]> {
+    const answer = (await this.#json("GET", "/schemas", undefined, options)) as { schemas?: unknown };
+    if (!Array.isArray(answer.schemas))
+      throw new UnexpectedResponseError(200, "GET /schemas: no schemas array");
+    return answer.schemas as SchemaSummary[];
+  }
+
+  /** Sets `type`'s compatibility mode (admin scope); `null` returns it to the server-wide mode. */
+  async setSchemaCompatibility(
+    type: string,
+    compatibility: CompatibilityMode | null,
+    options: CallOptions = {},
+  ): Promise<SchemaConfigResponse> {
+    const path = `/schemas/${encodeURIComponent(type)}/config`;
+    return (await this.#json("PUT", path, { compatibility }, options)) as SchemaConfigResponse;
+  }
+
+  /**
+   * Registers the schema of each typed event definition (default: the client's `events`) — call it at
+   * start so a service whose events the registry refuses fails before it publishes. Throws
+   * SchemaRegistrationError (with the breaking changes) at the first refusal; resolves with each version.
+   */
+  async registerEventSchemas(
+    definitions: readonly EventDefinition[] = this.#events,
+    options: CallOptions = {},
+  ): Promise<RegisterSchemaResponse[]> {
+    const versions: RegisterSchemaResponse[] = [];
+    for (const definition of definitions) {
+      try {
+        versions.push(await this.registerSchema(definition.type, definition.schema, options));
+      } catch (error) {
+        if (
+          error instanceof HeraldApiError &&
+          (error.code === "schema-incompatible" || error.code === "schema-invalid")
+        ) {
+          const changes = (error.problem as { breakingChanges?: unknown }).breakingChanges;
+          throw new SchemaRegistrationError(
+            definition.type,
+            Array.isArray(changes) ? (changes as BreakingChange[]) : [],
+            error,
+          );
+        }
+        throw error;
+      }
+    }
+    return versions;
   }
 
   /**

@@ -21,6 +21,12 @@ export interface ConsumeTransportOptions extends TransportSubscribeOptions {
   readonly backoff?: BackoffOptions;
   /** Topic for the events a handler emits and for its reply; without it, emitting fails the handling. */
   readonly emitTo?: string;
+  /**
+   * Non-retryable failures (NonRetryableError: invalid data, refused, unmatched) are dead-lettered at
+   * once where the transport can (`message.deadLetter`), instead of nacked until `maxDeliveries`
+   * (default false).
+   */
+  readonly deadLetterNonRetryable?: boolean;
   /** Called for each handler failure (they are routine: nacked and retried). */
   readonly onError?: (error: Error, message: TransportMessage) => void;
 }
@@ -84,6 +90,10 @@ export async function consumeTransport(
       }
       counts.failed++;
       options.onError?.(outcome.error, message);
+      if (options.deadLetterNonRetryable && !isRetryable(outcome.error) && message.deadLetter) {
+        await message.deadLetter(outcome.error);
+        return;
+      }
       const delayMs = !isRetryable(outcome.error)
         ? 0
         : outcome.error instanceof RetryableError && outcome.error.delayMs !== undefined

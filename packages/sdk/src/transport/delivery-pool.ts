@@ -96,6 +96,10 @@ export class DeliveryPool {
         }
         return settle(() => engine.nack(Math.max(0, options.delayMs ?? 0)));
       },
+      deadLetter: (error) =>
+        this.#options.deadLetter === undefined
+          ? settle(() => engine.nack(0))
+          : deadLetter(error, "non-retryable"),
     };
     const handBack = () => settle(() => engine.nack(0));
     const handBackOnClose = () => settle(() => engine.nack(this.#options.handBackDelayMs ?? 0));

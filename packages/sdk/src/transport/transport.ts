@@ -53,6 +53,12 @@ export interface TransportMessage {
    * instead, carrying `error` as the reason.
    */
   nack(options?: { readonly delayMs?: number; readonly error?: Error }): Promise<void>;
+  /**
+   * Dead-letters the message now, whatever its delivery count, with `error` as the reason (reason
+   * `non-retryable`): for failures no redelivery can heal (invalid data, refused by authorization).
+   * Optional: a transport without it is settled with nack() and dead-letters at `maxDeliveries`.
+   */
+  deadLetter?(error: Error): Promise<void>;
 }
 
 /** Called for each delivery; the transport runs up to `maxInFlight` at once. Settle `message` before or when it resolves. */

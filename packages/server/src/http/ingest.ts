@@ -27,6 +27,7 @@ import {
 } from "@herald/protocol";
 import type { LimitsConfig } from "../config.js";
 import type { ServerMetrics } from "../observability/metrics.js";
+import type { SchemaRegistry } from "../schemas/registry.js";
 import { forbiddenType, type Principal } from "./auth.js";
 import { checkJsonDepth, isJsonBodyType, readBody } from "./body.js";
 import { problemOf } from "./errors.js";
@@ -40,6 +41,8 @@ export interface IngestDeps {
   readonly metrics: ServerMetrics;
   /** Told of each newly scheduled event's time, so it wakes up then (scheduled/releaser.ts). */
   readonly releaser?: { scheduled(deliverAt: number): void };
+  /** The schema registry; with enforcement on, events of registered types are checked before the append. */
+  readonly schemas?: SchemaRegistry;
 }
 
 /** What the ingest routes leave running: the WebSocket ingest connections. */
@@ -87,7 +90,8 @@ export async function ingest(ctx: RequestContext, deps: IngestDeps, options: App
 
 /**
  * What every ingest path (HTTP, WebSocket) does once the events are decoded: the batch limit, the
- * attribute limits, system streams, the key's type prefixes, then ONE append and the ingest metrics.
+ * attribute limits, system streams, the key's type prefixes, the registered schemas (with enforcement
+ * on), then ONE append and the ingest metrics.
  * Refusals are thrown as problems before anything is appended.
  */
 export async function appendIngested(
@@ -103,13 +107,14 @@ export async function appendIngested(
     );
   }
   checkEvents(events, principal, deps.limits, options.stream);
-  const deliverAt = scheduledTimes(events, options);
+  const checked = deps.schemas?.enforce === true ? await deps.schemas.check(events) : events;
+  const deliverAt = scheduledTimes(checked, options);
   const results: readonly AppendedEvent[] =
-    events.length === 0
+    checked.length === 0
       ? []
       : deliverAt === undefined
-        ? await append(deps, events, options)
-        : await schedule(deps, events, deliverAt, options);
+        ? await append(deps, checked, options)
+        : await schedule(deps, checked, deliverAt, options);
   let duplicates = 0;
   for (const result of results) if (result.duplicate) duplicates++;
   deps.metrics.recordIngest(results.length - duplicates, duplicates);

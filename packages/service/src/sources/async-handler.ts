@@ -1,4 +1,4 @@
-// The one outcome model of asynchronous sources (Herald subscriptions, broker-delivered cron): the
+// The one outcome model of asynchronous sources (Herald subscriptions, transports, broker-delivered cron): the
 // definitions of a subscription become one SDK Handler, and the handler's result decides what the
 // consumer does with the event, the same way for pull and push:
 //   returns            → ack (a reply event is published by pull consumers)
@@ -16,12 +16,12 @@ import {
   NonRetryableError,
   RetryableError,
 } from "@herald/sdk";
-import type { HeraldDefinition, Principal } from "../definition.js";
+import type { AsyncDefinition, AsyncInvalidHook, Principal } from "../definition.js";
 import type { Outcomes } from "../outcomes.js";
 import { compileSchema, type Validator } from "../schema.js";
 
 interface Compiled {
-  readonly definition: HeraldDefinition;
+  readonly definition: AsyncDefinition;
   readonly data: Validator | undefined;
   readonly output: Validator | undefined;
 }
@@ -37,8 +37,10 @@ export class EventRefusedError extends NonRetryableError {
 
 export function asyncHandler(
   key: string,
-  definitions: readonly HeraldDefinition[],
+  definitions: readonly AsyncDefinition[],
   outcomes: Outcomes,
+  /** The source-level hook for invalid data (a definition's own `onInvalid` wins). */
+  onInvalid?: AsyncInvalidHook,
 ): Handler {
   const compiled: Compiled[] = definitions.map((definition) => ({
     definition,
@@ -79,6 +81,19 @@ export function asyncHandler(
       }
     } catch (error) {
       outcomes.count(key, "invalid", { type: event.type, id: event.id, error: (error as Error).message });
+      const hook = definition.onInvalid ?? onInvalid;
+      if (hook === undefined || !(error instanceof EventDataValidationError)) throw error;
+      const decision = await hook(event, error.issues);
+      if (decision === "nack")
+        throw new RetryableError(`invalid data, nacked by onInvalid: ${error.message}`);
+      if (decision === "ack") {
+        outcomes.log(
+          "warn",
+          { key, id: event.id, type: event.type, error: error.message },
+          "invalid event acked by onInvalid",
+        );
+        return undefined;
+      }
       throw error;
     }
     let result: unknown;

@@ -11,7 +11,7 @@ import {
   Receiver,
   Router,
 } from "@herald/sdk";
-import type { HeraldDefinition } from "../definition.js";
+import type { AsyncInvalidHook, HeraldDefinition } from "../definition.js";
 import type { Outcomes } from "../outcomes.js";
 import { asyncHandler } from "./async-handler.js";
 
@@ -20,6 +20,8 @@ export interface HeraldSourceOptions {
   readonly outcomes: Outcomes;
   /** Pull consumers' transport (default auto). */
   readonly transport?: ConsumerTransport;
+  /** Source-level hook for invalid data (AppOptions.onInvalid.async). */
+  readonly onInvalid?: AsyncInvalidHook;
   /** Where push Receivers listen (default 127.0.0.1, a free port each). */
   readonly pushHost?: string;
 }
@@ -53,7 +55,12 @@ export class HeraldSource {
     const { client, outcomes } = this.#options;
     for (const [subscription, group] of this.#groups) {
       const key = `herald.${subscription}`;
-      const handler = withDeadLetterStream(client, subscription, group, asyncHandler(key, group, outcomes));
+      const handler = withDeadLetterStream(
+        client,
+        subscription,
+        group,
+        asyncHandler(key, group, outcomes, this.#options.onInvalid),
+      );
       const described = group.find((d) => d.subscription !== undefined)?.subscription;
       if (group[0]!.mode === "push") {
         const receiver = new Receiver({

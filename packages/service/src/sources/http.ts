@@ -9,7 +9,14 @@ import { CONTENT_TYPE_HEADER, PROBLEM_JSON_MEDIA_TYPE, RETRY_AFTER_HEADER } from
 import { type HeraldClient, NonRetryableError, RetryableError } from "@herald/sdk";
 import { type WebSocket, WebSocketServer } from "ws";
 import { ANONYMOUS, type Authenticator } from "../auth.js";
-import type { HttpAnswer, HttpDefinition, Principal, SourceContext, WsDefinition } from "../definition.js";
+import type {
+  HttpAnswer,
+  HttpDefinition,
+  HttpInvalidHook,
+  Principal,
+  SourceContext,
+  WsDefinition,
+} from "../definition.js";
 import type { Outcomes } from "../outcomes.js";
 import { problemBody, SourceProblem } from "../problem.js";
 import { compileSchema, type Validator } from "../schema.js";
@@ -26,6 +33,8 @@ export interface HttpSourceOptions {
   readonly host?: string;
   readonly port?: number;
   readonly maxBodyBytes?: number;
+  /** Source-level hook for invalid input (AppOptions.onInvalid.http; a definition's own wins). */
+  readonly onInvalid?: HttpInvalidHook;
 }
 
 interface CompiledRoute {
@@ -201,7 +210,20 @@ export class HttpSource {
       ];
       if (errors.length > 0) {
         outcomes.count(definition.key, "invalid");
-        throw new SourceProblem("input-invalid", `the input of ${definition.key} is invalid`, { errors });
+        const hook = definition.onInvalid ?? this.#options.onInvalid;
+        const custom =
+          hook === undefined ? undefined : await hook(errors, { key: definition.key, principal });
+        if (custom === undefined)
+          throw new SourceProblem("input-invalid", `the input of ${definition.key} is invalid`, { errors });
+        const json = custom.body === undefined ? undefined : JSON.stringify(custom.body);
+        res.writeHead(custom.status ?? 400, {
+          ...(json === undefined
+            ? {}
+            : { [CONTENT_TYPE_HEADER]: "application/json", "content-length": Buffer.byteLength(json) }),
+          ...custom.headers,
+        });
+        res.end(json);
+        return;
       }
       const input = { body, params, query, headers };
       const ctx = this.#context(definition.key, principal, res);
