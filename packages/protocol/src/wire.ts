@@ -339,7 +339,12 @@ export interface SubscriptionStats {
   readonly redrivePending: number;
 }
 
-export type DeadLetterReason = "max-deliveries" | "rejected";
+/**
+ * Why an event was dead-lettered. `max-deliveries`: it failed that many times. `rejected`: the push sink
+ * refused it as non-retryable (a 4xx other than 408/429). `non-retryable`: a consumer (SDK router, event
+ * source, transport) failed it with a NonRetryableError, e.g. invalid data or refused by authorization.
+ */
+export type DeadLetterReason = "max-deliveries" | "rejected" | "non-retryable";
 
 /** The data of a `herald.deadletter` event: the original event unchanged plus why it died. */
 export interface DeadLetterData {

@@ -2,6 +2,7 @@
 // delivery count reaches `afterDeliveries`) is handed to a sink with the reason, and the event is acked.
 // If the sink itself fails, the original error goes on, so the event is retried, never lost.
 import type { CloudEvent } from "@herald/cloudevents";
+import type { DeadLetterReason } from "@herald/protocol";
 import { isRetryable, toError } from "../errors.js";
 import type { Middleware } from "../handler.js";
 
@@ -10,7 +11,7 @@ export interface DeadLetter {
   readonly error: Error;
   /** Delivery count when it died. */
   readonly attempt: number;
-  readonly reason: "non-retryable" | "max-deliveries";
+  readonly reason: Extract<DeadLetterReason, "non-retryable" | "max-deliveries">;
   readonly at: string;
 }
 
