@@ -20,7 +20,10 @@ function App() {
       const session = await probeSession(key);
       if (session === "unauthorized") {
         storeKey(null);
-        setState({ kind: "login", ...(key !== null ? { error: "The server did not accept this API key." } : {}) });
+        setState({
+          kind: "login",
+          ...(key !== null ? { error: "The server did not accept this API key." } : {}),
+        });
         return;
       }
       storeKey(key);
@@ -73,8 +76,8 @@ function Login({ error, onKey }: { error: string | undefined; onKey: (key: strin
           />
         </label>
         <p class="muted">
-          Kept in this tab only (sessionStorage) and sent as <code>Authorization: Bearer</code>. What the key's
-          scopes allow is what the console shows.
+          Kept in this tab only (sessionStorage) and sent as <code>Authorization: Bearer</code>. What the
+          key's scopes allow is what the console shows.
         </p>
         <button type="submit">Sign in</button>
         {error && (
@@ -114,7 +117,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
             </a>
           ))}
         </nav>
-        <span class="muted" aria-label="Access">
+        <span class="muted">
           {session.key === null ? "open server (no API keys)" : `key scope: ${scopes}`}
         </span>
         {session.key !== null && (

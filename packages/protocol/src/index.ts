@@ -89,6 +89,7 @@ export type {
   ReadStreamResponse,
   ReadyResponse,
   ClusterStatus,
+  ConsoleSessionResponse,
   OldTransaction,
   RedriveRequest,
   RedriveResponse,

@@ -98,7 +98,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   let closing = false;
 
   // The console first: its paths are its own, and `/` lists it only when its assets were built.
-  const hostedConsole = config.console.enabled ? registerConsoleRoutes(router, consoleAssetsDir) : undefined;
+  const hostedConsole = config.console.enabled
+    ? registerConsoleRoutes(router, {
+        assetsDir: consoleAssetsDir,
+        auth: authorizer.enabled,
+        identify: (req) => authorizer.identify(req),
+      })
+    : undefined;
   if (config.console.enabled && hostedConsole === undefined)
     logger.warn({ assetsDir: consoleAssetsDir }, "console assets not built: /console is off (npm run build)");
   registerHealthRoutes(router, {

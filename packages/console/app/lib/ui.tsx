@@ -79,7 +79,12 @@ export interface Series {
 }
 
 /** A line chart in SVG: one polyline per series over the same x steps, the max on the y axis. */
-export function LineChart(props: { title: string; unit: string; times: readonly number[]; series: readonly Series[] }) {
+export function LineChart(props: {
+  title: string;
+  unit: string;
+  times: readonly number[];
+  series: readonly Series[];
+}) {
   const width = 480;
   const height = 140;
   const pad = { left: 44, right: 8, top: 10, bottom: 20 };
@@ -101,7 +106,13 @@ export function LineChart(props: { title: string; unit: string; times: readonly 
         role="img"
         aria-label={`${props.title}: ${last || "no data"}, max ${fmt(max)} ${props.unit}`}
       >
-        <line class="axis" x1={pad.left} y1={height - pad.bottom} x2={width - pad.right} y2={height - pad.bottom} />
+        <line
+          class="axis"
+          x1={pad.left}
+          y1={height - pad.bottom}
+          x2={width - pad.right}
+          y2={height - pad.bottom}
+        />
         <line class="axis" x1={pad.left} y1={pad.top} x2={pad.left} y2={height - pad.bottom} />
         <text class="tick" x={pad.left - 4} y={pad.top + 4} text-anchor="end">
           {fmt(max)}
@@ -162,7 +173,8 @@ export function onListKeys(event: KeyboardEvent): void {
   if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
   const target = event.target as HTMLElement;
   if (!target.matches("button.row-open")) return;
-  const container = event.currentTarget as HTMLElement;
+  const container = target.closest("table");
+  if (container === null) return;
   const buttons = [...container.querySelectorAll<HTMLButtonElement>("button.row-open")];
   const at = buttons.indexOf(target as HTMLButtonElement);
   const next = buttons[at + (event.key === "ArrowDown" ? 1 : -1)];

@@ -4,6 +4,7 @@
 import type { JsonEventObject, LogEntry } from "@herald/protocol";
 
 export type {
+  ConsoleSessionResponse,
   DeadLetterRecord,
   DeadLettersResponse,
   IndexResponse,

@@ -6,7 +6,12 @@ import { formatNumber } from "../lib/format.js";
 import { href, navigate } from "../lib/route.js";
 import type { Session } from "../lib/session.js";
 import { ErrorBox, Notice } from "../lib/ui.js";
-import type { DeadLetterRecord, DeadLettersResponse, RedriveResponse, SubscriptionResource } from "../lib/wire.js";
+import type {
+  DeadLetterRecord,
+  DeadLettersResponse,
+  RedriveResponse,
+  SubscriptionResource,
+} from "../lib/wire.js";
 
 const PAGE = 50;
 
@@ -56,7 +61,11 @@ export function DeadLettersView({ params, session }: { params: URLSearchParams; 
         aria-label="Filter dead letters"
         onSubmit={(e) => {
           e.preventDefault();
-          navigate("dead-letters", { subscription, reason: draft.reason || undefined, filter: draft.filter || undefined });
+          navigate("dead-letters", {
+            subscription,
+            reason: draft.reason || undefined,
+            filter: draft.filter || undefined,
+          });
         }}
       >
         <label>
@@ -64,7 +73,9 @@ export function DeadLettersView({ params, session }: { params: URLSearchParams; 
           <select
             name="subscription"
             value={subscription}
-            onChange={(e) => navigate("dead-letters", { subscription: (e.target as HTMLSelectElement).value })}
+            onChange={(e) =>
+              navigate("dead-letters", { subscription: (e.target as HTMLSelectElement).value })
+            }
           >
             {subs.map((s) => (
               <option key={s.id} value={s.id}>
@@ -75,7 +86,11 @@ export function DeadLettersView({ params, session }: { params: URLSearchParams; 
         </label>
         <label>
           Reason
-          <select name="reason" value={draft.reason} onChange={(e) => setDraft({ ...draft, reason: (e.target as HTMLSelectElement).value })}>
+          <select
+            name="reason"
+            value={draft.reason}
+            onChange={(e) => setDraft({ ...draft, reason: (e.target as HTMLSelectElement).value })}
+          >
             <option value="">any</option>
             <option value="max-deliveries">max-deliveries</option>
             <option value="rejected">rejected</option>
@@ -83,7 +98,11 @@ export function DeadLettersView({ params, session }: { params: URLSearchParams; 
         </label>
         <label class="grow">
           CESQL filter (original event)
-          <input name="filter" value={draft.filter} onInput={(e) => setDraft({ ...draft, filter: (e.target as HTMLInputElement).value })} />
+          <input
+            name="filter"
+            value={draft.filter}
+            onInput={(e) => setDraft({ ...draft, filter: (e.target as HTMLInputElement).value })}
+          />
         </label>
         <button type="submit">Apply</button>
       </form>
@@ -122,7 +141,11 @@ export function DeadLettersView({ params, session }: { params: URLSearchParams; 
       </table>
       {page && shown.length === 0 && <p class="muted">No dead letters on this page.</p>}
       <nav class="pager" aria-label="Pages">
-        <button type="button" disabled={after < 0} onClick={() => navigate("dead-letters", { subscription, reason, filter })}>
+        <button
+          type="button"
+          disabled={after < 0}
+          onClick={() => navigate("dead-letters", { subscription, reason, filter })}
+        >
           First page
         </button>
         <button
@@ -191,7 +214,9 @@ function RedriveForm({ subscription, onRedriven }: { subscription: string; onRed
       <button type="button" class="danger" disabled={!dry || dry.count === 0} onClick={() => run(false)}>
         {dry ? `Redrive ${dry.count}` : "Redrive (dry run first)"}
       </button>
-      {done && <span role="status">Redriven: {formatNumber(done.count)}. The live checkpoint did not move.</span>}
+      {done && (
+        <span role="status">Redriven: {formatNumber(done.count)}. The live checkpoint did not move.</span>
+      )}
       <ErrorBox error={error} />
     </form>
   );

@@ -49,20 +49,20 @@ export function EventDetail({ entry, onClose }: { entry: LogEntry; onClose?: () 
           ))}
         </tbody>
       </table>
-      <h3>Data {data.kind === "hex" ? "(binary, hex)" : data.kind === "none" ? "(none)" : `(${data.kind})`}</h3>
-      {data.kind !== "none" && (
-        <pre class={`data ${data.kind}`} tabIndex={0} aria-label="Event data">
-          {data.text}
-        </pre>
-      )}
+      <h3>
+        Data {data.kind === "hex" ? "(binary, hex)" : data.kind === "none" ? "(none)" : `(${data.kind})`}
+      </h3>
+      {data.kind !== "none" && <pre class={`data ${data.kind}`}>{data.text}</pre>}
       <h3>Publish again</h3>
-      <pre class="command" tabIndex={0} aria-label="curl command">
-        {curl}
-      </pre>
+      <label class="block">
+        curl
+        <textarea class="command" readOnly rows={5} value={curl} />
+      </label>
       <CopyButton text={curl} label="Copy as curl" />
-      <pre class="command" tabIndex={0} aria-label="herald publish command">
-        {publish}
-      </pre>
+      <label class="block">
+        herald publish
+        <textarea class="command" readOnly rows={3} value={publish} />
+      </label>
       <CopyButton text={publish} label="Copy as herald publish" />
     </section>
   );

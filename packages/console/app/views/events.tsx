@@ -110,16 +110,20 @@ export function EventsView({ params }: { params: URLSearchParams }) {
     setHistory([]);
     go({ filter: draft.trim() || undefined, after: undefined, stream: streamDraft.trim() || undefined });
   };
-  const offset = error instanceof ApiError && error.problem?.code === "filter-invalid" ? filterErrorOffset(error.problem) : undefined;
+  const offset =
+    error instanceof ApiError && error.problem?.code === "filter-invalid"
+      ? filterErrorOffset(error.problem)
+      : undefined;
   const filterError = error instanceof ApiError && error.problem?.code === "filter-invalid";
   const entries = page?.entries ?? [];
-  const canNext = page !== undefined && (stream ? page.next >= 0 && entries.length === PAGE : page.next > from);
+  const canNext =
+    page !== undefined && (stream ? page.next >= 0 && entries.length === PAGE : page.next > from);
 
   return (
     <div class="split">
       <section class="list" aria-labelledby="events-title">
         <h1 id="events-title">{stream ? `Stream ${stream}` : "Events"}</h1>
-        <form class="toolbar" onSubmit={applyFilter} role="search" aria-label="Filter events">
+        <form class="toolbar" onSubmit={applyFilter} aria-label="Filter events">
           <label>
             Stream
             <input
@@ -156,9 +160,7 @@ export function EventsView({ params }: { params: URLSearchParams }) {
           <div id="filter-error" class="error" role="alert">
             <p>{(error as ApiError).message}</p>
             {offset !== undefined && (
-              <pre class="caret" aria-label="Where the filter fails">
-                {`${filter}\n${" ".repeat(Math.min(offset, filter.length))}^`}
-              </pre>
+              <pre class="caret">{`${filter}\n${" ".repeat(Math.min(offset, filter.length))}^`}</pre>
             )}
           </div>
         ) : (
@@ -167,13 +169,22 @@ export function EventsView({ params }: { params: URLSearchParams }) {
         {stream && (
           <p class="muted">
             Reading one stream{" "}
-            <button type="button" onClick={() => go({ direction: direction === "backwards" ? undefined : "backwards", from: undefined, after: undefined })}>
+            <button
+              type="button"
+              onClick={() =>
+                go({
+                  direction: direction === "backwards" ? undefined : "backwards",
+                  from: undefined,
+                  after: undefined,
+                })
+              }
+            >
               {direction === "backwards" ? "Oldest first" : "Newest first"}
             </button>{" "}
             (filters apply to the global log).
           </p>
         )}
-        <div onKeyDown={onListKeys}>
+        <div>
           <table class="grid" aria-label={stream ? `Events of stream ${stream}` : "Events"}>
             <thead>
               <tr>
@@ -198,6 +209,7 @@ export function EventsView({ params }: { params: URLSearchParams }) {
                     <button
                       type="button"
                       class="row-open link"
+                      onKeyDown={onListKeys}
                       aria-label={`Open event ${entry.event.id} at position ${entry.position}`}
                       onClick={() => setSelected(entry)}
                     >
@@ -236,7 +248,12 @@ export function EventsView({ params }: { params: URLSearchParams }) {
             </button>
             <span class="muted">
               {stream ? `from version ${from}` : `after position ${from}`}
-              {page && !stream && filter && page.next > from && entries.length < PAGE && ` (scanned to ${page.next})`}
+              {page &&
+                !stream &&
+                filter &&
+                page.next > from &&
+                entries.length < PAGE &&
+                ` (scanned to ${page.next})`}
             </span>
           </nav>
         )}

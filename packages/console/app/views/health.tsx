@@ -53,7 +53,11 @@ export function HealthView() {
         </div>
         <div>
           <dt>Storage</dt>
-          <dd>{(series !== undefined && series !== "missing" ? series.server.storage : undefined) ?? ready?.storage ?? "–"}</dd>
+          <dd>
+            {(series !== undefined && series !== "missing" ? series.server.storage : undefined) ??
+              ready?.storage ??
+              "–"}
+          </dd>
         </div>
         {series !== undefined && series !== "missing" && (
           <>
@@ -74,7 +78,11 @@ export function HealthView() {
       </dl>
       <label>
         Window
-        <select name="minutes" value={String(minutes)} onChange={(e) => setMinutes(Number((e.target as HTMLSelectElement).value))}>
+        <select
+          name="minutes"
+          value={String(minutes)}
+          onChange={(e) => setMinutes(Number((e.target as HTMLSelectElement).value))}
+        >
           <option value="5">5 minutes</option>
           <option value="15">15 minutes</option>
           <option value="60">60 minutes</option>
@@ -95,7 +103,11 @@ export function HealthView() {
             times={times}
             series={[
               { name: "delivered", tone: "s1", values: points.map((p) => p.deliveryRate) },
-              { name: "failed", tone: "s2", values: points.map((p) => p.failed / Math.max(1, series.intervalMs / 1000)) },
+              {
+                name: "failed",
+                tone: "s2",
+                values: points.map((p) => p.failed / Math.max(1, series.intervalMs / 1000)),
+              },
             ]}
           />
           <LineChart

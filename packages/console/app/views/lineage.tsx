@@ -92,9 +92,9 @@ function LineageTree({ answer }: { answer: LineageResponse }) {
     const list = children.get(position);
     if (!list || list.length === 0) return null;
     return (
-      <ul role="group">
+      <ul>
         {list.map((effect) => (
-          <li role="treeitem" aria-level={level} aria-expanded={children.has(effect.position) ? "true" : undefined} key={effect.position}>
+          <li key={effect.position} data-level={level}>
             <Node entry={effect} t0={t0} />
             {renderEffects(effect.position, level + 1)}
           </li>
@@ -107,16 +107,16 @@ function LineageTree({ answer }: { answer: LineageResponse }) {
     const cause = chain[index];
     if (cause === undefined) {
       return (
-        <li role="treeitem" aria-level={level} aria-current="true" aria-expanded={children.has(answer.event.position) ? "true" : undefined}>
+        <li aria-current="true" data-level={level}>
           <Node entry={answer.event} t0={t0} current />
           {renderEffects(answer.event.position, level + 1)}
         </li>
       );
     }
     return (
-      <li role="treeitem" aria-level={level} aria-expanded="true" key={cause.position}>
+      <li key={cause.position} data-level={level}>
         <Node entry={cause} t0={t0} />
-        <ul role="group">{nest(index + 1, level + 1)}</ul>
+        <ul>{nest(index + 1, level + 1)}</ul>
       </li>
     );
   };
@@ -124,11 +124,12 @@ function LineageTree({ answer }: { answer: LineageResponse }) {
     <>
       {answer.missing.length > 0 && (
         <Notice>
-          Causes not found: {answer.missing.map((m) => `${m.id} (needed by position ${m.neededBy})`).join(", ")}
+          Causes not found:{" "}
+          {answer.missing.map((m) => `${m.id} (needed by position ${m.neededBy})`).join(", ")}
         </Notice>
       )}
       {answer.truncated && <Notice>The effects were cut at the depth or count limit.</Notice>}
-      <ul class="tree" role="tree" aria-label="Causes and effects">
+      <ul class="tree" aria-label="Causes and effects">
         {nest(0, 1)}
       </ul>
       {answer.correlation && (
@@ -171,7 +172,10 @@ function Node({ entry, t0, current }: { entry: LogEntry; t0: number; current?: b
   const delta = entry.recordedAt !== undefined ? entry.recordedAt - t0 : undefined;
   return (
     <span class={`node${current ? " current" : ""}`}>
-      <a href={href("lineage", { position: entry.position })} aria-label={`Lineage of ${entry.event.type} ${entry.event.id}`}>
+      <a
+        href={href("lineage", { position: entry.position })}
+        aria-label={`Lineage of ${entry.event.type} ${entry.event.id}`}
+      >
         {entry.event.type}
       </a>{" "}
       <code>{entry.event.id}</code> <span class="muted">#{entry.position}</span>{" "}

@@ -40,7 +40,6 @@ export function StreamsView({ params, session }: { params: URLSearchParams; sess
       <h1 id="streams-title">Streams</h1>
       <form
         class="toolbar"
-        role="search"
         aria-label="Filter streams"
         onSubmit={(e) => {
           e.preventDefault();
@@ -48,20 +47,30 @@ export function StreamsView({ params, session }: { params: URLSearchParams; sess
         }}
       >
         <label>
-          Name prefix <input name="prefix" value={draft} onInput={(e) => setDraft((e.target as HTMLInputElement).value)} />
+          Name prefix{" "}
+          <input
+            name="prefix"
+            value={draft}
+            onInput={(e) => setDraft((e.target as HTMLInputElement).value)}
+          />
         </label>
         <label class="check">
           <input
             type="checkbox"
             checked={system}
-            onChange={(e) => navigate("streams", { prefix: prefix || undefined, system: (e.target as HTMLInputElement).checked ? "true" : undefined })}
+            onChange={(e) =>
+              navigate("streams", {
+                prefix: prefix || undefined,
+                system: (e.target as HTMLInputElement).checked ? "true" : undefined,
+              })
+            }
           />
           Herald's $ streams
         </label>
         <button type="submit">Apply</button>
       </form>
       <ErrorBox error={error} />
-      <div onKeyDown={onListKeys}>
+      <div>
         <table class="grid" aria-label="Streams">
           <thead>
             <tr>
@@ -75,7 +84,13 @@ export function StreamsView({ params, session }: { params: URLSearchParams; sess
             {(page?.streams ?? []).map((s) => (
               <tr key={s.stream}>
                 <td>
-                  <button type="button" class="row-open link" aria-label={`Open stream ${s.stream}`} onClick={() => navigate("events", { stream: s.stream })}>
+                  <button
+                    type="button"
+                    class="row-open link"
+                    onKeyDown={onListKeys}
+                    aria-label={`Open stream ${s.stream}`}
+                    onClick={() => navigate("events", { stream: s.stream })}
+                  >
                     {s.stream}
                   </button>
                 </td>
@@ -84,7 +99,11 @@ export function StreamsView({ params, session }: { params: URLSearchParams; sess
                 {session.admin && (
                   <td>
                     {!s.stream.startsWith("$") && (
-                      <ConfirmButton label={`Delete ${s.stream}`} confirm={`Really delete ${s.stream}`} onConfirm={() => remove(s.stream)} />
+                      <ConfirmButton
+                        label={`Delete ${s.stream}`}
+                        confirm={`Really delete ${s.stream}`}
+                        onConfirm={() => remove(s.stream)}
+                      />
                     )}
                   </td>
                 )}
@@ -94,9 +113,19 @@ export function StreamsView({ params, session }: { params: URLSearchParams; sess
         </table>
       </div>
       <nav class="pager" aria-label="Pages">
-        <a href={href("streams", { prefix: prefix || undefined, system: system ? "true" : undefined })}>First page</a>
+        <a href={href("streams", { prefix: prefix || undefined, system: system ? "true" : undefined })}>
+          First page
+        </a>
         {page?.next && (
-          <a href={href("streams", { prefix: prefix || undefined, after: page.next, system: system ? "true" : undefined })}>Next page</a>
+          <a
+            href={href("streams", {
+              prefix: prefix || undefined,
+              after: page.next,
+              system: system ? "true" : undefined,
+            })}
+          >
+            Next page
+          </a>
         )}
       </nav>
     </section>

@@ -6,12 +6,7 @@ import { formatDuration, formatNumber } from "../lib/format.js";
 import { href, navigate } from "../lib/route.js";
 import type { Session } from "../lib/session.js";
 import { ConfirmButton, ErrorBox, Notice, onListKeys } from "../lib/ui.js";
-import type {
-  ConsoleStats,
-  DeliveriesResponse,
-  ResetResponse,
-  SubscriptionResource,
-} from "../lib/wire.js";
+import type { ConsoleStats, DeliveriesResponse, ResetResponse, SubscriptionResource } from "../lib/wire.js";
 
 const REFRESH_MS = 3000;
 
@@ -24,7 +19,9 @@ async function allStats(ids: readonly string[]): Promise<Map<string, ConsoleStat
     if (!isMissingRoute(error)) throw error;
   }
   const list = await Promise.all(
-    ids.map((id) => call<ConsoleStats>(`/subscriptions/${encodeURIComponent(id)}/stats`).catch(() => undefined)),
+    ids.map((id) =>
+      call<ConsoleStats>(`/subscriptions/${encodeURIComponent(id)}/stats`).catch(() => undefined),
+    ),
   );
   return new Map(list.filter((s): s is ConsoleStats => s !== undefined).map((s) => [s.id, s]));
 }
@@ -77,7 +74,7 @@ export function SubscriptionsView({ session }: { session: Session }) {
         />
       )}
       <ErrorBox error={error} />
-      <div onKeyDown={onListKeys}>
+      <div>
         <table class="grid" aria-label="Subscriptions">
           <thead>
             <tr>
@@ -100,6 +97,7 @@ export function SubscriptionsView({ session }: { session: Session }) {
                     <button
                       type="button"
                       class="row-open link"
+                      onKeyDown={onListKeys}
                       aria-label={`Open subscription ${sub.id}`}
                       onClick={() => navigate(`subscriptions/${sub.id}`)}
                     >
@@ -115,7 +113,9 @@ export function SubscriptionsView({ session }: { session: Session }) {
                   <td class="num">{formatNumber(s?.inFlight)}</td>
                   <td class="num">{formatNumber(s?.deliveryRate, 1)}</td>
                   <td class="num">
-                    <a href={href("dead-letters", { subscription: sub.id })}>{formatNumber(s?.deadLettered)}</a>
+                    <a href={href("dead-letters", { subscription: sub.id })}>
+                      {formatNumber(s?.deadLettered)}
+                    </a>
                   </td>
                   <td>{s?.stalled ? <strong class="bad">stalled</strong> : s ? "ok" : "–"}</td>
                 </tr>
@@ -130,13 +130,24 @@ export function SubscriptionsView({ session }: { session: Session }) {
 }
 
 function CreateForm({ onCreated }: { onCreated: (id: string) => void }) {
-  const [form, setForm] = useState({ id: "", sink: "", types: "", sql: "", start: "beginning", ordering: "key", maxDeliveries: "10" });
+  const [form, setForm] = useState({
+    id: "",
+    sink: "",
+    types: "",
+    sql: "",
+    start: "beginning",
+    ordering: "key",
+    maxDeliveries: "10",
+  });
   const [error, setError] = useState<unknown>(undefined);
   const set = (name: keyof typeof form) => (e: Event) =>
     setForm({ ...form, [name]: (e.target as HTMLInputElement | HTMLSelectElement).value });
   const submit = async (event: Event) => {
     event.preventDefault();
-    const types = form.types.split(",").map((t) => t.trim()).filter(Boolean);
+    const types = form.types
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean);
     const body = {
       ...(form.id.trim() ? { id: form.id.trim() } : {}),
       ...(form.sink.trim() ? { sink: form.sink.trim() } : {}),
@@ -160,7 +171,8 @@ function CreateForm({ onCreated }: { onCreated: (id: string) => void }) {
         Sink URL <input name="sink" value={form.sink} onInput={set("sink")} placeholder="empty: pull" />
       </label>
       <label>
-        Event types <input name="types" value={form.types} onInput={set("types")} placeholder="comma-separated" />
+        Event types{" "}
+        <input name="types" value={form.types} onInput={set("types")} placeholder="comma-separated" />
       </label>
       <label>
         CESQL filter <input name="sql" value={form.sql} onInput={set("sql")} />
@@ -180,7 +192,13 @@ function CreateForm({ onCreated }: { onCreated: (id: string) => void }) {
         </select>
       </label>
       <label>
-        Max deliveries <input name="maxDeliveries" inputMode="numeric" value={form.maxDeliveries} onInput={set("maxDeliveries")} />
+        Max deliveries{" "}
+        <input
+          name="maxDeliveries"
+          inputMode="numeric"
+          value={form.maxDeliveries}
+          onInput={set("maxDeliveries")}
+        />
       </label>
       <button type="submit">Create</button>
       <FieldErrors error={error} />
@@ -230,10 +248,12 @@ export function SubscriptionDetail({ id, session }: { id: string; session: Sessi
       try {
         const s = await call<ConsoleStats>(`${path}/stats`);
         if (!stopped) setStats(s);
-        const d = await call<DeliveriesResponse>(`${path}/deliveries${query({ limit: 50 })}`).catch((e: unknown) => {
-          if (isMissingRoute(e)) return "missing" as const;
-          throw e;
-        });
+        const d = await call<DeliveriesResponse>(`${path}/deliveries${query({ limit: 50 })}`).catch(
+          (e: unknown) => {
+            if (isMissingRoute(e)) return "missing" as const;
+            throw e;
+          },
+        );
         if (!stopped) setDeliveries(d);
       } catch (e) {
         if (!stopped) setError(e);
@@ -280,7 +300,9 @@ export function SubscriptionDetail({ id, session }: { id: string; session: Sessi
           Subscription <code>{id}</code>
         </h1>
         <a href={href("dead-letters", { subscription: id })}>Dead letters</a>
-        {session.admin && <ConfirmButton label="Delete subscription" confirm={`Really delete ${id}`} onConfirm={remove} />}
+        {session.admin && (
+          <ConfirmButton label="Delete subscription" confirm={`Really delete ${id}`} onConfirm={remove} />
+        )}
       </header>
       <ErrorBox error={error} />
       {stats && (
@@ -334,7 +356,12 @@ export function SubscriptionDetail({ id, session }: { id: string; session: Sessi
         <form class="panel" onSubmit={save} aria-label="Edit subscription">
           <label class="block">
             Definition (JSON, as PUT takes it)
-            <textarea name="definition" rows={14} value={json} onInput={(e) => setJson((e.target as HTMLTextAreaElement).value)} />
+            <textarea
+              name="definition"
+              rows={14}
+              value={json}
+              onInput={(e) => setJson((e.target as HTMLTextAreaElement).value)}
+            />
           </label>
           <button type="submit">Save</button>
           {saved && <span role="status">Saved.</span>}
@@ -424,7 +451,11 @@ function ResetForm({ path }: { path: string }) {
           <span role="status">
             Would redeliver {formatNumber(preview.redeliver)} events (checkpoint {preview.checkpoint}).
           </span>
-          <ConfirmButton label="Reset" confirm={`Reset and redeliver ${preview.redeliver}`} onConfirm={() => run(false)} />
+          <ConfirmButton
+            label="Reset"
+            confirm={`Reset and redeliver ${preview.redeliver}`}
+            onConfirm={() => run(false)}
+          />
         </>
       )}
       {done && (

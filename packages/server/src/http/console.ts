@@ -3,9 +3,13 @@
 // goes through the API with the key the user signs in with. Each answer carries a Content-Security-Policy
 // that lets the page run only its own scripts and styles and talk only to this server.
 import { readdirSync, readFileSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import { extname, join } from "node:path";
 import { CONSOLE_PATH, CONTENT_SECURITY_POLICY, INDEX_FILE } from "@herald/console";
-import { HttpProblem, sendText } from "./problem.js";
+import type { ConsoleSessionResponse } from "@herald/protocol";
+import type { Scope } from "../config.js";
+import type { Principal } from "./auth.js";
+import { HttpProblem, sendJson, sendText } from "./problem.js";
 import type { Router } from "./router.js";
 
 const MEDIA_TYPES: Readonly<Record<string, string>> = {
@@ -40,7 +44,19 @@ export interface ConsoleHosting {
  * Registers GET /console and GET /console/assets/{file} when the built assets are in `assetsDir`;
  * undefined (nothing registered) when they are not, e.g. in a checkout where only `tsc -b` ran.
  */
-export function registerConsoleRoutes(router: Router, assetsDir: string): ConsoleHosting | undefined {
+export interface ConsoleDeps {
+  /** Where @herald/console's built page is (its `assetsDir`). */
+  readonly assetsDir: string;
+  /** Whether the server has API keys. */
+  readonly auth: boolean;
+  /** The principal of a request's key, without refusing it. */
+  readonly identify: (req: IncomingMessage) => "none" | "invalid" | Principal;
+}
+
+const SCOPE_ORDER: readonly Scope[] = ["publish", "consume", "admin"];
+
+export function registerConsoleRoutes(router: Router, deps: ConsoleDeps): ConsoleHosting | undefined {
+  const { assetsDir } = deps;
   let index: string;
   try {
     index = readFileSync(join(assetsDir, INDEX_FILE), "utf8");
@@ -77,6 +93,19 @@ export function registerConsoleRoutes(router: Router, assetsDir: string): Consol
       sendText(res, 200, asset.type, asset.text, {
         ...CONSOLE_HEADERS,
         "cache-control": "public, max-age=31536000, immutable",
+      });
+    },
+  });
+  router.add({
+    method: "GET",
+    path: `${CONSOLE_PATH}/session`,
+    access: "public",
+    handler: ({ req, res }) => {
+      const who = deps.identify(req);
+      const scopes = typeof who === "string" ? [] : SCOPE_ORDER.filter((scope) => who.scopes.has(scope));
+      const key = !deps.auth ? "none" : typeof who === "string" ? who : "valid";
+      sendJson(res, 200, { auth: deps.auth, key, scopes } satisfies ConsoleSessionResponse, {
+        "cache-control": "no-store",
       });
     },
   });
