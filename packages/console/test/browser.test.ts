@@ -55,7 +55,9 @@ describe("the console in Chromium", { skip: browserSkip(), timeout: 5 * 60_000 }
         data: { order: i % 10, total: 10 + i },
       });
     }
-    const batch = await admin("POST", "/events", orders, { "content-type": "application/cloudevents-batch+json" });
+    const batch = await admin("POST", "/events", orders, {
+      "content-type": "application/cloudevents-batch+json",
+    });
     assert.equal(batch.status, 200, JSON.stringify(batch.body));
     // A causation chain a → b → c, one correlation.
     const link = async (id: string, type: string, causationid?: string) => {
@@ -193,13 +195,22 @@ describe("the console in Chromium", { skip: browserSkip(), timeout: 5 * 60_000 }
       await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name: link }).click();
       await page.getByRole("heading", { level: 1, name: heading }).waitFor();
       await page.waitForLoadState("networkidle");
-      if (shot === "events") await page.getByRole("button", { name: /^Open event / }).first().waitFor();
-      if (shot === "subscriptions") await page.getByRole("button", { name: "Open subscription hook" }).waitFor();
+      if (shot === "events")
+        await page
+          .getByRole("button", { name: /^Open event / })
+          .first()
+          .waitFor();
+      if (shot === "subscriptions")
+        await page.getByRole("button", { name: "Open subscription hook" }).waitFor();
       if (shot === "dead-letters") {
         await page.getByLabel("Subscription").selectOption("hook");
         await page.getByRole("cell", { name: "bad-1" }).waitFor();
       }
       if (shot === "streams") await page.getByRole("button", { name: "Open stream order/1" }).waitFor();
+      if (shot === "health") {
+        await page.getByRole("definition").first().waitFor();
+        if (!absent.has("/stats/series")) await page.getByRole("img", { name: /^Ingest rate/ }).waitFor();
+      }
       await page.screenshot({ path: `${SCREENSHOTS}${shot}.png`, fullPage: true });
       assert.deepEqual(await unnamedControls(page), [], `controls without a label on ${link}`);
     }
@@ -219,7 +230,10 @@ describe("the console in Chromium", { skip: browserSkip(), timeout: 5 * 60_000 }
     }
     assert.match(await detail.locator("pre.data").innerText(), /"step": "chain-b"/, "JSON data indented");
     assert.match(await detail.getByRole("textbox", { name: "curl" }).inputValue(), /curl -X POST .*\/events/);
-    assert.match(await detail.getByRole("textbox", { name: "herald publish" }).inputValue(), /herald publish .*--file -/);
+    assert.match(
+      await detail.getByRole("textbox", { name: "herald publish" }).inputValue(),
+      /herald publish .*--file -/,
+    );
     await page.screenshot({ path: `${SCREENSHOTS}event-detail.png`, fullPage: true });
     assert.deepEqual(await unnamedControls(page), [], "controls without a label on an event's detail");
     assert.deepEqual(errors, [], "console errors");
@@ -312,8 +326,95 @@ describe("the console in Chromium", { skip: browserSkip(), timeout: 5 * 60_000 }
     const after = await admin<{ checkpoint: number }>("GET", "/subscriptions/hook/stats");
     // It only goes on past new positions (the new dead letter itself is one), never back.
     assert.ok(after.body.checkpoint >= before.body.checkpoint, "the live checkpoint did not move back");
-    const again = await admin<{ count: number }>("POST", "/subscriptions/hook/dead-letters/redrive", { dryRun: true });
+    const again = await admin<{ count: number }>("POST", "/subscriptions/hook/dead-letters/redrive", {
+      dryRun: true,
+    });
     assert.equal(again.body.count, 1, "the first dead letter is redriven; its new dead letter waits");
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  it("creates, edits, resets (after a preview) and deletes a subscription", async () => {
+    const { context, page, errors } = await open(ADMIN);
+    await page.goto(`${serve.url}/console#/subscriptions`);
+    await page.getByRole("button", { name: "New subscription" }).click();
+    const form = page.getByRole("form", { name: "New subscription" });
+    await form.getByLabel("Id").fill("audit");
+    await form.getByLabel("CESQL filter").fill("type LIKE 'com.example.order.%'");
+    await form.getByLabel("Start").selectOption("now");
+    await form.getByRole("button", { name: "Create" }).click();
+    await page.getByRole("heading", { level: 1, name: "Subscription audit" }).waitFor();
+    const created = await admin<{ filters: unknown[]; config: { start: string } }>(
+      "GET",
+      "/subscriptions/audit",
+    );
+    assert.equal(created.status, 200);
+    assert.deepEqual(created.body.filters, [{ sql: "type LIKE 'com.example.order.%'" }]);
+
+    // Reset to the beginning: the preview tells how many events would be delivered, then it is done.
+    const reset = page.getByRole("form", { name: "Reset subscription" });
+    await reset.getByRole("button", { name: "Preview reset" }).click();
+    await reset.getByRole("status").filter({ hasText: "Would redeliver 40 events" }).waitFor();
+    await reset.getByRole("button", { name: "Reset", exact: true }).click();
+    await reset.getByRole("button", { name: "Reset and redeliver 40" }).click();
+    await reset
+      .getByRole("status")
+      .filter({ hasText: "Reset: checkpoint 0, 40 events to deliver" })
+      .waitFor();
+    const stats = await admin<{ lag: number; checkpoint: number }>("GET", "/subscriptions/audit/stats");
+    assert.deepEqual([stats.body.checkpoint, stats.body.lag], [0, 40]);
+
+    // Edit the definition as JSON.
+    const edit = page.getByRole("form", { name: "Edit subscription" });
+    const definition = edit.getByLabel(/Definition/);
+    const resource = JSON.parse(await definition.inputValue()) as { config: Record<string, string> };
+    resource.config.maxDeliveries = "3";
+    await definition.fill(JSON.stringify(resource));
+    await edit.getByRole("button", { name: "Save" }).click();
+    await edit.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+    const edited = await admin<{ config: { maxDeliveries: string } }>("GET", "/subscriptions/audit");
+    assert.equal(edited.body.config.maxDeliveries, "3");
+    // A refused edit shows the server's field errors.
+    await definition.fill(
+      JSON.stringify({ ...resource, config: { ...resource.config, ordering: "sideways" } }),
+    );
+    await edit.getByRole("button", { name: "Save" }).click();
+    await edit.getByRole("alert").filter({ hasText: "/config/ordering" }).waitFor();
+
+    await page.getByRole("button", { name: "Delete subscription" }).click();
+    await page.getByRole("button", { name: "Really delete audit" }).click();
+    await page.getByRole("heading", { level: 1, name: "Subscriptions" }).waitFor();
+    assert.equal((await admin("GET", "/subscriptions/audit")).status, 404);
+    assert.deepEqual(
+      errors.filter((e) => !/status of 400/.test(e)),
+      [],
+      "only the refused edit (400) is in the console",
+    );
+    await context.close();
+  });
+
+  it("lists subscriptions with lag in events and seconds, and the delivery attempts of one", async (t) => {
+    const { context, page, errors } = await open(ADMIN);
+    await page.goto(`${serve.url}/console#/subscriptions`);
+    const row = page
+      .getByRole("row")
+      .filter({ has: page.getByRole("button", { name: "Open subscription billing" }) });
+    await row.getByRole("cell", { name: "40", exact: true }).waitFor();
+    if (absent.has("/stats/subscriptions")) {
+      t.diagnostic("lag seconds, rate and stalled need console-server endpoint GET /stats/subscriptions");
+    } else {
+      // Lag in seconds: the age of the oldest unacked event, shown with its unit.
+      await row.getByRole("cell", { name: /^\d+(\.\d)? (ms|s|min)$/ }).waitFor();
+    }
+    if (absent.has("/deliveries")) {
+      t.diagnostic("the delivery ledger needs console-server endpoint GET /subscriptions/{id}/deliveries");
+    } else {
+      await page.goto(`${serve.url}/console#/subscriptions/hook`);
+      const attempts = page.getByRole("table", { name: "Delivery attempts" });
+      await attempts.getByRole("cell", { name: "bad-1" }).first().waitFor();
+      await attempts.getByRole("cell", { name: "rejected" }).first().waitFor();
+      await attempts.getByRole("cell", { name: "400", exact: true }).first().waitFor();
+    }
     assert.deepEqual(errors, []);
     await context.close();
   });
@@ -362,7 +463,10 @@ describe("the console in Chromium", { skip: browserSkip(), timeout: 5 * 60_000 }
     await page.keyboard.type(ADMIN);
     await page.keyboard.press("Enter");
     await page.getByRole("navigation", { name: "Views" }).waitFor();
-    await page.getByRole("button", { name: /^Open event / }).first().waitFor();
+    await page
+      .getByRole("button", { name: /^Open event / })
+      .first()
+      .waitFor();
     // Tab walks the skip link, the views, sign out, the filter form, then the rows.
     const reached = new Set<string>();
     for (let i = 0; i < 40; i++) {
@@ -382,7 +486,10 @@ describe("the console in Chromium", { skip: browserSkip(), timeout: 5 * 60_000 }
     const first = await page.evaluate(() => document.activeElement?.getAttribute("aria-label"));
     assert.match(first ?? "", /^Open event order-0 /);
     await page.keyboard.press("ArrowDown");
-    assert.match((await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))) ?? "", /^Open event order-1 /);
+    assert.match(
+      (await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))) ?? "",
+      /^Open event order-1 /,
+    );
     await page.keyboard.press("Enter");
     await page.getByRole("region", { name: "Event order-1" }).waitFor();
     await context.close();

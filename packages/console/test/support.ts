@@ -42,7 +42,16 @@ export async function startServe(apiKeys: string): Promise<Serve> {
   env.HERALD_API_KEYS = apiKeys;
   const child = spawn(
     process.execPath,
-    [`${REPO}/packages/cli/dist/src/main.js`, "serve", "--storage", "memory", "--port", "0", "--log-format", "pretty"],
+    [
+      `${REPO}/packages/cli/dist/src/main.js`,
+      "serve",
+      "--storage",
+      "memory",
+      "--port",
+      "0",
+      "--log-format",
+      "pretty",
+    ],
     { cwd: REPO, env, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
@@ -67,7 +76,11 @@ export async function startServe(apiKeys: string): Promise<Serve> {
 }
 
 /** A push sink that refuses every event with 400 (so each becomes a dead letter at once) and counts them. */
-export async function rejectingSink(): Promise<{ url: string; received: () => number; close(): Promise<void> }> {
+export async function rejectingSink(): Promise<{
+  url: string;
+  received: () => number;
+  close(): Promise<void>;
+}> {
   let received = 0;
   const server: Server = createServer((req, res) => {
     req.resume();
@@ -98,10 +111,14 @@ export function api(base: string, key: string) {
       method,
       headers: {
         authorization: `Bearer ${key}`,
-        ...(body !== undefined && !(body instanceof Uint8Array) ? { "content-type": "application/json" } : {}),
+        ...(body !== undefined && !(body instanceof Uint8Array)
+          ? { "content-type": "application/json" }
+          : {}),
         ...headers,
       },
-      ...(body === undefined ? {} : { body: body instanceof Uint8Array ? (body as BodyInit) : JSON.stringify(body) }),
+      ...(body === undefined
+        ? {}
+        : { body: body instanceof Uint8Array ? (body as BodyInit) : JSON.stringify(body) }),
     });
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
@@ -109,7 +126,11 @@ export function api(base: string, key: string) {
 }
 
 /** Polls an API condition (not time): resolves with the first truthy value; fails after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

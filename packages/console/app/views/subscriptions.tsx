@@ -1,7 +1,7 @@
 // Subscriptions: the list with lag (events and seconds), in flight, rate and stalled; one subscription's
 // stats, delivery attempts, definition (edit as JSON), delete, and reset with a preview count first.
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, call, isMissingRoute, query } from "../lib/api.js";
+import { ApiError, call, errorText, isMissingRoute, query } from "../lib/api.js";
 import { formatDuration, formatNumber } from "../lib/format.js";
 import { href, navigate } from "../lib/route.js";
 import type { Session } from "../lib/session.js";
@@ -211,7 +211,7 @@ function FieldErrors({ error }: { error: unknown }) {
   const fields = error instanceof ApiError ? (error.problem?.errors ?? []) : [];
   return (
     <div role="alert" class="error">
-      <ErrorBox error={error} />
+      <p>{errorText(error)}</p>
       {fields.length > 0 && (
         <ul>
           {fields.map((f) => (
