@@ -228,7 +228,11 @@ describe("the console in Chromium", { skip: browserSkip(), timeout: 5 * 60_000 }
     for (const attribute of ["specversion", "id", "source", "type", "correlationid", "causationid"]) {
       await detail.getByRole("rowheader", { name: attribute, exact: true }).waitFor();
     }
-    assert.match(await detail.locator("pre.data").innerText(), /"step": "chain-b"/, "JSON data indented");
+    assert.match(
+      (await detail.locator("pre.data").textContent()) ?? "",
+      /"step": "chain-b"/,
+      "JSON data indented",
+    );
     assert.match(await detail.getByRole("textbox", { name: "curl" }).inputValue(), /curl -X POST .*\/events/);
     assert.match(
       await detail.getByRole("textbox", { name: "herald publish" }).inputValue(),
@@ -245,7 +249,7 @@ describe("the console in Chromium", { skip: browserSkip(), timeout: 5 * 60_000 }
     await page.goto(`${serve.url}/console#/events?filter=${encodeURIComponent("id = 'blob-1'")}`);
     await page.getByRole("button", { name: /^Open event blob-1 / }).click();
     const data = page.getByRole("region", { name: "Event blob-1" }).locator("pre.data");
-    assert.match(await data.innerText(), /^00000000 {2}de ad be ef 00 41 42 +\.\.\.\.\.AB$/m);
+    assert.match((await data.textContent()) ?? "", /^00000000 {2}de ad be ef 00 41 42 +\.\.\.\.\.AB$/m);
     assert.deepEqual(errors, []);
     await context.close();
   });
@@ -268,8 +272,11 @@ describe("the console in Chromium", { skip: browserSkip(), timeout: 5 * 60_000 }
     await page.getByRole("button", { name: "Apply" }).click();
     const alert = page.getByRole("alert");
     await alert.waitFor();
-    assert.match(await alert.innerText(), /not a valid CESQL expression/);
-    assert.equal(await alert.locator("pre.caret").innerText(), "type = 'a' AND (\n                ^");
+    assert.match((await alert.textContent()) ?? "", /not a valid CESQL expression/);
+    assert.equal(
+      (await alert.locator("pre.caret").textContent()) ?? "",
+      "type = 'a' AND (\n                ^",
+    );
     assert.equal(await page.getByLabel("CESQL filter").getAttribute("aria-invalid"), "true");
     await page.screenshot({ path: `${SCREENSHOTS}filter-error.png` });
     // The 400 of the refused filter is the only console error.
@@ -291,12 +298,12 @@ describe("the console in Chromium", { skip: browserSkip(), timeout: 5 * 60_000 }
     await tree.waitFor();
     // Root (the cause) → the event → its effect, each nested in the one before.
     const level1 = tree.locator(":scope > li");
-    assert.match(await level1.locator(":scope > .node").innerText(), /chain-a/);
+    assert.match((await level1.locator(":scope > .node").textContent()) ?? "", /chain-a/);
     const level2 = level1.locator(":scope > ul > li");
-    assert.match(await level2.locator(":scope > .node").innerText(), /chain-b/);
+    assert.match((await level2.locator(":scope > .node").textContent()) ?? "", /chain-b/);
     assert.equal(await level2.getAttribute("aria-current"), "true");
     const level3 = level2.locator(":scope > ul > li");
-    assert.match(await level3.locator(":scope > .node").innerText(), /chain-c/);
+    assert.match((await level3.locator(":scope > .node").textContent()) ?? "", /chain-c/);
     await page.getByRole("heading", { name: /Correlation chain-a/ }).waitFor();
     await page.screenshot({ path: `${SCREENSHOTS}lineage-tree.png`, fullPage: true });
     assert.deepEqual(errors, []);
