@@ -130,6 +130,16 @@ export function LineChart(props: {
             {new Date(end).toLocaleTimeString()}
           </text>
         )}
+        {props.series.map((s) =>
+          // Sparse series (few buckets with traffic) also get dots: a lone point draws no line.
+          s.values.filter((v) => v !== null).length <= 20
+            ? s.values.map((v, i) =>
+                v === null ? null : (
+                  <circle key={`${s.name}-${i}`} class={`dot ${s.tone}`} cx={x(i)} cy={y(v)} r={2} />
+                ),
+              )
+            : null,
+        )}
         {props.series.map((s) => (
           <polyline
             key={s.name}
