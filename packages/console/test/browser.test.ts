@@ -287,6 +287,39 @@ describe("the console in Chromium", { skip: browserSkip(), timeout: 5 * 60_000 }
     await context.close();
   });
 
+  it("reads one stream both ways, and the live tail shows an event as it is appended", async () => {
+    const { context, page, errors } = await open(READER);
+    await page.goto(`${serve.url}/console#/streams`);
+    await page.getByRole("button", { name: "Open stream order/1" }).click();
+    await page.getByRole("heading", { level: 1, name: "Stream order/1" }).waitFor();
+    const versions = () => page.locator("table.grid tbody tr td:nth-child(4)").allTextContents();
+    await page.waitForFunction(() => document.querySelectorAll("button.row-open").length === 4);
+    assert.deepEqual(await versions(), ["0", "1", "2", "3"]);
+    await page.getByRole("button", { name: "Newest first" }).click();
+    await page.getByRole("button", { name: "Oldest first" }).waitFor();
+    await page.waitForFunction(
+      () => document.querySelector("table.grid tbody td:nth-child(4)")?.textContent === "3",
+    );
+    assert.deepEqual(await versions(), ["3", "2", "1", "0"]);
+
+    await page.goto(`${serve.url}/console#/events`);
+    await page
+      .getByRole("button", { name: /^Open event / })
+      .first()
+      .waitFor();
+    await page.getByLabel("Live tail").check();
+    const published = await admin(
+      "POST",
+      "/events",
+      { specversion: "1.0", id: "tailed-1", source: "/tail", type: "com.example.tailed" },
+      { "content-type": "application/cloudevents+json" },
+    );
+    assert.equal(published.status, 200);
+    await page.getByRole("button", { name: /^Open event tailed-1 / }).waitFor();
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   it("renders a 3-level causation chain", async (t) => {
     if (absent.has("/events/lineage")) {
       t.skip("needs console-server endpoint GET /events/lineage");
