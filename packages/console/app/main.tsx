@@ -135,6 +135,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
 
 function View({ path, params, session }: { path: string; params: URLSearchParams; session: Session }) {
   if (path.startsWith("subscriptions/")) {
+    if (!session.admin) return <SubscriptionsView session={session} />;
     return <SubscriptionDetail id={path.slice("subscriptions/".length)} session={session} />;
   }
   switch (path) {

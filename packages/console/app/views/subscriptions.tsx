@@ -34,6 +34,7 @@ export function SubscriptionsView({ session }: { session: Session }) {
   const [tick, setTick] = useState(0);
 
   useEffect(() => {
+    if (!session.admin) return;
     let stopped = false;
     const load = async () => {
       try {

@@ -40,10 +40,6 @@ export interface ConsoleHosting {
   readonly path: string;
 }
 
-/**
- * Registers GET /console and GET /console/assets/{file} when the built assets are in `assetsDir`;
- * undefined (nothing registered) when they are not, e.g. in a checkout where only `tsc -b` ran.
- */
 export interface ConsoleDeps {
   /** Where @herald/console's built page is (its `assetsDir`). */
   readonly assetsDir: string;
@@ -55,6 +51,10 @@ export interface ConsoleDeps {
 
 const SCOPE_ORDER: readonly Scope[] = ["publish", "consume", "admin"];
 
+/**
+ * Registers GET /console, GET /console/assets/{file} and GET /console/session when the built assets are
+ * in `assetsDir`; undefined (nothing registered) when they are not, e.g. where only `tsc -b` ran.
+ */
 export function registerConsoleRoutes(router: Router, deps: ConsoleDeps): ConsoleHosting | undefined {
   const { assetsDir } = deps;
   let index: string;
