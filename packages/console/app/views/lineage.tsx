@@ -4,7 +4,7 @@ import { call, isMissingRoute, query } from "../lib/api.js";
 import { formatTime } from "../lib/format.js";
 import { href, navigate } from "../lib/route.js";
 import { ErrorBox, Notice } from "../lib/ui.js";
-import type { LineageEntry, LineageResponse, LogEntry } from "../lib/wire.js";
+import type { LineageEntry, LineageResponse, LogEntry, ReadEventsResponse } from "../lib/wire.js";
 
 export function LineageView({ params }: { params: URLSearchParams }) {
   const position = params.get("position") ?? "";
@@ -72,12 +72,34 @@ export function LineageView({ params }: { params: URLSearchParams }) {
       </form>
       {missing && <Notice>This server has no lineage endpoint (GET /events/lineage).</Notice>}
       <ErrorBox error={error} />
-      {answer && <LineageTree answer={answer} />}
+      {answer && <LineageTree key={answer.event.position} answer={answer} />}
     </section>
   );
 }
 
 function LineageTree({ answer }: { answer: LineageResponse }) {
+  const [more, setMore] = useState<{ events: LogEntry[]; next: number; done: boolean }>({
+    events: [],
+    next: answer.correlation?.next ?? 0,
+    done: !answer.correlation?.more,
+  });
+  const [moreError, setMoreError] = useState<unknown>(undefined);
+  const loadMore = async () => {
+    const id = answer.correlation?.id;
+    if (id === undefined) return;
+    try {
+      const page = await call<ReadEventsResponse>(
+        `/correlations/${encodeURIComponent(id)}${query({ after: more.next, limit: 200 })}`,
+      );
+      setMore({
+        events: [...more.events, ...page.events],
+        next: page.next,
+        done: page.events.length === 0 || page.next === more.next,
+      });
+    } catch (e) {
+      setMoreError(e);
+    }
+  };
   const chain = [...answer.causes].reverse();
   const root = chain[0] ?? answer.event;
   const t0 = root.recordedAt ?? 0;
@@ -149,7 +171,7 @@ function LineageTree({ answer }: { answer: LineageResponse }) {
               </tr>
             </thead>
             <tbody>
-              {answer.correlation.events.map((entry) => (
+              {[...answer.correlation.events, ...more.events].map((entry) => (
                 <tr key={entry.position}>
                   <td class="num">{entry.position}</td>
                   <td>{formatTime(entry.recordedAt)}</td>
@@ -162,6 +184,12 @@ function LineageTree({ answer }: { answer: LineageResponse }) {
               ))}
             </tbody>
           </table>
+          {!more.done && (
+            <button type="button" onClick={loadMore}>
+              More events of this correlation
+            </button>
+          )}
+          <ErrorBox error={moreError} />
         </section>
       )}
     </>

@@ -450,7 +450,8 @@ function ResetForm({ path }: { path: string }) {
       {preview && (
         <>
           <span role="status">
-            Would redeliver {formatNumber(preview.redeliver)} events (checkpoint {preview.checkpoint}).
+            Would redeliver {upTo(preview)}
+            {formatNumber(preview.redeliver)} events (checkpoint {preview.checkpoint}).
           </span>
           <ConfirmButton
             label="Reset"
@@ -461,10 +462,16 @@ function ResetForm({ path }: { path: string }) {
       )}
       {done && (
         <span role="status">
-          Reset: checkpoint {done.checkpoint}, {formatNumber(done.redeliver)} events to deliver.
+          Reset: checkpoint {done.checkpoint}, {upTo(done)}
+          {formatNumber(done.redeliver)} events to deliver.
         </span>
       )}
       <ErrorBox error={error} />
     </form>
   );
+}
+
+/** A count the server cut short (`redeliverExact: false`) is an upper bound. */
+function upTo(answer: ResetResponse): string {
+  return (answer as ResetResponse & { redeliverExact?: boolean }).redeliverExact === false ? "at most " : "";
 }
