@@ -16,7 +16,8 @@ COPY package.json package-lock.json tsconfig.base.json ./
 COPY scripts ./scripts
 COPY packages ./packages
 RUN npm ci --no-audit --no-fund
-RUN npx tsc -b packages/cli packages/service && node scripts/pack.mjs --out /tarballs
+RUN npx tsc -b packages/cli packages/service && npm run build -w @herald/console \
+  && node scripts/pack.mjs --out /tarballs
 WORKDIR /app
 RUN echo '{"name":"herald-app","private":true}' > package.json \
   && npm install --omit=dev --no-audit --no-fund /tarballs/*.tgz

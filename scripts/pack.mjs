@@ -46,6 +46,10 @@ for (const { dir, manifest } of packages) {
   for (const entry of entries.filter(Boolean)) {
     if (!existsSync(join(root, dir, entry))) problems.push(`${dir}: ${entry} does not exist (build first)`);
   }
+  // Built folders a package ships (the console's page): a tarball without them would install but not work.
+  for (const entry of (manifest.files ?? []).filter((file) => file.startsWith("dist/"))) {
+    if (!existsSync(join(root, dir, entry))) problems.push(`${dir}: ${entry} does not exist (npm run build)`);
+  }
 }
 if (problems.length > 0) {
   console.error(`pack: not packing, ${problems.length} problem(s):\n  ${problems.join("\n  ")}`);

@@ -147,6 +147,7 @@ describe("install from the packed tarballs", { timeout: 12 * MINUTE }, () => {
     assert.deepEqual(tarballs.map((path) => path.slice(path.lastIndexOf("/") + 1)).sort(), [
       `herald-${version}.tgz`,
       `herald-cloudevents-${version}.tgz`,
+      `herald-console-${version}.tgz`,
       `herald-eventsourcing-${version}.tgz`,
       `herald-log-${version}.tgz`,
       `herald-log-postgres-${version}.tgz`,

@@ -109,6 +109,7 @@ export type {
   ReadStreamResponse,
   ReadyResponse,
   ClusterStatus,
+  ConsoleSessionResponse,
   OldTransaction,
   RedriveRequest,
   RedriveResponse,

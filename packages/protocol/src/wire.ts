@@ -493,6 +493,18 @@ export interface IndexLinks {
   readonly console?: string;
 }
 
+/**
+ * `GET /console/session` (public): what the API key sent (if any) may do, so the console shows only what
+ * the server would allow, without probing routes into 401/403 answers. `auth: false`: the server has no
+ * API keys, every call is allowed. `key`: `none` (no `Authorization` sent), `valid`, or `invalid` (unknown
+ * key: `scopes` is empty). It tells nothing a refused call would not.
+ */
+export interface ConsoleSessionResponse {
+  readonly auth: boolean;
+  readonly key: "none" | "valid" | "invalid";
+  readonly scopes: readonly ("publish" | "consume" | "admin")[];
+}
+
 // ---------- errors ----------
 
 /** One invalid field: an attribute name, a JSON pointer, a header or query parameter. */

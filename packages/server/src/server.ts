@@ -10,9 +10,11 @@ import type { Duplex } from "node:stream";
 import { createMemoryLog, type EventLog, openSqliteLog } from "@herald/log";
 import { openPostgresLog } from "@herald/log-postgres";
 import { HERALD_VERSION_HEADER } from "@herald/protocol";
+import { assetsDir as consoleAssetsDir } from "@herald/console";
 import { Registry } from "prom-client";
 import { resolveConfig, type ServerConfig, type ServerConfigInput } from "./config.js";
 import { Authorizer } from "./http/auth.js";
+import { registerConsoleRoutes } from "./http/console.js";
 import { CorsPolicy } from "./http/cors.js";
 import { registerHealthRoutes } from "./http/health.js";
 import { registerIngestRoutes } from "./http/ingest.js";
@@ -99,7 +101,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   });
   let closing = false;
 
+  // The console first: its paths are its own, and `/` lists it only when its assets were built.
+  const hostedConsole = config.console.enabled
+    ? registerConsoleRoutes(router, {
+        assetsDir: consoleAssetsDir,
+        auth: authorizer.enabled,
+        identify: (req) => authorizer.identify(req),
+      })
+    : undefined;
+  if (config.console.enabled && hostedConsole === undefined)
+    logger.warn({ assetsDir: consoleAssetsDir }, "console assets not built: /console is off (npm run build)");
   registerHealthRoutes(router, {
+    ...(hostedConsole !== undefined ? { consolePath: hostedConsole.path } : {}),
     registry,
     version: SERVER_VERSION,
     // Cluster details only where there is a cluster: a single SQLite/memory server answers as before.

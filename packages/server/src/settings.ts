@@ -578,6 +578,14 @@ export const SETTINGS = [
     doc: "browser origins allowed to call the API cross-origin (CORS, with `Authorization`); API keys still apply",
   }),
   setting({
+    key: "console.enabled",
+    flag: "--console <bool>",
+    env: "HERALD_CONSOLE",
+    type: bool(),
+    default: true,
+    doc: "host the web console at `/console` (same API keys as the API, strict Content-Security-Policy); `false` turns it off",
+  }),
+  setting({
     key: "retention.maxAge",
     flag: "--retention-max-age <duration>",
     env: "HERALD_RETENTION_MAX_AGE",

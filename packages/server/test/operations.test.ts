@@ -74,8 +74,10 @@ async function streamVersions(url: string, stream: string): Promise<number[]> {
 
 describe("index and version", () => {
   it("GET / answers name, version and links; every answer carries Herald-Version", async () => {
+    // Without the console (console-hosting.test.ts checks `links.console`).
     const { server } = await running({
       apiKeys: [{ key: "admin-key-0001", scopes: ["admin"] }],
+      console: { enabled: false },
     });
     assert.equal(server.version, PACKAGE_VERSION);
     const index = await fetch(`${server.url}/`);

@@ -41,6 +41,14 @@ export class Authorizer {
     return this.byDigest.size > 0;
   }
 
+  /** Who sent the request, without refusing it: no key, an unknown key, or the key's principal. */
+  identify(req: IncomingMessage): "none" | "invalid" | Principal {
+    if (!this.enabled) return OPEN_PRINCIPAL;
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined) return "none";
+    return this.byDigest.get(digest(token)) ?? "invalid";
+  }
+
   /**
    * The caller of a request to a route with `access`. Throws 401 without a known key, 403 when the key
    * lacks the scope. `allowQueryToken` accepts `?access_token=` (WebSocket from browsers).
