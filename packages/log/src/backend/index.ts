@@ -36,8 +36,10 @@ export type {
   EventPredicate,
   ExpectedVersion,
   ListStreamsOptions,
+  LinkAttribute,
   LogSubscription,
   MetadataStore,
+  ReadLinkedOptions,
   ReadOptions,
   ReadPage,
   ReadStreamOptions,
@@ -47,6 +49,7 @@ export type {
   StreamInfo,
   SubscribeOptions,
 } from "../event-log.js";
+export { type CheckedLinkedRead, checkLinkedRead, linkKey, linkKeys } from "../links.js";
 export { HeadSignal } from "../head-signal.js";
 export { policyCovers, policyCoversStream, prefixUpperBound } from "../retention.js";
 export { LazyStoredEvent } from "../stored-event.js";
