@@ -16,14 +16,17 @@ import { Authorizer } from "./http/auth.js";
 import { CorsPolicy } from "./http/cors.js";
 import { registerHealthRoutes } from "./http/health.js";
 import { registerIngestRoutes } from "./http/ingest.js";
+import { registerLineageRoutes } from "./http/lineage.js";
 import { HttpProblem, problemUpgradeResponse, sendProblem } from "./http/problem.js";
 import { registerReadRoutes } from "./http/reads.js";
 import { type RouteInfo, Router } from "./http/router.js";
+import { registerStatsRoutes } from "./http/stats.js";
 import { registerStreamRoutes } from "./http/streams.js";
 import { registerSubscriptionRoutes } from "./http/subscription-routes.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createServerMetrics } from "./observability/metrics.js";
 import { redactDatabaseUrl, redactUrl } from "./observability/redact.js";
+import { HealthSeries } from "./observability/series.js";
 import { type RetentionPassReport, RetentionRunner, retentionRules } from "./retention.js";
 import { ClusterCoordinator } from "./cluster/coordinator.js";
 import { SubscriptionManager } from "./subscriptions/manager.js";
@@ -83,7 +86,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   const registry = new Registry();
   // Instances of one cluster scrape alike: every series says which node it comes from.
   if (config.storage === "postgres") registry.setDefaultLabels({ node: config.nodeId });
-  const metrics = createServerMetrics(log, registry);
+  const startedAt = Date.now();
+  const series = new HealthSeries();
+  const metrics = createServerMetrics(log, registry, series);
   const authorizer = new Authorizer(config.apiKeys);
   const onError = (error: unknown) => logger.error({ err: error }, "request failed");
   const router = new Router({
@@ -119,6 +124,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   const deps = { log, limits: config.limits, metrics };
   const ingestRoutes = registerIngestRoutes(router, deps, { onUnexpected: onError });
   registerReadRoutes(router, deps);
+  registerLineageRoutes(router, deps);
+  registerStatsRoutes(router, {
+    log,
+    series,
+    version: SERVER_VERSION,
+    storage: config.storage,
+    nodeId: config.nodeId,
+    startedAt,
+  });
   registerStreamRoutes(router, { ...deps, hardDelete: config.retention.hardDelete });
   const cluster =
     config.storage === "postgres"
@@ -139,6 +153,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     registry,
     logger,
     sinkPolicy: config.sinks,
+    series,
+    deliveryLedger: config.subscriptions.deliveryLedger,
+    stalledAfterMs: config.subscriptions.stalledAfter,
     ...(cluster !== undefined ? { cluster } : {}),
   });
   registerSubscriptionRoutes(router, manager, config.limits);

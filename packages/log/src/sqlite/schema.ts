@@ -190,7 +190,8 @@ function indexEveryEvent(db: Database.Database): void {
 
 /** Fills event_links from the stored events (the keys links.ts gives new appends). */
 function indexLinks(db: Database.Database): void {
-  const has = (name: string) => `json_type(json, '$.${name}') = 'text' AND json_extract(json, '$.${name}') <> ''`;
+  const has = (name: string) =>
+    `json_type(json, '$.${name}') = 'text' AND json_extract(json, '$.${name}') <> ''`;
   db.exec(`INSERT OR IGNORE INTO event_links (key, position)
            SELECT 'i:' || json_extract(json, '$.id'), position FROM events
            WHERE (${has("causationid")}) OR (${has("correlationid")})`);

@@ -270,7 +270,9 @@ class SqliteEventLog implements EventLog {
       )
       .raw(true);
     this.#rowAt = db
-      .prepare<[number], EventRow>(`SELECT ${"position, stream, version, recorded_at, json"} FROM events WHERE position = ?`)
+      .prepare<[number], EventRow>(
+        `SELECT ${"position, stream, version, recorded_at, json"} FROM events WHERE position = ?`,
+      )
       .raw(true);
     this.#firstAtOrAfter = db
       .prepare<[number], [number, number]>(

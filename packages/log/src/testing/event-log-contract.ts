@@ -688,13 +688,30 @@ export function eventLogContract(name: string, factory: EventLogFactory, feature
       const { log, reopen } = await open();
       const root = testEvent({ source: "/shop", id: "order-1" });
       await log.append([root, testEvent({ id: "noise-1" })]);
-      const paid = testEvent({ source: "/pay", id: "pay-1", causationid: "order-1", correlationid: "order-1" });
-      const mail = testEvent({ source: "/mail", id: "mail-1", causationid: "order-1", correlationid: "order-1" });
+      const paid = testEvent({
+        source: "/pay",
+        id: "pay-1",
+        causationid: "order-1",
+        correlationid: "order-1",
+      });
+      const mail = testEvent({
+        source: "/mail",
+        id: "mail-1",
+        causationid: "order-1",
+        correlationid: "order-1",
+      });
       await log.append([paid, testEvent({ id: "noise-2", correlationid: "other" }), mail]);
-      const shipped = testEvent({ source: "/ship", id: "ship-1", causationid: "pay-1", correlationid: "order-1" });
+      const shipped = testEvent({
+        source: "/ship",
+        id: "ship-1",
+        causationid: "pay-1",
+        correlationid: "order-1",
+      });
       await log.append([shipped]);
       // A duplicate is not indexed twice.
-      await log.append([testEvent({ source: "/pay", id: "pay-1", causationid: "order-1", correlationid: "order-1" })]);
+      await log.append([
+        testEvent({ source: "/pay", id: "pay-1", causationid: "order-1", correlationid: "order-1" }),
+      ]);
       const ids = (page: { events: readonly StoredEvent[] }) => page.events.map((e) => e.event.id);
       assert.deepEqual(ids(await log.readLinked("causationid", "order-1")), ["pay-1", "mail-1"]);
       assert.deepEqual(ids(await log.readLinked("correlationid", "order-1")), ["pay-1", "mail-1", "ship-1"]);

@@ -3,7 +3,7 @@
 // redrive and reset, stores checkpoints (checkpoints.ts decides when) and answers stats.
 import { randomUUID } from "node:crypto";
 import type { CloudEvent } from "@herald/cloudevents";
-import type { ResetResponse, SubscriptionStats } from "@herald/protocol";
+import type { DeliveriesResponse, ResetResponse, SubscriptionStats } from "@herald/protocol";
 import { deriveStream, type EventLog, type StoredEvent } from "@herald/log";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -19,6 +19,8 @@ import {
   SubscriptionValidationError,
 } from "./errors.js";
 import { compileMatcher, type EventMatcher } from "./filters.js";
+import type { HealthSeries } from "../observability/series.js";
+import { DeliveryLedger, ProgressRate } from "./ledger.js";
 import { LogTail } from "./log-tail.js";
 import { SubscriptionMetrics } from "./metrics.js";
 import type { PushCancel } from "./push-cancel.js";
@@ -38,7 +40,7 @@ import { SinkPolicy, type SinkPolicyOptions } from "./sink-policy.js";
 import type { ClusterCoordinator } from "../cluster/coordinator.js";
 import { partitionOf } from "../cluster/partition.js";
 import { PartitionedDispatcher } from "./partitioned.js";
-import { parseRedrive, Redrive } from "./redrive.js";
+import { type DeadLetterListOptions, parseRedrive, Redrive } from "./redrive.js";
 import { parseReset } from "./reset.js";
 import { deadLetterStream, partitionGroup, SubscriptionStore } from "./store.js";
 import type { AckResult, Entry } from "./window.js";
@@ -70,6 +72,12 @@ export interface SubscriptionManagerOptions {
    * instances holding their leases; resource changes are announced to the other instances.
    */
   cluster?: ClusterCoordinator;
+  /** Delivery attempts kept per subscription (setting `subscriptions.deliveryLedger`). Default 1000. */
+  deliveryLedger?: number;
+  /** Lag without progress for this long is `stalled` (setting `subscriptions.stalledAfter`). Default 60 s. */
+  stalledAfterMs?: number;
+  /** Fed with each delivery attempt (GET /stats/series). */
+  series?: HealthSeries;
 }
 
 /** Positions scanned past the reader when computing lag; beyond it lag is an upper bound. */
@@ -85,7 +93,20 @@ interface Running {
   epoch: string | undefined;
   base: number;
   redrive: Redrive;
-  counts: { delivered: number; retried: number; deadLettered: number };
+  counts: Counts;
+}
+
+/** What a subscription did since this server started it (kept across reloads and edits). */
+interface Counts {
+  delivered: number;
+  retried: number;
+  deadLettered: number;
+  /** Recent delivery attempts (GET /subscriptions/{id}/deliveries). */
+  readonly ledger: DeliveryLedger;
+  /** Events acked or dead-lettered: the delivery rate and the last progress. */
+  readonly progress: ProgressRate;
+  /** When this server started delivering it (a stall is counted from here until progress). */
+  readonly since: number;
 }
 
 export class SubscriptionManager {
@@ -101,6 +122,9 @@ export class SubscriptionManager {
   private readonly checkpointIntervalMs: number;
   private readonly checkpointPolicy: CheckpointPolicy;
   private readonly cluster: ClusterCoordinator | undefined;
+  private readonly ledgerSize: number;
+  private readonly stalledAfterMs: number;
+  private readonly series: HealthSeries | undefined;
   /** Cluster mode: every stored checkpoint by group, refreshed about every second. */
   private storedCheckpoints = new Map<string, number>();
   private flushes = 0;
@@ -122,6 +146,9 @@ export class SubscriptionManager {
     this.checkpointIntervalMs = options.checkpointIntervalMs ?? 100;
     this.checkpointPolicy = { ...DEFAULT_CHECKPOINT_POLICY, ...options.checkpointPolicy };
     this.cluster = options.cluster;
+    this.ledgerSize = options.deliveryLedger ?? 1000;
+    this.stalledAfterMs = options.stalledAfterMs ?? 60_000;
+    this.series = options.series;
     this.metrics = new SubscriptionMetrics(options.registry, { snapshot: () => this.snapshot() });
   }
 
@@ -269,6 +296,9 @@ export class SubscriptionManager {
   async stats(id: string): Promise<SubscriptionStats> {
     const running = this.find(id);
     const { lag, exact, head } = await this.lag(running);
+    const now = Date.now();
+    const { progress, since } = running.counts;
+    const lagSeconds = lag > 0 ? await this.lagSeconds(running, now) : 0;
     return {
       id,
       lag,
@@ -281,6 +311,61 @@ export class SubscriptionManager {
       retried: running.counts.retried,
       deadLettered: running.counts.deadLettered,
       redrivePending: running.redrive.pendingCount,
+      lagSeconds,
+      deliveryRate: progress.perSecond(now),
+      stalled: lag > 0 && now - (progress.lastAt ?? since) > this.stalledAfterMs,
+      lastProgressAt: progress.lastAt === undefined ? null : new Date(progress.lastAt).toISOString(),
+    };
+  }
+
+  /** Every subscription's stats, sorted by id. */
+  async allStats(): Promise<SubscriptionStats[]> {
+    const ids = [...this.running.keys()].sort();
+    const out: SubscriptionStats[] = [];
+    for (const id of ids) {
+      try {
+        out.push(await this.stats(id));
+      } catch (error) {
+        // Deleted meanwhile: left out.
+        if (!(error instanceof SubscriptionNotFoundError)) throw error;
+      }
+    }
+    return out;
+  }
+
+  /** The recent delivery attempts of a subscription, newest first. */
+  deliveries(id: string, options: { position?: number; limit: number }): DeliveriesResponse {
+    const { ledger } = this.find(id).counts;
+    return { deliveries: ledger.list(options), capacity: ledger.capacity };
+  }
+
+  /**
+   * Age in seconds of the oldest matching event not yet acked: the first one after the checkpoint
+   * (every position up to the checkpoint is settled). Rounded to ms.
+   */
+  private async lagSeconds(running: Running, now: number): Promise<number> {
+    const matcher = running.matcher;
+    const page = await this.log.read({
+      after: running.dispatcher.checkpoint(),
+      limit: 1,
+      filter: (stored) => !stored.stream.startsWith("$") && safeFilter(matcher, stored),
+      scanLimit: LAG_SCAN_LIMIT,
+    });
+    // Nothing matching within the scan: the first event after the checkpoint bounds the age from above.
+    const oldest =
+      page.events[0] ?? (await this.log.read({ after: running.dispatcher.checkpoint(), limit: 1 })).events[0];
+    if (oldest === undefined) return 0;
+    return Math.max(0, Math.round(now - oldest.recordedAt) / 1000);
+  }
+
+  private newCounts(): Counts {
+    return {
+      delivered: 0,
+      retried: 0,
+      deadLettered: 0,
+      ledger: new DeliveryLedger(this.ledgerSize),
+      progress: new ProgressRate(),
+      since: Date.now(),
     };
   }
 
@@ -289,7 +374,7 @@ export class SubscriptionManager {
   /** Lists dead letters by dead-letter stream version, oldest first. */
   deadLetters(
     id: string,
-    options: { after?: number; limit?: number },
+    options: DeadLetterListOptions,
   ): Promise<{ deadLetters: DeadLetterView[]; next: number }> {
     return this.find(id).redrive.list(options);
   }
@@ -406,7 +491,7 @@ export class SubscriptionManager {
   private async run(
     resource: SubscriptionResource,
     settings: DeliverySettings,
-    counts = { delivered: 0, retried: 0, deadLettered: 0 },
+    counts: Counts = this.newCounts(),
   ): Promise<void> {
     const id = resource.id;
     const checkpoint = (await this.store.loadCheckpoint(id)) ?? 0;
@@ -549,7 +634,7 @@ export class SubscriptionManager {
     matcher: EventMatcher,
     checkpoint: number,
     checkpoints: CheckpointTracker,
-    counts: { delivered: number; retried: number; deadLettered: number },
+    counts: Counts,
     redrive: Redrive,
     inPartition?: (stream: string) => boolean,
   ): Dispatcher {
@@ -568,6 +653,7 @@ export class SubscriptionManager {
           delivered: (entry, now) => {
             checkpoints.settled();
             counts.delivered++;
+            counts.progress.add(now);
             this.metrics.delivered.inc({ subscription: id });
             this.metrics.latency.observe({ subscription: id }, Math.max(0, now - entry.recordedAt) / 1000);
           },
@@ -575,9 +661,25 @@ export class SubscriptionManager {
             counts.retried++;
             this.metrics.retried.inc({ subscription: id });
           },
+          attempted: (entry, outcome, detail, now) => {
+            const latencyMs = Math.max(0, now - (entry.lastAttemptAt ?? now));
+            counts.ledger.add({
+              position: entry.position,
+              ...eventIdentity(entry),
+              stream: entry.stream,
+              attempt: entry.deliveryCount,
+              outcome,
+              ...(detail.status !== undefined ? { status: detail.status } : {}),
+              latencyMs,
+              ...(outcome !== "acked" && detail.error !== undefined ? { error: detail.error } : {}),
+              at: new Date(now).toISOString(),
+            });
+            this.series?.delivery(outcome === "acked", latencyMs);
+          },
           deadLettered: () => {
             checkpoints.settled();
             counts.deadLettered++;
+            counts.progress.add(Date.now());
             this.metrics.deadLettered.inc({ subscription: id });
           },
         },
@@ -741,6 +843,16 @@ export class SubscriptionManager {
     );
     this.snapshotCache = { at: now, value };
     return value;
+  }
+}
+
+/** The delivered event's id and source, read from its JSON (undecodable: empty). */
+function eventIdentity(entry: Entry): { eventId: string; source: string } {
+  try {
+    const event = entry.event();
+    return { eventId: event.id, source: event.source };
+  } catch {
+    return { eventId: "", source: "" };
   }
 }
 
