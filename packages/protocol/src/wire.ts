@@ -378,6 +378,10 @@ export interface DeadLettersQuery {
   readonly after?: number;
   /** 1..1000. */
   readonly limit?: number;
+  /** Only dead letters that died for this reason (a filtered page may be short: follow `next`). */
+  readonly reason?: DeadLetterReason;
+  /** CESQL over the original event. */
+  readonly filter?: string;
 }
 
 export interface DeadLettersResponse {
