@@ -107,6 +107,8 @@ describe("resolveConfig", () => {
         HERALD_RETENTION_MAX_COUNT: "1000",
         HERALD_RETENTION_INTERVAL: "30s",
         HERALD_RETENTION_HARD_DELETE: "false",
+        HERALD_SUBSCRIPTIONS_STALLED_AFTER: "2m",
+        HERALD_SUBSCRIPTIONS_DELIVERY_LEDGER: "50",
         HERALD_RETENTION_RULES:
           '[{"streamPrefix":"audit-","maxAge":"90d"},{"type":"com.acme.tick","maxCount":10,"dropUnacked":true}]',
       },
@@ -157,6 +159,7 @@ describe("resolveConfig", () => {
           { type: "com.acme.tick", maxCount: 10, dropUnacked: true },
         ],
       },
+      subscriptions: { stalledAfter: 120_000, deliveryLedger: 50 },
     });
   });
 
