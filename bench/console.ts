@@ -82,7 +82,9 @@ async function time(run: () => Promise<number>): Promise<Timing> {
 }
 
 async function main(): Promise<void> {
-  console.log(`herald console bench — ${EVENTS.toLocaleString("en")} events in SQLite, node ${process.version}`);
+  console.log(
+    `herald console bench — ${EVENTS.toLocaleString("en")} events in SQLite, node ${process.version}`,
+  );
   const buildSeconds = await build();
   console.log(
     `built the log in ${buildSeconds.toFixed(1)} s (${Math.round(EVENTS / buildSeconds).toLocaleString("en")} ev/s)`,
@@ -102,7 +104,9 @@ async function main(): Promise<void> {
   const call = async (method: string, route: string, body?: unknown): Promise<number> => {
     const res = await fetch(base + route, {
       method,
-      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
     });
     const text = await res.text();
     if (res.status >= 400) throw new Error(`${method} ${route}: ${res.status} ${text.slice(0, 200)}`);
@@ -158,7 +162,8 @@ async function main(): Promise<void> {
     ],
     [
       "lineage of a leaf (source+id)",
-      () => call("GET", `/events/lineage?source=${encodeURIComponent(`/bench/svc-${leaf % 20}`)}&id=e-${leaf}`),
+      () =>
+        call("GET", `/events/lineage?source=${encodeURIComponent(`/bench/svc-${leaf % 20}`)}&id=e-${leaf}`),
       () => log.readLinked("id", `e-${leaf}`),
     ],
     [
@@ -175,7 +180,11 @@ async function main(): Promise<void> {
     ["stats of all subscriptions", () => call("GET", "/stats/subscriptions"), undefined],
     ["subscription stats (lag 1 M)", () => call("GET", "/subscriptions/everything/stats"), undefined],
     ["dead letters (100)", () => call("GET", "/subscriptions/rejected/dead-letters?limit=100"), undefined],
-    ["dead letters, filtered", () => call("GET", "/subscriptions/rejected/dead-letters?reason=rejected"), undefined],
+    [
+      "dead letters, filtered",
+      () => call("GET", "/subscriptions/rejected/dead-letters?reason=rejected"),
+      undefined,
+    ],
     [
       "redrive dry run",
       () => call("POST", "/subscriptions/rejected/dead-letters/redrive", { dryRun: true }),
@@ -207,7 +216,14 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => sink.close(() => resolve()));
   rmSync(dir, { recursive: true, force: true });
   console.log(
-    JSON.stringify({ bench: "console", events: EVENTS, repeats: REPEATS, buildSeconds, slowestMs: slowest, results }),
+    JSON.stringify({
+      bench: "console",
+      events: EVENTS,
+      repeats: REPEATS,
+      buildSeconds,
+      slowestMs: slowest,
+      results,
+    }),
   );
 }
 

@@ -425,6 +425,11 @@ export interface ResetResponse {
   readonly checkpoint: number;
   /** Matching events after the checkpoint, up to the head: what will be (re-)delivered. */
   readonly redeliver: number;
+  /**
+   * Present (false) when the count stopped after 100 000 positions: `redeliver` then counts every
+   * position beyond as matching (an upper bound).
+   */
+  readonly redeliverExact?: false;
   readonly dryRun: boolean;
 }
 

@@ -640,6 +640,7 @@ export class HeraldClient {
       id: answer.id ?? id,
       checkpoint: answer.checkpoint,
       redeliver: answer.redeliver,
+      ...(answer.redeliverExact === false ? { redeliverExact: false as const } : {}),
       dryRun: answer.dryRun === true,
     };
   }
