@@ -202,7 +202,13 @@ async function main(): Promise<void> {
   let slowest = 0;
   for (const [name, viaHttp, direct] of rows) {
     const http = await time(viaHttp);
-    const peer = direct === undefined ? undefined : await time(async () => (await direct(), 0));
+    const peer =
+      direct === undefined
+        ? undefined
+        : await time(async () => {
+            await direct();
+            return 0;
+          });
     results[name] = { http, ...(peer !== undefined ? { logApiP50: peer.p50 } : {}) };
     slowest = Math.max(slowest, http.max);
     console.log(
