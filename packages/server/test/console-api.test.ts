@@ -214,6 +214,7 @@ describe("subscription stats, the delivery ledger and dead-letter filters", () =
         [1, 2, 3].map((n) => ({ id: `s-${n}`, source: "/stats", subject: `s-${n}`, type: "stat.thing" })),
       ),
     );
+    const stored = Date.now();
     const before = (await api(server.url, "GET", "/subscriptions/idle/stats")).body as Record<
       string,
       unknown
@@ -223,19 +224,23 @@ describe("subscription stats, the delivery ledger and dead-letter filters", () =
     assert.ok((before.lagSeconds as number) >= 0);
     assert.equal(before.deliveryRate, 0);
     assert.equal(before.lastProgressAt, null);
-    // Nothing is pulled: past stalledAfter (1 s) it is stalled, and lagSeconds grew with the wait.
+    // Nothing is pulled: past stalledAfter (1 s) it is stalled, and lagSeconds is at least the time
+    // since the events were stored (they were stored before the POST answered).
     const stalled = await waitFor(
       async () => {
+        const asked = Date.now();
         const stats = (await api(server.url, "GET", "/subscriptions/idle/stats")).body as Record<
           string,
           unknown
         >;
-        return stats.stalled === true ? stats : undefined;
+        return stats.stalled === true ? { stats, asked } : undefined;
       },
       15_000,
       "stalled",
     );
-    assert.ok((stalled.lagSeconds as number) >= 1, `lagSeconds ${stalled.lagSeconds}`);
+    const lagSeconds = stalled.stats.lagSeconds as number;
+    assert.ok(lagSeconds >= (stalled.asked - stored) / 1000, `lagSeconds ${lagSeconds}`);
+    assert.ok(lagSeconds > (before.lagSeconds as number));
     const pulled = (await api(server.url, "POST", "/subscriptions/idle/pull", { max: 10 })).body as {
       messages: Array<{ ackId: string }>;
     };

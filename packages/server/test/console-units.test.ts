@@ -2,9 +2,9 @@
 // fake clock, the bounded delivery ledger and the progress rate.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { DeliveryAttempt } from "@herald/protocol";
+import { CloudEvent } from "@herald/cloudevents";
 import { HealthSeries, SERIES_INTERVAL_MS } from "../src/observability/series.js";
-import { DeliveryLedger, ProgressRate } from "../src/subscriptions/ledger.js";
+import { DeliveryLedger, type LedgerRecord, ProgressRate } from "../src/subscriptions/ledger.js";
 
 describe("HealthSeries", () => {
   it("counts per 5 s bucket, oldest first, with empty buckets as zeros and null percentiles", () => {
@@ -46,15 +46,14 @@ describe("HealthSeries", () => {
 });
 
 describe("DeliveryLedger", () => {
-  const attempt = (position: number, n: number): DeliveryAttempt => ({
+  const attempt = (position: number, n: number): LedgerRecord => ({
     position,
-    eventId: `e-${position}`,
-    source: "/s",
     stream: "s",
     attempt: n,
     outcome: "retry",
     latencyMs: 1,
-    at: new Date(0).toISOString(),
+    at: 0,
+    event: () => new CloudEvent({ id: `e-${position}`, source: "/s", type: "t" }),
   });
 
   it("keeps the newest `capacity` attempts, newest first, filtered by position", () => {
@@ -72,10 +71,18 @@ describe("DeliveryLedger", () => {
         [2, 1],
       ],
     );
-    assert.deepEqual(
-      ledger.list({ limit: 10, position: 1 }).map((a) => a.attempt),
-      [2],
-    );
+    assert.deepEqual(ledger.list({ limit: 10, position: 1 }), [
+      {
+        position: 1,
+        eventId: "e-1",
+        source: "/s",
+        stream: "s",
+        attempt: 2,
+        outcome: "retry",
+        latencyMs: 1,
+        at: "1970-01-01T00:00:00.000Z",
+      },
+    ]);
     assert.equal(ledger.list({ limit: 1 }).length, 1);
     assert.throws(() => new DeliveryLedger(0), RangeError);
   });

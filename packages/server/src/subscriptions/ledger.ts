@@ -1,11 +1,22 @@
 // The delivery ledger of one subscription: its most recent delivery attempts (push and pull), kept in
 // memory in a ring of fixed capacity, so the console can show what happened to each event (status,
 // latency, error) without the log growing by an entry per attempt. Lost on restart, by design.
+import type { CloudEvent } from "@herald/cloudevents";
 import type { DeliveryAttempt } from "@herald/protocol";
+
+/**
+ * One attempt as kept: cheap to record on the delivery path (no decode, no date formatting); the
+ * event's id and source and the RFC 3339 time are made when the ledger is read.
+ */
+export interface LedgerRecord extends Omit<DeliveryAttempt, "eventId" | "source" | "at"> {
+  /** ms since the epoch. */
+  readonly at: number;
+  readonly event: () => CloudEvent;
+}
 
 export class DeliveryLedger {
   readonly capacity: number;
-  readonly #ring: (DeliveryAttempt | undefined)[];
+  readonly #ring: (LedgerRecord | undefined)[];
   /** Attempts added so far; the newest is at (#added - 1) % capacity. */
   #added = 0;
 
@@ -13,10 +24,10 @@ export class DeliveryLedger {
     if (!Number.isSafeInteger(capacity) || capacity < 1)
       throw new RangeError(`ledger capacity must be a positive integer, got ${capacity}`);
     this.capacity = capacity;
-    this.#ring = new Array<DeliveryAttempt | undefined>(capacity);
+    this.#ring = new Array<LedgerRecord | undefined>(capacity);
   }
 
-  add(attempt: DeliveryAttempt): void {
+  add(attempt: LedgerRecord): void {
     this.#ring[this.#added % this.capacity] = attempt;
     this.#added++;
   }
@@ -26,11 +37,25 @@ export class DeliveryLedger {
     const out: DeliveryAttempt[] = [];
     const kept = Math.min(this.#added, this.capacity);
     for (let i = 1; i <= kept && out.length < options.limit; i++) {
-      const attempt = this.#ring[(this.#added - i) % this.capacity]!;
-      if (options.position === undefined || attempt.position === options.position) out.push(attempt);
+      const record = this.#ring[(this.#added - i) % this.capacity]!;
+      if (options.position === undefined || record.position === options.position) out.push(attemptOf(record));
     }
     return out;
   }
+}
+
+function attemptOf(record: LedgerRecord): DeliveryAttempt {
+  const { event, at, position, stream, ...rest } = record;
+  let eventId = "";
+  let source = "";
+  try {
+    const decoded = event();
+    eventId = decoded.id;
+    source = decoded.source;
+  } catch {
+    // An event that does not decode (it was dead-lettered for it): no id to show.
+  }
+  return { position, eventId, source, stream, ...rest, at: new Date(at).toISOString() };
 }
 
 /** Events settled per second over a sliding minute (1 s buckets), and when the last one was. */

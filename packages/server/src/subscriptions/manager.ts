@@ -680,14 +680,14 @@ export class SubscriptionManager {
             const latencyMs = Math.max(0, now - (entry.lastAttemptAt ?? now));
             counts.ledger.add({
               position: entry.position,
-              ...eventIdentity(entry),
               stream: entry.stream,
               attempt: entry.deliveryCount,
               outcome,
               ...(detail.status !== undefined ? { status: detail.status } : {}),
               latencyMs,
               ...(outcome !== "acked" && detail.error !== undefined ? { error: detail.error } : {}),
-              at: new Date(now).toISOString(),
+              at: now,
+              event: entry.event,
             });
             this.series?.delivery(outcome === "acked", latencyMs);
           },
@@ -858,16 +858,6 @@ export class SubscriptionManager {
     );
     this.snapshotCache = { at: now, value };
     return value;
-  }
-}
-
-/** The delivered event's id and source, read from its JSON (undecodable: empty). */
-function eventIdentity(entry: Entry): { eventId: string; source: string } {
-  try {
-    const event = entry.event();
-    return { eventId: event.id, source: event.source };
-  } catch {
-    return { eventId: "", source: "" };
   }
 }
 
