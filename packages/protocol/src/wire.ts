@@ -426,8 +426,8 @@ export interface ResetResponse {
   /** Matching events after the checkpoint, up to the head: what will be (re-)delivered. */
   readonly redeliver: number;
   /**
-   * Present (false) when the count stopped after 100 000 positions: `redeliver` then counts every
-   * position beyond as matching (an upper bound).
+   * Present (false) when the count stopped early (after 0.5 s of counting, at least 10 000 positions
+   * in): `redeliver` then counts every position beyond as matching (an upper bound).
    */
   readonly redeliverExact?: false;
   readonly dryRun: boolean;

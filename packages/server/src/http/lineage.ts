@@ -182,16 +182,19 @@ async function findCause(log: EventLog, id: string, before: number): Promise<Sto
     after = page.next;
   }
   if (best !== undefined) return best;
+  // Nearest first: windows growing ×4 backwards from the event (a conversation's root is usually close).
   const needle = JSON.stringify(id);
-  const from = Math.max(0, before - 1 - CAUSE_SCAN);
-  const page = await log.read({
-    after: from,
-    limit: MAX_LIMIT,
-    scanLimit: before - 1 - from || 1,
+  const filter = (stored: StoredEvent) => stored.json.includes(needle) && stored.event.id === id;
+  let end = before - 1;
+  for (let size = 64; end >= 1 && before - 1 - end < CAUSE_SCAN; size *= 4) {
+    const from = Math.max(0, end - Math.min(size, CAUSE_SCAN - (before - 1 - end)));
     // The text test first: most events are not it, and decoding them would cost far more.
-    filter: (stored) => stored.position < before && stored.json.includes(needle) && stored.event.id === id,
-  });
-  return page.events[page.events.length - 1];
+    const page = await log.read({ after: from, limit: MAX_LIMIT, scanLimit: end - from, filter });
+    const found = page.events.filter((stored) => stored.position <= end).at(-1);
+    if (found !== undefined) return found;
+    end = from;
+  }
+  return undefined;
 }
 
 /** The correlation id of an event: its `correlationid`, else its own id when other events carry it. */

@@ -85,10 +85,13 @@ export interface SubscriptionManagerOptions {
 /** Positions scanned past the reader when computing lag; beyond it lag is an upper bound. */
 const LAG_SCAN_LIMIT = 10_000;
 /**
- * Positions a reset's count scans (the count decodes each event for the filter: ~1 s per 250 000 on
- * a loaded 2-core machine); beyond it `redeliver` is an upper bound and `redeliverExact` is false.
+ * How long a reset counts the events it would re-deliver (the count decodes each event for the
+ * filter), and the most positions it scans; past either, `redeliver` is an upper bound and
+ * `redeliverExact` is false. The count always covers at least RESET_COUNT_MIN positions.
  */
-export const RESET_COUNT_SCAN = 100_000;
+export const RESET_COUNT_BUDGET_MS = 500;
+export const RESET_COUNT_SCAN = 1_000_000;
+const RESET_COUNT_MIN = 10_000;
 
 interface Running {
   resource: SubscriptionResource;
@@ -443,9 +446,11 @@ export class SubscriptionManager {
     const filter = (stored: StoredEvent) => !stored.stream.startsWith("$") && safeFilter(matcher, stored);
     let count = 0;
     let scanned = 0;
+    const deadline = Date.now() + RESET_COUNT_BUDGET_MS;
     while (after < head) {
-      // Past the scan limit the rest counts as matching: an upper bound, said so (redeliverExact).
-      if (scanned >= this.resetCountScan) return { count: count + (head - after), exact: false };
+      // Past the limits the rest counts as matching: an upper bound, said so (redeliverExact).
+      const late = scanned >= RESET_COUNT_MIN && Date.now() > deadline;
+      if (scanned >= this.resetCountScan || late) return { count: count + (head - after), exact: false };
       const scanLimit = Math.min(1000, this.resetCountScan - scanned);
       const page = await this.log.read({ after, limit: scanLimit, filter, scanLimit });
       count += page.events.length;
