@@ -178,7 +178,7 @@ async function findCause(log: EventLog, id: string, before: number): Promise<Sto
   for (let after = 0; ; ) {
     const page = await log.readLinked("id", id, { after, limit: 100 });
     for (const stored of page.events) if (stored.position < before) best = stored;
-    if (page.events.length === 0 || page.next === after || page.next >= before) break;
+    if (page.next === after || page.next >= before) break;
     after = page.next;
   }
   if (best !== undefined) return best;
