@@ -13,6 +13,7 @@ import {
   checkAppendExpectation,
   checkExpectation,
   checkExpectedVersion,
+  checkLinkedRead,
   checkListStreamsOptions,
   checkNonNegativeInteger,
   checkPositions,
@@ -29,10 +30,12 @@ import {
   eventKey,
   HeadSignal,
   LazyStoredEvent,
+  type LinkAttribute,
   type ListStreamsOptions,
   LogClosedError,
   type LogSubscription,
   type MetadataStore,
+  type ReadLinkedOptions,
   type ReadOptions,
   type ReadPage,
   type ReadStreamOptions,
@@ -90,6 +93,12 @@ interface EventRow {
 }
 
 const EVENT_COLUMNS = "position, stream, version, recorded_at, json";
+
+/** A lineage attribute's value as the index column holds it (null: not a non-empty string). */
+function linkValue(event: CloudEvent, name: "causationid" | "correlationid"): string | null {
+  const value = event[name];
+  return typeof value === "string" && value !== "" ? value : null;
+}
 
 function toStored(row: EventRow): StoredEvent {
   return new LazyStoredEvent(
@@ -297,6 +306,8 @@ class PostgresEventLog implements EventLog {
         version: [] as number[],
         type: [] as string[],
         json: [] as string[],
+        causationid: [] as (string | null)[],
+        correlationid: [] as (string | null)[],
       };
       const touched = new Map<string, number>();
       for (const request of requests) {
@@ -319,6 +330,8 @@ class PostgresEventLog implements EventLog {
           rows.version.push(result.version);
           rows.type.push(event.type);
           rows.json.push(encodeEvent(event));
+          rows.causationid.push(linkValue(event, "causationid"));
+          rows.correlationid.push(linkValue(event, "correlationid"));
         });
         head += fresh;
         settled.push(() => request.resolve(results));
@@ -328,10 +341,12 @@ class PostgresEventLog implements EventLog {
         // pg_notify is a wake-up only, delivered at COMMIT (never for a rolled-back append).
         await client.query(
           `WITH inserted AS (
-             INSERT INTO ${s}.events (position, source, id, stream, version, type, recorded_at, json)
-             SELECT p, src, i, st, v, t, $8, j
-               FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[])
-                 AS r(p, src, i, st, v, t, j)
+             INSERT INTO ${s}.events (position, source, id, stream, version, type, recorded_at, json,
+                                      causationid, correlationid)
+             SELECT p, src, i, st, v, t, $8, j, ca, co
+               FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+                           $13::text[], $14::text[])
+                 AS r(p, src, i, st, v, t, j, ca, co)
            ), versions AS (
              INSERT INTO ${s}.streams (name, version, deleted)
              SELECT n, v, false FROM unnest($9::text[], $10::bigint[]) AS r(n, v)
@@ -353,6 +368,8 @@ class PostgresEventLog implements EventLog {
             [...touched.values()],
             head,
             this.#channel,
+            rows.causationid,
+            rows.correlationid,
           ],
         );
         if (this.#beforeCommit !== undefined) await this.#beforeCommit();
@@ -502,6 +519,44 @@ class PostgresEventLog implements EventLog {
       this.#checkOpen();
       rows = more.rows;
     }
+  }
+
+  async readLinked(attribute: LinkAttribute, value: string, options?: ReadLinkedOptions): Promise<ReadPage> {
+    this.#checkOpen();
+    const { after, limit } = checkLinkedRead(attribute, value, options);
+    const s = this.#s;
+    // Each condition matches one partial index (schema.ts).
+    const where =
+      attribute === "id"
+        ? "id = $1 AND (causationid IS NOT NULL OR correlationid IS NOT NULL)"
+        : `${attribute} = $1`;
+    const result = await this.#pool.query<EventRow & { head: string }>(
+      `SELECT h.head, e.position, e.stream, e.version, e.recorded_at, e.json
+         FROM ${s}.log_head h
+         LEFT JOIN LATERAL (
+           SELECT ${EVENT_COLUMNS} FROM ${s}.events
+            WHERE ${where} AND position > $2 AND position <= h.head ORDER BY position LIMIT $3
+         ) e ON true`,
+      [value, after, limit],
+    );
+    this.#checkOpen();
+    const head = Number(result.rows[0]!.head);
+    const events = result.rows.filter((row) => row.position !== null).map(toStored);
+    const last = events[events.length - 1];
+    if (events.length < limit || last === undefined) return { events, next: Math.max(after, head) };
+    return { events, next: last.position };
+  }
+
+  async findEvent(source: string, id: string): Promise<StoredEvent | undefined> {
+    this.#checkOpen();
+    const result = await this.#pool.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM ${this.#s}.events
+        WHERE source = $1 AND id = $2 AND position <= (SELECT head FROM ${this.#s}.log_head)`,
+      [source, id],
+    );
+    this.#checkOpen();
+    const row = result.rows[0];
+    return row === undefined ? undefined : toStored(row);
   }
 
   async readStream(stream: string, options?: ReadStreamOptions): Promise<readonly StoredEvent[]> {

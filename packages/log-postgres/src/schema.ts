@@ -51,6 +51,20 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
     CREATE UNIQUE INDEX scheduled_source_id ON ${s}.scheduled (source, id);
     CREATE INDEX scheduled_due ON ${s}.scheduled (deliver_at, seq);
   `,
+  // The lineage index: partial, so events without causationid/correlationid write no index entry.
+  (s) => `
+    ALTER TABLE ${s}.events ADD COLUMN causationid text, ADD COLUMN correlationid text;
+    UPDATE ${s}.events SET
+      causationid = CASE WHEN jsonb_typeof(json::jsonb -> 'causationid') = 'string'
+                         THEN nullif(json::jsonb ->> 'causationid', '') END,
+      correlationid = CASE WHEN jsonb_typeof(json::jsonb -> 'correlationid') = 'string'
+                           THEN nullif(json::jsonb ->> 'correlationid', '') END
+      WHERE json LIKE '%causationid%' OR json LIKE '%correlationid%';
+    CREATE INDEX events_causationid ON ${s}.events (causationid, position) WHERE causationid IS NOT NULL;
+    CREATE INDEX events_correlationid ON ${s}.events (correlationid, position) WHERE correlationid IS NOT NULL;
+    CREATE INDEX events_linked_id ON ${s}.events (id, position)
+      WHERE causationid IS NOT NULL OR correlationid IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

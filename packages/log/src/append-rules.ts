@@ -127,7 +127,7 @@ export function checkNonNegativeInteger(name: string, value: number): void {
     throw new LogInputError(`${name} must be a non-negative integer, got ${String(value)}`);
 }
 
-function checkPositiveInteger(name: string, value: number): void {
+export function checkPositiveInteger(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 1)
     throw new LogInputError(`${name} must be a positive integer, got ${String(value)}`);
 }

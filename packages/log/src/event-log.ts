@@ -71,6 +71,19 @@ export interface ReadStreamOptions {
   readonly direction?: "forwards" | "backwards";
 }
 
+/**
+ * The attributes the lineage index knows: `causationid` and `correlationid` (CloudEvents extensions), and
+ * `id` of the events that carry either of them (see EventLog.readLinked).
+ */
+export type LinkAttribute = "id" | "causationid" | "correlationid";
+
+export interface ReadLinkedOptions {
+  /** Return events with position > after. Default 0. */
+  readonly after?: number;
+  /** Max events returned. Default 100. */
+  readonly limit?: number;
+}
+
 export interface StreamInfo {
   readonly stream: string;
   /** Version of the last event; -1 when the stream has none (only possible once deleted). */
@@ -220,6 +233,19 @@ export interface EventLog {
   readStream(stream: string, options?: ReadStreamOptions): Promise<readonly StoredEvent[]>;
   streamInfo(stream: string): Promise<StreamInfo | undefined>;
   listStreams(options?: ListStreamsOptions): Promise<readonly StreamInfo[]>;
+  /**
+   * Events whose `attribute` is `value`, in position order, paged like `read` (`next` as there).
+   * Served by an index that holds only the events carrying `causationid` or `correlationid` (an event
+   * with neither costs the append nothing): `causationid`/`correlationid` find every such event;
+   * `id` finds the events carrying either attribute, and a backend may find others too.
+   */
+  readLinked(attribute: LinkAttribute, value: string, options?: ReadLinkedOptions): Promise<ReadPage>;
+  /**
+   * The stored event with this source+id, when the log can tell cheaply: every backend finds it among
+   * the positions its deduplication covers (SQLite: the newest `dedupeWindow`; memory and PostgreSQL:
+   * the whole log) and among the events `readLinked` indexes; older ones may be undefined.
+   */
+  findEvent(source: string, id: string): Promise<StoredEvent | undefined>;
   /** Position of the newest committed event, 0 when empty. */
   headPosition(): Promise<number>;
   /** Position of the first event recorded at or after `time` (ms), for "start at time". */

@@ -218,7 +218,7 @@ describe("SQLite log deduplication", () => {
     }
     const check = new Database(path, { readonly: true });
     try {
-      assert.equal(check.pragma("user_version", { simple: true }), 3);
+      assert.equal(check.pragma("user_version", { simple: true }), 4);
       const columns = (check.prepare("PRAGMA table_info(events)").all() as { name: string }[]).map(
         (c) => c.name,
       );

@@ -171,7 +171,7 @@ describe("SQLite stream index", () => {
     }
   });
 
-  it("migrates a schema-2 database: its (stream, version) index becomes stream_index", async () => {
+  it("migrates a schema-2 database: its (stream, version) index becomes stream_index, links are indexed", async () => {
     const path = freshPath();
     const v2 = new Database(path);
     v2.exec(`
@@ -188,7 +188,15 @@ describe("SQLite stream index", () => {
     const insert = v2.prepare("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)");
     v2.transaction(() => {
       for (let i = 1; i <= 300; i++) {
-        const event = { specversion: "1.0", id: `v2-${i}`, source: "/v2", type: "com.example.v2" };
+        const event = {
+          specversion: "1.0",
+          id: `v2-${i}`,
+          source: "/v2",
+          type: "com.example.v2",
+          // Every 100th event is linked (a number is not an id: left out of the index).
+          ...(i % 100 === 0 ? { correlationid: "c-1", causationid: `v2-${i - 1}` } : {}),
+          ...(i === 7 ? { correlationid: 7 } : {}),
+        };
         insert.run(
           i,
           `v2-${i % 3}`,
@@ -209,13 +217,26 @@ describe("SQLite stream index", () => {
       );
       const [next] = await log.append([testEvent({ id: "after" })], { stream: "v2-0", expectedVersion: 99 });
       assert.deepEqual([next!.position, next!.version], [301, 100]);
+      assert.deepEqual(
+        (await log.readLinked("correlationid", "c-1")).events.map((e) => e.position),
+        [100, 200, 300],
+      );
+      assert.deepEqual(
+        (await log.readLinked("causationid", "v2-199")).events.map((e) => e.position),
+        [200],
+      );
+      assert.deepEqual(
+        (await log.readLinked("id", "v2-300")).events.map((e) => e.position),
+        [300],
+      );
+      assert.deepEqual((await log.readLinked("id", "v2-7")).events, []);
     } finally {
       await log.close();
     }
     assert.deepEqual(diskState(path), [300, 300, 0, ""]);
     const check = new Database(path, { readonly: true });
     try {
-      assert.equal(check.pragma("user_version", { simple: true }), 3);
+      assert.equal(check.pragma("user_version", { simple: true }), 4);
       const indexes = check
         .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
         .all();

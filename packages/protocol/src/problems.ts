@@ -126,6 +126,11 @@ export const PROBLEMS = Object.freeze({
   "route-not-found": row(404, "Not Found", "No endpoint has this path."),
   "stream-not-found": row(404, "Stream Not Found", "The stream has no events or was deleted."),
   "subscription-not-found": row(404, "Subscription Not Found", "No subscription has this id."),
+  "event-not-found": row(
+    404,
+    "Event Not Found",
+    "The lineage query names no stored event: no event at that position, or none with that source+id among the events the log can find by it (pass its position instead).",
+  ),
   "scheduled-not-found": row(
     404,
     "Scheduled Event Not Found",

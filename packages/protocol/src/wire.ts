@@ -337,6 +337,55 @@ export interface SubscriptionStats {
   readonly retried: number;
   readonly deadLettered: number;
   readonly redrivePending: number;
+  /** Age in seconds (now − recordedAt) of the oldest matching event not yet acked; 0 when nothing lags. */
+  readonly lagSeconds: number;
+  /** Events acked (or dead-lettered) per second over the last 60 s. */
+  readonly deliveryRate: number;
+  /** Lag > 0 and no event acked or dead-lettered for `subscriptions.stalledAfter`. */
+  readonly stalled: boolean;
+  /** When an event was last acked or dead-lettered (RFC 3339); null when none was since the server started. */
+  readonly lastProgressAt: string | null;
+}
+
+/** `GET /stats/subscriptions`: every subscription's stats, sorted by id. */
+export interface SubscriptionsStatsResponse {
+  readonly subscriptions: readonly SubscriptionStats[];
+}
+
+/** What became of one delivery attempt. */
+export type DeliveryOutcome = "acked" | "retry" | "rejected" | "dead-lettered" | "timeout" | "nacked";
+
+/** One entry of a subscription's delivery ledger (`GET /subscriptions/{id}/deliveries`). */
+export interface DeliveryAttempt {
+  readonly position: number;
+  readonly eventId: string;
+  readonly source: string;
+  readonly stream: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  readonly outcome: DeliveryOutcome;
+  /** The sink's HTTP status, when it answered (push). */
+  readonly status?: number;
+  /** Push: request → answer; pull: lease → ack, nack or timeout. */
+  readonly latencyMs: number;
+  /** Why it failed (not on `acked`). */
+  readonly error?: string;
+  /** When the attempt ended (RFC 3339). */
+  readonly at: string;
+}
+
+export interface DeliveriesQuery {
+  /** Only the attempts of the event at this position. */
+  readonly position?: number;
+  /** 1..1000, default 100. */
+  readonly limit?: number;
+}
+
+/** `GET /subscriptions/{id}/deliveries`: newest first. */
+export interface DeliveriesResponse {
+  readonly deliveries: readonly DeliveryAttempt[];
+  /** How many attempts the server keeps per subscription (older ones are dropped). */
+  readonly capacity: number;
 }
 
 /**
@@ -377,6 +426,10 @@ export interface DeadLettersQuery {
   readonly after?: number;
   /** 1..1000. */
   readonly limit?: number;
+  /** Only dead letters that died for this reason (a filtered page may be short: follow `next`). */
+  readonly reason?: DeadLetterReason;
+  /** CESQL over the original event. */
+  readonly filter?: string;
 }
 
 export interface DeadLettersResponse {
@@ -420,10 +473,108 @@ export interface ResetResponse {
   readonly checkpoint: number;
   /** Matching events after the checkpoint, up to the head: what will be (re-)delivered. */
   readonly redeliver: number;
+  /**
+   * Present (false) when the count stopped early (after 0.5 s of counting, at least 10 000 positions
+   * in): `redeliver` then counts every position beyond as matching (an upper bound).
+   */
+  readonly redeliverExact?: false;
   readonly dryRun: boolean;
 }
 
 // ---------- health ----------
+
+// ---------- lineage, correlation, health series (the console's queries) ----------
+
+/** Query of `GET /events/lineage`: the event by `source`+`id` or by `position`. */
+export interface LineageQuery {
+  readonly source?: string;
+  readonly id?: string;
+  readonly position?: number;
+  /** Levels followed through causationid, up and down (1..50, default 10). */
+  readonly depth?: number;
+  /** Max events in `effects` and in `correlation.events` each (1..1000, default 200). */
+  readonly limit?: number;
+}
+
+/** A cause or effect in a lineage answer. */
+export interface LineageEntry extends LogEntry {
+  /** Distance from the event asked about (1 = direct cause or effect). */
+  readonly depth: number;
+  /** Effects only: position of the event whose id this one names as `causationid`. */
+  readonly causedBy?: number;
+}
+
+/** A cause named by `causationid` that the server could not find. */
+export interface MissingCause {
+  readonly id: string;
+  /** Position of the event naming it. */
+  readonly neededBy: number;
+}
+
+export interface LineageCorrelation {
+  readonly id: string;
+  /** The first events of the correlation in position order. */
+  readonly events: readonly LogEntry[];
+  /** Pass as `after` to `GET /correlations/{id}` for the rest. */
+  readonly next: number;
+  /** True when there are more events than `limit`. */
+  readonly more: boolean;
+}
+
+/** 200 answer of `GET /events/lineage`. */
+export interface LineageResponse {
+  readonly event: LogEntry;
+  /** Nearest first, up to the root. */
+  readonly causes: readonly LineageEntry[];
+  /** Breadth-first; `causedBy` builds the tree. */
+  readonly effects: readonly LineageEntry[];
+  readonly correlation: LineageCorrelation | null;
+  readonly missing: readonly MissingCause[];
+  /** True when `depth` or `limit` cut the effects. */
+  readonly truncated: boolean;
+}
+
+/** Query of `GET /correlations/{id}`; the answer is a `ReadEventsResponse`. */
+export interface CorrelationQuery {
+  readonly after?: number;
+  readonly limit?: number;
+}
+
+/** One 5 s bucket of `GET /stats/series`. */
+export interface SeriesPoint {
+  /** Bucket start, ms since the epoch. */
+  readonly t: number;
+  readonly ingested: number;
+  /** Events per second over the bucket. */
+  readonly ingestRate: number;
+  /** Per ingest request, arrival → durable answer; null in an empty bucket. */
+  readonly ingestP50Ms: number | null;
+  readonly ingestP99Ms: number | null;
+  readonly delivered: number;
+  readonly deliveryRate: number;
+  readonly deliveryP50Ms: number | null;
+  readonly deliveryP99Ms: number | null;
+  /** Failed delivery attempts (retried, rejected, timed out, nacked). */
+  readonly failed: number;
+}
+
+export interface ServerSummary {
+  readonly version: string;
+  /** `sqlite`, `memory` or `postgres`. */
+  readonly storage: string;
+  readonly nodeId: string;
+  /** RFC 3339. */
+  readonly startedAt: string;
+  /** Position of the newest durable event. */
+  readonly head: number;
+}
+
+/** 200 answer of `GET /stats/series`: oldest point first. */
+export interface StatsSeriesResponse {
+  readonly server: ServerSummary;
+  readonly intervalMs: number;
+  readonly points: readonly SeriesPoint[];
+}
 
 /** `GET /healthz`. */
 export interface HealthResponse {

@@ -18,14 +18,17 @@ import { registerConsoleRoutes } from "./http/console.js";
 import { CorsPolicy } from "./http/cors.js";
 import { registerHealthRoutes } from "./http/health.js";
 import { registerIngestRoutes } from "./http/ingest.js";
+import { registerLineageRoutes } from "./http/lineage.js";
 import { HttpProblem, problemUpgradeResponse, sendProblem } from "./http/problem.js";
 import { registerReadRoutes } from "./http/reads.js";
 import { type RouteInfo, Router } from "./http/router.js";
+import { registerStatsRoutes } from "./http/stats.js";
 import { registerStreamRoutes } from "./http/streams.js";
 import { registerSubscriptionRoutes } from "./http/subscription-routes.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createServerMetrics } from "./observability/metrics.js";
 import { redactDatabaseUrl, redactUrl } from "./observability/redact.js";
+import { HealthSeries } from "./observability/series.js";
 import { type RetentionPassReport, RetentionRunner, retentionRules } from "./retention.js";
 import { ClusterCoordinator } from "./cluster/coordinator.js";
 import { registerScheduledRoutes } from "./scheduled/routes.js";
@@ -89,7 +92,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   const registry = new Registry();
   // Instances of one cluster scrape alike: every series says which node it comes from.
   if (config.storage === "postgres") registry.setDefaultLabels({ node: config.nodeId });
-  const metrics = createServerMetrics(log, registry);
+  const startedAt = Date.now();
+  const series = new HealthSeries();
+  const metrics = createServerMetrics(log, registry, series);
   const authorizer = new Authorizer(config.apiKeys);
   const onError = (error: unknown) => logger.error({ err: error }, "request failed");
   const router = new Router({
@@ -144,6 +149,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   const deps = { log, limits: config.limits, metrics, releaser, schemas };
   const ingestRoutes = registerIngestRoutes(router, deps, { onUnexpected: onError });
   registerReadRoutes(router, deps);
+  registerLineageRoutes(router, deps);
+  registerStatsRoutes(router, {
+    log,
+    series,
+    version: SERVER_VERSION,
+    storage: config.storage,
+    nodeId: config.nodeId,
+    startedAt,
+  });
   registerStreamRoutes(router, { ...deps, hardDelete: config.retention.hardDelete });
   registerScheduledRoutes(router, deps);
   const cluster =
@@ -165,6 +179,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     registry,
     logger,
     sinkPolicy: config.sinks,
+    series,
+    deliveryLedger: config.subscriptions.deliveryLedger,
+    stalledAfterMs: config.subscriptions.stalledAfter,
     ...(cluster !== undefined ? { cluster } : {}),
   });
   registerSubscriptionRoutes(router, manager, config.limits);

@@ -642,6 +642,22 @@ export const SETTINGS = [
     default: "BACKWARD",
     doc: "compatibility mode of the schema registry for types without their own (`PUT /schemas/{type}/config`)",
   }),
+  setting({
+    key: "subscriptions.stalledAfter",
+    flag: "--subscriptions-stalled-after <duration>",
+    env: "HERALD_SUBSCRIPTIONS_STALLED_AFTER",
+    type: duration(1000),
+    default: 60_000,
+    doc: "a subscription with lag and no event acked or dead-lettered for this long is `stalled` in its stats",
+  }),
+  setting({
+    key: "subscriptions.deliveryLedger",
+    flag: "--subscriptions-delivery-ledger <n>",
+    env: "HERALD_SUBSCRIPTIONS_DELIVERY_LEDGER",
+    type: int(1),
+    default: 1000,
+    doc: "delivery attempts kept in memory per subscription for `GET /subscriptions/{id}/deliveries` (older ones are dropped)",
+  }),
 ] as const;
 
 /** The config file option (not a setting: it says where settings come from). */

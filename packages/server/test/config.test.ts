@@ -108,6 +108,8 @@ describe("resolveConfig", () => {
         HERALD_RETENTION_MAX_COUNT: "1000",
         HERALD_RETENTION_INTERVAL: "30s",
         HERALD_RETENTION_HARD_DELETE: "false",
+        HERALD_SUBSCRIPTIONS_STALLED_AFTER: "2m",
+        HERALD_SUBSCRIPTIONS_DELIVERY_LEDGER: "50",
         HERALD_RETENTION_RULES:
           '[{"streamPrefix":"audit-","maxAge":"90d"},{"type":"com.acme.tick","maxCount":10,"dropUnacked":true}]',
         HERALD_ENFORCE_SCHEMAS: "true",
@@ -162,6 +164,7 @@ describe("resolveConfig", () => {
         ],
       },
       schemas: { enforce: true, compatibility: "FULL_TRANSITIVE" },
+      subscriptions: { stalledAfter: 120_000, deliveryLedger: 50 },
     });
   });
 

@@ -185,6 +185,7 @@ const CASES: Partial<Record<ProblemCode, Case>> = {
   "route-not-found": (s) => request(`${s.open.url}/nowhere`),
   "stream-not-found": (s) => request(`${s.open.url}/streams/never-written`),
   "subscription-not-found": (s) => request(`${s.open.url}/subscriptions/nobody`),
+  "event-not-found": (s) => request(`${s.open.url}/events/lineage?source=%2Fnowhere&id=nobody`),
   "method-not-allowed": (s) => request(`${s.open.url}/events`, { method: "DELETE" }),
   "stream-version-conflict": async (s) => {
     await request(`${s.open.url}/streams/conflict`, ce({ id: "c-1" }));

@@ -270,3 +270,31 @@ describe("subscription reset", () => {
     );
   });
 });
+
+describe("subscription reset count on a long log", () => {
+  it("stops counting after the scan limit and says the count is an upper bound", async () => {
+    const h = await startHarness({ resetCountScan: 10 });
+    try {
+      await createSubscription(h.url, { id: "long", types: ["long.match"], config: { start: "now" } });
+      // 30 events, one in three matching: an exact count is 10; cut after 10 positions it is 3 + 20.
+      const events = Array.from({ length: 30 }, (_, i) =>
+        makeEvent({ type: i % 3 === 0 ? "long.match" : "long.other", subject: `s-${i}` }),
+      );
+      await h.log.append(events);
+      const cut = (await api(h.url, "POST", "/subscriptions/long/reset", { to: "beginning", dryRun: true }))
+        .body as Record<string, unknown>;
+      assert.deepEqual(cut, {
+        id: "long",
+        checkpoint: 0,
+        redeliver: 24,
+        redeliverExact: false,
+        dryRun: true,
+      });
+      const near = (await api(h.url, "POST", "/subscriptions/long/reset", { position: 25, dryRun: true }))
+        .body as Record<string, unknown>;
+      assert.deepEqual(near, { id: "long", checkpoint: 24, redeliver: 2, dryRun: true });
+    } finally {
+      await h.close({ closeLog: true });
+    }
+  });
+});

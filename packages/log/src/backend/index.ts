@@ -43,8 +43,10 @@ export type {
   EventPredicate,
   ExpectedVersion,
   ListStreamsOptions,
+  LinkAttribute,
   LogSubscription,
   MetadataStore,
+  ReadLinkedOptions,
   ReadOptions,
   ReadPage,
   ReadStreamOptions,
@@ -54,6 +56,7 @@ export type {
   StreamInfo,
   SubscribeOptions,
 } from "../event-log.js";
+export { type CheckedLinkedRead, checkLinkedRead, linkKey, linkKeys } from "../links.js";
 export { HeadSignal } from "../head-signal.js";
 export { policyCovers, policyCoversStream, prefixUpperBound } from "../retention.js";
 export {

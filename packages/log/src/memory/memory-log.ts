@@ -22,9 +22,11 @@ import type {
   CheckpointStore,
   DeleteStreamOptions,
   EventLog,
+  LinkAttribute,
   ListStreamsOptions,
   LogSubscription,
   MetadataStore,
+  ReadLinkedOptions,
   ReadOptions,
   ReadPage,
   ReadStreamOptions,
@@ -36,6 +38,7 @@ import type {
   SubscribeOptions,
 } from "../event-log.js";
 import { HeadSignal } from "../head-signal.js";
+import { checkLinkedRead, linkKeys } from "../links.js";
 import { policyCovers, policyCoversStream } from "../retention.js";
 import { LazyStoredEvent } from "../stored-event.js";
 import { deriveStream } from "../stream-name.js";
@@ -47,6 +50,8 @@ interface Entry {
   readonly stored: LazyStoredEvent;
   readonly key: string;
   readonly type: string;
+  /** Its keys in the lineage index (links.ts), when it carries causationid or correlationid. */
+  readonly links: string[] | undefined;
 }
 
 interface MemoryStream {
@@ -74,6 +79,8 @@ class MemoryEventLog implements EventLog {
   #closed = false;
   #policies: readonly RetentionPolicy[] = [];
   readonly #byKey = new Map<string, Entry>();
+  /** The lineage index: link key → entries in position order. */
+  readonly #links = new Map<string, Entry[]>();
   readonly #streams = new Map<string, MemoryStream>();
   readonly #signal = new HeadSignal(0);
   readonly #timer: NodeJS.Timeout | undefined;
@@ -157,9 +164,15 @@ class MemoryEventLog implements EventLog {
         recordedAt,
         encodeEvent(event),
       );
-      const entry: Entry = { stored, key: eventKey(event.source, event.id), type: event.type };
+      const links = linkKeys(event);
+      const entry: Entry = { stored, key: eventKey(event.source, event.id), type: event.type, links };
       this.#entries.push(entry);
       this.#byKey.set(entry.key, entry);
+      for (const link of links ?? []) {
+        const list = this.#links.get(link);
+        if (list === undefined) this.#links.set(link, [entry]);
+        else list.push(entry);
+      }
       let state = this.#streams.get(result.stream);
       if (state === undefined) {
         state = { version: -1, deleted: false, entries: [] };
@@ -197,6 +210,29 @@ class MemoryEventLog implements EventLog {
       if (filter === undefined || filter(entry.stored)) events.push(entry.stored);
     }
     return { events, next: Math.max(after, this.#head) };
+  }
+
+  async readLinked(attribute: LinkAttribute, value: string, options?: ReadLinkedOptions): Promise<ReadPage> {
+    this.#checkOpen();
+    const { key, after, limit } = checkLinkedRead(attribute, value, options);
+    const list = this.#links.get(key) ?? [];
+    // First entry past `after` (entries are in position order).
+    let low = 0;
+    let high = list.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (list[mid]!.stored.position <= after) low = mid + 1;
+      else high = mid;
+    }
+    const events = list.slice(low, low + limit).map((entry) => entry.stored);
+    const last = events[events.length - 1];
+    if (events.length < limit || last === undefined) return { events, next: Math.max(after, this.#head) };
+    return { events, next: last.position };
+  }
+
+  async findEvent(source: string, id: string): Promise<StoredEvent | undefined> {
+    this.#checkOpen();
+    return this.#byKey.get(eventKey(source, id))?.stored;
   }
 
   async readStream(stream: string, options?: ReadStreamOptions): Promise<readonly StoredEvent[]> {
@@ -367,6 +403,11 @@ class MemoryEventLog implements EventLog {
   #remove(entry: Entry): void {
     this.#entries[entry.stored.position - this.#base] = undefined;
     this.#byKey.delete(entry.key);
+    for (const link of entry.links ?? []) {
+      const list = this.#links.get(link)?.filter((other) => other !== entry);
+      if (list === undefined || list.length === 0) this.#links.delete(link);
+      else this.#links.set(link, list);
+    }
   }
 
   /** Drops removed entries at the front so memory follows what the log still holds. */

@@ -37,9 +37,11 @@ import type {
   EventLog,
   EventPredicate,
   DeleteStreamOptions,
+  LinkAttribute,
   ExpectedVersion,
   ListStreamsOptions,
   LogSubscription,
+  ReadLinkedOptions,
   ReadOptions,
   ReadPage,
   ReadStreamOptions,
@@ -50,6 +52,7 @@ import type {
   SubscribeOptions,
 } from "../event-log.js";
 import { HeadSignal } from "../head-signal.js";
+import { checkLinkedRead, linkKey, linkKeys } from "../links.js";
 import { LazyStoredEvent } from "../stored-event.js";
 import { deriveStream } from "../stream-name.js";
 import { CatchUpSubscription } from "../subscription.js";
@@ -129,6 +132,8 @@ interface PreparedEvent {
   readonly json: string;
   /** keyHash(source, id) */
   readonly hash: number;
+  /** Its lineage index keys (links.ts); undefined for most events (no row written). */
+  readonly links: string[] | undefined;
 }
 
 /** The first copy of an event already stored. */
@@ -143,6 +148,9 @@ const FILTER_CHUNK = 512;
 const STREAM_CACHE_SIZE = 100_000;
 /** How long open waits for another connection to release the database. */
 const OPEN_TIMEOUT_MS = 2000;
+
+/** A lineage index row joined with its event (nulls: the event was removed). */
+type LinkRow = [number, string | null, number | null, number | null, string | null];
 
 function toStored(row: EventRow): LazyStoredEvent {
   return new LazyStoredEvent(row[0], row[1], row[2], row[3], row[4]);
@@ -179,6 +187,9 @@ class SqliteEventLog implements EventLog {
   readonly #index: StreamIndex;
   readonly #deleteEvent: Database.Statement<[number]>;
   readonly #firstAtOrAfter: Database.Statement<[number], [number, number]>;
+  readonly #insertLink: Database.Statement<[string, number]>;
+  readonly #readLinked: Database.Statement<[string, number, number, number], LinkRow>;
+  readonly #rowAt: Database.Statement<[number], EventRow>;
 
   constructor(options: SqliteLogOptions) {
     const durability = options.durability ?? "full";
@@ -251,6 +262,20 @@ class SqliteEventLog implements EventLog {
       )
       .raw(true);
     this.#deleteEvent = db.prepare("DELETE FROM events WHERE position = ?");
+    this.#insertLink = db.prepare("INSERT OR IGNORE INTO event_links (key, position) VALUES (?, ?)");
+    // LEFT JOIN: a row whose event was removed still moves the page's cursor.
+    this.#readLinked = db
+      .prepare<[string, number, number, number], LinkRow>(
+        `SELECT l.position, e.stream, e.version, e.recorded_at, e.json FROM event_links l
+         LEFT JOIN events e ON e.position = l.position
+         WHERE l.key = ? AND l.position > ? AND l.position <= ? ORDER BY l.position LIMIT ?`,
+      )
+      .raw(true);
+    this.#rowAt = db
+      .prepare<[number], EventRow>(
+        `SELECT ${"position, stream, version, recorded_at, json"} FROM events WHERE position = ?`,
+      )
+      .raw(true);
     this.#firstAtOrAfter = db
       .prepare<[number], [number, number]>(
         "SELECT position, recorded_at FROM events WHERE position >= ? ORDER BY position LIMIT 1",
@@ -317,7 +342,9 @@ class SqliteEventLog implements EventLog {
       },
       appendInGroup: (group, json, stream) => {
         const event = decodeEvent(json);
-        const prepared = [{ event, stream, json, hash: keyHash(event.source, event.id) }];
+        const prepared = [
+          { event, stream, json, hash: keyHash(event.source, event.id), links: linkKeys(event) },
+        ];
         try {
           return this.#applyAppend(group, prepared, stream, "any")[0];
         } catch (error) {
@@ -352,6 +379,7 @@ class SqliteEventLog implements EventLog {
       stream: named ?? deriveStream(event),
       json: encodeEvent(event),
       hash: keyHash(event.source, event.id),
+      links: linkKeys(event),
     }));
     return this.#writer.enqueue(
       (group) => this.#applyAppend(group, prepared, named, expected),
@@ -406,9 +434,10 @@ class SqliteEventLog implements EventLog {
       }
     }
     for (const index of fresh) {
-      const { event, json } = prepared[index]!;
+      const { event, json, links } = prepared[index]!;
       const result = results[index]!;
       this.#insert.run(result.position, result.stream, result.version, event.type, group.recordedAt, json);
+      if (links !== undefined) for (const key of links) this.#insertLink.run(key, result.position);
     }
     for (const index of fresh) group.indexChanges.push(results[index]!);
     group.addKeys(fresh.map((index) => prepared[index]!.hash));
@@ -518,6 +547,46 @@ class SqliteEventLog implements EventLog {
       }
       if (rows.length < chunk) return { events, next: Math.max(after, head) };
       if (scanned >= scanLimit) return { events, next: cursor };
+    }
+  }
+
+  async readLinked(attribute: LinkAttribute, value: string, options?: ReadLinkedOptions): Promise<ReadPage> {
+    this.#checkOpen();
+    const { key, after, limit } = checkLinkedRead(attribute, value, options);
+    const { events, next } = this.#linkedPage(key, after, limit, this.#durableHead);
+    return { events, next };
+  }
+
+  #linkedPage(
+    key: string,
+    after: number,
+    limit: number,
+    head: number,
+  ): { events: StoredEvent[]; next: number; done: boolean } {
+    const rows = this.#readLinked.all(key, after, head, limit);
+    const events: StoredEvent[] = [];
+    for (const row of rows) if (row[4] !== null) events.push(toStored(row as EventRow));
+    if (rows.length < limit) return { events, next: Math.max(after, head), done: true };
+    return { events, next: rows[rows.length - 1]![0], done: false };
+  }
+
+  async findEvent(source: string, id: string): Promise<StoredEvent | undefined> {
+    this.#checkOpen();
+    const head = this.#durableHead;
+    const wanted = { source, id } as CloudEvent;
+    for (const position of this.#window.candidates(keyHash(source, id))) {
+      if (position > head || this.#confirm(position, wanted) === undefined) continue;
+      const row = this.#rowAt.get(position);
+      if (row !== undefined) return toStored(row);
+    }
+    // Older than the window: the lineage index holds the linked events by id.
+    const key = linkKey("id", id);
+    let after = 0;
+    for (;;) {
+      const page = this.#linkedPage(key, after, 100, head);
+      for (const stored of page.events) if (stored.event.source === source) return stored;
+      if (page.done) return undefined;
+      after = page.next;
     }
   }
 

@@ -684,6 +684,90 @@ export function eventLogContract(name: string, factory: EventLogFactory, feature
       await assert.rejects(log.deleteEvents([1.5]), LogInputError);
     });
 
+    it("reads linked events by causationid, correlationid and id, paged, skipping removed ones", async () => {
+      const { log, reopen } = await open();
+      const root = testEvent({ source: "/shop", id: "order-1" });
+      await log.append([root, testEvent({ id: "noise-1" })]);
+      const paid = testEvent({
+        source: "/pay",
+        id: "pay-1",
+        causationid: "order-1",
+        correlationid: "order-1",
+      });
+      const mail = testEvent({
+        source: "/mail",
+        id: "mail-1",
+        causationid: "order-1",
+        correlationid: "order-1",
+      });
+      await log.append([paid, testEvent({ id: "noise-2", correlationid: "other" }), mail]);
+      const shipped = testEvent({
+        source: "/ship",
+        id: "ship-1",
+        causationid: "pay-1",
+        correlationid: "order-1",
+      });
+      await log.append([shipped]);
+      // A duplicate is not indexed twice.
+      await log.append([
+        testEvent({ source: "/pay", id: "pay-1", causationid: "order-1", correlationid: "order-1" }),
+      ]);
+      const ids = (page: { events: readonly StoredEvent[] }) => page.events.map((e) => e.event.id);
+      assert.deepEqual(ids(await log.readLinked("causationid", "order-1")), ["pay-1", "mail-1"]);
+      assert.deepEqual(ids(await log.readLinked("correlationid", "order-1")), ["pay-1", "mail-1", "ship-1"]);
+      assert.deepEqual(ids(await log.readLinked("causationid", "pay-1")), ["ship-1"]);
+      assert.deepEqual(ids(await log.readLinked("id", "pay-1")), ["pay-1"]);
+      assert.deepEqual(ids(await log.readLinked("correlationid", "nobody")), []);
+      // Paging: next resumes exactly after the last event returned, never skips or repeats.
+      const first = await log.readLinked("correlationid", "order-1", { limit: 2 });
+      assert.deepEqual([ids(first), first.next], [["pay-1", "mail-1"], 5]);
+      const second = await log.readLinked("correlationid", "order-1", { after: first.next, limit: 2 });
+      assert.deepEqual(ids(second), ["ship-1"]);
+      const end = await log.readLinked("correlationid", "order-1", { after: second.next, limit: 2 });
+      assert.deepEqual([ids(end), end.next], [[], second.next]);
+      assert.deepEqual(
+        (await log.readLinked("correlationid", "order-1")).events.map((e) => [e.position, e.stream]),
+        [
+          [3, "/pay"],
+          [5, "/mail"],
+          [6, "/ship"],
+        ],
+      );
+      // A removed event is skipped, and a page over removed rows still moves on.
+      assert.equal(await log.deleteEvents([3]), 1);
+      const seen: string[] = [];
+      for (let after = 0; ; ) {
+        const page = await log.readLinked("correlationid", "order-1", { after, limit: 1 });
+        assert.ok(page.events.length <= 1);
+        seen.push(...ids(page));
+        if (page.next === after) break;
+        after = page.next;
+      }
+      assert.deepEqual(seen, ["mail-1", "ship-1"]);
+      await assert.rejects(log.readLinked("correlationid", ""), LogInputError);
+      await assert.rejects(log.readLinked("correlationid", "x", { limit: 0 }), LogInputError);
+      if (reopen !== undefined) {
+        const again = await reopen();
+        opened.push(again);
+        assert.deepEqual(ids(await again.readLinked("correlationid", "order-1")), ["mail-1", "ship-1"]);
+        assert.deepEqual(ids(await again.readLinked("id", "ship-1")), ["ship-1"]);
+      }
+    });
+
+    it("finds an event by source and id", async () => {
+      const { log } = await open();
+      await log.append([testEvent({ source: "/a", id: "1" }), testEvent({ source: "/b", id: "1" })]);
+      await log.append([testEvent({ source: "/a", id: "2", correlationid: "c" })], { stream: "s" });
+      const found = await log.findEvent("/b", "1");
+      assert.deepEqual([found?.position, found?.event.source, found?.event.id], [2, "/b", "1"]);
+      const linked = await log.findEvent("/a", "2");
+      assert.deepEqual([linked?.position, linked?.stream, linked?.version], [3, "s", 0]);
+      assert.equal(await log.findEvent("/a", "3"), undefined);
+      assert.equal(await log.findEvent("/c", "1"), undefined);
+      await log.deleteEvents([1]);
+      assert.equal(await log.findEvent("/a", "1"), undefined);
+    });
+
     it("stores checkpoints and metadata", async () => {
       const { log } = await open();
       assert.equal(await log.checkpoints.load("g1"), undefined);
@@ -711,6 +795,32 @@ export function eventLogContract(name: string, factory: EventLogFactory, feature
       await log.metadata.delete("sub/a");
       assert.equal(await log.metadata.get("sub/a"), undefined);
       assert.equal((await log.metadata.list("")).length, 2);
+    });
+
+    it("scheduled: a released event that carries causationid/correlationid is in the lineage index", async () => {
+      const { log } = await open();
+      const reply = testEvent({
+        source: "/timer",
+        id: "t-1",
+        causationid: "step-1",
+        correlationid: "saga-1",
+      });
+      await log.scheduled.add([{ event: reply, deliverAt: 1000 }]);
+      assert.deepEqual(
+        (await log.readLinked("correlationid", "saga-1")).events,
+        [],
+        "pending: not linked yet",
+      );
+      const [released] = await log.scheduled.release(1000);
+      const linked = await log.readLinked("correlationid", "saga-1");
+      assert.deepEqual(
+        linked.events.map((e) => [e.position, e.event.id]),
+        [[released!.position, "t-1"]],
+      );
+      assert.deepEqual(
+        (await log.readLinked("causationid", "step-1")).events.map((e) => e.event.id),
+        ["t-1"],
+      );
     });
 
     it("scheduled: held back until its time, then appended in its stream in deliverAt order", async () => {

@@ -8,6 +8,8 @@ export interface TestEventInit {
   readonly type?: string;
   readonly subject?: string;
   readonly partitionkey?: string;
+  readonly causationid?: string;
+  readonly correlationid?: string;
   readonly data?: unknown;
 }
 
@@ -22,6 +24,8 @@ export function testEvent(init: TestEventInit = {}): CloudEvent {
   };
   if (init.subject !== undefined) event["subject"] = init.subject;
   if (init.partitionkey !== undefined) event["partitionkey"] = init.partitionkey;
+  if (init.causationid !== undefined) event["causationid"] = init.causationid;
+  if (init.correlationid !== undefined) event["correlationid"] = init.correlationid;
   if (init.data !== undefined) event["data"] = init.data;
   return new CloudEvent(event);
 }

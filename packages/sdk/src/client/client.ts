@@ -11,8 +11,11 @@ import {
   type BreakingChange,
   type CompatibilityMode,
   CONTENT_TYPE_HEADER,
+  type CorrelationQuery,
   type DeadLettersQuery,
   type DeadLettersResponse,
+  type DeliveriesQuery,
+  type DeliveriesResponse,
   EXPECTED_VERSION_HEADER,
   type ExpectedVersion,
   type HealthResponse,
@@ -22,6 +25,8 @@ import {
   type CancelScheduledQuery,
   type ListScheduledQuery,
   type ListScheduledResponse,
+  type LineageQuery,
+  type LineageResponse,
   type ListStreamsQuery,
   type ListStreamsResponse,
   type LogEntry,
@@ -41,8 +46,10 @@ import {
   type ResetRequest,
   type ResetResponse,
   type ScheduledEntry,
+  type StatsSeriesResponse,
   type StreamSummary,
   type SubscriptionStats,
+  type SubscriptionsStatsResponse,
   type UpdateSubscriptionRequest,
 } from "@herald/protocol";
 import { sleep } from "../backoff.js";
@@ -296,6 +303,43 @@ export class HeraldClient {
         await sleep(options.pollIntervalMs ?? 500, signal);
       }
     }
+  }
+
+  /**
+   * The lineage of one event (`GET /events/lineage`), named by `{ source, id }` or `{ position }`: its
+   * causes through `causationid` (nearest first), its effects (breadth-first, `causedBy` = parent
+   * position) and the first events of its correlation. An unknown event is a 404 `event-not-found`.
+   */
+  async lineage(query: LineageQuery, options: CallOptions = {}): Promise<LineageResponse> {
+    const answer = (await this.#json("GET", withQuery("/events/lineage", query), undefined, options)) as
+      | Partial<LineageResponse>
+      | undefined;
+    if (typeof answer?.event !== "object" || !Array.isArray(answer.causes) || !Array.isArray(answer.effects))
+      throw new UnexpectedResponseError(200, "GET /events/lineage: no event, causes and effects");
+    return answer as LineageResponse;
+  }
+
+  /** One page of the events whose `correlationid` is `id` (`GET /correlations/{id}`), in position order. */
+  async correlation(
+    id: string,
+    query: CorrelationQuery = {},
+    options: CallOptions = {},
+  ): Promise<ReadEventsResponse> {
+    const path = `/correlations/${encodeURIComponent(id)}`;
+    return readPage(await this.#json("GET", withQuery(path, query), undefined, options), `GET ${path}`);
+  }
+
+  /** Ingest and delivery series of the last `minutes` (`GET /stats/series`), plus version and storage. */
+  async statsSeries(
+    query: { readonly minutes?: number } = {},
+    options: CallOptions = {},
+  ): Promise<StatsSeriesResponse> {
+    const answer = (await this.#json("GET", withQuery("/stats/series", query), undefined, options)) as
+      | Partial<StatsSeriesResponse>
+      | undefined;
+    if (!Array.isArray(answer?.points) || typeof answer.server !== "object")
+      throw new UnexpectedResponseError(200, "GET /stats/series: no server and points");
+    return answer as StatsSeriesResponse;
   }
 
   /**
@@ -674,6 +718,34 @@ export class HeraldClient {
     )) as SubscriptionStats;
   }
 
+  /** Every subscription's stats in one call (`GET /stats/subscriptions`), sorted by id. */
+  async subscriptionsStats(options: CallOptions = {}): Promise<readonly SubscriptionStats[]> {
+    const answer = (await this.#json("GET", "/stats/subscriptions", undefined, options)) as
+      | Partial<SubscriptionsStatsResponse>
+      | undefined;
+    if (!Array.isArray(answer?.subscriptions))
+      throw new UnexpectedResponseError(200, "GET /stats/subscriptions: no subscriptions array");
+    return answer.subscriptions;
+  }
+
+  /**
+   * A subscription's recent delivery attempts, newest first (`GET /subscriptions/{id}/deliveries`),
+   * optionally only those of the event at `position`. The server keeps `capacity` per subscription.
+   */
+  async deliveries(
+    id: string,
+    query: DeliveriesQuery = {},
+    options: CallOptions = {},
+  ): Promise<DeliveriesResponse> {
+    const path = `${subscriptionPath(id)}/deliveries`;
+    const answer = (await this.#json("GET", withQuery(path, query), undefined, options)) as
+      | Partial<DeliveriesResponse>
+      | undefined;
+    if (!Array.isArray(answer?.deliveries) || typeof answer.capacity !== "number")
+      throw new UnexpectedResponseError(200, `GET ${path}: no deliveries array and capacity`);
+    return answer as DeliveriesResponse;
+  }
+
   /**
    * One page of a subscription's dead letters, oldest first: each the original event plus why it
    * died. Pass `next` as `after` for the following page; an empty page ends the list.
@@ -727,6 +799,7 @@ export class HeraldClient {
       id: answer.id ?? id,
       checkpoint: answer.checkpoint,
       redeliver: answer.redeliver,
+      ...(answer.redeliverExact === false ? { redeliverExact: false as const } : {}),
       dryRun: answer.dryRun === true,
     };
   }

@@ -42,6 +42,8 @@ export function problemOf(error: unknown): HttpProblem {
   if (error instanceof CesqlError) {
     return new HttpProblem("filter-invalid", `filter is not a valid CESQL expression: ${error.message}`, {
       errors: [{ field: "filter", reason: error.message }],
+      // Where parsing failed, so a page can point at it.
+      ...(error.position === undefined ? {} : { extensions: { position: error.position } }),
       ...cause,
     });
   }

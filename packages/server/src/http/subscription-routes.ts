@@ -5,6 +5,7 @@ import {
   type AckResponse,
   CONTENT_TYPE_HEADER,
   type DeadLettersResponse,
+  type DeliveriesResponse,
   EVENT_STREAM_MEDIA_TYPE,
   LOCATION_HEADER,
   type NackResponse,
@@ -14,6 +15,7 @@ import {
   SSE_HEARTBEAT_MS,
   STREAM_QUERY,
   type SubscriptionStats,
+  type SubscriptionsStatsResponse,
   WS_CLOSE,
   WS_PING_MS,
   type WsErrorFrame,
@@ -24,6 +26,7 @@ import { type Message, messageJson, type StreamConsumer } from "../subscriptions
 import type { SubscriptionManager } from "../subscriptions/manager.js";
 import { type JsonBodyLimits, readJsonBody } from "./body.js";
 import { problemOf } from "./errors.js";
+import { compileFilter } from "./filter.js";
 import { HttpProblem, sendJson } from "./problem.js";
 import type { Access, RequestContext, RouteDefinition, Router, UpgradeContext } from "./router.js";
 
@@ -99,12 +102,35 @@ export function registerSubscriptionRoutes(
     const stats: SubscriptionStats = await manager.stats(params.id!);
     sendJson(res, 200, stats);
   });
+  route("GET", "/stats/subscriptions", "consume", async ({ res }) => {
+    const answer: SubscriptionsStatsResponse = { subscriptions: await manager.allStats() };
+    sendJson(res, 200, answer);
+  });
+  route("GET", "/subscriptions/:id/deliveries", "admin", ({ res, url, params }) => {
+    const position = queryInt(url, "position", 1, Number.MAX_SAFE_INTEGER);
+    const limit = queryInt(url, "limit", 1, 1000) ?? 100;
+    const answer: DeliveriesResponse = manager.deliveries(params.id!, {
+      ...(position !== undefined ? { position } : {}),
+      limit,
+    });
+    sendJson(res, 200, answer);
+  });
   route("GET", "/subscriptions/:id/dead-letters", "admin", async ({ res, url, params }) => {
     const after = queryInt(url, "after", -1, Number.MAX_SAFE_INTEGER);
     const limit = queryInt(url, "limit", 1, 1000);
+    const reason = url.searchParams.get("reason");
+    if (reason !== null && reason !== "max-deliveries" && reason !== "rejected") {
+      throw new HttpProblem("query-invalid", "reason must be max-deliveries or rejected", {
+        errors: [{ field: "reason", reason: "must be max-deliveries or rejected" }],
+      });
+    }
+    const filter = url.searchParams.get("filter");
+    const match = filter === null || filter.trim() === "" ? undefined : compileFilter(filter);
     const page: DeadLettersResponse = await manager.deadLetters(params.id!, {
       ...(after !== undefined ? { after } : {}),
       ...(limit !== undefined ? { limit } : {}),
+      ...(reason !== null ? { reason } : {}),
+      ...(match !== undefined ? { match } : {}),
     });
     sendJson(res, 200, page);
   });

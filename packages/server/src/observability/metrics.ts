@@ -2,6 +2,7 @@
 // the same registry). Hot-path counters are bound to their labels once, up front.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { EventLog } from "@herald/log";
+import type { HealthSeries } from "./series.js";
 
 export interface ServerMetrics {
   readonly registry: Registry;
@@ -15,7 +16,12 @@ export interface ServerMetrics {
   observeRequest(method: string, route: string, status: number, seconds: number): void;
 }
 
-export function createServerMetrics(log: EventLog, registry = new Registry()): ServerMetrics {
+/** `series`: also feeds the console's health series (GET /stats/series) with ingest counts and latency. */
+export function createServerMetrics(
+  log: EventLog,
+  registry = new Registry(),
+  series?: HealthSeries,
+): ServerMetrics {
   collectDefaultMetrics({ register: registry, prefix: "herald_" });
   const ingested = new Counter({
     name: "herald_ingest_events_total",
@@ -61,6 +67,7 @@ export function createServerMetrics(log: EventLog, registry = new Registry()): S
     registry,
     recordIngest(storedCount, duplicates) {
       if (storedCount > 0) stored.inc(storedCount);
+      series?.ingested(storedCount);
       if (duplicates > 0) duplicate.inc(duplicates);
     },
     recordRejected(status) {
@@ -68,6 +75,7 @@ export function createServerMetrics(log: EventLog, registry = new Registry()): S
     },
     observeAppend(seconds) {
       appendSeconds.observe(seconds);
+      series?.appendLatency(seconds * 1000);
     },
     observeRequest(method, route, status, seconds) {
       // Bound children are cached: labels() hashes its arguments on every call.

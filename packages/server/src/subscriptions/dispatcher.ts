@@ -2,7 +2,7 @@
 // (catch-up, then live), and it hands ready entries to the push sink or to the pull/streaming
 // consumers, under the subscription's ordering and maxInFlight, waking for backoffs and leases.
 import type { StoredEvent } from "@herald/log";
-import type { DeadLetterReason } from "@herald/protocol";
+import type { DeadLetterReason, DeliveryOutcome } from "@herald/protocol";
 import type { Logger } from "pino";
 import { Consumers, type Message, type StreamConsumer } from "./consumers.js";
 import { indexKeyOf, type IndexKey } from "./filter-index.js";
@@ -10,7 +10,7 @@ import type { EventMatcher, FilterSpec } from "./filters.js";
 import type { LogTail, TailMember } from "./log-tail.js";
 import type { DeliverySettings } from "./model.js";
 import { type PushAttempt, PushDelivery } from "./push-delivery.js";
-import { type AckResult, DeliveryWindow, type Entry, type EntrySeed } from "./window.js";
+import { type AckResult, type AttemptFailure, DeliveryWindow, type Entry, type EntrySeed } from "./window.js";
 
 export interface DispatcherDeps {
   readonly id: string;
@@ -30,6 +30,8 @@ export interface DispatcherDeps {
     delivered(entry: Entry, now: number): void;
     retried(): void;
     deadLettered(): void;
+    /** One attempt ended (the delivery ledger). */
+    attempted(entry: Entry, outcome: DeliveryOutcome, detail: Partial<AttemptFailure>, now: number): void;
   };
   /** A redriven entry finished (acked or dead-lettered again). */
   readonly redriveDone: (version: number) => void;
@@ -78,6 +80,7 @@ export class Dispatcher implements TailMember {
         deps.logger.error({ err: error, subscription: this.id }, "dead-letter append failed"),
       delivered: (entry, now) => deps.observe.delivered(entry, now),
       retried: () => deps.observe.retried(),
+      attempted: (entry, outcome, detail, now) => deps.observe.attempted(entry, outcome, detail, now),
       released: (_entry, holder) => {
         if (typeof holder === "object") this.#consumers.released(holder);
       },

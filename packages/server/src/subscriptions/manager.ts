@@ -3,7 +3,7 @@
 // redrive and reset, stores checkpoints (checkpoints.ts decides when) and answers stats.
 import { randomUUID } from "node:crypto";
 import type { CloudEvent } from "@herald/cloudevents";
-import type { ResetResponse, SubscriptionStats } from "@herald/protocol";
+import type { DeliveriesResponse, ResetResponse, SubscriptionStats } from "@herald/protocol";
 import { deriveStream, type EventLog, type StoredEvent } from "@herald/log";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -19,6 +19,8 @@ import {
   SubscriptionValidationError,
 } from "./errors.js";
 import { compileMatcher, type EventMatcher } from "./filters.js";
+import type { HealthSeries } from "../observability/series.js";
+import { DeliveryLedger, ProgressRate } from "./ledger.js";
 import { LogTail } from "./log-tail.js";
 import { SubscriptionMetrics } from "./metrics.js";
 import type { PushCancel } from "./push-cancel.js";
@@ -38,7 +40,7 @@ import { SinkPolicy, type SinkPolicyOptions } from "./sink-policy.js";
 import type { ClusterCoordinator } from "../cluster/coordinator.js";
 import { partitionOf } from "../cluster/partition.js";
 import { PartitionedDispatcher } from "./partitioned.js";
-import { parseRedrive, Redrive } from "./redrive.js";
+import { type DeadLetterListOptions, parseRedrive, Redrive } from "./redrive.js";
 import { parseReset } from "./reset.js";
 import { deadLetterStream, partitionGroup, SubscriptionStore } from "./store.js";
 import type { AckResult, Entry } from "./window.js";
@@ -70,10 +72,26 @@ export interface SubscriptionManagerOptions {
    * instances holding their leases; resource changes are announced to the other instances.
    */
   cluster?: ClusterCoordinator;
+  /** Delivery attempts kept per subscription (setting `subscriptions.deliveryLedger`). Default 1000. */
+  deliveryLedger?: number;
+  /** Lag without progress for this long is `stalled` (setting `subscriptions.stalledAfter`). Default 60 s. */
+  stalledAfterMs?: number;
+  /** Fed with each delivery attempt (GET /stats/series). */
+  series?: HealthSeries;
+  /** Positions a reset's count scans before answering an upper bound. Default RESET_COUNT_SCAN. For tests. */
+  resetCountScan?: number;
 }
 
 /** Positions scanned past the reader when computing lag; beyond it lag is an upper bound. */
 const LAG_SCAN_LIMIT = 10_000;
+/**
+ * How long a reset counts the events it would re-deliver (the count decodes each event for the
+ * filter), and the most positions it scans; past either, `redeliver` is an upper bound and
+ * `redeliverExact` is false. The count always covers at least RESET_COUNT_MIN positions.
+ */
+export const RESET_COUNT_BUDGET_MS = 500;
+export const RESET_COUNT_SCAN = 1_000_000;
+const RESET_COUNT_MIN = 10_000;
 
 interface Running {
   resource: SubscriptionResource;
@@ -85,7 +103,20 @@ interface Running {
   epoch: string | undefined;
   base: number;
   redrive: Redrive;
-  counts: { delivered: number; retried: number; deadLettered: number };
+  counts: Counts;
+}
+
+/** What a subscription did since this server started it (kept across reloads and edits). */
+interface Counts {
+  delivered: number;
+  retried: number;
+  deadLettered: number;
+  /** Recent delivery attempts (GET /subscriptions/{id}/deliveries). */
+  readonly ledger: DeliveryLedger;
+  /** Events acked or dead-lettered: the delivery rate and the last progress. */
+  readonly progress: ProgressRate;
+  /** When this server started delivering it (a stall is counted from here until progress). */
+  readonly since: number;
 }
 
 export class SubscriptionManager {
@@ -101,6 +132,10 @@ export class SubscriptionManager {
   private readonly checkpointIntervalMs: number;
   private readonly checkpointPolicy: CheckpointPolicy;
   private readonly cluster: ClusterCoordinator | undefined;
+  private readonly ledgerSize: number;
+  private readonly stalledAfterMs: number;
+  private readonly series: HealthSeries | undefined;
+  private readonly resetCountScan: number;
   /** Cluster mode: every stored checkpoint by group, refreshed about every second. */
   private storedCheckpoints = new Map<string, number>();
   private flushes = 0;
@@ -122,6 +157,10 @@ export class SubscriptionManager {
     this.checkpointIntervalMs = options.checkpointIntervalMs ?? 100;
     this.checkpointPolicy = { ...DEFAULT_CHECKPOINT_POLICY, ...options.checkpointPolicy };
     this.cluster = options.cluster;
+    this.ledgerSize = options.deliveryLedger ?? 1000;
+    this.stalledAfterMs = options.stalledAfterMs ?? 60_000;
+    this.series = options.series;
+    this.resetCountScan = options.resetCountScan ?? RESET_COUNT_SCAN;
     this.metrics = new SubscriptionMetrics(options.registry, { snapshot: () => this.snapshot() });
   }
 
@@ -269,6 +308,9 @@ export class SubscriptionManager {
   async stats(id: string): Promise<SubscriptionStats> {
     const running = this.find(id);
     const { lag, exact, head } = await this.lag(running);
+    const now = Date.now();
+    const { progress, since } = running.counts;
+    const lagSeconds = lag > 0 ? await this.lagSeconds(running, now) : 0;
     return {
       id,
       lag,
@@ -281,6 +323,61 @@ export class SubscriptionManager {
       retried: running.counts.retried,
       deadLettered: running.counts.deadLettered,
       redrivePending: running.redrive.pendingCount,
+      lagSeconds,
+      deliveryRate: progress.perSecond(now),
+      stalled: lag > 0 && now - (progress.lastAt ?? since) > this.stalledAfterMs,
+      lastProgressAt: progress.lastAt === undefined ? null : new Date(progress.lastAt).toISOString(),
+    };
+  }
+
+  /** Every subscription's stats, sorted by id. */
+  async allStats(): Promise<SubscriptionStats[]> {
+    const ids = [...this.running.keys()].sort();
+    const out: SubscriptionStats[] = [];
+    for (const id of ids) {
+      try {
+        out.push(await this.stats(id));
+      } catch (error) {
+        // Deleted meanwhile: left out.
+        if (!(error instanceof SubscriptionNotFoundError)) throw error;
+      }
+    }
+    return out;
+  }
+
+  /** The recent delivery attempts of a subscription, newest first. */
+  deliveries(id: string, options: { position?: number; limit: number }): DeliveriesResponse {
+    const { ledger } = this.find(id).counts;
+    return { deliveries: ledger.list(options), capacity: ledger.capacity };
+  }
+
+  /**
+   * Age in seconds of the oldest matching event not yet acked: the first one after the checkpoint
+   * (every position up to the checkpoint is settled). Rounded to ms.
+   */
+  private async lagSeconds(running: Running, now: number): Promise<number> {
+    const matcher = running.matcher;
+    const page = await this.log.read({
+      after: running.dispatcher.checkpoint(),
+      limit: 1,
+      filter: (stored) => !stored.stream.startsWith("$") && safeFilter(matcher, stored),
+      scanLimit: LAG_SCAN_LIMIT,
+    });
+    // Nothing matching within the scan: the first event after the checkpoint bounds the age from above.
+    const oldest =
+      page.events[0] ?? (await this.log.read({ after: running.dispatcher.checkpoint(), limit: 1 })).events[0];
+    if (oldest === undefined) return 0;
+    return Math.max(0, Math.round(now - oldest.recordedAt) / 1000);
+  }
+
+  private newCounts(): Counts {
+    return {
+      delivered: 0,
+      retried: 0,
+      deadLettered: 0,
+      ledger: new DeliveryLedger(this.ledgerSize),
+      progress: new ProgressRate(),
+      since: Date.now(),
     };
   }
 
@@ -289,7 +386,7 @@ export class SubscriptionManager {
   /** Lists dead letters by dead-letter stream version, oldest first. */
   deadLetters(
     id: string,
-    options: { after?: number; limit?: number },
+    options: DeadLetterListOptions,
   ): Promise<{ deadLetters: DeadLetterView[]; next: number }> {
     return this.find(id).redrive.list(options);
   }
@@ -325,8 +422,9 @@ export class SubscriptionManager {
       const current = this.find(id);
       const target = parseReset(request);
       const checkpoint = await this.resolveStart(target.start);
-      const redeliver = await this.countAfter(current.matcher, checkpoint);
-      if (target.dryRun) return { id, checkpoint, redeliver, dryRun: true };
+      const { count: redeliver, exact } = await this.countAfter(current.matcher, checkpoint);
+      const bound = exact ? {} : { redeliverExact: false as const };
+      if (target.dryRun) return { id, checkpoint, redeliver, ...bound, dryRun: true };
       await current.dispatcher.revoke();
       // A periodic flush may be storing the old checkpoint right now: let it finish first.
       await this.flushing;
@@ -338,22 +436,29 @@ export class SubscriptionManager {
       this.running.delete(id);
       await this.run(current.resource, current.settings, current.counts);
       await this.cluster?.resourcesChanged();
-      return { id, checkpoint, redeliver, dryRun: false };
+      return { id, checkpoint, redeliver, ...bound, dryRun: false };
     });
   }
 
   /** Matching events after `after` up to the head (what a reset re-delivers). */
-  private async countAfter(matcher: EventMatcher, after: number): Promise<number> {
+  private async countAfter(matcher: EventMatcher, after: number): Promise<{ count: number; exact: boolean }> {
     const head = await this.log.headPosition();
     const filter = (stored: StoredEvent) => !stored.stream.startsWith("$") && safeFilter(matcher, stored);
     let count = 0;
+    let scanned = 0;
+    const deadline = Date.now() + RESET_COUNT_BUDGET_MS;
     while (after < head) {
-      const page = await this.log.read({ after, limit: 1000, filter, scanLimit: 1000 });
+      // Past the limits the rest counts as matching: an upper bound, said so (redeliverExact).
+      const late = scanned >= RESET_COUNT_MIN && Date.now() > deadline;
+      if (scanned >= this.resetCountScan || late) return { count: count + (head - after), exact: false };
+      const scanLimit = Math.min(1000, this.resetCountScan - scanned);
+      const page = await this.log.read({ after, limit: scanLimit, filter, scanLimit });
       count += page.events.length;
       if (page.next <= after) break;
+      scanned += page.next - after;
       after = page.next;
     }
-    return count;
+    return { count, exact: true };
   }
 
   // ---------- internals ----------
@@ -406,7 +511,7 @@ export class SubscriptionManager {
   private async run(
     resource: SubscriptionResource,
     settings: DeliverySettings,
-    counts = { delivered: 0, retried: 0, deadLettered: 0 },
+    counts: Counts = this.newCounts(),
   ): Promise<void> {
     const id = resource.id;
     const checkpoint = (await this.store.loadCheckpoint(id)) ?? 0;
@@ -549,7 +654,7 @@ export class SubscriptionManager {
     matcher: EventMatcher,
     checkpoint: number,
     checkpoints: CheckpointTracker,
-    counts: { delivered: number; retried: number; deadLettered: number },
+    counts: Counts,
     redrive: Redrive,
     inPartition?: (stream: string) => boolean,
   ): Dispatcher {
@@ -568,6 +673,7 @@ export class SubscriptionManager {
           delivered: (entry, now) => {
             checkpoints.settled();
             counts.delivered++;
+            counts.progress.add(now);
             this.metrics.delivered.inc({ subscription: id });
             this.metrics.latency.observe({ subscription: id }, Math.max(0, now - entry.recordedAt) / 1000);
           },
@@ -575,9 +681,25 @@ export class SubscriptionManager {
             counts.retried++;
             this.metrics.retried.inc({ subscription: id });
           },
+          attempted: (entry, outcome, detail, now) => {
+            const latencyMs = Math.max(0, now - (entry.lastAttemptAt ?? now));
+            counts.ledger.add({
+              position: entry.position,
+              stream: entry.stream,
+              attempt: entry.deliveryCount,
+              outcome,
+              ...(detail.status !== undefined ? { status: detail.status } : {}),
+              latencyMs,
+              ...(outcome !== "acked" && detail.error !== undefined ? { error: detail.error } : {}),
+              at: now,
+              event: entry.event,
+            });
+            this.series?.delivery(outcome === "acked", latencyMs);
+          },
           deadLettered: () => {
             checkpoints.settled();
             counts.deadLettered++;
+            counts.progress.add(Date.now());
             this.metrics.deadLettered.inc({ subscription: id });
           },
         },

@@ -47,7 +47,7 @@ export class PushDelivery {
     if (this.#window.leasedBy(ackId) !== entry) return;
     if (outcome.kind === "retry") this.#health.failed(outcome.failure);
     else this.#health.succeeded();
-    if (outcome.kind === "ack") this.#window.ack([ackId]);
+    if (outcome.kind === "ack") this.#window.ack([ackId], outcome.status);
     else if (outcome.kind === "reject") this.#window.kill(entry, "rejected", outcome.failure);
     else this.#window.fail(entry, outcome.failure, outcome.retryAfterMs);
   }

@@ -3,7 +3,7 @@
 // which were ever redriven, so a restart re-queues the pending ones and a redrive skips the others.
 import type { CloudEvent } from "@herald/cloudevents";
 import type { EventLog, StoredEvent } from "@herald/log";
-import type { RedriveRequest } from "@herald/protocol";
+import type { DeadLetterReason, RedriveRequest } from "@herald/protocol";
 import { type DeadLetterData, type DeadLetterView, originalEvent, readDeadLetter } from "./dead-letters.js";
 import { SubscriptionValidationError, type ValidationIssue } from "./errors.js";
 import { compileMatcher, type EventMatcher, validateFilters } from "./filters.js";
@@ -12,6 +12,22 @@ import { deadLetterStream, type RedriveState } from "./store.js";
 import type { EntrySeed } from "./window.js";
 
 const PAGE = 500;
+
+export interface DeadLetterListOptions {
+  readonly after?: number;
+  readonly limit?: number;
+  readonly reason?: DeadLetterReason;
+  /** Over the original event. */
+  readonly match?: (event: CloudEvent) => boolean;
+}
+
+function matchesSafely(match: (event: CloudEvent) => boolean, data: DeadLetterData): boolean {
+  try {
+    return match(originalEvent(data));
+  } catch {
+    return false;
+  }
+}
 
 export class Redrive {
   readonly #log: EventLog;
@@ -48,11 +64,11 @@ export class Redrive {
     this.#dirty = true;
   }
 
-  /** Dead letters by dead-letter stream version, oldest first. */
-  async list(options: {
-    after?: number;
-    limit?: number;
-  }): Promise<{ deadLetters: DeadLetterView[]; next: number }> {
+  /**
+   * Dead letters by dead-letter stream version, oldest first. `reason` and `match` (over the original
+   * event) keep only some of the `limit` scanned, so a filtered page may be short; `next` moves on.
+   */
+  async list(options: DeadLetterListOptions): Promise<{ deadLetters: DeadLetterView[]; next: number }> {
     const from = (options.after ?? -1) + 1;
     const stored = await this.#log.readStream(this.#stream, { from, limit: options.limit ?? 100 });
     const deadLetters: DeadLetterView[] = [];
@@ -60,6 +76,8 @@ export class Redrive {
     for (const s of stored) {
       next = s.version;
       const data = readDeadLetter(s);
+      if (data && options.reason !== undefined && data.reason !== options.reason) continue;
+      if (data && options.match !== undefined && !matchesSafely(options.match, data)) continue;
       if (data)
         deadLetters.push({
           ...data,

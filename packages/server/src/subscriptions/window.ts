@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { CloudEvent } from "@herald/cloudevents";
 import type { StoredEvent } from "@herald/log";
-import { backoffDelay, type DeadLetterReason } from "@herald/protocol";
+import { backoffDelay, type DeadLetterReason, type DeliveryOutcome } from "@herald/protocol";
 import type { DeliverySettings } from "./model.js";
 
 /** Why a delivery failed: the dead letter records the last one. */
@@ -56,6 +56,8 @@ export interface WindowEvents {
   delivered(entry: Entry, now: number): void;
   /** A leased entry is handed out again (deliveryCount > 1). */
   retried(entry: Entry): void;
+  /** One attempt ended (for the delivery ledger): how, the sink's status or the error, and when. */
+  attempted(entry: Entry, outcome: DeliveryOutcome, detail: Partial<AttemptFailure>, now: number): void;
   /** A lease ended (ack, nack, timeout, push outcome): the holder holds one less. */
   released(entry: Entry, holder: Holder): void;
   /** A redriven entry finished (acked or dead-lettered again). */
@@ -246,7 +248,12 @@ export class DeliveryWindow {
     for (const entry of this.#byAckId.values()) {
       if (entry.state !== "leased") continue;
       if (entry.leaseExpiresAt <= now) {
-        this.fail(entry, { error: `not acknowledged within ${this.#settings.ackTimeoutMs} ms` });
+        this.fail(
+          entry,
+          { error: `not acknowledged within ${this.#settings.ackTimeoutMs} ms` },
+          undefined,
+          "timeout",
+        );
       } else {
         next = Math.min(next, entry.leaseExpiresAt);
       }
@@ -285,7 +292,8 @@ export class DeliveryWindow {
     return entry?.state === "leased" ? entry : undefined;
   }
 
-  ack(ackIds: readonly string[]): AckResult {
+  /** `status`: the sink's answer, when a push attempt acked. */
+  ack(ackIds: readonly string[], status?: number): AckResult {
     if (this.#revoked) return { done: 0, unknown: [...ackIds] };
     const unknown: string[] = [];
     let done = 0;
@@ -298,6 +306,7 @@ export class DeliveryWindow {
       }
       this.#release(entry);
       this.#remove(entry);
+      this.#events.attempted(entry, "acked", status === undefined ? {} : { status }, now);
       this.#events.delivered(entry, now);
       done++;
     }
@@ -315,20 +324,27 @@ export class DeliveryWindow {
         unknown.push(ackId);
         continue;
       }
-      this.fail(entry, { error: "negatively acknowledged" }, delayMs);
+      this.fail(entry, { error: "negatively acknowledged" }, delayMs, "nacked");
       done++;
     }
     return { done, unknown };
   }
 
   /** A failed attempt: back off and retry, or dead-letter once maxDeliveries is used up. */
-  fail(entry: Entry, failure: AttemptFailure, delayMs?: number): void {
+  fail(
+    entry: Entry,
+    failure: AttemptFailure,
+    delayMs?: number,
+    outcome: "retry" | "timeout" | "nacked" = "retry",
+  ): void {
     this.#release(entry);
     entry.lastFailure = failure;
     if (entry.deliveryCount >= this.#settings.maxDeliveries) {
-      this.kill(entry, "max-deliveries", failure);
+      this.#events.attempted(entry, "dead-lettered", failure, Date.now());
+      this.kill(entry, "max-deliveries", failure, false);
       return;
     }
+    this.#events.attempted(entry, outcome, failure, Date.now());
     entry.state = "ready";
     entry.readyAt = Date.now() + (delayMs ?? backoffDelay(entry.deliveryCount, this.#settings.backoff));
     this.#markReady(entry);
@@ -337,7 +353,15 @@ export class DeliveryWindow {
   }
 
   /** Dead-letters the entry; it stays pending (and is retried later) until the append succeeds. */
-  kill(entry: Entry, reason: DeadLetterReason, failure: AttemptFailure): void {
+  /** `record`: the attempt that caused it goes to the ledger (fail() records its own). */
+  kill(entry: Entry, reason: DeadLetterReason, failure: AttemptFailure, record = true): void {
+    if (record)
+      this.#events.attempted(
+        entry,
+        reason === "rejected" ? "rejected" : "dead-lettered",
+        failure,
+        Date.now(),
+      );
     if (entry.state === "leased") this.#release(entry);
     entry.lastFailure = failure;
     entry.state = "dying";

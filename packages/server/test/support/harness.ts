@@ -24,6 +24,7 @@ export interface Harness {
 export interface HarnessOptions {
   log?: EventLog;
   sinkPolicy?: SubscriptionManagerOptions["sinkPolicy"];
+  resetCountScan?: number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -36,6 +37,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logger,
     checkpointIntervalMs: 20,
     ...(options.sinkPolicy ? { sinkPolicy: options.sinkPolicy } : {}),
+    ...(options.resetCountScan !== undefined ? { resetCountScan: options.resetCountScan } : {}),
   });
   await manager.start();
   const router = new Router({ onUnexpected: (error) => logger.error({ err: error }, "handler failed") });
