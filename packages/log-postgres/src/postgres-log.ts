@@ -24,6 +24,7 @@ import {
   deriveStream,
   duplicateResult,
   type EventLog,
+  type LogIdentity,
   type EventPredicate,
   encodeEvent,
   eventKey,
@@ -46,6 +47,7 @@ import {
 } from "@herald/log/backend";
 import pg from "pg";
 import { HeadListener } from "./head-listener.js";
+import { loadIdentity } from "./identity.js";
 import { checkSchemaName, migrate } from "./schema.js";
 import { PostgresCheckpoints, PostgresMetadata } from "./stores.js";
 
@@ -113,8 +115,9 @@ export async function openPostgresLog(options: PostgresLogOptions): Promise<Even
     } finally {
       client.release();
     }
+    const identity = await loadIdentity(pool, schema);
     const head = await pool.query<{ head: string }>(`SELECT head FROM "${schema}".log_head`);
-    const log = new PostgresEventLog(pool, schema, Number(head.rows[0]!.head), options);
+    const log = new PostgresEventLog(pool, schema, Number(head.rows[0]!.head), identity, options);
     await log.startListening();
     return log;
   } catch (error) {
@@ -139,7 +142,16 @@ class PostgresEventLog implements EventLog {
   readonly checkpoints: CheckpointStore;
   readonly metadata: MetadataStore;
 
-  constructor(pool: pg.Pool, schema: string, head: number, options: PostgresLogOptions) {
+  readonly #identity: LogIdentity;
+
+  constructor(
+    pool: pg.Pool,
+    schema: string,
+    head: number,
+    identity: LogIdentity,
+    options: PostgresLogOptions,
+  ) {
+    this.#identity = identity;
     this.#pool = pool;
     this.#s = `"${schema}"`;
     this.#channel = channelOf(schema);
@@ -164,6 +176,11 @@ class PostgresEventLog implements EventLog {
     const checkOpen = () => this.#checkOpen();
     this.checkpoints = new PostgresCheckpoints(pool, this.#s, checkOpen);
     this.metadata = new PostgresMetadata(pool, this.#s, checkOpen);
+  }
+
+  async identity(): Promise<LogIdentity> {
+    this.#checkOpen();
+    return this.#identity;
   }
 
   startListening(): Promise<void> {

@@ -37,6 +37,13 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
     CREATE TABLE ${s}.checkpoints (grp text COLLATE "C" PRIMARY KEY, position bigint NOT NULL);
     CREATE TABLE ${s}.metadata (key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
   `,
+  // The log's identity (identity.ts): one row.
+  (s) => `
+    CREATE TABLE ${s}.log_identity (
+      only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+      json text NOT NULL
+    );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,6 +7,7 @@ export type {
   EventPredicate,
   ExpectedVersion,
   ListStreamsOptions,
+  LogIdentity,
   LogSubscription,
   MetadataStore,
   ReadOptions,
@@ -26,6 +27,7 @@ export {
   StreamDeletedError,
   VersionConflictError,
 } from "./errors.js";
+export { checkpointStaleness } from "./identity.js";
 export { createMemoryLog, type MemoryLogOptions } from "./memory/memory-log.js";
 export type { CheckpointMode, Durability } from "./sqlite/schema.js";
 export { type CommitSync, openSqliteLog, type SqliteLogOptions } from "./sqlite/sqlite-log.js";

@@ -5,7 +5,13 @@ import { type CatalogCodec, catalogCodec, type DomainEventOf, type EventCatalog 
 import type { ProjectionBackend } from "./projector.js";
 import type { ProjectionEvent } from "./source.js";
 import { decode } from "./sqlite.js";
-import { ACTIVE_TABLE, CHECKPOINTS_TABLE, checkProjectionName, generationTable } from "./tables.js";
+import {
+  ACTIVE_TABLE,
+  CHECKPOINTS_TABLE,
+  checkProjectionName,
+  generationTable,
+  LOG_TABLE,
+} from "./tables.js";
 
 export interface PostgresProjection<C extends EventCatalog> {
   /** Also the name of the view to query. */
@@ -49,6 +55,7 @@ export function postgresProjection<C extends EventCatalog>(
   const q = options.schema === undefined ? "" : `"${options.schema}".`;
   const checkpoints = q + CHECKPOINTS_TABLE;
   const active = q + ACTIVE_TABLE;
+  const logs = q + LOG_TABLE;
   const table = (generation: number) => q + generationTable(name, generation);
   const view = `${q}"${name}"`;
   const codec: CatalogCodec<DomainEventOf<C>> = catalogCodec(projection.events);
@@ -81,6 +88,15 @@ export function postgresProjection<C extends EventCatalog>(
         await client.query(
           `CREATE TABLE IF NOT EXISTS ${active} (name text PRIMARY KEY, generation integer NOT NULL)`,
         );
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS ${logs} (name text PRIMARY KEY, log_id text NOT NULL, log_epoch text NOT NULL)`,
+        );
+        const stamp = await client.query<{ log_id: string; log_epoch: string }>(
+          `SELECT log_id, log_epoch FROM ${logs} WHERE name = $1`,
+          [name],
+        );
+        const s = stamp.rows[0];
+        const log = s === undefined ? {} : { log: { id: s.log_id, epoch: s.log_epoch } };
         const row = await client.query<{ generation: number }>(
           `SELECT generation FROM ${active} WHERE name = $1`,
           [name],
@@ -91,7 +107,7 @@ export function postgresProjection<C extends EventCatalog>(
             `SELECT position FROM ${checkpoints} WHERE name = $1 AND generation = $2`,
             [name, generation],
           );
-          return { generation, position: Number(cp.rows[0]?.position ?? 0) };
+          return { generation, position: Number(cp.rows[0]?.position ?? 0), ...log };
         }
         await prepare(client, 1);
         await client.query(`INSERT INTO ${active} (name, generation) VALUES ($1, 1)`, [name]);
@@ -121,6 +137,13 @@ export function postgresProjection<C extends EventCatalog>(
       });
     },
     prepare: (generation) => inTransaction(pool, (client) => prepare(client, generation)),
+    async stampLog(stamp) {
+      await pool.query(
+        `INSERT INTO ${logs} (name, log_id, log_epoch) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET log_id = excluded.log_id, log_epoch = excluded.log_epoch`,
+        [name, stamp.id, stamp.epoch],
+      );
+    },
     swap: (from, to) =>
       inTransaction(pool, async (client) => {
         await showView(client, to);

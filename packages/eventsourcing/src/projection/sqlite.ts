@@ -5,7 +5,13 @@ import { type CatalogCodec, catalogCodec, type DomainEventOf, type EventCatalog 
 import { UnreadableEventError } from "../errors.js";
 import type { ProjectionBackend } from "./projector.js";
 import type { ProjectionEvent } from "./source.js";
-import { ACTIVE_TABLE, CHECKPOINTS_TABLE, checkProjectionName, generationTable } from "./tables.js";
+import {
+  ACTIVE_TABLE,
+  CHECKPOINTS_TABLE,
+  checkProjectionName,
+  generationTable,
+  LOG_TABLE,
+} from "./tables.js";
 
 export interface SqliteProjection<C extends EventCatalog> {
   /** Also the name of the view to query. */
@@ -29,7 +35,15 @@ export function sqliteProjection<C extends EventCatalog>(
   db.exec(`CREATE TABLE IF NOT EXISTS ${CHECKPOINTS_TABLE} (
       name TEXT NOT NULL, generation INTEGER NOT NULL, position INTEGER NOT NULL, updated_at INTEGER NOT NULL,
       PRIMARY KEY (name, generation));
-    CREATE TABLE IF NOT EXISTS ${ACTIVE_TABLE} (name TEXT PRIMARY KEY, generation INTEGER NOT NULL);`);
+    CREATE TABLE IF NOT EXISTS ${ACTIVE_TABLE} (name TEXT PRIMARY KEY, generation INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS ${LOG_TABLE} (name TEXT PRIMARY KEY, log_id TEXT NOT NULL, log_epoch TEXT NOT NULL);`);
+  const readStamp = db.prepare<[string], { log_id: string; log_epoch: string }>(
+    `SELECT log_id, log_epoch FROM ${LOG_TABLE} WHERE name = ?`,
+  );
+  const writeStamp = db.prepare(
+    `INSERT INTO ${LOG_TABLE} (name, log_id, log_epoch) VALUES (?, ?, ?)
+     ON CONFLICT (name) DO UPDATE SET log_id = excluded.log_id, log_epoch = excluded.log_epoch`,
+  );
   const readCheckpoint = db.prepare<[string, number], { position: number }>(
     `SELECT position FROM ${CHECKPOINTS_TABLE} WHERE name = ? AND generation = ?`,
   );
@@ -54,10 +68,13 @@ export function sqliteProjection<C extends EventCatalog>(
   };
   const open = db.transaction(() => {
     const active = activeOf.get(name);
+    const stamp = readStamp.get(name);
+    const log = stamp === undefined ? {} : { log: { id: stamp.log_id, epoch: stamp.log_epoch } };
     if (active !== undefined)
       return {
         generation: active.generation,
         position: readCheckpoint.get(name, active.generation)?.position ?? 0,
+        ...log,
       };
     prepare(1);
     db.prepare(`INSERT INTO ${ACTIVE_TABLE} (name, generation) VALUES (?, ?)`).run(name, 1);
@@ -87,6 +104,9 @@ export function sqliteProjection<C extends EventCatalog>(
     open: async () => open(),
     applyBatch: async (generation, events) => applyBatch(generation, events),
     prepare: async (generation) => prepare(generation),
+    stampLog: async (stamp) => {
+      writeStamp.run(name, stamp.id, stamp.epoch);
+    },
     swap: async (from, to) => swap(from, to),
   };
 }

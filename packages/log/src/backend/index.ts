@@ -36,6 +36,7 @@ export type {
   EventPredicate,
   ExpectedVersion,
   ListStreamsOptions,
+  LogIdentity,
   LogSubscription,
   MetadataStore,
   ReadOptions,
@@ -47,6 +48,13 @@ export type {
   StreamInfo,
   SubscribeOptions,
 } from "../event-log.js";
+export {
+  checkpointStaleness,
+  openIdentity,
+  parseStoredIdentity,
+  publicIdentity,
+  type StoredIdentity,
+} from "../identity.js";
 export { HeadSignal } from "../head-signal.js";
 export { policyCovers, policyCoversStream, prefixUpperBound } from "../retention.js";
 export { LazyStoredEvent } from "../stored-event.js";

@@ -1,6 +1,7 @@
 // The in-memory backend: the same semantics as the SQLite backend, nothing on disk.
 // For tests and ephemeral use. Every call completes synchronously inside its promise, so
 // concurrent calls apply in call order.
+import { randomUUID } from "node:crypto";
 import type { CloudEvent } from "@herald/cloudevents";
 import {
   checkAppendArguments,
@@ -23,6 +24,7 @@ import type {
   DeleteStreamOptions,
   EventLog,
   ListStreamsOptions,
+  LogIdentity,
   LogSubscription,
   MetadataStore,
   ReadOptions,
@@ -77,6 +79,7 @@ class MemoryEventLog implements EventLog {
   readonly #timer: NodeJS.Timeout | undefined;
   readonly checkpoints: CheckpointStore;
   readonly metadata: MetadataStore;
+  readonly #identity: LogIdentity = { id: randomUUID(), epoch: randomUUID(), epochStart: 0 };
 
   constructor(options: MemoryLogOptions) {
     const interval = options.retentionIntervalMs ?? 60_000;
@@ -88,6 +91,12 @@ class MemoryEventLog implements EventLog {
     }
     this.checkpoints = new MemoryCheckpoints(() => this.#checkOpen());
     this.metadata = new MemoryMetadata(() => this.#checkOpen());
+  }
+
+  /** A memory log is its only copy: one identity, one epoch. */
+  async identity(): Promise<LogIdentity> {
+    this.#checkOpen();
+    return this.#identity;
   }
 
   async append(events: readonly CloudEvent[], options?: AppendOptions): Promise<readonly AppendResult[]> {
