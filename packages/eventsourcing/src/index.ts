@@ -47,7 +47,12 @@ export {
   type SourceIdentity,
   type SourceLag,
 } from "./projection/source.js";
-export { type SqliteProjection, sqliteProjection } from "./projection/sqlite.js";
+export {
+  type SqliteProjection,
+  type SqliteProjectionOptions,
+  sqliteProjection,
+} from "./projection/sqlite.js";
+export { type PostgresInboxIn, type PostgresInboxOptions, postgresInboxIn } from "./inbox.js";
 export {
   type ClaimOptions,
   heraldPublisher,
