@@ -133,7 +133,7 @@ async function metric(server: HeraldServer, line: RegExp): Promise<string | unde
 }
 
 function restoreScenarios(name: string, storage: () => Promise<Storage>, options: { skip?: string } = {}) {
-  describe(`checkpoints across a backup and restore (${name})`, options, () => {
+  describe(`checkpoints across a backup and restore (${name})`, { ...options, timeout: 120_000 }, () => {
     it("a whole restore resumes; stale checkpoints carried over are held (refuse) or rewound, never skipping", async () => {
       const s = await storage();
       // The live database: 3 events acked, backed up, then 2 more acked.

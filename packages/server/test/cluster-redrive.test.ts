@@ -67,7 +67,7 @@ async function stats(node: HeraldServer, id: string): Promise<{ delivered: numbe
 
 const STREAMS = Array.from({ length: 12 }, (_, i) => `job-${i}`);
 
-describe("cluster: redrive and reset across instances", needsPostgres, () => {
+describe("cluster: redrive and reset across instances", { ...needsPostgres, timeout: 120_000 }, () => {
   it("redrive: any instance takes it, the partitions' holders deliver it once, the checkpoint stays", async () => {
     const schema = freshSchema();
     let rejecting = true;
