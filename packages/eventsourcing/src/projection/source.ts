@@ -40,9 +40,9 @@ export interface ProjectionSource {
   lag(after: number): Promise<SourceLag>;
   /**
    * The log's identity, stored with the checkpoint so a projector notices a restored log or
-   * another log (stale checkpoints). Sources without one are never checked.
+   * another log (stale checkpoints). Sources without one (or answering undefined) are not checked.
    */
-  identity?(): Promise<SourceIdentity>;
+  identity?(): Promise<SourceIdentity | undefined>;
 }
 
 /** An in-process EventLog (SQLite, memory, PostgreSQL). */
@@ -82,8 +82,7 @@ export function heraldSource(client: HeraldClient, options: HeraldSourceOptions 
     // `/readyz` reports the log's identity (servers that predate it: no check).
     async identity() {
       const ready = await client.ready();
-      if (ready.log === undefined) throw new Error("this herald serve reports no log identity in /readyz");
-      return { identity: ready.log, head: undefined };
+      return ready.log === undefined ? undefined : { identity: ready.log, head: undefined };
     },
     subscribe(after) {
       const abort = new AbortController();
