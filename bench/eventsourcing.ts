@@ -4,8 +4,8 @@
 //      beside a bare append of the same events (no load, no decide) on the same log: commands/s and
 //      latency p50/p99.
 //   2. Outbox relay throughput: rows written to a SQLite outbox, relayed to an in-process herald serve
-//      (memory log), against publishing the same events directly with client.sendBatch in batches
-//      of the relay's size, same run.
+//      (memory log), batched across keys and one request per key, against publishing the same
+//      events directly with client.sendBatch in batches of the relay's size, same run.
 // Usage: node bench/dist/eventsourcing.js [--quick]   (PostgreSQL: HERALD_BENCH_PG_URL, default
 // postgres://postgres@127.0.0.1:5432/test; skipped when unreachable)
 // Last line of output: one JSON object with every figure.
@@ -97,15 +97,30 @@ async function outboxBench() {
         subject: `k${i % STREAMS}`,
         data: { i },
       });
+    // The same rows twice: relayed one request per key (the relay before it batched across keys:
+    // a publisher without `batch`), and one request per claim.
+    const perKeyOutbox = sqliteOutbox(db, { table: "herald_outbox_per_key" });
     db.transaction(() => {
-      for (let i = 0; i < OUTBOX_ROWS; i++) outbox.add([event(i, "outbox")]);
+      for (let i = 0; i < OUTBOX_ROWS; i++) {
+        outbox.add([event(i, "outbox")]);
+        perKeyOutbox.add([event(i, "outbox-per-key")]);
+      }
     })();
-    const relay = new OutboxRelay({
-      store: outbox.store,
-      publish: heraldPublisher(client),
+    const batched = heraldPublisher(client);
+    const perKeyRelay = new OutboxRelay({
+      store: perKeyOutbox.store,
+      publish: (events, key) => batched(events, key),
       batchSize: RELAY_BATCH,
     });
     let started = performance.now();
+    await perKeyRelay.drain();
+    const relayedPerKey = perSecond(OUTBOX_ROWS, performance.now() - started);
+    const relay = new OutboxRelay({
+      store: outbox.store,
+      publish: batched,
+      batchSize: RELAY_BATCH,
+    });
+    started = performance.now();
     await relay.drain();
     const relayed = perSecond(OUTBOX_ROWS, performance.now() - started);
     started = performance.now();
@@ -118,7 +133,12 @@ async function outboxBench() {
     }
     const direct = perSecond(OUTBOX_ROWS, performance.now() - started);
     db.close();
-    return { relayEventsPerSecond: relayed, directEventsPerSecond: direct };
+    return {
+      relayEventsPerSecond: relayed,
+      relayPerKeyEventsPerSecond: relayedPerKey,
+      directEventsPerSecond: direct,
+      relayToDirect: Math.round((relayed / direct) * 100) / 100,
+    };
   } finally {
     await client.close();
     await server.close();

@@ -29,6 +29,27 @@ export class CommandConflictError extends Error {
   }
 }
 
+/**
+ * A projection's checkpoint the source's log cannot vouch for (ProjectorOptions.onStaleCheckpoint
+ * "refuse"): `ahead` — the log was restored from a backup older than the checkpoint, or the
+ * checkpoint lies past the log's head; `foreign` — the checkpoint was taken on another log.
+ */
+export class StaleCheckpointError extends Error {
+  override readonly name = "StaleCheckpointError";
+  readonly code = "projection-checkpoint-stale";
+  readonly projection: string;
+  readonly position: number;
+  readonly reason: "ahead" | "foreign";
+  constructor(projection: string, position: number, reason: "ahead" | "foreign") {
+    super(
+      `projection "${projection}": checkpoint ${position} is stale (${reason === "ahead" ? "the log no longer holds it: restored from an older backup" : "taken on another log"}); rebuild it (onStaleCheckpoint: "rebuild")`,
+    );
+    this.projection = projection;
+    this.position = position;
+    this.reason = reason;
+  }
+}
+
 /** A stored event the catalog cannot read (unknown type, bad data, newer data version). */
 export class UnreadableEventError extends Error {
   override readonly name = "UnreadableEventError";

@@ -25,6 +25,7 @@ import {
   deriveStream,
   duplicateResult,
   type EventLog,
+  type LogIdentity,
   type EventPredicate,
   encodeEvent,
   eventKey,
@@ -52,6 +53,7 @@ import {
 } from "@herald/log/backend";
 import pg from "pg";
 import { HeadListener } from "./head-listener.js";
+import { loadIdentity } from "./identity.js";
 import { checkSchemaName, migrate } from "./schema.js";
 import { PostgresSchedule, takeDue } from "./schedule.js";
 import { PostgresCheckpoints, PostgresMetadata } from "./stores.js";
@@ -128,8 +130,9 @@ export async function openPostgresLog(options: PostgresLogOptions): Promise<Even
     } finally {
       client.release();
     }
+    const identity = await loadIdentity(pool, schema);
     const head = await pool.query<{ head: string }>(`SELECT head FROM "${schema}".log_head`);
-    const log = new PostgresEventLog(pool, schema, Number(head.rows[0]!.head), options);
+    const log = new PostgresEventLog(pool, schema, Number(head.rows[0]!.head), identity, options);
     await log.startListening();
     return log;
   } catch (error) {
@@ -155,7 +158,16 @@ class PostgresEventLog implements EventLog {
   readonly metadata: MetadataStore;
   readonly scheduled: ScheduleStore;
 
-  constructor(pool: pg.Pool, schema: string, head: number, options: PostgresLogOptions) {
+  readonly #identity: LogIdentity;
+
+  constructor(
+    pool: pg.Pool,
+    schema: string,
+    head: number,
+    identity: LogIdentity,
+    options: PostgresLogOptions,
+  ) {
+    this.#identity = identity;
     this.#pool = pool;
     this.#s = `"${schema}"`;
     this.#channel = channelOf(schema);
@@ -202,6 +214,11 @@ class PostgresEventLog implements EventLog {
         }
       },
     });
+  }
+
+  async identity(): Promise<LogIdentity> {
+    this.#checkOpen();
+    return this.#identity;
   }
 
   startListening(): Promise<void> {

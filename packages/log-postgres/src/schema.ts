@@ -51,6 +51,13 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
     CREATE UNIQUE INDEX scheduled_source_id ON ${s}.scheduled (source, id);
     CREATE INDEX scheduled_due ON ${s}.scheduled (deliver_at, seq);
   `,
+  // The log's identity (identity.ts): one row.
+  (s) => `
+    CREATE TABLE ${s}.log_identity (
+      only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+      json text NOT NULL
+    );
+  `,
   // The lineage index: partial, so events without causationid/correlationid write no index entry.
   (s) => `
     ALTER TABLE ${s}.events ADD COLUMN causationid text, ADD COLUMN correlationid text;

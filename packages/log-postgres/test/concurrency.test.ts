@@ -111,12 +111,16 @@ test("three logs opening a fresh schema at once apply each migration once", {
     await client.connect();
     try {
       const rows = await client.query<{ version: number }>(
-        `SELECT version FROM "${schema}".herald_migrations`,
+        `SELECT version FROM "${schema}".herald_migrations ORDER BY version`,
       );
       assert.deepEqual(
         rows.rows.map((r) => r.version).sort(),
         Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
       );
+      // …and agree on one identity.
+      const identities = await Promise.all(logs.map((log) => log.identity()));
+      assert.deepEqual(identities[1], identities[0]);
+      assert.deepEqual(identities[2], identities[0]);
     } finally {
       await client.end();
     }

@@ -1,4 +1,4 @@
-// Schema migration 3 (the lineage index) on a schema that already holds events: the columns are
+// Schema migration 4 (the lineage index) on a schema that already holds events: the columns are
 // filled from the stored JSON, so events appended before the upgrade are found by readLinked.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -10,7 +10,7 @@ import { connection, freshSchema, needsPostgres, postgresUp } from "./support/pg
 const options = { connection, retentionIntervalMs: 0, pollIntervalMs: 200 };
 
 test(
-  "migration 3 indexes the causationid/correlationid of events stored before it",
+  "migration 4 indexes the causationid/correlationid of events stored before it",
   postgresUp ? {} : needsPostgres,
   async () => {
     const schema = freshSchema();
@@ -22,12 +22,12 @@ test(
     } finally {
       await log.close();
     }
-    // Back to schema 2: drop what migration 3 added.
+    // Back to schema 3: drop what migration 4 added.
     const client = new pg.Client(connection);
     await client.connect();
     try {
       await client.query(`ALTER TABLE "${schema}".events DROP COLUMN causationid, DROP COLUMN correlationid`);
-      await client.query(`DELETE FROM "${schema}".herald_migrations WHERE version = 3`);
+      await client.query(`DELETE FROM "${schema}".herald_migrations WHERE version = 4`);
     } finally {
       await client.end();
     }

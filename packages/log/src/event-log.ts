@@ -226,6 +226,24 @@ export interface ScheduleStore {
   next(): Promise<number | undefined>;
 }
 
+/**
+ * Which log this is, and which copy of it (see identity.ts). Store `id` and `epoch` with any
+ * checkpoint kept outside the log's database, and check it with `checkpointStaleness`.
+ */
+export interface LogIdentity {
+  /** Created with the log; backups, restores and copies keep it. */
+  readonly id: string;
+  /** New each time the log opens on another physical copy of its database (a restore, a copy). */
+  readonly epoch: string;
+  /**
+   * The head when this epoch began (0 for a new log). Positions above it may have belonged, in the
+   * epoch before, to events this copy never held.
+   */
+  readonly epochStart: number;
+  /** The epoch before, when this copy was detected as a restore or copy. */
+  readonly previousEpoch?: string;
+}
+
 export interface EventLog {
   /** Atomic: all events are stored or none. Resolves only once the events are durable. */
   append(events: readonly CloudEvent[], options?: AppendOptions): Promise<readonly AppendResult[]>;
@@ -267,6 +285,8 @@ export interface EventLog {
   setRetention(policies: readonly RetentionPolicy[]): void;
   /** Apply retention now (backends also run it in the background). */
   runRetention(): Promise<RetentionReport>;
+  /** Which log this is and which copy of it; stable while the log is open. */
+  identity(): Promise<LogIdentity>;
   readonly checkpoints: CheckpointStore;
   readonly metadata: MetadataStore;
   readonly scheduled: ScheduleStore;

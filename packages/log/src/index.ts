@@ -15,6 +15,7 @@ export type {
   ExpectedVersion,
   ListStreamsOptions,
   LinkAttribute,
+  LogIdentity,
   LogSubscription,
   MetadataStore,
   ReadLinkedOptions,
@@ -35,6 +36,7 @@ export {
   StreamDeletedError,
   VersionConflictError,
 } from "./errors.js";
+export { checkpointStaleness } from "./identity.js";
 export { createMemoryLog, type MemoryLogOptions } from "./memory/memory-log.js";
 export type { CheckpointMode, Durability } from "./sqlite/schema.js";
 export { type CommitSync, openSqliteLog, type SqliteLogOptions } from "./sqlite/sqlite-log.js";

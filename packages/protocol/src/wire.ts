@@ -602,6 +602,38 @@ export interface ReadyResponse {
    * PostgreSQL's cleanup and, while they hold the log's head row, every append.
    */
   readonly oldTransactions?: readonly OldTransaction[];
+  /**
+   * The log's identity: which log this is and which copy of it (a restore or copy of the database
+   * starts a new `epoch` at `epochStart`, the head it held). See docs/backup-restore.md.
+   */
+  readonly log?: LogIdentityStatus;
+  /** Subscriptions whose stored checkpoint was stale at start, and what was done about it. */
+  readonly staleCheckpoints?: readonly StaleCheckpoint[];
+}
+
+/** `/readyz` `log`. */
+export interface LogIdentityStatus {
+  readonly id: string;
+  readonly epoch: string;
+  readonly epochStart: number;
+  /** Set when this copy was detected as a restore or copy of the database: the epoch before. */
+  readonly previousEpoch?: string;
+}
+
+/** `/readyz` `staleCheckpoints`: one subscription whose checkpoint the log cannot vouch for. */
+export interface StaleCheckpoint {
+  readonly subscription: string;
+  /** The stored checkpoint (the highest of its partitions in a cluster). */
+  readonly checkpoint: number;
+  /**
+   * `ahead`: beyond what this copy of the log holds (restored from an older backup): positions
+   * above it will be given to new events the checkpoint would skip. `foreign`: stored for another
+   * log.
+   */
+  readonly reason: "ahead" | "foreign";
+  /** `held`: not delivered until reset (setting `staleCheckpoints: refuse`); `rewound`: moved to `to`. */
+  readonly action: "held" | "rewound";
+  readonly to?: number;
 }
 
 /** `/readyz` `cluster`: what this instance knows of the cluster. */

@@ -129,7 +129,13 @@ export {
 export { derivedEventId } from "./ids.js";
 export { type ClaimResult, type Inbox, inboxKey } from "./inbox/inbox.js";
 export { MemoryInbox } from "./inbox/memory-inbox.js";
-export { SqliteInbox, type SqliteInboxOptions } from "./inbox/sqlite-inbox.js";
+export {
+  SqliteInbox,
+  type SqliteInboxOptions,
+  sqliteInboxIn,
+  type TransactionalInbox,
+  type TransactionalInboxOptions,
+} from "./inbox/sqlite-inbox.js";
 export { concurrencyLimit, Semaphore } from "./middleware/concurrency.js";
 export { correlation, correlationOf } from "./middleware/correlation.js";
 export {

@@ -121,16 +121,24 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     registry,
     version: SERVER_VERSION,
     // Cluster details only where there is a cluster: a single SQLite/memory server answers as before.
-    details: () =>
-      cluster === undefined
-        ? {}
+    details: () => {
+      const log = manager.logStatus();
+      const stale = manager.staleCheckpoints();
+      const identity = {
+        ...(log !== undefined ? { log } : {}),
+        ...(stale.length > 0 ? { staleCheckpoints: stale } : {}),
+      };
+      return cluster === undefined
+        ? identity
         : {
             storage: config.storage,
             nodeId: config.nodeId,
             ...storageDetails(config),
             cluster: cluster.status(),
             oldTransactions: cluster.oldTransactions(),
-          },
+            ...identity,
+          };
+    },
     notReadyReasons: () => {
       const reasons: string[] = [];
       if (closing) reasons.push("shutting down");
@@ -182,6 +190,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     series,
     deliveryLedger: config.subscriptions.deliveryLedger,
     stalledAfterMs: config.subscriptions.stalledAfter,
+    staleCheckpoints: config.staleCheckpoints,
     ...(cluster !== undefined ? { cluster } : {}),
   });
   registerSubscriptionRoutes(router, manager, config.limits);

@@ -72,6 +72,7 @@ export interface ApiKeyConfig {
 export const STORAGE_KINDS = ["sqlite", "memory", "postgres"] as const;
 export type StorageKind = (typeof STORAGE_KINDS)[number];
 export const DURABILITIES = ["full", "normal"] as const;
+export const STALE_CHECKPOINT_ACTIONS = ["refuse", "rewind"] as const;
 export type Durability = (typeof DURABILITIES)[number];
 export const COMMIT_SYNCS = ["thread-pool", "inline"] as const;
 export const CHECKPOINT_MODES = ["inline", "background"] as const;
@@ -567,6 +568,14 @@ export const SETTINGS = [
     type: bool(),
     default: true,
     doc: "allow push sinks on loopback and private networks (RFC 1918, CGNAT, unique-local); link-local and cloud metadata addresses are refused whatever this says",
+  }),
+  setting({
+    key: "staleCheckpoints",
+    flag: "--stale-checkpoints <action>",
+    env: "HERALD_STALE_CHECKPOINTS",
+    type: oneOf(STALE_CHECKPOINT_ACTIONS),
+    default: "refuse",
+    doc: "a subscription whose stored checkpoint the log cannot hold (the database was restored from an older backup, or the checkpoint is another log's): `refuse` holds its delivery until `POST /subscriptions/{id}/reset`; `rewind` moves it back to the last position this copy holds (redelivering, never skipping). Either way: a log line, `/readyz` `staleCheckpoints`, the metric `herald_stale_checkpoints_total`. See docs/backup-restore.md",
   }),
   setting({
     key: "cors.allowOrigins",

@@ -102,6 +102,7 @@ describe("resolveConfig", () => {
         HERALD_SINK_ALLOW_LIST: "a.example.com, *.b.example.com",
         HERALD_SINK_ALLOW_PRIVATE_NETWORKS: "false",
         HERALD_CONSOLE: "false",
+        HERALD_STALE_CHECKPOINTS: "rewind",
         HERALD_API_KEYS: "publisher-key-1:publish:com.acme.,org.x.;admin-key-0001:admin,consume",
         HERALD_LOG_FORMAT: "json",
         HERALD_RETENTION_MAX_AGE: "7d",
@@ -146,6 +147,7 @@ describe("resolveConfig", () => {
         requestTimeoutMs: 1500,
       },
       sinks: { allowList: ["a.example.com", "*.b.example.com"], allowPrivateNetworks: false },
+      staleCheckpoints: "rewind",
       cors: { allowOrigins: ["https://app.example.com", "http://localhost:5173"] },
       console: { enabled: false },
       apiKeys: [

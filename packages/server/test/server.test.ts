@@ -75,10 +75,12 @@ describe("startServer", () => {
   it("serves /healthz, /readyz and Prometheus /metrics", async () => {
     await withServer({}, async (server) => {
       assert.deepEqual((await get(`${server.url}/healthz`)).body, { status: "ok", version: server.version });
-      assert.deepEqual((await get(`${server.url}/readyz`)).body, {
-        status: "ready",
-        version: server.version,
-      });
+      const ready = (await get(`${server.url}/readyz`)).body as Record<string, unknown>;
+      const { log, ...rest } = ready;
+      assert.deepEqual(rest, { status: "ready", version: server.version });
+      // The log's identity (a memory log: one epoch from 0).
+      assert.deepEqual(Object.keys(log as object).sort(), ["epoch", "epochStart", "id"]);
+      assert.equal((log as { epochStart: number }).epochStart, 0);
       assert.match(server.config.nodeId, /^[A-Za-z0-9._-]+-\d+$/, "derived from host name and pid");
       await post(`${server.url}/events`, ...ev("m1"));
       await post(`${server.url}/events`, ...ev("m1"));

@@ -5,7 +5,7 @@
 import { type CloudEvent, decodeJsonEvent } from "@herald/cloudevents";
 import type pg from "pg";
 import { checkProjectionName } from "../projection/tables.js";
-import { type OutboxRow, outboxInserts } from "./outbox.js";
+import { type OutboxRow, outboxInserts, type ParkedOutboxRow } from "./outbox.js";
 import type { SqlOutbox } from "./sqlite.js";
 
 async function inTransaction<T>(pool: pg.Pool, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -62,23 +62,29 @@ export function postgresOutbox(pool: pg.Pool, options: PostgresOutboxOptions = {
         await client.query(
           `CREATE INDEX IF NOT EXISTS "${name}_pending" ON ${table} (key, seq) WHERE sent_at IS NULL`,
         );
+        // Parked rows (refused for good), and the purge of sent rows: added to older tables too.
+        await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS parked_at bigint`);
+        await client.query(
+          `CREATE INDEX IF NOT EXISTS "${name}_sent" ON ${table} (sent_at) WHERE sent_at IS NOT NULL`,
+        );
       });
     },
     add: (client, events, key) =>
       addWith((sql, params) => client.query(sql, params as unknown[]), events, key),
     addWith,
     store: {
-      claim: (owner, limit, leaseMs) =>
+      claim: (owner, limit, leaseMs, options) =>
         inTransaction(pool, async (client) => {
           await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`herald-outbox-claim:${table}`]);
           const now = Date.now();
           const rows = await client.query<{ seq: string; key: string; attempts: number; event: string }>(
             `SELECT seq, key, attempts, event FROM ${table} o
-             WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until <= $1)
+             WHERE sent_at IS NULL AND parked_at IS NULL AND (lease_until IS NULL OR lease_until <= $1)
                AND NOT EXISTS (SELECT 1 FROM ${table} e
-                 WHERE e.key = o.key AND e.seq < o.seq AND e.sent_at IS NULL AND e.lease_until > $1)
+                 WHERE e.key = o.key AND e.seq < o.seq AND e.sent_at IS NULL
+                   AND (e.lease_until > $1 OR ($3 AND e.parked_at IS NOT NULL)))
              ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED`,
-            [now, limit],
+            [now, limit, options?.parkedBlocks === true],
           );
           const seqs = rows.rows.map((r) => r.seq);
           if (seqs.length > 0)
@@ -114,8 +120,69 @@ export function postgresOutbox(pool: pg.Pool, options: PostgresOutboxOptions = {
               [others],
             );
         }),
-      async pending() {
-        const r = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE sent_at IS NULL`);
+      markParked: (seq, others, error) =>
+        inTransaction(pool, async (client) => {
+          await client.query(
+            `UPDATE ${table} SET attempts = attempts + 1, last_error = $1, parked_at = $2, lease_owner = NULL, lease_until = NULL WHERE seq = $3`,
+            [error, Date.now(), seq],
+          );
+          if (others.length > 0)
+            await client.query(
+              `UPDATE ${table} SET lease_owner = NULL, lease_until = NULL WHERE seq = ANY($1::bigint[])`,
+              [others],
+            );
+        }),
+      async parked(limit = 100) {
+        const r = await pool.query<{
+          seq: string;
+          key: string;
+          attempts: number;
+          event: string;
+          last_error: string;
+          parked_at: string;
+        }>(
+          `SELECT seq, key, attempts, event, last_error, parked_at FROM ${table}
+           WHERE parked_at IS NOT NULL AND sent_at IS NULL ORDER BY seq LIMIT $1`,
+          [limit],
+        );
+        return r.rows.map(
+          (row): ParkedOutboxRow => ({
+            seq: Number(row.seq),
+            key: row.key,
+            attempts: row.attempts,
+            event: decodeJsonEvent(row.event),
+            error: row.last_error,
+            parkedAt: Number(row.parked_at),
+          }),
+        );
+      },
+      async purgeSent(options) {
+        let n = 0;
+        if (options.sentBefore !== undefined)
+          n +=
+            (
+              await pool.query(`DELETE FROM ${table} WHERE sent_at IS NOT NULL AND sent_at < $1`, [
+                options.sentBefore,
+              ])
+            ).rowCount ?? 0;
+        if (options.keep !== undefined)
+          n +=
+            (
+              await pool.query(
+                `DELETE FROM ${table} WHERE sent_at IS NOT NULL AND seq NOT IN
+                   (SELECT seq FROM ${table} WHERE sent_at IS NOT NULL ORDER BY seq DESC LIMIT $1)`,
+                [options.keep],
+              )
+            ).rowCount ?? 0;
+        return n;
+      },
+      async pending(options) {
+        const r = await pool.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${table} o WHERE sent_at IS NULL AND parked_at IS NULL
+             AND NOT ($1 AND EXISTS (SELECT 1 FROM ${table} e
+               WHERE e.key = o.key AND e.seq < o.seq AND e.sent_at IS NULL AND e.parked_at IS NOT NULL))`,
+          [options?.parkedBlocks === true],
+        );
         return Number(r.rows[0]!.n);
       },
     },

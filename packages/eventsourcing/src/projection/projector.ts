@@ -4,13 +4,26 @@
 // its generation behind a view named after the projection; rebuild() fills the next generation from
 // position 0 beside the live one and swaps the view in one transaction when it has caught up, so
 // queries (against the view) never stop.
+import { checkpointStaleness } from "@herald/log";
+import { StaleCheckpointError } from "../errors.js";
 import type { ProjectionEvent, ProjectionSource } from "./source.js";
+
+/** The log a projection's checkpoint was taken on (stored beside it). */
+export interface LogStamp {
+  readonly id: string;
+  readonly epoch: string;
+}
 
 /** A database that holds read models and their checkpoints (SQLite and PostgreSQL implement it). */
 export interface ProjectionBackend {
   readonly name: string;
-  /** Creates the bookkeeping tables if needed; the active generation and its checkpoint. */
-  open(): Promise<{ readonly generation: number; readonly position: number }>;
+  /**
+   * Creates the bookkeeping tables if needed; the active generation, its checkpoint and the log it
+   * was taken on (undefined before the first stamp).
+   */
+  open(): Promise<{ readonly generation: number; readonly position: number; readonly log?: LogStamp }>;
+  /** Stores the log the projection's checkpoints are taken on from now on. */
+  stampLog(stamp: LogStamp): Promise<void>;
   /** One transaction: the events after the stored checkpoint take effect, the checkpoint moves on. */
   applyBatch(generation: number, events: readonly ProjectionEvent[]): Promise<void>;
   /** A fresh, empty table for `generation` (dropping leftovers of an interrupted rebuild). */
@@ -38,6 +51,22 @@ export interface ProjectorOptions {
   readonly onBatch?: (report: BatchReport) => void;
   /** The projection stopped on this error (an unreadable event, the database…). */
   readonly onError?: (error: unknown) => void;
+  /**
+   * What start() does with a stale checkpoint (the source's log was restored from a backup older
+   * than the checkpoint, or it is another log): `refuse` (default) rejects with
+   * StaleCheckpointError; `rebuild` empties the read model (a new generation, shown at once) and
+   * projects it again from the beginning.
+   */
+  readonly onStaleCheckpoint?: "refuse" | "rebuild";
+  /** Told of every stale checkpoint found, whatever is done about it (log it, count it). */
+  readonly staleCheckpoint?: (report: StaleCheckpointReport) => void;
+}
+
+export interface StaleCheckpointReport {
+  readonly projection: string;
+  readonly position: number;
+  readonly reason: "ahead" | "foreign";
+  readonly action: "refused" | "rebuilt";
 }
 
 export interface ProjectionLag {
@@ -76,7 +105,34 @@ export class Projector {
   /** Opens the backend and starts projecting from the active generation's checkpoint. */
   async start(): Promise<void> {
     if (this.#live) throw new Error("projector already started");
-    const { generation, position } = await this.#options.backend.open();
+    const backend = this.#options.backend;
+    let { generation, position, log } = await backend.open();
+    const source = await this.#options.source.identity?.();
+    if (source !== undefined) {
+      const reason = checkpointStaleness(
+        log,
+        position,
+        source.identity,
+        source.head ?? Number.MAX_SAFE_INTEGER,
+      );
+      if (reason !== undefined) {
+        const rebuild = this.#options.onStaleCheckpoint === "rebuild";
+        this.#options.staleCheckpoint?.({
+          projection: backend.name,
+          position,
+          reason,
+          action: rebuild ? "rebuilt" : "refused",
+        });
+        if (!rebuild) throw new StaleCheckpointError(backend.name, position, reason);
+        // The read model holds events the log does not: drop it, start again from the beginning.
+        await backend.prepare(generation + 1);
+        await backend.swap(generation, generation + 1);
+        generation += 1;
+        position = 0;
+      }
+      if (log?.id !== source.identity.id || log.epoch !== source.identity.epoch)
+        await backend.stampLog({ id: source.identity.id, epoch: source.identity.epoch });
+    }
     this.#live = this.#startLoop(generation, position);
   }
 

@@ -2,7 +2,7 @@
 // enough of the log's head to say how far behind the projection is. Two sources: an in-process
 // EventLog, and `herald serve` through the SDK.
 import { type CloudEvent, decodeJsonEventObject } from "@herald/cloudevents";
-import type { EventLog } from "@herald/log";
+import type { EventLog, LogIdentity } from "@herald/log";
 import type { HeraldClient } from "@herald/sdk";
 
 /** One event of the global log, as a projection receives it. */
@@ -27,10 +27,22 @@ export interface SourceLag {
   readonly oldestRecordedAt: number | undefined;
 }
 
+/** The source's log: which log and which copy of it, and its head (see `LogIdentity`). */
+export interface SourceIdentity {
+  readonly identity: LogIdentity;
+  /** The log's head, or undefined when the source cannot tell cheaply. */
+  readonly head: number | undefined;
+}
+
 export interface ProjectionSource {
   /** Events with position > after, in position order, without gap or repeat; live once caught up. */
   subscribe(after: number): ProjectionSubscription;
   lag(after: number): Promise<SourceLag>;
+  /**
+   * The log's identity, stored with the checkpoint so a projector notices a restored log or
+   * another log (stale checkpoints). Sources without one (or answering undefined) are not checked.
+   */
+  identity?(): Promise<SourceIdentity | undefined>;
 }
 
 /** An in-process EventLog (SQLite, memory, PostgreSQL). */
@@ -41,6 +53,10 @@ export function eventLogSource(
   return {
     subscribe: (after) =>
       log.subscribe({ after, ...(options.batchSize ? { batchSize: options.batchSize } : {}) }),
+    async identity() {
+      const [identity, head] = await Promise.all([log.identity(), log.headPosition()]);
+      return { identity, head };
+    },
     async lag(after) {
       const [head, page] = await Promise.all([log.headPosition(), log.read({ after, limit: 1 })]);
       const first = page.events[0];
@@ -63,6 +79,11 @@ export interface HeraldSourceOptions {
 export function heraldSource(client: HeraldClient, options: HeraldSourceOptions = {}): ProjectionSource {
   const pageSize = options.pageSize ?? 500;
   return {
+    // `/readyz` reports the log's identity (servers that predate it: no check).
+    async identity() {
+      const ready = await client.ready();
+      return ready.log === undefined ? undefined : { identity: ready.log, head: undefined };
+    },
     subscribe(after) {
       const abort = new AbortController();
       const entries = client.events({

@@ -3,6 +3,8 @@
 
 export const CHECKPOINTS_TABLE = "herald_projection_checkpoints";
 export const ACTIVE_TABLE = "herald_projection_active";
+/** Per projection: the log (id and epoch) its checkpoints are taken on. */
+export const LOG_TABLE = "herald_projection_log";
 
 export function checkProjectionName(name: string): void {
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(name))

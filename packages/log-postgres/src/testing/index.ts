@@ -72,3 +72,64 @@ after(async () => {
     await client.end();
   }
 });
+
+const databases: string[] = [];
+
+function urlOf(database: string): string {
+  const url = new URL(testDatabaseUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client(testConnection);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh, empty database (`<prefix>_<random>`) on the test server, dropped when the test file ends. */
+export async function freshDatabase(
+  prefix = "herald_db",
+): Promise<{ readonly name: string; readonly url: string }> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  databases.push(name);
+  await admin((client) => client.query(`CREATE DATABASE "${name}"`));
+  return { name, url: urlOf(name) };
+}
+
+/**
+ * A backup and restore as an operator does it: `pg_dump -Fc` of database `from` (consistent while
+ * others write), `pg_restore` into a fresh database, whose URL is returned (dropped at the end).
+ */
+export async function dumpAndRestore(
+  from: string,
+  prefix = "herald_restored",
+): Promise<{ readonly name: string; readonly url: string }> {
+  const { execFile } = await import("node:child_process");
+  const { promisify } = await import("node:util");
+  const run = promisify(execFile);
+  const target = await freshDatabase(prefix);
+  const { stdout } = await run("pg_dump", ["-Fc", "--dbname", urlOf(from)], {
+    encoding: "buffer",
+    maxBuffer: 512 * 1024 * 1024,
+  });
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile("pg_restore", ["--no-owner", "--dbname", target.url], (error) =>
+      error ? reject(error) : resolve(),
+    );
+    child.stdin?.end(stdout);
+  });
+  return target;
+}
+
+after(async () => {
+  if (!postgresUp || databases.length === 0) return;
+  await admin(async (client) => {
+    for (const name of databases.splice(0))
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+});

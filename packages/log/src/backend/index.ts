@@ -44,6 +44,7 @@ export type {
   ExpectedVersion,
   ListStreamsOptions,
   LinkAttribute,
+  LogIdentity,
   LogSubscription,
   MetadataStore,
   ReadLinkedOptions,
@@ -57,6 +58,13 @@ export type {
   SubscribeOptions,
 } from "../event-log.js";
 export { type CheckedLinkedRead, checkLinkedRead, linkKey, linkKeys } from "../links.js";
+export {
+  checkpointStaleness,
+  openIdentity,
+  parseStoredIdentity,
+  publicIdentity,
+  type StoredIdentity,
+} from "../identity.js";
 export { HeadSignal } from "../head-signal.js";
 export { policyCovers, policyCoversStream, prefixUpperBound } from "../retention.js";
 export {

@@ -1,6 +1,7 @@
 // The in-memory backend: the same semantics as the SQLite backend, nothing on disk.
 // For tests and ephemeral use. Every call completes synchronously inside its promise, so
 // concurrent calls apply in call order.
+import { randomUUID } from "node:crypto";
 import type { CloudEvent } from "@herald/cloudevents";
 import {
   checkAppendArguments,
@@ -24,6 +25,7 @@ import type {
   EventLog,
   LinkAttribute,
   ListStreamsOptions,
+  LogIdentity,
   LogSubscription,
   MetadataStore,
   ReadLinkedOptions,
@@ -87,6 +89,7 @@ class MemoryEventLog implements EventLog {
   readonly checkpoints: CheckpointStore;
   readonly metadata: MetadataStore;
   readonly scheduled: ScheduleStore;
+  readonly #identity: LogIdentity = { id: randomUUID(), epoch: randomUUID(), epochStart: 0 };
 
   constructor(options: MemoryLogOptions) {
     const interval = options.retentionIntervalMs ?? 60_000;
@@ -115,6 +118,12 @@ class MemoryEventLog implements EventLog {
       },
       appendNow: (events, stream) => this.#appendNow(events, { stream }),
     });
+  }
+
+  /** A memory log is its only copy: one identity, one epoch. */
+  async identity(): Promise<LogIdentity> {
+    this.#checkOpen();
+    return this.#identity;
   }
 
   async append(events: readonly CloudEvent[], options?: AppendOptions): Promise<readonly AppendResult[]> {

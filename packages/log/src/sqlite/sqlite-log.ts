@@ -6,6 +6,7 @@
 // so nobody is handed an event a power loss could take back. WAL checkpoints run inside
 // the committing append by default; with checkpoint: "background" they run in a worker thread on a
 // second connection (background-checkpoint.ts), never inside a commit.
+import { statSync } from "node:fs";
 import type { CloudEvent } from "@herald/cloudevents";
 import Database from "better-sqlite3";
 import {
@@ -31,10 +32,12 @@ import {
   VersionConflictError,
 } from "../errors.js";
 import { decodeEvent, encodeEvent } from "../event-codec.js";
+import { openIdentity, parseStoredIdentity, publicIdentity } from "../identity.js";
 import type {
   AppendOptions,
   AppendResult,
   EventLog,
+  LogIdentity,
   EventPredicate,
   DeleteStreamOptions,
   LinkAttribute,
@@ -151,6 +154,32 @@ const OPEN_TIMEOUT_MS = 2000;
 
 /** A lineage index row joined with its event (nulls: the event was removed). */
 type LinkRow = [number, string | null, number | null, number | null, string | null];
+/**
+ * The log's identity (identity.ts), in table `log_identity`. The fingerprint of a file is its
+ * device and inode: a backup (the backup API, a file copy) restored to a new file has another
+ * one. Copying a backup over the live file in place keeps the inode and is not detected.
+ */
+function loadIdentity(db: Database.Database, path: string, head: number): LogIdentity {
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS log_identity (only_row INTEGER PRIMARY KEY CHECK (only_row = 1), json TEXT NOT NULL)",
+  );
+  let fingerprint = "memory";
+  if (path !== ":memory:") {
+    const stat = statSync(path, { bigint: true });
+    fingerprint = `file:${stat.dev}:${stat.ino}`;
+  }
+  const row = db.prepare<[], { json: string }>("SELECT json FROM log_identity WHERE only_row = 1").get();
+  const { identity, changed } = openIdentity(
+    row === undefined ? undefined : parseStoredIdentity(row.json),
+    fingerprint,
+    head,
+  );
+  if (changed)
+    db.prepare(
+      "INSERT INTO log_identity (only_row, json) VALUES (1, ?) ON CONFLICT (only_row) DO UPDATE SET json = excluded.json",
+    ).run(JSON.stringify(identity));
+  return publicIdentity(identity);
+}
 
 function toStored(row: EventRow): LazyStoredEvent {
   return new LazyStoredEvent(row[0], row[1], row[2], row[3], row[4]);
@@ -176,6 +205,7 @@ class SqliteEventLog implements EventLog {
   /** Committed stream states by name (null = no such stream); saves a SELECT per stream per group. */
   readonly #streamCache = new Map<string, StreamState | null>();
   #closed = false;
+  readonly #identity: LogIdentity;
 
   readonly #insert: Database.Statement<[number, string, number, string, number, string]>;
   readonly #eventAt: Database.Statement<[number], [string, number, string]>;
@@ -296,6 +326,7 @@ class SqliteEventLog implements EventLog {
         .prepare<[], [number]>("SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1")
         .raw(true)
         .get()?.[0] ?? 0;
+    this.#identity = loadIdentity(db, options.path, head);
     this.#window = loadWindow(db, head, dedupeWindow);
     const signal = new HeadSignal(head);
     this.#signal = signal;
@@ -367,6 +398,11 @@ class SqliteEventLog implements EventLog {
     this.#checkpointer = inWorker
       ? new BackgroundCheckpoint(db, options.path, durability, checkpointFrames)
       : undefined;
+  }
+
+  async identity(): Promise<LogIdentity> {
+    this.#checkOpen();
+    return this.#identity;
   }
 
   async append(events: readonly CloudEvent[], options?: AppendOptions): Promise<readonly AppendResult[]> {

@@ -1001,6 +1001,20 @@ export function eventLogContract(name: string, factory: EventLogFactory, feature
       },
     );
 
+    it("has one identity: the same while open and across a reopen of the same storage", async () => {
+      const { log, reopen } = await open();
+      const identity = await log.identity();
+      assert.equal(typeof identity.id, "string");
+      assert.ok(identity.id.length > 0 && identity.epoch.length > 0);
+      assert.ok(Number.isSafeInteger(identity.epochStart) && identity.epochStart >= 0);
+      await log.append([testEvent()]);
+      assert.deepEqual(await log.identity(), identity);
+      if (!features.reopen || reopen === undefined) return;
+      const again = await reopen();
+      opened.push(again);
+      assert.deepEqual(await again.identity(), identity, "a reopen is the same copy: same id and epoch");
+    });
+
     it("reopens after close with everything in place (durable backends)", unless("reopen"), async () => {
       const { log, reopen } = await open();
       assert.ok(reopen !== undefined, "features.reopen is true, so the factory must return reopen()");

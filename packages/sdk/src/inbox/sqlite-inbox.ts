@@ -79,3 +79,59 @@ export class SqliteInbox implements Inbox {
     this.#db.close();
   }
 }
+
+/**
+ * The inbox inside your own transaction: the record that an event was handled commits, or rolls
+ * back, with the handler's (or projection's) own change to the same database, so a redelivered
+ * event is skipped exactly once, whatever crashes between.
+ */
+export interface TransactionalInbox {
+  /**
+   * Call inside a transaction of the inbox's database. Records `key` as handled and answers true
+   * the first time (or once the record expired); false when it was handled: skip the event.
+   */
+  firstTime(key: string): boolean;
+  /** Forgets the keys that start with `prefix` (inside or outside a transaction). */
+  forget(prefix: string): number;
+  /** Deletes expired records. */
+  sweep(): number;
+}
+
+export interface TransactionalInboxOptions {
+  /** How long a handled event is remembered (default 7 days): longer than any redelivery. */
+  readonly ttlMs?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * A transactional inbox on `db` (your better-sqlite3 connection), in table `herald_inbox` (the
+ * same table as SqliteInbox's).
+ */
+export function sqliteInboxIn(
+  db: Database.Database,
+  options: TransactionalInboxOptions = {},
+): TransactionalInbox {
+  const ttlMs = options.ttlMs ?? 7 * 24 * 3_600_000;
+  const now = options.now ?? Date.now;
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS herald_inbox (key TEXT PRIMARY KEY, state TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID",
+  );
+  // A row that is done and alive stops the upsert: no change means "handled already".
+  const record = db.prepare<[string, number, number]>(
+    `INSERT INTO herald_inbox (key, state, expires_at) VALUES (?, 'done', ?)
+     ON CONFLICT(key) DO UPDATE SET state = 'done', expires_at = excluded.expires_at
+     WHERE herald_inbox.state <> 'done' OR herald_inbox.expires_at <= ?`,
+  );
+  const forget = db.prepare<[string, string]>("DELETE FROM herald_inbox WHERE substr(key, 1, length(?)) = ?");
+  const sweep = db.prepare<[number]>("DELETE FROM herald_inbox WHERE expires_at <= ?");
+  return {
+    firstTime(key) {
+      if (!db.inTransaction)
+        throw new Error("sqliteInboxIn: firstTime() must run inside a transaction of its database");
+      const at = now();
+      return record.run(key, at + ttlMs, at).changes === 1;
+    },
+    forget: (prefix) => forget.run(prefix, prefix).changes,
+    sweep: () => sweep.run(now()).changes,
+  };
+}

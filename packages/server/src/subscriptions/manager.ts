@@ -6,7 +6,8 @@ import type { CloudEvent } from "@herald/cloudevents";
 import type { DeliveriesResponse, ResetResponse, SubscriptionStats } from "@herald/protocol";
 import { deriveStream, type EventLog, type StoredEvent } from "@herald/log";
 import type { Logger } from "pino";
-import type { Registry } from "prom-client";
+import type { LogIdentityStatus, StaleCheckpoint } from "@herald/protocol";
+import { Counter, Gauge, type Registry } from "prom-client";
 import { type DeadLetterView, deadLetterEvent } from "./dead-letters.js";
 import { type CheckpointPolicy, CheckpointTracker, DEFAULT_CHECKPOINT_POLICY } from "./checkpoints.js";
 import type { Message, StreamConsumer } from "./consumers.js";
@@ -42,8 +43,18 @@ import { partitionOf } from "../cluster/partition.js";
 import { PartitionedDispatcher } from "./partitioned.js";
 import { type DeadLetterListOptions, parseRedrive, Redrive } from "./redrive.js";
 import { parseReset } from "./reset.js";
-import { deadLetterStream, partitionGroup, SubscriptionStore } from "./store.js";
-import type { AckResult, Entry } from "./window.js";
+import {
+  clearHeld,
+  type IdentityCheck,
+  judge,
+  loadHeld,
+  readIdentity,
+  type StaleCheckpointAction,
+  stampIdentity,
+  storeHeld,
+} from "./stale.js";
+import { checkpointGroup, deadLetterStream, partitionGroup, SubscriptionStore } from "./store.js";
+import type { AckResult, Entry, EntrySeed } from "./window.js";
 
 /** Per subscription: its id, whether it is a queue, and whether it would deliver an event. */
 export type RetentionView = ReadonlyArray<{
@@ -80,6 +91,8 @@ export interface SubscriptionManagerOptions {
   series?: HealthSeries;
   /** Positions a reset's count scans before answering an upper bound. Default RESET_COUNT_SCAN. For tests. */
   resetCountScan?: number;
+  /** A stale checkpoint at start (see stale.ts): hold the subscription, or rewind it. Default refuse. */
+  staleCheckpoints?: StaleCheckpointAction;
 }
 
 /** Positions scanned past the reader when computing lag; beyond it lag is an upper bound. */
@@ -127,6 +140,13 @@ export class SubscriptionManager {
   private readonly policy: SinkPolicy;
   private readonly pushClient: PushClient;
   private readonly running = new Map<string, Running>();
+  /** Subscriptions held because their checkpoint was stale (setting staleCheckpoints: refuse). */
+  private readonly held = new Map<string, { resource: SubscriptionResource; verdict: StaleCheckpoint }>();
+  /** What start found: the log's identity, and the stale checkpoints rewound. */
+  private identityCheck: IdentityCheck | undefined;
+  private readonly rewound: StaleCheckpoint[] = [];
+  private readonly staleAction: StaleCheckpointAction;
+  private readonly staleTotal: Counter<"reason" | "action">;
   /** The one reader of the log that feeds every subscription. */
   private readonly tail: LogTail;
   private readonly checkpointIntervalMs: number;
@@ -162,6 +182,33 @@ export class SubscriptionManager {
     this.series = options.series;
     this.resetCountScan = options.resetCountScan ?? RESET_COUNT_SCAN;
     this.metrics = new SubscriptionMetrics(options.registry, { snapshot: () => this.snapshot() });
+    this.staleAction = options.staleCheckpoints ?? "refuse";
+    this.staleTotal = new Counter({
+      name: "herald_stale_checkpoints_total",
+      help: "Subscription checkpoints found stale at start (the log restored from an older backup, or another log's), by what was done: held or rewound",
+      labelNames: ["reason", "action"],
+      registers: [options.registry],
+    });
+    const held = this.held;
+    new Gauge({
+      name: "herald_subscriptions_held",
+      help: "Subscriptions not delivered because their checkpoint is stale (reset them)",
+      registers: [options.registry],
+      collect() {
+        this.set(held.size);
+      },
+    });
+  }
+
+  /** The log's identity as start found it (for /readyz). */
+  logStatus(): LogIdentityStatus | undefined {
+    const identity = this.identityCheck?.identity;
+    return identity === undefined ? undefined : { ...identity };
+  }
+
+  /** Stale checkpoints found at start: held ones (until reset) and rewound ones. */
+  staleCheckpoints(): StaleCheckpoint[] {
+    return [...[...this.held.values()].map((h) => h.verdict), ...this.rewound];
   }
 
   /** Loads persisted subscriptions and resumes delivery from their checkpoints. */
@@ -169,8 +216,25 @@ export class SubscriptionManager {
     if (this.state !== "new") return;
     this.state = "starting";
     await this.tail.start();
+    const check = await readIdentity(this.log);
+    this.identityCheck = check;
+    if (check.restored)
+      this.logger.warn(
+        { log: check.identity, previous: check.stamp },
+        `the log is a restored or copied database (epoch ${check.identity.epoch} from position ${check.identity.epochStart}): checking subscription checkpoints against it`,
+      );
+    const resources = await this.store.list();
+    const runnable: SubscriptionResource[] = [];
+    for (const resource of resources) {
+      try {
+        if (await this.checkStale(check, resource)) runnable.push(resource);
+      } catch (error) {
+        this.logger.error({ err: error, subscription: resource.id }, "subscription checkpoint not checked");
+      }
+    }
+    await stampIdentity(this.log, check);
     if (this.cluster) this.storedCheckpoints = await this.store.allCheckpoints();
-    for (const resource of await this.store.list()) {
+    for (const resource of runnable) {
       try {
         await this.run(resource, settingsOf(resource));
       } catch (error) {
@@ -184,6 +248,54 @@ export class SubscriptionManager {
     }, this.checkpointIntervalMs);
     this.flushTimer.unref();
     this.state = "running";
+  }
+
+  /**
+   * Whether the subscription may resume: a held one (marker from an earlier start, or stale now
+   * with `refuse`) is not; a stale one with `rewind` is moved back first.
+   */
+  private async checkStale(check: IdentityCheck, resource: SubscriptionResource): Promise<boolean> {
+    const id = resource.id;
+    const already = await loadHeld(this.log, id);
+    if (already !== undefined) {
+      this.held.set(id, { resource, verdict: already });
+      this.logger.error(
+        { subscription: id, stale: already },
+        "subscription held: its checkpoint is stale; reset it",
+      );
+      return false;
+    }
+    // Its own checkpoint (in a cluster: where partitions never stored begin) and its partitions'.
+    const groups = new Map<string, number>([
+      [checkpointGroup(id), (await this.store.loadCheckpoint(id)) ?? 0],
+    ]);
+    const epoch = this.cluster ? await this.store.loadEpoch(id) : undefined;
+    if (epoch !== undefined) {
+      const prefix = partitionGroup(id, epoch, 0).slice(0, -1);
+      for (const [group, position] of await this.store.allCheckpoints())
+        if (group.startsWith(prefix)) groups.set(group, position);
+    }
+    const verdict = judge(check, id, [...groups.values()], this.staleAction);
+    if (verdict === undefined) return true;
+    this.staleTotal.inc({ reason: verdict.reason, action: verdict.action });
+    if (verdict.action === "held") {
+      await storeHeld(this.log, verdict);
+      this.held.set(id, { resource, verdict });
+      this.logger.error(
+        { subscription: id, stale: verdict },
+        `subscription held: its checkpoint ${verdict.checkpoint} is ${verdict.reason === "ahead" ? "beyond what this copy of the log holds" : "another log's"}; reset it (POST /subscriptions/${id}/reset) or start with staleCheckpoints: rewind`,
+      );
+      return false;
+    }
+    const to = verdict.to ?? 0;
+    for (const [group, position] of groups)
+      if (position > to || verdict.reason === "foreign") await this.log.checkpoints.store(group, to);
+    this.rewound.push(verdict);
+    this.logger.warn(
+      { subscription: id, stale: verdict },
+      `subscription checkpoint ${verdict.checkpoint} is stale (${verdict.reason}): rewound to ${verdict.to} (events after it are delivered again)`,
+    );
+    return true;
   }
 
   /** Stops dispatching, drains in-flight pushes (up to drainMs), persists checkpoints. */
@@ -220,10 +332,14 @@ export class SubscriptionManager {
   // ---------- resources ----------
 
   list(): SubscriptionResource[] {
-    return [...this.running.values()].map((r) => redact(r.resource)).sort((a, b) => a.id.localeCompare(b.id));
+    return [...this.running.values(), ...this.held.values()]
+      .map((r) => redact(r.resource))
+      .sort((a, b) => a.id.localeCompare(b.id));
   }
 
   get(id: string): SubscriptionResource {
+    const held = this.held.get(id);
+    if (held !== undefined && this.state !== "stopped") return redact(held.resource);
     return redact(this.find(id).resource);
   }
 
@@ -233,7 +349,11 @@ export class SubscriptionManager {
       const givenId = isObject(body) && typeof body.id === "string" ? body.id : undefined;
       const { resource, settings } = parseSubscription(body, givenId ?? randomUUID());
       this.checkSink(resource);
-      if (this.running.has(resource.id) || (await this.store.get(resource.id))) {
+      if (
+        this.running.has(resource.id) ||
+        this.held.has(resource.id) ||
+        (await this.store.get(resource.id))
+      ) {
         throw new SubscriptionExistsError(resource.id);
       }
       const checkpoint = await this.resolveStart(settings.start);
@@ -267,6 +387,14 @@ export class SubscriptionManager {
 
   delete(id: string): Promise<SubscriptionResource> {
     return this.mutate(async () => {
+      const held = this.held.get(id);
+      if (held !== undefined) {
+        this.held.delete(id);
+        await clearHeld(this.log, id);
+        await this.store.delete(id);
+        await this.cluster?.resourcesChanged();
+        return redact(held.resource);
+      }
       const current = this.find(id);
       this.running.delete(id);
       await current.dispatcher.stop(0);
@@ -307,6 +435,8 @@ export class SubscriptionManager {
 
   async stats(id: string): Promise<SubscriptionStats> {
     const running = this.find(id);
+    // Cluster mode: what every instance queued and finished.
+    if (running.dispatcher instanceof PartitionedDispatcher) await running.redrive.reloadState();
     const { lag, exact, head } = await this.lag(running);
     const now = Date.now();
     const { progress, since } = running.counts;
@@ -395,16 +525,21 @@ export class SubscriptionManager {
   redrive(id: string, request: unknown): Promise<{ count: number; dryRun: boolean }> {
     return this.mutate(async () => {
       const running = this.find(id);
-      if (this.cluster)
-        throw new SubscriptionModeError(
-          "redrive is not available with storage postgres yet: read the dead-letter stream and re-publish",
-        );
       const parsed = parseRedrive(request);
+      // Cluster mode: what the other instances queued and finished first, so a redrive never
+      // queues an entry twice; the entries go to the instances holding their partitions.
+      if (running.dispatcher instanceof PartitionedDispatcher)
+        this.routeRedriven(running, await running.redrive.refresh());
       const picked = await running.redrive.pick(parsed);
       if (parsed.dryRun) return { count: picked.length, dryRun: true };
-      running.redrive.queue(picked);
+      await running.redrive.queue(picked);
+      if (running.dispatcher instanceof PartitionedDispatcher) {
+        this.routeRedriven(running, picked);
+        await this.cluster?.resourcesChanged();
+        return { count: picked.length, dryRun: false };
+      }
       await this.store.storeRedrive(id, running.redrive.takeState());
-      if (!(running.dispatcher instanceof PartitionedDispatcher)) running.dispatcher.addRedriven(picked);
+      running.dispatcher.addRedriven(picked);
       return { count: picked.length, dryRun: false };
     });
   }
@@ -419,6 +554,8 @@ export class SubscriptionManager {
    */
   reset(id: string, request: unknown): Promise<ResetResponse> {
     return this.mutate(async () => {
+      const held = this.held.get(id);
+      if (held !== undefined) return this.resetHeld(id, held.resource, request);
       const current = this.find(id);
       const target = parseReset(request);
       const checkpoint = await this.resolveStart(target.start);
@@ -433,11 +570,47 @@ export class SubscriptionManager {
       // Cluster mode: a new epoch, so every partition starts again from the reset checkpoint.
       if (this.cluster) await this.store.storeEpoch(id, randomUUID());
       this.unregister(current);
-      this.running.delete(id);
-      await this.run(current.resource, current.settings, current.counts);
+      // The revoked dispatcher answers (empty pulls, unknown acks) until run() replaces it: never a 404.
+      try {
+        await this.run(current.resource, current.settings, current.counts);
+      } catch (error) {
+        if (this.running.get(id) === current) this.running.delete(id);
+        throw error;
+      }
       await this.cluster?.resourcesChanged();
       return { id, checkpoint, redeliver, ...bound, dryRun: false };
     });
+  }
+
+  /** Cluster mode: redriven entries go to the partitions held here (the others' holders take theirs). */
+  private routeRedriven(running: Running, seeds: readonly EntrySeed[]): void {
+    const partitioned = running.dispatcher;
+    if (!(partitioned instanceof PartitionedDispatcher) || seeds.length === 0) return;
+    for (const { partition, dispatcher } of partitioned.held()) {
+      const mine = seeds.filter((seed) => partitionOf(seed.stream, partitioned.partitions) === partition);
+      if (mine.length > 0 && !dispatcher.isRevoked) dispatcher.addRedriven(mine);
+    }
+  }
+
+  /** A held subscription (stale checkpoint): the reset is the operator's decision, so it resumes. */
+  private async resetHeld(
+    id: string,
+    resource: SubscriptionResource,
+    request: unknown,
+  ): Promise<ResetResponse> {
+    const target = parseReset(request);
+    const checkpoint = await this.resolveStart(target.start);
+    const { count: redeliver, exact } = await this.countAfter(compileMatcher(resource), checkpoint);
+    const bound = exact ? {} : { redeliverExact: false as const };
+    if (target.dryRun) return { id, checkpoint, redeliver, ...bound, dryRun: true };
+    await this.store.storeCheckpoint(id, checkpoint);
+    if (this.cluster) await this.store.storeEpoch(id, randomUUID());
+    await clearHeld(this.log, id);
+    this.held.delete(id);
+    this.logger.info({ subscription: id, checkpoint }, "held subscription reset: delivering again");
+    await this.run(resource, settingsOf(resource));
+    await this.cluster?.resourcesChanged();
+    return { id, checkpoint, redeliver, ...bound, dryRun: false };
   }
 
   /** Matching events after `after` up to the head (what a reset re-delivers). */
@@ -465,6 +638,11 @@ export class SubscriptionManager {
 
   private find(id: string): Running {
     if (this.state === "stopped") throw new SubscriptionManagerStoppedError();
+    const held = this.held.get(id);
+    if (held !== undefined)
+      throw new SubscriptionModeError(
+        `subscription ${id} is held: its checkpoint ${held.verdict.checkpoint} is stale (${held.verdict.reason}, the log was restored or copied); reset it with POST /subscriptions/${id}/reset`,
+      );
     const running = this.running.get(id);
     if (!running) throw new SubscriptionNotFoundError(id);
     return running;
@@ -515,7 +693,19 @@ export class SubscriptionManager {
   ): Promise<void> {
     const id = resource.id;
     const checkpoint = (await this.store.loadCheckpoint(id)) ?? 0;
-    const redrive = new Redrive(this.log, id, await this.store.loadRedrive(id));
+    const redrive = new Redrive(
+      this.log,
+      id,
+      await this.store.loadRedrive(id),
+      this.cluster === undefined
+        ? undefined
+        : {
+            state: this.store.sharedRedrive(id),
+            onError: (error) =>
+              this.logger.error({ err: error, subscription: id }, "redrive progress not stored"),
+          },
+    );
+    if (this.cluster !== undefined) await redrive.refresh();
     const matcher = compileMatcher(resource);
     const checkpoints = new CheckpointTracker(checkpoint, Date.now());
     const cluster = this.cluster;
@@ -562,6 +752,10 @@ export class SubscriptionManager {
             this.store.storePartitionCheckpoint(id, epoch, partition, position),
           storedCheckpoint: (partition) =>
             this.storedCheckpoints.get(partitionGroup(id, epoch, partition)) ?? running.base,
+          redrives: async (partition) =>
+            (await redrive.restorePending()).filter(
+              (seed) => partitionOf(seed.stream, partitions) === partition,
+            ),
           interestChanged: () => cluster.kick(),
           onError: (error, partition) =>
             this.logger.error({ err: error, subscription: id, partition }, "partition not started"),
@@ -615,21 +809,40 @@ export class SubscriptionManager {
       for (const resource of resources) {
         seen.add(resource.id);
         const current = this.running.get(resource.id);
+        // Held here or by another instance (a marker): not delivered until reset.
+        const heldBy = this.held.get(resource.id)?.verdict ?? (await loadHeld(this.log, resource.id));
+        if (heldBy !== undefined) {
+          if (current !== undefined) {
+            this.running.delete(resource.id);
+            await current.dispatcher.stop(0);
+            this.unregister(current);
+          }
+          this.held.set(resource.id, { resource, verdict: heldBy });
+          continue;
+        }
+        if (this.held.delete(resource.id))
+          this.logger.info({ subscription: resource.id }, "held subscription reset elsewhere");
         const epoch = await this.store.loadEpoch(resource.id);
         if (current !== undefined) {
-          if (JSON.stringify(current.resource) === JSON.stringify(resource) && current.epoch === epoch)
+          if (JSON.stringify(current.resource) === JSON.stringify(resource) && current.epoch === epoch) {
+            // Unchanged; a redrive elsewhere may have queued entries of partitions held here.
+            this.routeRedriven(current, await current.redrive.refresh());
             continue;
+          }
           await current.dispatcher.stop(1_000);
           if (current.epoch === epoch) await this.flushOne(current);
           this.unregister(current);
-          this.running.delete(resource.id);
+          // The stopped dispatcher answers (empty pulls) until run() replaces it: never a 404.
         }
         try {
           await this.run(resource, settingsOf(resource), current?.counts);
         } catch (error) {
+          if (current !== undefined && this.running.get(resource.id) === current)
+            this.running.delete(resource.id);
           this.logger.error({ err: error, subscription: resource.id }, "subscription could not be started");
         }
       }
+      for (const id of [...this.held.keys()]) if (!seen.has(id)) this.held.delete(id);
       for (const [id, running] of [...this.running]) {
         if (seen.has(id)) continue;
         this.running.delete(id);

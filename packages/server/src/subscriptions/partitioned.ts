@@ -10,7 +10,7 @@ import type { LeaseTarget } from "../cluster/coordinator.js";
 import { CheckpointTracker } from "./checkpoints.js";
 import type { Message, StreamConsumer } from "./consumers.js";
 import type { Dispatcher } from "./dispatcher.js";
-import type { AckResult } from "./window.js";
+import type { AckResult, EntrySeed } from "./window.js";
 
 export interface PartitionHost {
   /** Builds partition k's dispatcher at `checkpoint` (its counters settle `tracker`). */
@@ -21,6 +21,8 @@ export interface PartitionHost {
   storeCheckpoint(partition: number, position: number): Promise<void>;
   /** The partition's last known stored checkpoint (for partitions delivered elsewhere). */
   storedCheckpoint(partition: number): number;
+  /** The redriven dead letters pending in this partition (handed to it when it starts here). */
+  redrives(partition: number): Promise<EntrySeed[]>;
   /** Interest appeared (a first consumer): claim partitions now rather than at the next heartbeat. */
   interestChanged(): void;
   onError(error: unknown, partition: number): void;
@@ -94,6 +96,9 @@ export class PartitionedDispatcher implements LeaseTarget {
         for (const [consumer, detaches] of this.#streams)
           detaches.set(partition, dispatcher.attach(consumer));
         for (const wake of [...this.#partsChanged]) wake();
+        const redriven = await this.#host.redrives(partition);
+        if (redriven.length > 0 && this.#parts.get(partition)?.dispatcher === dispatcher)
+          dispatcher.addRedriven(redriven);
       } catch (error) {
         this.#host.onError(error, partition);
       } finally {

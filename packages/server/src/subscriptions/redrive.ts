@@ -29,6 +29,18 @@ function matchesSafely(match: (event: CloudEvent) => boolean, data: DeadLetterDa
   }
 }
 
+/**
+ * Cluster mode: the redrive state shared by the instances, one record per dead-letter version (so
+ * two instances finishing different entries never overwrite each other's progress).
+ */
+export interface SharedRedriveState {
+  load(): Promise<RedriveState>;
+  /** The picked versions are pending (and redriven). */
+  queue(versions: readonly number[]): Promise<void>;
+  /** One version finished. */
+  done(version: number): Promise<void>;
+}
+
 export class Redrive {
   readonly #log: EventLog;
   readonly #stream: string;
@@ -36,12 +48,42 @@ export class Redrive {
   readonly #redriven: Set<number>;
   /** The state changed since it was last taken for storing. */
   #dirty = false;
+  readonly #shared: SharedRedriveState | undefined;
+  /** Cluster mode: versions finished here (a refresh may still read them as pending). */
+  readonly #finished = new Set<number>();
+  readonly #onError: (error: unknown) => void;
 
-  constructor(log: EventLog, subscription: string, saved: RedriveState) {
+  constructor(
+    log: EventLog,
+    subscription: string,
+    saved: RedriveState,
+    shared?: { state: SharedRedriveState; onError: (error: unknown) => void },
+  ) {
     this.#log = log;
     this.#stream = deadLetterStream(subscription);
     this.#pending = new Set(saved.pending);
     this.#redriven = new Set(saved.redriven);
+    this.#shared = shared?.state;
+    this.#onError = shared?.onError ?? (() => {});
+  }
+
+  /**
+   * Cluster mode: reads the shared state (what other instances queued and finished); answers the
+   * pending entries, to be handed to the partitions held here (a window ignores entries it has).
+   */
+  async refresh(): Promise<EntrySeed[]> {
+    if (this.#shared === undefined) return [];
+    await this.reloadState();
+    return this.restorePending();
+  }
+
+  /** Cluster mode: the shared state only (the pending count and what was ever redriven). */
+  async reloadState(): Promise<void> {
+    if (this.#shared === undefined) return;
+    const state = await this.#shared.load();
+    this.#pending.clear();
+    for (const version of state.pending) if (!this.#finished.has(version)) this.#pending.add(version);
+    for (const version of state.redriven) this.#redriven.add(version);
   }
 
   get pendingCount(): number {
@@ -49,7 +91,7 @@ export class Redrive {
   }
 
   get dirty(): boolean {
-    return this.#dirty;
+    return this.#shared === undefined && this.#dirty;
   }
 
   /** The state to store (it counts as stored from now on). */
@@ -62,6 +104,10 @@ export class Redrive {
   done(version: number): void {
     this.#pending.delete(version);
     this.#dirty = true;
+    if (this.#shared !== undefined) {
+      this.#finished.add(version);
+      this.#shared.done(version).catch(this.#onError);
+    }
   }
 
   /**
@@ -110,26 +156,31 @@ export class Redrive {
     return picked;
   }
 
-  /** The picked entries are queued for redelivery. */
-  queue(picked: readonly EntrySeed[]): void {
+  /** The picked entries are queued for redelivery (cluster mode: stored when this resolves). */
+  async queue(picked: readonly EntrySeed[]): Promise<void> {
+    const versions: number[] = [];
     for (const seed of picked) {
       if (seed.redrive === undefined) continue;
+      versions.push(seed.redrive);
       this.#pending.add(seed.redrive);
       this.#redriven.add(seed.redrive);
+      this.#finished.delete(seed.redrive);
     }
     this.#dirty = true;
+    await this.#shared?.queue(versions);
   }
 
   /** After a restart: the pending redrives, read back from the dead-letter stream. */
   async restorePending(): Promise<EntrySeed[]> {
     const entries: EntrySeed[] = [];
-    for (const version of [...this.#pending]) {
+    for (const version of [...this.#pending].sort((a, b) => a - b)) {
       const [stored] = await this.#log.readStream(this.#stream, { from: version, limit: 1 });
       const data = stored && stored.version === version ? readDeadLetter(stored) : undefined;
       if (stored && data) entries.push(seedOf(stored, data));
       else this.done(version);
     }
-    return entries;
+    // Entries may have finished while the stream was read (they are done: not to deliver again).
+    return entries.filter((entry) => entry.redrive !== undefined && this.#pending.has(entry.redrive));
   }
 }
 

@@ -4,10 +4,14 @@
 import { deadLetterStream } from "@herald/protocol";
 import type { EventLog } from "@herald/log";
 import type { SubscriptionResource } from "./model.js";
+import type { SharedRedriveState } from "./redrive.js";
 
 const RESOURCE_PREFIX = "subscription/";
 const REDRIVE_PREFIX = "subscription-redrive/";
 const EPOCH_PREFIX = "subscription-epoch/";
+/** Cluster mode: one key per pending / ever redriven dead-letter version. */
+const REDRIVE_PENDING_PREFIX = "subscription-redrive-pending/";
+const REDRIVE_REDRIVEN_PREFIX = "subscription-redrive-redriven/";
 
 /** Dead-letter stream versions: queued for redelivery, and every one ever redriven. */
 export interface RedriveState {
@@ -36,6 +40,9 @@ export class SubscriptionStore {
     await this.log.metadata.delete(RESOURCE_PREFIX + id);
     await this.log.metadata.delete(REDRIVE_PREFIX + id);
     await this.log.metadata.delete(EPOCH_PREFIX + id);
+    for (const prefix of [REDRIVE_PENDING_PREFIX, REDRIVE_REDRIVEN_PREFIX])
+      for (const row of await this.log.metadata.list(`${prefix}${id}/`))
+        await this.log.metadata.delete(row.key);
     await this.log.checkpoints.delete(checkpointGroup(id));
     const partitions = `${checkpointGroup(id)}@`;
     for (const row of await this.log.checkpoints.list())
@@ -78,6 +85,24 @@ export class SubscriptionStore {
   async loadRedrive(id: string): Promise<RedriveState> {
     const value = await this.log.metadata.get(REDRIVE_PREFIX + id);
     return value === undefined ? { pending: [], redriven: [] } : (JSON.parse(value) as RedriveState);
+  }
+
+  /** Cluster mode: the redrive state as one key per version (see SharedRedriveState). */
+  sharedRedrive(id: string): SharedRedriveState {
+    const metadata = this.log.metadata;
+    const pending = `${REDRIVE_PENDING_PREFIX}${id}/`;
+    const redriven = `${REDRIVE_REDRIVEN_PREFIX}${id}/`;
+    const versions = async (prefix: string) =>
+      (await metadata.list(prefix)).map((row) => Number(row.key.slice(prefix.length)));
+    return {
+      load: async () => ({ pending: await versions(pending), redriven: await versions(redriven) }),
+      queue: async (picked) => {
+        await Promise.all(
+          picked.flatMap((v) => [metadata.set(pending + v, "1"), metadata.set(redriven + v, "1")]),
+        );
+      },
+      done: (version) => metadata.delete(pending + version),
+    };
   }
 
   storeRedrive(id: string, state: RedriveState): Promise<void> {
