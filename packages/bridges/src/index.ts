@@ -2,7 +2,7 @@
 // (`herald serve` does): subscription sinks that are engine URLs (nats://, amqp[s]://, redis[s]://,
 // mqtt[s]://) and the `inbound` sources of the configuration. Each engine's client is loaded on first
 // use, so a server that never bridges to NATS never loads it.
-import type { BridgeFactory, Bridges } from "@herald/server";
+import type { BridgeHost, Bridges } from "@herald/server";
 import { InboundSource } from "./inbound.js";
 import { BridgeMetrics } from "./metrics.js";
 import { OutboundBridges } from "./outbound.js";
@@ -18,7 +18,7 @@ export interface EngineBridges extends Bridges {
 }
 
 /** The factory `startServer({ bridges })` takes. */
-export function engineBridges(): BridgeFactory {
+export function engineBridges(): (host: BridgeHost) => EngineBridges {
   return (host) => {
     const metrics = new BridgeMetrics(host.registry);
     const outbound = new OutboundBridges({ metrics, logger: host.logger });
