@@ -29,7 +29,14 @@ async function serve(
     storage: "memory",
     inbound: [
       { url: open, name: "open", group: "herald", ackTimeoutMs: 5_000, maxDeliveries: 3 },
-      { url: strict, name: "strict", group: "herald", typePrefixes: ["com.ok."], ackTimeoutMs: 5_000, maxDeliveries: 3 },
+      {
+        url: strict,
+        name: "strict",
+        group: "herald",
+        typePrefixes: ["com.ok."],
+        ackTimeoutMs: 5_000,
+        maxDeliveries: 3,
+      },
     ] as never,
     bridges: (host) => {
       bridges = factory(host);
@@ -44,7 +51,14 @@ async function serve(
 function events(prefix: string, type = "com.example.inbound"): CloudEvent[] {
   return Array.from(
     { length: COUNT },
-    (_, i) => new CloudEvent({ id: `${prefix}-${i}`, source: "/plain/client", type, subject: `s-${i % 4}`, data: { i } }),
+    (_, i) =>
+      new CloudEvent({
+        id: `${prefix}-${i}`,
+        source: "/plain/client",
+        type,
+        subject: `s-${i % 4}`,
+        data: { i },
+      }),
   );
 }
 
@@ -77,20 +91,36 @@ describe("nats:// inbound", needsNats, () => {
         for (const [name, value] of Object.entries(message.headers ?? {})) h.set(name, value);
         await js.publish(s, message.data, { headers: h });
       };
-      for (const [i, event] of sent.entries()) await send(subject, event, i % 2 === 0 ? "binary" : "structured");
+      for (const [i, event] of sent.entries())
+        await send(subject, event, i % 2 === 0 ? "binary" : "structured");
       // The same event again (what a redelivery is to the log), and a message that is no CloudEvent.
       await send(subject, sent[3]!);
       await js.publish(subject, "plain text, no CloudEvent");
-      await send(strictSubject, new CloudEvent({ id: "bad-type", source: "/plain/client", type: "com.bad.x" }));
+      await send(
+        strictSubject,
+        new CloudEvent({ id: "bad-type", source: "/plain/client", type: "com.bad.x" }),
+      );
       await assertOnce(
         server,
         sent.map((e) => e.id),
       );
       await eventually(
-        async () => ((await metric(server, "herald_bridge_inbound_messages_total", { bridge: "open", outcome: "invalid" })) === 1 ? true : undefined),
+        async () =>
+          (await metric(server, "herald_bridge_inbound_messages_total", {
+            bridge: "open",
+            outcome: "invalid",
+          })) === 1
+            ? true
+            : undefined,
         "the invalid message counted",
       );
-      assert.equal(await metric(server, "herald_bridge_inbound_messages_total", { bridge: "open", outcome: "duplicate" }), 1);
+      assert.equal(
+        await metric(server, "herald_bridge_inbound_messages_total", {
+          bridge: "open",
+          outcome: "duplicate",
+        }),
+        1,
+      );
       // Refused three times, then in the transport's dead-letter stream with the refusal.
       const letter = await eventually(async () => {
         const stream = `HERALD_${strictSubject.replace(/[^A-Za-z0-9_-]/g, "_")}_DEADLETTER`;
@@ -101,7 +131,12 @@ describe("nats:// inbound", needsNats, () => {
         for (const key of m!.header?.keys() ?? []) h[key] = m!.header!.get(key);
         return decodeNats({ headers: h, data: m!.data });
       }, "the refused event's dead letter");
-      const data = letter.data as { reason: string; attempts: number; lastError: string; event: { id: string } };
+      const data = letter.data as {
+        reason: string;
+        attempts: number;
+        lastError: string;
+        event: { id: string };
+      };
       assert.equal(data.event.id, "bad-type");
       assert.equal(data.attempts, 3);
       assert.match(data.lastError, /type/);
@@ -143,21 +178,39 @@ describe("amqp:// inbound", needsAmqp, () => {
       });
     try {
       const sent = events("a");
-      for (const [i, event] of sent.entries()) await send(`herald.${topic}`, event, i % 2 === 0 ? "binary" : "structured");
+      for (const [i, event] of sent.entries())
+        await send(`herald.${topic}`, event, i % 2 === 0 ? "binary" : "structured");
       await send(`herald.${topic}`, sent[5]!);
       await new Promise<void>((resolve, reject) =>
-        channel.publish(`herald.${topic}`, "", Buffer.from("no CloudEvent"), {}, (e: unknown) => (e ? reject(e) : resolve())),
+        channel.publish(`herald.${topic}`, "", Buffer.from("no CloudEvent"), {}, (e: unknown) =>
+          e ? reject(e) : resolve(),
+        ),
       );
-      await send(`herald.${strictTopic}`, new CloudEvent({ id: "bad-type", source: "/plain/client", type: "com.bad.x" }));
+      await send(
+        `herald.${strictTopic}`,
+        new CloudEvent({ id: "bad-type", source: "/plain/client", type: "com.bad.x" }),
+      );
       await assertOnce(
         server,
         sent.map((e) => e.id),
       );
       await eventually(
-        async () => ((await metric(server, "herald_bridge_inbound_messages_total", { bridge: "open", outcome: "invalid" })) === 1 ? true : undefined),
+        async () =>
+          (await metric(server, "herald_bridge_inbound_messages_total", {
+            bridge: "open",
+            outcome: "invalid",
+          })) === 1
+            ? true
+            : undefined,
         "the invalid message counted",
       );
-      assert.equal(await metric(server, "herald_bridge_inbound_messages_total", { bridge: "open", outcome: "duplicate" }), 1);
+      assert.equal(
+        await metric(server, "herald_bridge_inbound_messages_total", {
+          bridge: "open",
+          outcome: "duplicate",
+        }),
+        1,
+      );
       const letter = await eventually(async () => {
         const message = await channel.get(`herald.${strictTopic}.deadletter`, { noAck: true });
         if (message === false) return undefined;
@@ -213,12 +266,26 @@ describe("redis:// inbound", needsRedis, () => {
         sent.map((e) => e.id),
       );
       await eventually(
-        async () => ((await metric(server, "herald_bridge_inbound_messages_total", { bridge: "open", outcome: "invalid" })) === 1 ? true : undefined),
+        async () =>
+          (await metric(server, "herald_bridge_inbound_messages_total", {
+            bridge: "open",
+            outcome: "invalid",
+          })) === 1
+            ? true
+            : undefined,
         "the invalid message counted",
       );
-      assert.equal(await metric(server, "herald_bridge_inbound_messages_total", { bridge: "open", outcome: "duplicate" }), 1);
+      assert.equal(
+        await metric(server, "herald_bridge_inbound_messages_total", {
+          bridge: "open",
+          outcome: "duplicate",
+        }),
+        1,
+      );
       const letter = await eventually(async () => {
-        const entries = (await redis.callBuffer("XRANGE", `${strictKey}:deadletter`, "-", "+")) as Array<[Buffer, Buffer[]]>;
+        const entries = (await redis.callBuffer("XRANGE", `${strictKey}:deadletter`, "-", "+")) as Array<
+          [Buffer, Buffer[]]
+        >;
         if (entries.length === 0) return undefined;
         const f = entries[0]![1];
         const h: Record<string, string> = {};

@@ -45,7 +45,11 @@ async function subscribe(id: string, sink: string, config: Record<string, unknow
   assert.equal(answer.status, 201, JSON.stringify(answer.body));
 }
 
-function events(id: string, count: number, extra: Record<string, unknown> = {}): Array<Record<string, unknown>> {
+function events(
+  id: string,
+  count: number,
+  extra: Record<string, unknown> = {},
+): Array<Record<string, unknown>> {
   return Array.from({ length: count }, (_, i) => ({
     id: `${id}-${i}`,
     source: "/bridges/test",
@@ -73,7 +77,9 @@ describe("nats:// sinks", needsNats, () => {
       await subscribe(binary, `nats://${NATS}/${subject}.binary`);
       await subscribe(structured, `nats://${NATS}/${subject}.structured`, { contentMode: "structured" });
       await publish(server, [...events(binary, 3), ...events(structured, 2)]);
-      const read = async (filter: string): Promise<Array<{ event: CloudEvent; headers: Record<string, string> }>> => {
+      const read = async (
+        filter: string,
+      ): Promise<Array<{ event: CloudEvent; headers: Record<string, string> }>> => {
         const info = await jsm.streams.info(stream);
         const out: Array<{ event: CloudEvent; headers: Record<string, string> }> = [];
         for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
@@ -101,7 +107,13 @@ describe("nats:// sinks", needsNats, () => {
       }, "2 structured messages");
       assert.equal(structuredGot[0]!.headers["ce-type"], undefined, "structured mode: no ce- headers");
       assert.deepEqual(structuredGot[0]!.event.data, { n: 0 });
-      assert.equal(await metric(server, "herald_bridge_outbound_attempts_total", { subscription: binary, outcome: "ack" }), 3);
+      assert.equal(
+        await metric(server, "herald_bridge_outbound_attempts_total", {
+          subscription: binary,
+          outcome: "ack",
+        }),
+        3,
+      );
     } finally {
       await jsm.streams.delete(stream).catch(() => false);
       await nc.close();
@@ -201,7 +213,9 @@ describe("redis:// sinks", needsRedis, () => {
       const id = unique("rb");
       const structured = unique("rs");
       await subscribe(id, `${REDIS}/${encodeURIComponent(key)}`, { maxInFlight: 8 });
-      await subscribe(structured, `${REDIS}/${encodeURIComponent(structuredKey)}`, { contentMode: "structured" });
+      await subscribe(structured, `${REDIS}/${encodeURIComponent(structuredKey)}`, {
+        contentMode: "structured",
+      });
       await publish(server, [...events(id, 30), ...events(structured, 1)]);
       const read = async (k: string): Promise<CloudEvent[]> => {
         const entries = (await redis.callBuffer("XRANGE", k, "-", "+")) as Array<[Buffer, Buffer[]]>;
@@ -228,7 +242,10 @@ describe("redis:// sinks", needsRedis, () => {
         );
         assert.equal(ns.length, 10);
       }
-      const structuredGot = await eventually(async () => (await read(structuredKey))[0], "the structured entry");
+      const structuredGot = await eventually(
+        async () => (await read(structuredKey))[0],
+        "the structured entry",
+      );
       assert.equal(structuredGot.id, `${structured}-0`);
     } finally {
       await redis.del(key, structuredKey);

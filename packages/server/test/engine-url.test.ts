@@ -8,20 +8,15 @@ import { withServer } from "./server-harness.js";
 describe("parseEngineUrl", () => {
   test("each scheme: host, default port, target, pool key and masked display", () => {
     const nats = parseEngineUrl("nats://127.0.0.1/orders.placed", "sink");
-    assert.deepEqual([nats.engine, nats.port, nats.target, nats.connection], [
-      "nats",
-      4222,
-      "orders.placed",
-      "nats://127.0.0.1:4222",
-    ]);
+    assert.deepEqual(
+      [nats.engine, nats.port, nats.target, nats.connection],
+      ["nats", 4222, "orders.placed", "nats://127.0.0.1:4222"],
+    );
     const amqp = parseEngineUrl("amqp://app:s3cret@mq.example:5673/shop?routingKey=orders.eu", "sink");
-    assert.deepEqual([amqp.engine, amqp.username, amqp.password, amqp.target, amqp.routingKey], [
-      "amqp",
-      "app",
-      "s3cret",
-      "shop",
-      "orders.eu",
-    ]);
+    assert.deepEqual(
+      [amqp.engine, amqp.username, amqp.password, amqp.target, amqp.routingKey],
+      ["amqp", "app", "s3cret", "shop", "orders.eu"],
+    );
     assert.equal(amqp.display, "amqp://app:********@mq.example:5673/shop?routingKey=orders.eu");
     assert.equal(parseEngineUrl("amqps://h/x", "sink").port, 5671);
     const redis = parseEngineUrl("redis://h/orders%3Aeu?db=2", "sink");
@@ -72,7 +67,10 @@ describe("engine sinks in the subscription API", () => {
       const invalid = await post("amqp://127.0.0.1:5672/");
       assert.equal(invalid.status, 400);
       assert.equal(invalid.body.code, "bridge-sink-invalid");
-      assert.deepEqual((invalid.body.errors as Array<{ field: string }>).map((e) => e.field), ["/sink#path"]);
+      assert.deepEqual(
+        (invalid.body.errors as Array<{ field: string }>).map((e) => e.field),
+        ["/sink#path"],
+      );
       // This server was started without @herald/bridges.
       const valid = await post("nats://127.0.0.1:4222/orders");
       assert.equal(valid.status, 400);
@@ -101,7 +99,11 @@ describe("the inbound setting", () => {
       () =>
         resolveConfig({
           flags: {
-            inbound: [{ url: "nats://h/a.*" }, { url: "redis://h/s", group: "a b", bogus: 1 }, { url: "amqp://h/x", ackTimeout: "2s" }],
+            inbound: [
+              { url: "nats://h/a.*" },
+              { url: "redis://h/s", group: "a b", bogus: 1 },
+              { url: "amqp://h/x", ackTimeout: "2s" },
+            ],
           } as never,
         }),
       (error: unknown) => {

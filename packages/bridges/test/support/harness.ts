@@ -3,7 +3,13 @@ import { engineBridges } from "@herald/bridges";
 import { type HeraldServer, type StartServerOptions, startServer } from "@herald/server";
 
 export async function startBridged(options: StartServerOptions = {}): Promise<HeraldServer> {
-  return startServer({ port: 0, logLevel: "silent", storage: "memory", bridges: engineBridges(), ...options });
+  return startServer({
+    port: 0,
+    logLevel: "silent",
+    storage: "memory",
+    bridges: engineBridges(),
+    ...options,
+  });
 }
 
 export interface Answer {
@@ -11,7 +17,12 @@ export interface Answer {
   readonly body: Record<string, unknown>;
 }
 
-export async function call(server: HeraldServer, method: string, path: string, body?: unknown): Promise<Answer> {
+export async function call(
+  server: HeraldServer,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Answer> {
   const response = await fetch(`${server.url}${path}`, {
     method,
     ...(body === undefined
@@ -23,13 +34,17 @@ export async function call(server: HeraldServer, method: string, path: string, b
 }
 
 /** Publishes events in structured mode; answers the results. */
-export async function publish(server: HeraldServer, events: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+export async function publish(
+  server: HeraldServer,
+  events: ReadonlyArray<Record<string, unknown>>,
+): Promise<void> {
   const response = await fetch(`${server.url}/events`, {
     method: "POST",
     body: JSON.stringify(events.map((e) => ({ specversion: "1.0", ...e }))),
     headers: { "content-type": "application/cloudevents-batch+json" },
   });
-  if (response.status !== 200) throw new Error(`publish answered ${response.status}: ${await response.text()}`);
+  if (response.status !== 200)
+    throw new Error(`publish answered ${response.status}: ${await response.text()}`);
 }
 
 export interface LoggedEvent {
@@ -43,7 +58,11 @@ export async function allEvents(server: HeraldServer): Promise<LoggedEvent[]> {
   const out: LoggedEvent[] = [];
   let after: number | undefined;
   for (;;) {
-    const answer = await call(server, "GET", `/events?limit=1000${after === undefined ? "" : `&after=${after}`}`);
+    const answer = await call(
+      server,
+      "GET",
+      `/events?limit=1000${after === undefined ? "" : `&after=${after}`}`,
+    );
     const events = answer.body.events as LoggedEvent[];
     out.push(...events.filter((e) => !e.stream.startsWith("$")));
     if (events.length < 1000) return out;
@@ -78,13 +97,18 @@ export async function eventually<T>(
     } catch (error) {
       last = error;
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    if (Date.now() > until)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
 /** The value of one metric series in /metrics (0 when absent). */
-export async function metric(server: HeraldServer, name: string, labels: Record<string, string>): Promise<number> {
+export async function metric(
+  server: HeraldServer,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   for (const line of text.split("\n")) {

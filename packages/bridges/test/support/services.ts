@@ -41,7 +41,8 @@ const problems = {
 function needs(engine: keyof typeof problems): { skip?: string } {
   const problem = problems[engine];
   if (problem === undefined) return {};
-  if (process.env["CI"] === "true") throw new Error(`${engine} is required under CI=true and is unreachable: ${problem}`);
+  if (process.env["CI"] === "true")
+    throw new Error(`${engine} is required under CI=true and is unreachable: ${problem}`);
   return { skip: `${engine} unreachable (${problem})` };
 }
 
