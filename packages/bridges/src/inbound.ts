@@ -11,6 +11,7 @@ import type { BridgeHost, EngineUrl, InboundSourceConfig, Logger } from "@herald
 import { parseEngineUrl } from "@herald/server";
 import type { MessageHandler, Transport, TransportMessage, TransportSubscription } from "@herald/sdk";
 import type { BridgeMetrics } from "./metrics.js";
+import { boundedBy } from "./outbound.js";
 
 /** Backoff of a message that could not be stored (storage trouble): 200 ms doubling to 5 s. */
 const FAILED_BASE_MS = 200;
@@ -70,7 +71,8 @@ export class InboundSource {
     this.#stopping = true;
     this.#wake?.();
     await this.#subscription?.close({ drainMs }).catch(() => undefined);
-    await this.#loop;
+    // A connection attempt still under way (an engine that is down) does not hold up shutdown.
+    await boundedBy(drainMs + 2_000, this.#loop ?? Promise.resolve());
   }
 
   async #run(): Promise<void> {

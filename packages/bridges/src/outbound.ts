@@ -57,7 +57,8 @@ export class OutboundBridges {
     await Promise.all(
       publishers.map(async (opening) => {
         try {
-          await (await opening).close();
+          // A client whose engine is down may wait for it to close politely: never hold up shutdown.
+          await boundedBy(CLOSE_TIMEOUT_MS, (async () => (await opening).close())());
         } catch {
           // It never opened, or is already gone.
         }
@@ -93,4 +94,22 @@ export class OutboundBridges {
     this.#metrics.outbound(target.subscriptionId, target.sink.engine, outcome.kind);
     return outcome;
   }
+}
+
+/** How long closing one engine connection may take on shutdown. */
+const CLOSE_TIMEOUT_MS = 2_000;
+
+/** Resolves when `work` settles or after `ms`, whichever is first. */
+export async function boundedBy(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

@@ -104,7 +104,9 @@ async function openRedis(url: EngineUrl, mode: ContentMode): Promise<EnginePubli
       }
     },
     close: async () => {
-      await transport.close().catch(() => transport.redis.disconnect());
+      // QUIT waits for a Redis that is down: cut the connection instead.
+      if (transport.redis.status !== "ready") transport.redis.disconnect();
+      else await transport.close().catch(() => transport.redis.disconnect());
     },
   };
 }

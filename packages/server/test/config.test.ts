@@ -109,6 +109,7 @@ describe("resolveConfig", () => {
         HERALD_RETENTION_HARD_DELETE: "false",
         HERALD_RETENTION_RULES:
           '[{"streamPrefix":"audit-","maxAge":"90d"},{"type":"com.acme.tick","maxCount":10,"dropUnacked":true}]',
+        HERALD_INBOUND: '[{"url":"redis://127.0.0.1:6379/orders","ackTimeout":"5s"}]',
       },
     });
     assert.deepEqual(config, {
@@ -141,6 +142,16 @@ describe("resolveConfig", () => {
         requestTimeoutMs: 1500,
       },
       sinks: { allowList: ["a.example.com", "*.b.example.com"], allowPrivateNetworks: false },
+      inbound: [
+        {
+          url: "redis://127.0.0.1:6379/orders",
+          name: "redis://127.0.0.1:6379/orders",
+          group: "herald",
+          maxInFlight: 16,
+          maxDeliveries: 5,
+          ackTimeoutMs: 5_000,
+        },
+      ],
       cors: { allowOrigins: ["https://app.example.com", "http://localhost:5173"] },
       apiKeys: [
         { key: "publisher-key-1", scopes: ["publish"], typePrefixes: ["com.acme.", "org.x."] },

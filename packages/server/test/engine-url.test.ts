@@ -56,11 +56,11 @@ describe("parseEngineUrl", () => {
 describe("engine sinks in the subscription API", () => {
   test("an invalid engine sink is 400 bridge-sink-invalid naming the part; without bridges a valid one too", async () => {
     await withServer({}, async (server) => {
-      const post = async (sink: string) => {
+      const post = async (sink: string, extra: Record<string, unknown> = {}) => {
         const response = await fetch(`${server.url}/subscriptions`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ id: "b", sink }),
+          body: JSON.stringify({ id: "b", sink, ...extra }),
         });
         return { status: response.status, body: (await response.json()) as Record<string, unknown> };
       };
@@ -76,6 +76,15 @@ describe("engine sinks in the subscription API", () => {
       assert.equal(valid.status, 400);
       assert.equal(valid.body.code, "bridge-sink-invalid");
       assert.match(JSON.stringify(valid.body.errors), /without engine bridges/);
+      // The Subscriptions API's protocol may name the engine; another one is refused.
+      const named = await post("nats://127.0.0.1:4222/orders", { protocol: "NATS" });
+      assert.equal(named.body.code, "bridge-sink-invalid");
+      const mismatch = await post("nats://127.0.0.1:4222/orders", { protocol: "AMQP" });
+      assert.equal(mismatch.body.code, "subscription-invalid");
+      assert.deepEqual(
+        (mismatch.body.errors as Array<{ field: string }>).map((e) => e.field),
+        ["/protocol"],
+      );
       const credential = await post("https://user:pw@example.com/hook");
       assert.equal(credential.body.code, "subscription-invalid", "webhook URLs still refuse credentials");
     });

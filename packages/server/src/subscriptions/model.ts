@@ -114,8 +114,11 @@ export function parseSubscription(body: unknown, id: string | undefined): Parsed
   if (body.protocol !== undefined) {
     if (typeof body.protocol !== "string" || !PROTOCOLS.has(body.protocol)) {
       issues.push({ field: "/protocol", reason: `must be one of ${[...PROTOCOLS].join(", ")}` });
-    } else if (body.protocol !== "HTTP") {
-      issues.push({ field: "/protocol", reason: "only HTTP delivery is supported by this server" });
+    } else if (body.protocol !== "HTTP" && !engineProtocol(body.sink, body.protocol)) {
+      issues.push({
+        field: "/protocol",
+        reason: "must be HTTP, or the protocol of the engine sink (NATS, AMQP, MQTT3/MQTT5)",
+      });
     }
   }
   if (body.sink !== undefined) validateSink(body.sink, issues);
@@ -271,6 +274,16 @@ export function restoreSecrets(body: unknown, previous: SubscriptionResource): u
     next.sinkcredential = cred;
   }
   return next;
+}
+
+/** Whether `protocol` names the engine of an engine sink (`nats:` NATS, `amqp[s]:` AMQP, `mqtt[s]:` MQTT3/MQTT5). */
+function engineProtocol(sink: unknown, protocol: string): boolean {
+  if (typeof sink !== "string" || !isEngineUrl(sink)) return false;
+  const scheme = sink.slice(0, sink.indexOf(":")).toLowerCase();
+  if (scheme === "nats") return protocol === "NATS";
+  if (scheme.startsWith("amqp")) return protocol === "AMQP";
+  if (scheme.startsWith("mqtt")) return protocol === "MQTT3" || protocol === "MQTT5";
+  return false;
 }
 
 function validateSink(sink: unknown, issues: ValidationIssue[]): void {
