@@ -57,6 +57,10 @@ export class InboundSource {
   }
 
   /** Resolves once the group consumes (for tests and start-up logs); never rejects. */
+  get engine(): string {
+    return this.#url.engine;
+  }
+
   get connected(): Promise<void> {
     return this.#connected;
   }
@@ -118,6 +122,7 @@ export class InboundSource {
   readonly #handle: MessageHandler = async (message: TransportMessage) => {
     const engine = this.#url.engine;
     this.#metrics.inFlight(this.name, engine, 1);
+    this.#unacked++;
     try {
       const [result] = await this.#host.ingest(
         [message.event],
@@ -142,6 +147,7 @@ export class InboundSource {
         : Math.min(FAILED_CAP_MS, FAILED_BASE_MS * 2 ** (message.deliveryCount - 1));
       await message.nack({ delayMs, error: error instanceof Error ? error : new Error(String(error)) });
     } finally {
+      this.#unacked--;
       this.#metrics.inFlight(this.name, engine, -1);
     }
   };
@@ -199,6 +205,57 @@ export class InboundSource {
       }
     }
   }
+
+  /**
+   * Messages the engine holds for the group and Herald has not acknowledged (NATS: pending + unacked;
+   * Redis: the group's `lag` + its pending list; RabbitMQ: ready + unacked in the group's queue), or
+   * undefined while not connected.
+   */
+  async lag(): Promise<number | undefined> {
+    const transport = this.#transport;
+    if (transport === undefined || this.#subscription === undefined) return undefined;
+    const group = this.#config.group;
+    switch (this.#url.engine) {
+      case "nats": {
+        const { jetstreamManager } = await import("@nats-io/jetstream");
+        const nats = transport as import("@herald/transport-nats").NatsTransport;
+        const jsm = await jetstreamManager(nats.connection);
+        const info = await jsm.consumers.info(
+          nats.streamOf(this.#url.target),
+          group.replace(/[^A-Za-z0-9_-]/g, "_"),
+        );
+        return info.num_pending + info.num_ack_pending;
+      }
+      case "redis": {
+        const redis = (transport as import("@herald/transport-redis").RedisTransport).redis;
+        const groups = (await redis.call("XINFO", "GROUPS", this.#url.target)) as unknown[][];
+        for (const row of groups) {
+          const fields = new Map<string, unknown>();
+          for (let i = 0; i + 1 < row.length; i += 2) fields.set(String(row[i]), row[i + 1]);
+          if (fields.get("name") !== group) continue;
+          const lag = Number(fields.get("lag") ?? 0);
+          return (Number.isFinite(lag) ? lag : 0) + Number(fields.get("pending") ?? 0);
+        }
+        return 0;
+      }
+      default: {
+        const amqp = transport as import("@herald/transport-amqp").AmqpTransport;
+        const { queue } = amqp.names(this.#url.target, group);
+        // A channel per look: checkQueue closes its channel when the queue is gone.
+        const channel = await amqp.connection.createChannel();
+        channel.on("error", () => undefined);
+        try {
+          const { messageCount } = await channel.checkQueue(queue);
+          return messageCount + this.#unacked;
+        } finally {
+          await channel.close().catch(() => undefined);
+        }
+      }
+    }
+  }
+
+  /** Messages being handled now (RabbitMQ's messageCount counts only the ready ones). */
+  #unacked = 0;
 
   #ended: Promise<void> = new Promise(() => undefined);
   #owned: (() => Promise<void>) | undefined;

@@ -24,6 +24,7 @@ export function engineBridges(): (host: BridgeHost) => EngineBridges {
     const outbound = new OutboundBridges({ metrics, logger: host.logger });
     // Built now: a source the bridges cannot read (an unsupported engine) fails the server's start.
     const sources = host.inbound.map((config) => new InboundSource(config, host, metrics));
+    metrics.lagOf(sources);
     const bridges: EngineBridges = {
       inboundReady: Promise.all(sources.map((s) => s.connected)).then(() => undefined),
       publish: (target, event, cancel) => outbound.publish(target, event, cancel),

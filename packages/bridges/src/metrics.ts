@@ -1,7 +1,18 @@
 // Per-bridge Prometheus metrics. Outbound (a subscription whose sink is an engine): attempts by
 // outcome; its lag and in-flight are the subscription's own (herald_subscription_lag). Inbound (a
-// source of the config file): messages by outcome, and the messages being appended now.
+// source of the config file): messages by outcome, the messages being appended now, and the lag the
+// engine reports for the group (read on scrape).
 import { Counter, Gauge, type Registry } from "prom-client";
+
+/** What the lag gauge reads on scrape: each inbound source's name, engine and lag (undefined: unknown now). */
+export interface InboundLagSource {
+  readonly name: string;
+  readonly engine: string;
+  lag(): Promise<number | undefined>;
+}
+
+/** A scrape does not wait longer than this for an engine's answer. */
+const LAG_TIMEOUT_MS = 1_000;
 
 export type InboundOutcome = "ingested" | "duplicate" | "refused" | "failed" | "invalid";
 
@@ -9,6 +20,8 @@ export class BridgeMetrics {
   readonly #outbound: Counter<"subscription" | "engine" | "outcome">;
   readonly #inbound: Counter<"bridge" | "engine" | "outcome">;
   readonly #inFlight: Gauge<"bridge" | "engine">;
+
+  #lagSources: readonly InboundLagSource[] = [];
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -30,6 +43,27 @@ export class BridgeMetrics {
       labelNames: ["bridge", "engine"],
       registers,
     });
+    const sources = () => this.#lagSources;
+    new Gauge({
+      name: "herald_bridge_inbound_lag",
+      help: "Messages the engine holds for an inbound bridge's group that Herald has not acknowledged yet",
+      labelNames: ["bridge", "engine"],
+      registers,
+      async collect() {
+        this.reset();
+        await Promise.all(
+          sources().map(async (source) => {
+            const lag = await withTimeout(source.lag(), LAG_TIMEOUT_MS).catch(() => undefined);
+            if (lag !== undefined) this.set({ bridge: source.name, engine: source.engine }, lag);
+          }),
+        );
+      },
+    });
+  }
+
+  /** The inbound sources whose lag the gauge reads. */
+  lagOf(sources: readonly InboundLagSource[]): void {
+    this.#lagSources = sources;
   }
 
   outbound(subscription: string, engine: string, outcome: "ack" | "retry" | "reject"): void {
@@ -43,4 +77,14 @@ export class BridgeMetrics {
   inFlight(bridge: string, engine: string, delta: number): void {
     this.#inFlight.inc({ bridge, engine }, delta);
   }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work,
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -11,7 +11,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect as natsConnect, headers as natsHeaders } from "@nats-io/transport-node";
 import amqp from "amqplib";
 import { Redis } from "ioredis";
-import { allEvents, eventually, metric } from "./support/harness.js";
+import { allEvents, eventually, metric, series } from "./support/harness.js";
 import { AMQP, NATS, needsAmqp, needsNats, needsRedis, REDIS, unique } from "./support/services.js";
 
 const COUNT = 20;
@@ -121,6 +121,12 @@ describe("nats:// inbound", needsNats, () => {
         }),
         1,
       );
+      // Everything taken and acknowledged: the engine reports no lag for the group.
+      await eventually(
+        async () =>
+          (await series(server, "herald_bridge_inbound_lag", { bridge: "open" })) === 0 ? true : undefined,
+        "lag 0 once everything is acknowledged",
+      );
       // Refused three times, then in the transport's dead-letter stream with the refusal.
       const letter = await eventually(async () => {
         const stream = `HERALD_${strictSubject.replace(/[^A-Za-z0-9_-]/g, "_")}_DEADLETTER`;
@@ -211,6 +217,12 @@ describe("amqp:// inbound", needsAmqp, () => {
         }),
         1,
       );
+      // Everything taken and acknowledged: the engine reports no lag for the group.
+      await eventually(
+        async () =>
+          (await series(server, "herald_bridge_inbound_lag", { bridge: "open" })) === 0 ? true : undefined,
+        "lag 0 once everything is acknowledged",
+      );
       const letter = await eventually(async () => {
         const message = await channel.get(`herald.${strictTopic}.deadletter`, { noAck: true });
         if (message === false) return undefined;
@@ -281,6 +293,12 @@ describe("redis:// inbound", needsRedis, () => {
           outcome: "duplicate",
         }),
         1,
+      );
+      // Everything taken and acknowledged: the engine reports no lag for the group.
+      await eventually(
+        async () =>
+          (await series(server, "herald_bridge_inbound_lag", { bridge: "open" })) === 0 ? true : undefined,
+        "lag 0 once everything is acknowledged",
       );
       const letter = await eventually(async () => {
         const entries = (await redis.callBuffer("XRANGE", `${strictKey}:deadletter`, "-", "+")) as Array<

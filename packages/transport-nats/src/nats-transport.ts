@@ -312,7 +312,8 @@ class NatsGroupMember implements TransportSubscription {
       this.#wiring.onError(
         new Error(`message ${m.seq} on ${m.subject} is not a CloudEvent: ${String(error)}`),
       );
-      m.term("not a CloudEvent");
+      // No reason: `+TERM <reason>` needs NATS ≥ 2.10.4; older servers ignore it and redeliver forever.
+      m.term();
       return;
     }
     this.#pool.deliver(event, m.info.deliveryCount, {

@@ -109,11 +109,20 @@ export async function metric(
   name: string,
   labels: Record<string, string>,
 ): Promise<number> {
+  return (await series(server, name, labels)) ?? 0;
+}
+
+/** The value of one metric series in /metrics, undefined when there is no such series. */
+export async function series(
+  server: HeraldServer,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number | undefined> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   for (const line of text.split("\n")) {
     if (!line.startsWith(`${name}{`)) continue;
     if (wanted.every((pair) => line.includes(pair))) return Number(line.slice(line.lastIndexOf(" ") + 1));
   }
-  return 0;
+  return undefined;
 }
