@@ -120,6 +120,54 @@ describe("nats:// sinks", needsNats, () => {
     }
   });
 
+  test("retried while no stream holds the subject, delivered in per-key order once one does", async () => {
+    const nc = await natsConnect({ servers: NATS });
+    const jsm = await jetstreamManager(nc);
+    const subject = unique("bridge.later.");
+    const stream = unique("BRIDGE_LATER_");
+    try {
+      const id = unique("nl");
+      await subscribe(id, `nats://${NATS}/${subject}`, { maxDeliveries: 1000, maxInFlight: 8 });
+      await publish(server, events(id, 12));
+      await eventually(
+        async () =>
+          (await metric(server, "herald_bridge_outbound_attempts_total", {
+            subscription: id,
+            outcome: "retry",
+          })) >= 6
+            ? true
+            : undefined,
+        "retries while there is no stream",
+      );
+      await jsm.streams.add({ name: stream, subjects: [subject] });
+      const got = await eventually(async () => {
+        const info = await jsm.streams.info(stream);
+        if (info.state.messages < 12) return undefined;
+        const out: CloudEvent[] = [];
+        for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+          const m = await jsm.streams.getMessage(stream, { seq });
+          const headers: Record<string, string> = {};
+          for (const key of m!.header?.keys() ?? []) headers[key] = m!.header!.get(key);
+          out.push(decodeNats({ headers, data: m!.data }));
+        }
+        return out;
+      }, "12 messages once the stream exists");
+      assert.equal(new Set(got.map((e) => e.id)).size, 12);
+      for (const subjectKey of ["key-0", "key-1", "key-2"]) {
+        const ns = got.filter((e) => e.subject === subjectKey).map((e) => (e.data as { n: number }).n);
+        assert.deepEqual(
+          ns,
+          [...ns].sort((a, b) => a - b),
+          `${subjectKey} in publish order after the retries`,
+        );
+      }
+      assert.equal((await deadLetters(server, id)).length, 0);
+    } finally {
+      await jsm.streams.delete(stream).catch(() => false);
+      await nc.close();
+    }
+  });
+
   test("a subject no stream holds is never acknowledged: retried, then dead-lettered", async () => {
     const id = unique("nx");
     await subscribe(id, `nats://${NATS}/${unique("bridge.nostream.")}`);
