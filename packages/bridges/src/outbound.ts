@@ -29,15 +29,29 @@ export class OutboundBridges {
     const url = target.sink;
     if (this.#closed || cancel.aborted)
       return { kind: "retry", error: "bridge closed: the server is stopping" };
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const publisher = await this.#publisher(url, target.contentMode);
       const aborted = new Promise<never>((_, reject) =>
         cancel.onAbort(() => reject(new Error("publish aborted: the subscription stopped"))),
       );
-      await Promise.race([publisher.publish(url, event, target.timeoutMs), aborted]);
+      // timeoutMs bounds the whole attempt, connecting included (a connection still opening when it
+      // ends is pooled for the next attempt).
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`not connected and acknowledged within ${target.timeoutMs} ms`)),
+          target.timeoutMs,
+        );
+      });
+      const attempt = (async () => {
+        const publisher = await this.#publisher(url, target.contentMode);
+        await publisher.publish(url, event, target.timeoutMs);
+      })();
+      await Promise.race([attempt, aborted, timeout]);
+      clearTimeout(timer);
       cancel.clear();
       return this.#outcome(target, { kind: "ack" });
     } catch (error) {
+      clearTimeout(timer);
       cancel.clear();
       const message = `${url.engine} ${url.display}: ${(error as Error).message}`;
       return this.#outcome(
