@@ -64,6 +64,33 @@ async function deadLetterOf(id: string): Promise<{ reason: string; attempts: num
   return eventually(async () => (await deadLetters(server, id))[0], `a dead letter of ${id}`);
 }
 
+test("engine sinks are checked at create: the bad part named, the sink policy's host rules applied", async () => {
+  const invalid = await call(server, "POST", "/subscriptions", {
+    id: unique("v"),
+    sink: "redis://127.0.0.1:6379/a/b",
+  });
+  assert.equal(invalid.status, 400);
+  assert.equal(invalid.body.code, "bridge-sink-invalid");
+  assert.deepEqual(
+    (invalid.body.errors as Array<{ field: string }>).map((e) => e.field),
+    ["/sink#path"],
+  );
+  const query = await call(server, "POST", "/subscriptions", {
+    id: unique("v"),
+    sink: "amqp://127.0.0.1/x?routing_key=a",
+  });
+  assert.deepEqual(
+    [query.body.code, (query.body.errors as Array<{ field: string }>)[0]!.field],
+    ["bridge-sink-invalid", "/sink#query"],
+  );
+  const metadata = await call(server, "POST", "/subscriptions", {
+    id: unique("v"),
+    sink: "nats://169.254.169.254:4222/latest",
+  });
+  assert.equal(metadata.status, 400);
+  assert.equal(metadata.body.code, "sink-refused");
+});
+
 describe("nats:// sinks", needsNats, () => {
   test("delivered to the JetStream stream holding the subject, binary and structured", async () => {
     const nc = await natsConnect({ servers: NATS });
