@@ -5,12 +5,13 @@
 // is nacked with the refusal as its error until maxDeliveries, then the transport moves it to the
 // engine's dead letters; a storage failure is nacked with a backoff. A message that is not a CloudEvent
 // is dropped by the transport (NATS: terminated; Redis: acked, it stays in the stream; AMQP: rejected
-// without requeue), logged and counted. An engine that is down at start, or a connection that ends
+// without requeue; MQTT: a negative PUBACK), logged and counted. MQTT reads through mqtt-inbound.ts. An engine that is down at start, or a connection that ends
 // (amqplib does not reconnect), is retried in the background.
 import type { BridgeHost, EngineUrl, InboundSourceConfig, Logger } from "@herald/server";
 import { parseEngineUrl } from "@herald/server";
-import type { MessageHandler, Transport, TransportMessage, TransportSubscription } from "@herald/sdk";
+import type { MessageHandler, TransportMessage, TransportSubscription } from "@herald/sdk";
 import type { BridgeMetrics } from "./metrics.js";
+import { type InboundEngine, openMqttInbound } from "./mqtt-inbound.js";
 import { boundedBy } from "./outbound.js";
 
 /** Backoff of a message that could not be stored (storage trouble): 200 ms doubling to 5 s. */
@@ -22,7 +23,7 @@ const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
 
 /** Engines an inbound source can read from. */
-export const INBOUND_ENGINES = ["nats", "amqp", "redis"] as const;
+export const INBOUND_ENGINES = ["nats", "amqp", "redis", "mqtt"] as const;
 
 export class InboundSource {
   readonly name: string;
@@ -31,7 +32,7 @@ export class InboundSource {
   readonly #host: BridgeHost;
   readonly #metrics: BridgeMetrics;
   readonly #logger: Logger;
-  #transport: Transport | undefined;
+  #transport: InboundEngine | undefined;
   #subscription: TransportSubscription | undefined;
   #stopping = false;
   #loop: Promise<void> | undefined;
@@ -152,7 +153,7 @@ export class InboundSource {
     }
   };
 
-  async #open(): Promise<Transport> {
+  async #open(): Promise<InboundEngine> {
     const url = this.#url;
     const onError = (error: Error) => {
       if (/not a CloudEvent/.test(error.message)) {
@@ -196,6 +197,19 @@ export class InboundSource {
         this.#owned = undefined;
         return transport;
       }
+      case "mqtt": {
+        // One persistent session per source and group: the client id names both.
+        // The URL's hash too: another topic is another session, not the old one's queue.
+        const { createHash } = await import("node:crypto");
+        const where = createHash("sha256").update(this.#config.url).digest("hex").slice(0, 12);
+        const clientId = `herald-${this.#config.group}-${this.name}`
+          .replace(/[^A-Za-z0-9_-]/g, "_")
+          .slice(0, 100)
+          .concat(`-${where}`);
+        this.#ended = new Promise(() => undefined);
+        this.#owned = undefined;
+        return openMqttInbound(url, clientId, onError);
+      }
       default: {
         const { connectAmqpTransport } = await import("@herald/transport-amqp");
         const transport = await connectAmqpTransport({ url: url.connection, onError });
@@ -216,6 +230,9 @@ export class InboundSource {
     if (transport === undefined || this.#subscription === undefined) return undefined;
     const group = this.#config.group;
     switch (this.#url.engine) {
+      case "mqtt":
+        // MQTT does not tell how much a session has queued.
+        return undefined;
       case "nats": {
         const { jetstreamManager } = await import("@nats-io/jetstream");
         const nats = transport as import("@herald/transport-nats").NatsTransport;

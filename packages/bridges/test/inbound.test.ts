@@ -5,14 +5,25 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type EngineBridges, engineBridges } from "@herald/bridges";
-import { CloudEvent, decodeAmqp, decodeNats, encodeAmqp, encodeNats } from "@herald/cloudevents";
+import { CloudEvent, decodeAmqp, decodeNats, encodeAmqp, encodeMqtt5, encodeNats } from "@herald/cloudevents";
 import { type HeraldServer, type StartServerOptions, startServer } from "@herald/server";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect as natsConnect, headers as natsHeaders } from "@nats-io/transport-node";
 import amqp from "amqplib";
 import { Redis } from "ioredis";
+import mqtt from "mqtt";
 import { allEvents, eventually, metric, series } from "./support/harness.js";
-import { AMQP, NATS, needsAmqp, needsNats, needsRedis, REDIS, unique } from "./support/services.js";
+import {
+  AMQP,
+  MQTT,
+  NATS,
+  needsAmqp,
+  needsMqtt,
+  needsNats,
+  needsRedis,
+  REDIS,
+  unique,
+} from "./support/services.js";
 
 const COUNT = 20;
 
@@ -321,6 +332,71 @@ describe("redis:// inbound", needsRedis, () => {
       await close();
       await redis.del(key, strictKey, `${strictKey}:deadletter`);
       redis.disconnect();
+    }
+  });
+});
+
+describe("mqtt:// inbound", needsMqtt, () => {
+  test("a plain MQTT 5 publisher's events are ingested once; invalid and refused ones are handled", async () => {
+    const topic = unique("bridge/in/");
+    const strictTopic = unique("bridge/in/strict/");
+    const { server, close } = await serve(`${MQTT}/${topic}`, `${MQTT}/${strictTopic}`);
+    const client = await mqtt.connectAsync(MQTT, { protocolVersion: 5 });
+    const send = async (t: string, event: CloudEvent, mode: "binary" | "structured" = "binary") => {
+      const message = encodeMqtt5(event, mode);
+      await client.publishAsync(
+        t,
+        typeof message.payload === "string" ? message.payload : Buffer.from(message.payload),
+        { qos: 1, properties: { ...(message.properties ?? {}) } },
+      );
+    };
+    try {
+      const sent = events("m");
+      for (const [i, event] of sent.entries())
+        await send(topic, event, i % 2 === 0 ? "binary" : "structured");
+      await send(topic, sent[9]!);
+      await client.publishAsync(topic, "no CloudEvent", { qos: 1 });
+      await send(strictTopic, new CloudEvent({ id: "bad-type", source: "/plain/client", type: "com.bad.x" }));
+      await assertOnce(
+        server,
+        sent.map((e) => e.id),
+      );
+      await eventually(
+        async () =>
+          (await metric(server, "herald_bridge_inbound_messages_total", {
+            bridge: "open",
+            outcome: "invalid",
+          })) === 1
+            ? true
+            : undefined,
+        "the invalid message counted",
+      );
+      assert.equal(
+        await metric(server, "herald_bridge_inbound_messages_total", {
+          bridge: "open",
+          outcome: "duplicate",
+        }),
+        1,
+      );
+      // MQTT has no dead letters: refused on each of its 3 deliveries (redelivered by the broker after a
+      // reconnect), then dropped with a negative PUBACK.
+      await eventually(
+        async () =>
+          (await metric(server, "herald_bridge_inbound_messages_total", {
+            bridge: "strict",
+            outcome: "refused",
+          })) === 3
+            ? true
+            : undefined,
+        "the refused event delivered 3 times",
+      );
+      assert.equal(
+        (await allEvents(server)).some((e) => e.event.id === "bad-type"),
+        false,
+      );
+    } finally {
+      await close();
+      await client.endAsync();
     }
   });
 });
