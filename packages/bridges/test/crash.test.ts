@@ -10,12 +10,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { CloudEvent, encodeAmqp, encodeNats } from "@herald/cloudevents";
+import { CloudEvent, encodeAmqp, encodeMqtt5, encodeNats } from "@herald/cloudevents";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect as natsConnect, headers as natsHeaders } from "@nats-io/transport-node";
 import amqp from "amqplib";
 import { Redis } from "ioredis";
-import { AMQP, NATS, needsAmqp, needsNats, needsRedis, REDIS, unique } from "./support/services.js";
+import mqtt from "mqtt";
+import {
+  AMQP,
+  MQTT,
+  NATS,
+  needsAmqp,
+  needsMqtt,
+  needsNats,
+  needsRedis,
+  REDIS,
+  unique,
+} from "./support/services.js";
 
 const TOTAL = 600;
 const fixture = fileURLToPath(new URL("./support/crash-server.js", import.meta.url));
@@ -261,6 +272,25 @@ describe("SIGKILL of herald serve while inbound messages flow", () => {
         await channel.deleteQueue(q).catch(() => undefined);
       await channel.deleteExchange(`herald.${topic}`).catch(() => undefined);
       await connection.close().catch(() => undefined);
+    }
+  });
+
+  test("mqtt://", needsMqtt, async () => {
+    const topic = unique("bridge/crash/");
+    const client = await mqtt.connectAsync(MQTT, { protocolVersion: 5 });
+    try {
+      // QoS 1: publishAsync resolves on the broker's PUBACK; the server's persistent session queues
+      // what comes while it is down.
+      await round(`${MQTT}/${topic}`, async (e) => {
+        const message = encodeMqtt5(e, "binary");
+        await client.publishAsync(
+          topic,
+          typeof message.payload === "string" ? message.payload : Buffer.from(message.payload),
+          { qos: 1, properties: { ...(message.properties ?? {}) } },
+        );
+      });
+    } finally {
+      await client.endAsync();
     }
   });
 });

@@ -698,7 +698,7 @@ export const SETTINGS = [
     env: "HERALD_INBOUND",
     type: inboundSources(),
     default: [],
-    doc: "inbound bridges: engines (NATS JetStream, RabbitMQ, Redis Streams) whose CloudEvents are ingested into the log, at least once, deduped by `source`+`id` (needs the bridges: `herald serve` has them)",
+    doc: "inbound bridges: engines (NATS JetStream, RabbitMQ, Redis Streams, MQTT 5) whose CloudEvents are ingested into the log, at least once, deduped by `source`+`id` (needs the bridges: `herald serve` has them)",
   }),
   setting({
     key: "cors.allowOrigins",
