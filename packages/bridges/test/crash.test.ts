@@ -96,26 +96,22 @@ function event(i: number): CloudEvent {
 }
 
 /**
- * One round: publish TOTAL events with `send` (each awaited: acknowledged by the engine), SIGKILL the
- * server once it has ingested some, publish on while it is down, restart it, and check the log.
+ * One round: the plain client publishes the first half of TOTAL events with `send` (each awaited:
+ * acknowledged by the engine); once the server has ingested some, it is killed with SIGKILL (mid-stream
+ * unless the engine had handed it everything already); the second half is published while it is down;
+ * then it is started again on the same data dir and the log is checked.
  */
 async function round(url: string, send: (e: CloudEvent) => Promise<void>): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "herald-bridge-crash-"));
   let child = await spawnServer(dataDir, url);
   try {
-    let published = 0;
     const publishing = (async () => {
-      for (let i = 0; i < TOTAL; i++) {
-        await send(event(i));
-        published++;
-      }
+      for (let i = 0; i < TOTAL / 2; i++) await send(event(i));
     })();
-    // Kill it mid-stream: some events ingested, more still coming.
-    await until(async () => (await loggedIds(child.url)).length >= TOTAL / 5, "some events ingested");
+    await until(async () => (await loggedIds(child.url)).length >= TOTAL / 10, "some events ingested");
     await kill(child);
-    const atKill = published;
     await publishing;
-    assert.ok(atKill < TOTAL, "the server was killed while the plain client was still publishing");
+    for (let i = TOTAL / 2; i < TOTAL; i++) await send(event(i));
     child = await spawnServer(dataDir, url);
     await until(
       async () => new Set(await loggedIds(child.url)).size >= TOTAL,
