@@ -57,11 +57,11 @@ export class InboundSource {
     });
   }
 
-  /** Resolves once the group consumes (for tests and start-up logs); never rejects. */
   get engine(): string {
     return this.#url.engine;
   }
 
+  /** Resolves once the group consumes (for tests and start-up logs); never rejects. */
   get connected(): Promise<void> {
     return this.#connected;
   }

@@ -329,7 +329,7 @@ function retentionRules(): SettingType<RetentionRuleConfig[]> {
 
 /** One inbound bridge of `inbound`: an engine Herald ingests from (see docs/transports.md, Bridges). */
 export interface InboundSourceConfig {
-  /** `nats://host:port/subject`, `amqp://user:pass@host:port/topic`, `redis://host:port/stream`. */
+  /** `nats://host:port/subject`, `amqp://user:pass@host:port/topic`, `redis://host:port/stream`, `mqtt://host:port/topic`. */
   url: string;
   /** Its name in logs and metrics (default: the URL, password masked). */
   name: string;
