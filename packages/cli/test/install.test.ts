@@ -146,6 +146,7 @@ describe("install from the packed tarballs", { timeout: 12 * MINUTE }, () => {
   test("one tarball per package", () => {
     assert.deepEqual(tarballs.map((path) => path.slice(path.lastIndexOf("/") + 1)).sort(), [
       `herald-${version}.tgz`,
+      `herald-bridges-${version}.tgz`,
       `herald-cloudevents-${version}.tgz`,
       `herald-console-${version}.tgz`,
       `herald-eventsourcing-${version}.tgz`,

@@ -88,6 +88,11 @@ export const PROBLEMS = Object.freeze({
     "Sink Refused",
     "The sink URL is refused by the server's sink policy (e.g. link-local, metadata or private hosts).",
   ),
+  "bridge-sink-invalid": row(
+    400,
+    "Invalid Engine Sink",
+    "A subscription's sink is an engine URL (nats, amqp, amqps, redis, rediss, mqtt, mqtts) that is not valid; `errors` names the bad part (`/sink#host`, `/sink#path`, `/sink#query`…).",
+  ),
   "redrive-invalid": row(
     400,
     "Invalid Redrive Request",

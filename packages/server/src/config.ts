@@ -20,6 +20,7 @@ export {
   DEFAULT_CONFIG,
   type Durability,
   ENV_VARS,
+  type InboundSourceConfig,
   LOG_LEVELS,
   type LimitsConfig,
   type LogFormatSetting,

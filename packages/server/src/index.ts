@@ -2,6 +2,7 @@
 export {
   type ApiKeyConfig,
   type ClusterConfig,
+  type InboundSourceConfig,
   ConfigError,
   type DatabaseConfig,
   CONFIG_FILE_ENV,
@@ -38,6 +39,26 @@ export {
   withSettingsTable,
 } from "./settings-docs.js";
 export { OPEN_PRINCIPAL, type Principal } from "./http/auth.js";
+export {
+  ENGINE_SCHEMES,
+  type Engine,
+  type EngineUrl,
+  EngineUrlError,
+  type EngineUrlUse,
+  engineSchemes,
+  isEngineUrl,
+  parseEngineUrl,
+  redactEngineUrl,
+} from "./bridges/engine-url.js";
+export type {
+  BridgeCancel,
+  BridgeFactory,
+  BridgeHost,
+  Bridges,
+  EngineSinkOutcome,
+  EngineSinkTarget,
+  IngestedEvent,
+} from "./bridges/hook.js";
 export { answerError, problemOf } from "./http/errors.js";
 export {
   HttpProblem,

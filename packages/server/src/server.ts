@@ -12,12 +12,13 @@ import { openPostgresLog } from "@herald/log-postgres";
 import { HERALD_VERSION_HEADER } from "@herald/protocol";
 import { assetsDir as consoleAssetsDir } from "@herald/console";
 import { Registry } from "prom-client";
-import { resolveConfig, type ServerConfig, type ServerConfigInput } from "./config.js";
-import { Authorizer } from "./http/auth.js";
+import type { BridgeFactory, Bridges } from "./bridges/hook.js";
+import { ConfigError, resolveConfig, type ServerConfig, type ServerConfigInput } from "./config.js";
+import { Authorizer, type Principal } from "./http/auth.js";
 import { registerConsoleRoutes } from "./http/console.js";
 import { CorsPolicy } from "./http/cors.js";
 import { registerHealthRoutes } from "./http/health.js";
-import { registerIngestRoutes } from "./http/ingest.js";
+import { appendIngested, countingRejections, registerIngestRoutes } from "./http/ingest.js";
 import { registerLineageRoutes } from "./http/lineage.js";
 import { HttpProblem, problemUpgradeResponse, sendProblem } from "./http/problem.js";
 import { registerReadRoutes } from "./http/reads.js";
@@ -50,6 +51,11 @@ export interface StartServerOptions extends ServerConfigInput {
    * prints its own human lines, so each lifecycle message appears once.
    */
   lifecycleLogs?: boolean;
+  /**
+   * The engine bridges (@herald/bridges' `engineBridges()`; `herald serve` passes it): subscription
+   * sinks that are engine URLs, and the `inbound` sources. Without it both are refused.
+   */
+  bridges?: BridgeFactory;
 }
 
 export interface HeraldServer {
@@ -78,10 +84,22 @@ export const DATABASE_FILE = "herald.db";
  * here (the CLI resolves flags, env and file first and passes the result).
  */
 export async function startServer(options: StartServerOptions = {}): Promise<HeraldServer> {
-  const { log: givenLog, memory, logger: givenLogger, lifecycleLogs = true, ...flags } = options;
+  const {
+    log: givenLog,
+    memory,
+    logger: givenLogger,
+    lifecycleLogs = true,
+    bridges: bridgeFactory,
+    ...flags
+  } = options;
   if (memory) flags.storage = "memory";
   const resolved = resolveConfig({ flags });
   const config: ServerConfig = { ...resolved, nodeId: resolved.nodeId || defaultNodeId() };
+  if (config.inbound.length > 0 && bridgeFactory === undefined) {
+    throw new ConfigError([
+      { setting: "inbound", reason: "inbound sources need the engine bridges (startServer({ bridges }))" },
+    ]);
+  }
   const logger = givenLogger ?? createLogger(config.logLevel, undefined, config.logFormat);
   const lifecycle = (message: string, fields: Record<string, unknown> = {}) => {
     if (lifecycleLogs) logger.info(fields, message);
@@ -168,6 +186,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
   });
   registerStreamRoutes(router, { ...deps, hardDelete: config.retention.hardDelete });
   registerScheduledRoutes(router, deps);
+  const bridges: Bridges | undefined = bridgeFactory?.({
+    logger,
+    registry,
+    inbound: config.inbound,
+    ingest: (events, rules) =>
+      countingRejections(deps, () => appendIngested(events, inboundPrincipal(rules.typePrefixes), deps, {})),
+  });
   const cluster =
     config.storage === "postgres"
       ? new ClusterCoordinator({
@@ -192,6 +217,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     stalledAfterMs: config.subscriptions.stalledAfter,
     staleCheckpoints: config.staleCheckpoints,
     ...(cluster !== undefined ? { cluster } : {}),
+    ...(bridges !== undefined ? { bridges } : {}),
   });
   registerSubscriptionRoutes(router, manager, config.limits);
   registerSchemaRoutes(router, schemas, config.limits);
@@ -273,6 +299,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
     // Persisted subscriptions resume before the first request can arrive.
     await manager.start();
     await cluster?.start();
+    // Inbound sources ingest once the subscriptions run (what they append is delivered at once).
+    await bridges?.start();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(config.port, config.host, () => {
@@ -281,8 +309,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       });
     });
   } catch (error) {
+    await bridges?.stopInbound(0);
     await manager.stop({ drainMs: 0 });
     await cluster?.stop();
+    await bridges?.close();
     if (ownsLog) await log.close();
     throw error;
   }
@@ -313,7 +343,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Her
       // Stops dispatching (ends SSE and WebSocket consumers, answers long polls), drains in-flight
       // pushes, persists checkpoints.
       // WebSocket ingest answers the frames it is appending, then closes its connections.
-      await Promise.all([manager.stop({ drainMs: config.shutdownDrainMs }), ingestRoutes.close()]);
+      // Inbound bridges stop taking messages, finish their appends and hand the rest back to the engine.
+      await Promise.all([
+        manager.stop({ drainMs: config.shutdownDrainMs }),
+        ingestRoutes.close(),
+        bridges?.stopInbound(config.shutdownDrainMs),
+      ]);
+      // The engine connections go once nothing delivers or ingests through them.
+      await bridges?.close();
       // After the last checkpoints are stored: the leases go back, the others take over at once.
       await cluster?.stop();
       // Streams still open (SSE) have nothing more to send: end them so their connections can close.
@@ -421,6 +458,13 @@ async function openLog(config: ServerConfig): Promise<EventLog> {
     dedupeWindow: config.dedupeWindow,
     retentionIntervalMs: 0,
   });
+}
+
+/** Who an inbound bridge publishes as: any type, or the types its `typePrefixes` allow. */
+function inboundPrincipal(typePrefixes: readonly string[] | undefined): Principal {
+  return typePrefixes === undefined
+    ? { scopes: new Set(["publish"]) }
+    : { scopes: new Set(["publish"]), typePrefixes: [...typePrefixes] };
 }
 
 function delay(ms: number): Promise<void> {

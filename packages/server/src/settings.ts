@@ -15,6 +15,7 @@
 // default, env var or flag name elsewhere.
 
 import { COMPATIBILITY_MODES } from "@herald/protocol";
+import { EngineUrlError, engineSchemes, parseEngineUrl, redactEngineUrl } from "./bridges/engine-url.js";
 
 export type Issues = Array<{ setting: string; reason: string }>;
 
@@ -328,6 +329,131 @@ function retentionRules(): SettingType<RetentionRuleConfig[]> {
   };
 }
 
+/** One inbound bridge of `inbound`: an engine Herald ingests from (see docs/transports.md, Bridges). */
+export interface InboundSourceConfig {
+  /** `nats://host:port/subject`, `amqp://user:pass@host:port/topic`, `redis://host:port/stream`, `mqtt://host:port/topic`. */
+  url: string;
+  /** Its name in logs and metrics (default: the URL, password masked). */
+  name: string;
+  /** The consumer group Herald reads as (default `herald`). */
+  group: string;
+  /** When set, only events whose `type` starts with one of these are ingested (as an API key's). */
+  typePrefixes?: string[];
+  /** Messages appended at once (default 16). */
+  maxInFlight: number;
+  /** Deliveries of a message Herald cannot store (refused or failing) before the engine's dead letters (default 5). */
+  maxDeliveries: number;
+  /** A message taken but not acknowledged this long goes back to the engine (default 30 s). */
+  ackTimeoutMs: number;
+}
+
+const INBOUND_KEYS = new Set([
+  "url",
+  "name",
+  "group",
+  "typePrefixes",
+  "maxInFlight",
+  "maxDeliveries",
+  "ackTimeout",
+  "ackTimeoutMs",
+]);
+
+function inboundSources(): SettingType<InboundSourceConfig[]> {
+  return {
+    describe:
+      "array of `{url, name?, group?, typePrefixes?, maxInFlight?, maxDeliveries?, ackTimeout?}` (`url` an engine URL; text: JSON)",
+    check: checkInboundSources,
+    fromText(text, at, issues) {
+      try {
+        return JSON.parse(text);
+      } catch (error) {
+        issues.push({ setting: at, reason: `is not valid JSON (${(error as Error).message})` });
+        return undefined;
+      }
+    },
+    show: (value) => (value.length === 0 ? "[]" : `${value.length} sources`),
+  };
+}
+
+function checkInboundSources(
+  value: unknown,
+  setting: string,
+  issues: Issues,
+): InboundSourceConfig[] | undefined {
+  if (!Array.isArray(value)) {
+    issues.push({ setting, reason: "must be an array of {url, group?, …}" });
+    return undefined;
+  }
+  const sources: InboundSourceConfig[] = [];
+  const names = new Set<string>();
+  let ok = true;
+  value.forEach((entry: unknown, i) => {
+    const at = `${setting}[${i}]`;
+    const bad = (field: string, reason: string) => {
+      issues.push({ setting: field === "" ? at : `${at}.${field}`, reason });
+      ok = false;
+    };
+    if (!isRecord(entry)) {
+      bad("", "must be an object {url, group?, …}");
+      return;
+    }
+    for (const name of Object.keys(entry))
+      if (!INBOUND_KEYS.has(name)) bad(name, "is not an inbound source field");
+    if (typeof entry.url !== "string") {
+      bad("url", `must be an engine URL (${engineSchemes()})`);
+      return;
+    }
+    try {
+      parseEngineUrl(entry.url, "inbound");
+    } catch (error) {
+      bad("url", error instanceof EngineUrlError ? `${error.part}: ${error.reason}` : String(error));
+      return;
+    }
+    const name = entry.name ?? redactEngineUrl(entry.url);
+    if (typeof name !== "string" || name === "") bad("name", "must be a non-empty string");
+    else if (names.has(name)) bad("name", `${name} names two inbound sources`);
+    else names.add(name);
+    const group = entry.group ?? "herald";
+    if (typeof group !== "string" || !/^[A-Za-z0-9_.-]{1,128}$/.test(group))
+      bad("group", "must match [A-Za-z0-9_.-]{1,128}");
+    const integer = (field: string, fallback: number, min: number): number => {
+      const v = entry[field] ?? fallback;
+      if (typeof v === "number" && Number.isSafeInteger(v) && v >= min) return v;
+      bad(field, `must be an integer >= ${min}`);
+      return fallback;
+    };
+    if (entry.ackTimeout !== undefined && entry.ackTimeoutMs !== undefined)
+      bad("ackTimeout", "give ackTimeout or ackTimeoutMs, not both");
+    const ackText = entry.ackTimeout ?? entry.ackTimeoutMs ?? 30_000;
+    const ackTimeoutMs = typeof ackText === "string" ? parseDuration(ackText) : ackText;
+    if (typeof ackTimeoutMs !== "number" || !Number.isSafeInteger(ackTimeoutMs) || ackTimeoutMs < 100)
+      bad(
+        entry.ackTimeout !== undefined ? "ackTimeout" : "ackTimeoutMs",
+        "must be a duration of at least 100 ms",
+      );
+    let typePrefixes: string[] | undefined;
+    if (entry.typePrefixes !== undefined) {
+      if (
+        Array.isArray(entry.typePrefixes) &&
+        entry.typePrefixes.length > 0 &&
+        entry.typePrefixes.every((p) => typeof p === "string" && p.length > 0)
+      )
+        typePrefixes = entry.typePrefixes as string[];
+      else bad("typePrefixes", "must be a non-empty array of non-empty strings");
+    }
+    sources.push({
+      url: entry.url,
+      name: name as string,
+      group: group as string,
+      ...(typePrefixes !== undefined ? { typePrefixes } : {}),
+      maxInFlight: integer("maxInFlight", 16, 1),
+      maxDeliveries: integer("maxDeliveries", 5, 1),
+      ackTimeoutMs: ackTimeoutMs as number,
+    });
+  });
+  return ok ? sources : undefined;
+}
+
 // ---- the settings -----------------------------------------------------------------------------------
 
 export const SETTINGS = [
@@ -576,6 +702,13 @@ export const SETTINGS = [
     type: oneOf(STALE_CHECKPOINT_ACTIONS),
     default: "refuse",
     doc: "a subscription whose stored checkpoint the log cannot hold (the database was restored from an older backup, or the checkpoint is another log's): `refuse` holds its delivery until `POST /subscriptions/{id}/reset`; `rewind` moves it back to the last position this copy holds (redelivering, never skipping). Either way: a log line, `/readyz` `staleCheckpoints`, the metric `herald_stale_checkpoints_total`. See docs/backup-restore.md",
+  }),
+  setting({
+    key: "inbound",
+    env: "HERALD_INBOUND",
+    type: inboundSources(),
+    default: [],
+    doc: "inbound bridges: engines (NATS JetStream, RabbitMQ, Redis Streams, MQTT 5) whose CloudEvents are ingested into the log, at least once, deduped by `source`+`id` (needs the bridges: `herald serve` has them)",
   }),
   setting({
     key: "cors.allowOrigins",

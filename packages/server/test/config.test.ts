@@ -115,6 +115,7 @@ describe("resolveConfig", () => {
           '[{"streamPrefix":"audit-","maxAge":"90d"},{"type":"com.acme.tick","maxCount":10,"dropUnacked":true}]',
         HERALD_ENFORCE_SCHEMAS: "true",
         HERALD_SCHEMA_COMPATIBILITY: "FULL_TRANSITIVE",
+        HERALD_INBOUND: '[{"url":"redis://127.0.0.1:6379/orders","ackTimeout":"5s"}]',
       },
     });
     assert.deepEqual(config, {
@@ -148,6 +149,16 @@ describe("resolveConfig", () => {
       },
       sinks: { allowList: ["a.example.com", "*.b.example.com"], allowPrivateNetworks: false },
       staleCheckpoints: "rewind",
+      inbound: [
+        {
+          url: "redis://127.0.0.1:6379/orders",
+          name: "redis://127.0.0.1:6379/orders",
+          group: "herald",
+          maxInFlight: 16,
+          maxDeliveries: 5,
+          ackTimeoutMs: 5_000,
+        },
+      ],
       cors: { allowOrigins: ["https://app.example.com", "http://localhost:5173"] },
       console: { enabled: false },
       apiKeys: [

@@ -148,6 +148,11 @@ const CASES: Partial<Record<ProblemCode, Case>> = {
       method: "POST",
       ...json({ id: "metadata", sink: "http://169.254.169.254/latest" }),
     }),
+  "bridge-sink-invalid": (s) =>
+    request(`${s.open.url}/subscriptions`, {
+      method: "POST",
+      ...json({ id: "bad-bridge", sink: "amqp://127.0.0.1:5672/" }),
+    }),
   "redrive-invalid": (s) =>
     request(`${s.open.url}/subscriptions/pull-sub/dead-letters/redrive`, {
       method: "POST",

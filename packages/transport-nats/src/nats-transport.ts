@@ -47,6 +47,14 @@ export interface NatsTransportOptions {
   readonly storage?: "file" | "memory";
   /** Failures that belong to no handler (ack lost, an undecodable message). Default: console.warn. */
   readonly onError?: (error: Error) => void;
+  /**
+   * Whether publish creates the topic's stream when missing (default true). With false, a publish to
+   * a subject no stream holds is not acknowledged (it rejects): what a bridge to a stream someone
+   * else owns needs.
+   */
+  readonly createStreams?: boolean;
+  /** How long publish waits for the stream's acknowledgement (default nats.js's, 5 s). */
+  readonly publishTimeoutMs?: number;
 }
 
 /** Opens a connection (unless given one) and returns the transport. */
@@ -78,6 +86,8 @@ export class NatsTransport implements Transport {
   readonly #storage: StorageType;
   readonly #onError: (error: Error) => void;
   readonly #owned: boolean;
+  readonly #createStreams: boolean;
+  readonly #publishTimeoutMs: number | undefined;
   readonly #streams = new Map<string, Promise<void>>();
   readonly #subscriptions = new Set<NatsGroupMember>();
 
@@ -92,6 +102,8 @@ export class NatsTransport implements Transport {
     this.#storage = options.storage === "memory" ? StorageType.Memory : StorageType.File;
     this.#onError = options.onError ?? ((error) => console.warn(`[herald] nats transport: ${error.message}`));
     this.#owned = owned;
+    this.#createStreams = options.createStreams ?? true;
+    this.#publishTimeoutMs = options.publishTimeoutMs;
   }
 
   /** The stream holding `topic` (created on first use). */
@@ -105,13 +117,13 @@ export class NatsTransport implements Transport {
   }
 
   async publish(topic: string, event: CloudEvent): Promise<void> {
-    await this.#ensureStream(topic);
+    if (this.#createStreams) await this.#ensureStream(topic);
     await this.#publish(topic, event);
   }
 
   async publishBatch(topic: string, events: readonly CloudEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.#ensureStream(topic);
+    if (this.#createStreams) await this.#ensureStream(topic);
     // Sent in order on one connection (so stored in order); the acknowledgements are awaited together.
     await Promise.all(events.map((e) => this.#publish(topic, e)));
   }
@@ -176,7 +188,11 @@ export class NatsTransport implements Transport {
     const h = headers();
     for (const [name, value] of Object.entries(message.headers ?? {})) h.set(name, value);
     // Nats-Msg-Id: a publish retried within the stream's duplicate window is stored once.
-    await this.#js.publish(subject, message.data, { headers: h, msgID: `${event.source} ${event.id}` });
+    await this.#js.publish(subject, message.data, {
+      headers: h,
+      msgID: `${event.source} ${event.id}`,
+      ...(this.#publishTimeoutMs === undefined ? {} : { timeout: this.#publishTimeoutMs }),
+    });
   }
 
   async #publishDeadLetter(topic: string, event: CloudEvent): Promise<void> {
@@ -296,7 +312,8 @@ class NatsGroupMember implements TransportSubscription {
       this.#wiring.onError(
         new Error(`message ${m.seq} on ${m.subject} is not a CloudEvent: ${String(error)}`),
       );
-      m.term("not a CloudEvent");
+      // No reason: `+TERM <reason>` needs NATS ≥ 2.10.4; older servers ignore it and redeliver forever.
+      m.term();
       return;
     }
     this.#pool.deliver(event, m.info.deliveryCount, {

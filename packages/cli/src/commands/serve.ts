@@ -17,6 +17,7 @@ import {
   type Setting,
   startServer,
 } from "@herald/server";
+import { engineBridges } from "@herald/bridges";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { resolve } from "node:path";
 import { CliError, ExitCode } from "../errors.js";
@@ -112,7 +113,9 @@ export interface ServeStartOptions {
 /** Starts a server from a resolved config; tests inject one to simulate start failures. */
 export type StartServer = (config: ServerConfig, options: ServeStartOptions) => Promise<HeraldServer>;
 
-const startWith: StartServer = (config, options) => startServer({ ...config, ...options });
+// With the engine bridges: sinks that are engine URLs, and the `inbound` sources (their clients load on first use).
+const startWith: StartServer = (config, options) =>
+  startServer({ ...config, ...options, bridges: engineBridges() });
 
 /**
  * Lifecycle messages appear once. `pretty` (a terminal): serve prints its human lines on stderr and the

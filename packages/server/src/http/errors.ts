@@ -79,7 +79,9 @@ export function problemOf(error: unknown): HttpProblem {
           ? "reset-invalid"
           : error.subject === "sink"
             ? "sink-refused"
-            : "subscription-invalid";
+            : error.subject === "bridge"
+              ? "bridge-sink-invalid"
+              : "subscription-invalid";
     return new HttpProblem(code, error.message, { errors: error.issues, ...cause });
   }
   if (error instanceof SubscriptionNotFoundError) {

@@ -6,8 +6,11 @@ export interface ValidationIssue {
   readonly reason: string;
 }
 
-/** What was invalid: a subscription body, its sink (refused by the sink policy), or a redrive request. */
-export type ValidationSubject = "subscription" | "sink" | "redrive" | "reset";
+/**
+ * What was invalid: a subscription body, its sink (refused by the sink policy), its engine sink URL
+ * (`bridge`: the issue's field names the bad part, e.g. `/sink#path`), or a redrive or reset request.
+ */
+export type ValidationSubject = "subscription" | "sink" | "bridge" | "redrive" | "reset";
 
 /** A subscription resource (or a redrive request) is invalid: every issue is listed. */
 export class SubscriptionValidationError extends Error {

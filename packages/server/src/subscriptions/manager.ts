@@ -36,7 +36,9 @@ import {
   type SubscriptionResource,
   settingsOf,
 } from "./model.js";
-import { PushClient, pushTarget } from "./push.js";
+import { PushClient, type PushTarget, pushTarget } from "./push.js";
+import { type EngineUrl, EngineUrlError, isEngineUrl, parseEngineUrl } from "../bridges/engine-url.js";
+import type { Bridges } from "../bridges/hook.js";
 import { SinkPolicy, type SinkPolicyOptions } from "./sink-policy.js";
 import type { ClusterCoordinator } from "../cluster/coordinator.js";
 import { partitionOf } from "../cluster/partition.js";
@@ -93,6 +95,8 @@ export interface SubscriptionManagerOptions {
   resetCountScan?: number;
   /** A stale checkpoint at start (see stale.ts): hold the subscription, or rewind it. Default refuse. */
   staleCheckpoints?: StaleCheckpointAction;
+  /** Delivery to sinks that are engine URLs; without it such sinks are refused. */
+  bridges?: Bridges;
 }
 
 /** Positions scanned past the reader when computing lag; beyond it lag is an upper bound. */
@@ -139,6 +143,8 @@ export class SubscriptionManager {
   private readonly metrics: SubscriptionMetrics;
   private readonly policy: SinkPolicy;
   private readonly pushClient: PushClient;
+  /** Sinks that are engine URLs (nats://, amqp://, redis://, mqtt://). */
+  private readonly bridges: Bridges | undefined;
   private readonly running = new Map<string, Running>();
   /** Subscriptions held because their checkpoint was stale (setting staleCheckpoints: refuse). */
   private readonly held = new Map<string, { resource: SubscriptionResource; verdict: StaleCheckpoint }>();
@@ -173,6 +179,7 @@ export class SubscriptionManager {
     this.store = new SubscriptionStore(options.log);
     this.policy = new SinkPolicy(options.sinkPolicy);
     this.pushClient = new PushClient(this.policy);
+    this.bridges = options.bridges;
     this.tail = new LogTail({ log: options.log, logger: options.logger });
     this.checkpointIntervalMs = options.checkpointIntervalMs ?? 100;
     this.checkpointPolicy = { ...DEFAULT_CHECKPOINT_POLICY, ...options.checkpointPolicy };
@@ -658,6 +665,23 @@ export class SubscriptionManager {
 
   private checkSink(resource: SubscriptionResource): void {
     if (resource.sink === undefined) return;
+    if (isEngineUrl(resource.sink)) {
+      try {
+        parseEngineUrl(resource.sink, "sink");
+      } catch (error) {
+        if (!(error instanceof EngineUrlError)) throw error;
+        throw new SubscriptionValidationError(
+          [{ field: `/sink#${error.part}`, reason: error.reason }],
+          "bridge",
+        );
+      }
+      if (this.bridges === undefined) {
+        throw new SubscriptionValidationError(
+          [{ field: "/sink#scheme", reason: "this server runs without engine bridges (@herald/bridges)" }],
+          "bridge",
+        );
+      }
+    }
     try {
       this.policy.checkUrl(resource.sink);
     } catch (error) {
@@ -873,6 +897,8 @@ export class SubscriptionManager {
   ): Dispatcher {
     const id = resource.id;
     const target = resource.sink !== undefined ? pushTarget(resource, settings) : undefined;
+    // An engine sink is parsed once per dispatcher (it was validated when the subscription was stored).
+    const engineSink = target !== undefined && isEngineUrl(target.url) ? parseSink(target.url) : undefined;
     return new Dispatcher(
       {
         id,
@@ -925,6 +951,8 @@ export class SubscriptionManager {
                 } catch (error) {
                   return { kind: "reject", failure: { error: `event cannot be decoded: ${String(error)}` } };
                 }
+                if (engineSink !== undefined)
+                  return this.bridgeAttempt(id, target, engineSink, event, cancel);
                 const result = await this.pushClient.attempt(target, event, entry.position, cancel);
                 if (result.kind === "ack" && result.reply) {
                   try {
@@ -947,6 +975,31 @@ export class SubscriptionManager {
       },
       checkpoint,
     );
+  }
+
+  /** One attempt to an engine sink, answered like a webhook attempt (same retry and dead-letter model). */
+  private async bridgeAttempt(
+    id: string,
+    target: PushTarget,
+    sink: EngineUrl | Error,
+    event: CloudEvent,
+    cancel: PushCancel,
+  ): Promise<PushOutcome> {
+    if (this.bridges === undefined) {
+      return {
+        kind: "retry",
+        failure: { error: "this server runs without engine bridges (@herald/bridges)" },
+      };
+    }
+    if (sink instanceof Error)
+      return { kind: "reject", failure: { error: `invalid engine sink: ${sink.message}` } };
+    const outcome = await this.bridges.publish(
+      { subscriptionId: id, sink, contentMode: target.contentMode, timeoutMs: target.timeoutMs },
+      event,
+      cancel,
+    );
+    if (outcome.kind === "ack") return { kind: "ack", status: 200 };
+    return { kind: outcome.kind, failure: { error: outcome.error } };
   }
 
   /** A sink's reply becomes a new event, caused by (and correlated with) the delivered one. */
@@ -1084,5 +1137,13 @@ function safeFilter(matcher: EventMatcher, stored: StoredEvent): boolean {
     return matcher(stored.event);
   } catch {
     return false;
+  }
+}
+
+function parseSink(url: string): EngineUrl | Error {
+  try {
+    return parseEngineUrl(url, "sink");
+  } catch (error) {
+    return error as Error;
   }
 }

@@ -11,6 +11,7 @@ import type {
 import { SUBSCRIPTION_CONFIG_DEFAULTS } from "@herald/protocol";
 import { SubscriptionValidationError, type ValidationIssue } from "./errors.js";
 import { validateFilters } from "./filters.js";
+import { isEngineUrl, redactEngineUrl, restoreEngineUrlPassword } from "../bridges/engine-url.js";
 
 export type ContentMode = "binary" | "structured";
 export type Ordering = "key" | "none";
@@ -113,12 +114,24 @@ export function parseSubscription(body: unknown, id: string | undefined): Parsed
   if (body.protocol !== undefined) {
     if (typeof body.protocol !== "string" || !PROTOCOLS.has(body.protocol)) {
       issues.push({ field: "/protocol", reason: `must be one of ${[...PROTOCOLS].join(", ")}` });
-    } else if (body.protocol !== "HTTP") {
-      issues.push({ field: "/protocol", reason: "only HTTP delivery is supported by this server" });
+    } else if (body.protocol !== "HTTP" && !engineProtocol(body.sink, body.protocol)) {
+      issues.push({
+        field: "/protocol",
+        reason: "must be HTTP, or the protocol of the engine sink (NATS, AMQP, MQTT3/MQTT5)",
+      });
     }
   }
   if (body.sink !== undefined) validateSink(body.sink, issues);
   if (body.protocolsettings !== undefined) validateHttpSettings(body.protocolsettings, issues);
+  if (typeof body.sink === "string" && isEngineUrl(body.sink)) {
+    if (body.protocolsettings !== undefined)
+      issues.push({ field: "/protocolsettings", reason: "HTTP settings do not apply to an engine sink" });
+    if (body.sinkcredential !== undefined)
+      issues.push({
+        field: "/sinkcredential",
+        reason: "an engine sink logs in with the URL's user and password",
+      });
+  }
   if (body.sinkcredential !== undefined) validateCredential(body.sinkcredential, issues);
   if (body.sink === undefined && (body.protocolsettings !== undefined || body.sinkcredential !== undefined)) {
     issues.push({ field: "/sink", reason: "protocolsettings and sinkcredential need a sink" });
@@ -218,6 +231,10 @@ export function redact(stored: SubscriptionResource): SubscriptionResource {
   if (resource.config && typeof resource.config.secret === "string") {
     out = { ...out, config: { ...resource.config, secret: REDACTED } };
   }
+  if (resource.sink !== undefined && isEngineUrl(resource.sink)) {
+    const sink = redactEngineUrl(resource.sink, REDACTED);
+    if (sink !== resource.sink) out = { ...out, sink };
+  }
   if (resource.sinkcredential) {
     const cred: JsonObject = { ...resource.sinkcredential };
     for (const key of ["secret", "accesstoken", "refreshtoken"]) {
@@ -244,6 +261,9 @@ export function restoreSecrets(body: unknown, previous: SubscriptionResource): u
   if (isObject(next.config) && next.config.secret === REDACTED && previous.config?.secret !== undefined) {
     next.config = { ...next.config, secret: previous.config.secret };
   }
+  if (typeof next.sink === "string" && previous.sink !== undefined && isEngineUrl(next.sink)) {
+    next.sink = restoreEngineUrlPassword(next.sink, previous.sink, REDACTED);
+  }
   if (isObject(next.sinkcredential) && previous.sinkcredential) {
     const cred: JsonObject = { ...next.sinkcredential };
     for (const key of ["secret", "accesstoken", "refreshtoken"]) {
@@ -254,6 +274,16 @@ export function restoreSecrets(body: unknown, previous: SubscriptionResource): u
     next.sinkcredential = cred;
   }
   return next;
+}
+
+/** Whether `protocol` names the engine of an engine sink (`nats:` NATS, `amqp[s]:` AMQP, `mqtt[s]:` MQTT3/MQTT5). */
+function engineProtocol(sink: unknown, protocol: string): boolean {
+  if (typeof sink !== "string" || !isEngineUrl(sink)) return false;
+  const scheme = sink.slice(0, sink.indexOf(":")).toLowerCase();
+  if (scheme === "nats") return protocol === "NATS";
+  if (scheme.startsWith("amqp")) return protocol === "AMQP";
+  if (scheme.startsWith("mqtt")) return protocol === "MQTT3" || protocol === "MQTT5";
+  return false;
 }
 
 function validateSink(sink: unknown, issues: ValidationIssue[]): void {
@@ -268,8 +298,14 @@ function validateSink(sink: unknown, issues: ValidationIssue[]): void {
     issues.push({ field: "/sink", reason: "is not a valid absolute URL" });
     return;
   }
+  // An engine URL (a bridge) is checked in full by the manager (bridge-sink-invalid names the bad part);
+  // its credentials are the engine's own way to log in, redacted on reads.
+  if (isEngineUrl(sink)) return;
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    issues.push({ field: "/sink", reason: "must be an http: or https: URL" });
+    issues.push({
+      field: "/sink",
+      reason: "must be an http:, https: or engine (nats, amqp, redis, mqtt) URL",
+    });
   }
   if (url.username !== "" || url.password !== "") {
     issues.push({ field: "/sink", reason: "must not carry credentials; use sinkcredential" });

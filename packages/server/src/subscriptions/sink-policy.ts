@@ -4,6 +4,7 @@
 // resolved before connecting and the checked addresses are the ones connected to (no rebinding).
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { BlockList, isIP } from "node:net";
+import { isEngineUrl } from "../bridges/engine-url.js";
 
 export interface SinkPolicyOptions {
   /** Host names (`hooks.example.com`, `*.example.com`), IP addresses or CIDR ranges. */
@@ -81,8 +82,12 @@ export class SinkPolicy {
     } catch {
       throw new SinkRefusedError(sink, "not a valid URL");
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new SinkRefusedError(sink, "only http and https sinks are allowed");
+    // Engine sinks (bridges) pass the same host rules; their clients resolve names themselves.
+    if (url.protocol !== "http:" && url.protocol !== "https:" && !isEngineUrl(sink)) {
+      throw new SinkRefusedError(
+        sink,
+        "only http, https and engine (nats, amqp, redis, mqtt) sinks are allowed",
+      );
     }
     const host = hostOf(url);
     if (METADATA_HOSTS.has(host)) throw new SinkRefusedError(sink, "cloud metadata endpoints are refused");
