@@ -158,6 +158,7 @@ export class NatsTransport implements Transport {
     const consumer = await this.#js.consumers.get(stream, durable);
     const member = new NatsGroupMember(options, handler, {
       fetch: (max) => consumer.fetch({ max_messages: max, expires: FETCH_EXPIRES_MS }),
+      flush: () => this.connection.flush(),
       deadLetter: (event) => this.#publishDeadLetter(options.topic, event),
       onError: this.#onError,
       forget: (m) => this.#subscriptions.delete(m),
@@ -219,6 +220,7 @@ function headerRecord(h: MsgHdrs | undefined): Record<string, string> {
 
 interface MemberWiring {
   fetch(max: number): Promise<ConsumerMessages>;
+  flush(): Promise<void>;
   deadLetter(event: CloudEvent): Promise<void>;
   onError(error: Error): void;
   forget(member: NatsGroupMember): void;
@@ -231,6 +233,7 @@ class NatsGroupMember implements TransportSubscription {
   readonly #pool: DeliveryPool;
   readonly #wiring: MemberWiring;
   readonly #loop: Promise<void>;
+  readonly #maxInFlight: number;
   #batch: ConsumerMessages | undefined;
   #closing: Promise<void> | undefined;
   #resolveClosed!: () => void;
@@ -239,9 +242,10 @@ class NatsGroupMember implements TransportSubscription {
     this.topic = options.topic;
     this.group = options.group;
     this.#wiring = wiring;
+    this.#maxInFlight = options.maxInFlight ?? TRANSPORT_DEFAULTS.maxInFlight;
     this.#pool = new DeliveryPool(handler, {
       topic: options.topic,
-      maxInFlight: options.maxInFlight ?? TRANSPORT_DEFAULTS.maxInFlight,
+      maxInFlight: this.#maxInFlight,
       maxDeliveries: options.maxDeliveries ?? TRANSPORT_DEFAULTS.maxDeliveries,
       deadLetter: (letter) => wiring.deadLetter(deadLetterEvent(letter, options.group)),
       // Longer than a pull request lives (fetch expires = 1 s): a nak that lands while the closing
@@ -260,8 +264,12 @@ class NatsGroupMember implements TransportSubscription {
       const drained = this.#pool.drain(options.drainMs ?? TRANSPORT_DEFAULTS.drainMs);
       this.#batch?.stop();
       await this.#loop;
-      // Acks are ackAck (confirmed by the server): once the handlers are done, they are flushed.
       await drained;
+      // Acks are written without waiting for the server's confirmation (as a plain client does): a
+      // flush (PING/PONG, answered after the server has read every ack before it) makes them durable.
+      await this.#wiring.flush().catch((error: unknown) =>
+        this.#wiring.onError(error instanceof Error ? error : new Error(String(error))),
+      );
       this.#wiring.forget(this);
       this.#resolveClosed();
     })();
@@ -269,7 +277,8 @@ class NatsGroupMember implements TransportSubscription {
   }
 
   async #fetchLoop(): Promise<void> {
-    while (await this.#pool.slot()) {
+    // Fetching once half the slots are free: fewer, fuller pull requests (one round trip each).
+    while (await this.#pool.slot(Math.ceil(this.#maxInFlight / 2))) {
       try {
         this.#batch = await this.#wiring.fetch(this.#pool.free);
         for await (const m of this.#batch) {
@@ -300,9 +309,9 @@ class NatsGroupMember implements TransportSubscription {
       return;
     }
     this.#pool.deliver(event, m.info.deliveryCount, {
-      ack: async () => {
-        if (!(await m.ackAck())) throw new Error(`ack of message ${m.seq} on ${m.subject} not confirmed`);
-      },
+      // Queued on the connection; close() flushes. Lost only with the connection, and then the server
+      // redelivers (at least once), as it would for a lost ackAck.
+      ack: async () => m.ack(),
       nack: async (delayMs) => m.nak(delayMs),
     });
   }

@@ -194,6 +194,10 @@ class RedisGroupMember implements TransportSubscription {
   readonly #loops: Promise<void>[];
   #closing: Promise<void> | undefined;
   #resolveClosed!: () => void;
+  /** The blocking connection's CLIENT ID, so close() can end its XREADGROUP BLOCK at once. */
+  #blockingId: Promise<number | undefined>;
+  /** Wakes the claim loop's pause (on close). */
+  #wakeClaim: (() => void) | undefined;
 
   constructor(
     redis: Redis,
@@ -207,6 +211,12 @@ class RedisGroupMember implements TransportSubscription {
     this.#redis = redis;
     // XREADGROUP BLOCK holds its connection: it gets one of its own.
     this.#blocking = redis.duplicate();
+    const blockingId = () => (this.#blocking.client("ID") as Promise<number>).catch(() => undefined);
+    this.#blockingId = blockingId();
+    // A reconnect (a restarted Redis) gives the connection a new ID.
+    this.#blocking.on("ready", () => {
+      this.#blockingId = blockingId();
+    });
     this.#key = key;
     this.#ackTimeoutMs = options.ackTimeoutMs ?? TRANSPORT_DEFAULTS.ackTimeoutMs;
     this.#wiring = wiring;
@@ -227,6 +237,11 @@ class RedisGroupMember implements TransportSubscription {
   close(options: { readonly drainMs?: number } = {}): Promise<void> {
     this.#closing ??= (async () => {
       const drained = this.#pool.drain(options.drainMs ?? TRANSPORT_DEFAULTS.drainMs);
+      this.#wakeClaim?.();
+      // A read blocked in XREADGROUP returns at once with nothing read (CLIENT UNBLOCK … TIMEOUT), rather
+      // than after its BLOCK time; what a read got just before is handed back by the read loop.
+      const id = await this.#blockingId;
+      if (id !== undefined) await this.#redis.client("UNBLOCK", id, "TIMEOUT").catch(() => undefined);
       await Promise.all(this.#loops);
       await drained;
       this.#blocking.disconnect();
@@ -268,7 +283,13 @@ class RedisGroupMember implements TransportSubscription {
   async #claimLoop(): Promise<void> {
     let cursor = "0-0";
     while (!this.#pool.closing) {
-      await pause(this.#wiring.claimIntervalMs);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#wiring.claimIntervalMs);
+        this.#wakeClaim = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
       if (this.#pool.closing) return;
       const free = this.#pool.free;
       if (free === 0) continue;
