@@ -312,7 +312,11 @@ async function mqttRaw(): Promise<Side> {
     },
     consume: async (count, first) => {
       // A shared subscription at QoS 1; MQTT.js sends each PUBACK once the handler has decoded it.
-      const subscriber = await mqtt.connectAsync(url, { protocolVersion: 5 });
+      // receiveMaximum: the broker sends at most PREFETCH unacknowledged messages, as to Herald's member.
+      const subscriber = await mqtt.connectAsync(url, {
+        protocolVersion: 5,
+        properties: { receiveMaximum: PREFETCH },
+      });
       const { tick, all } = counter(count);
       subscriber.on("message", (_t, payload, packet) => {
         decodeMqtt({ payload, properties: packet.properties ?? {} });

@@ -234,7 +234,9 @@ class NatsGroupMember implements TransportSubscription {
   readonly #wiring: MemberWiring;
   readonly #loop: Promise<void>;
   readonly #maxInFlight: number;
-  #batch: ConsumerMessages | undefined;
+  readonly #batches = new Set<ConsumerMessages>();
+  /** Messages each pull lane asked for and has not received yet. */
+  readonly #reserved = [0, 0];
   #closing: Promise<void> | undefined;
   #resolveClosed!: () => void;
 
@@ -262,26 +264,48 @@ class NatsGroupMember implements TransportSubscription {
   close(options: { readonly drainMs?: number } = {}): Promise<void> {
     this.#closing ??= (async () => {
       const drained = this.#pool.drain(options.drainMs ?? TRANSPORT_DEFAULTS.drainMs);
-      this.#batch?.stop();
+      for (const batch of this.#batches) batch.stop();
       await this.#loop;
       await drained;
       // Acks are written without waiting for the server's confirmation (as a plain client does): a
       // flush (PING/PONG, answered after the server has read every ack before it) makes them durable.
-      await this.#wiring.flush().catch((error: unknown) =>
-        this.#wiring.onError(error instanceof Error ? error : new Error(String(error))),
-      );
+      await this.#wiring
+        .flush()
+        .catch((error: unknown) =>
+          this.#wiring.onError(error instanceof Error ? error : new Error(String(error))),
+        );
       this.#wiring.forget(this);
       this.#resolveClosed();
     })();
     return this.#closing;
   }
 
+  /**
+   * Two pull lanes, each asking for half the slots, so that one pull request is open on the server
+   * while the other one's messages are handled (one open at a time leaves the member idle for a
+   * pull's round trip and the server's batching). A lane asks only for slots neither the handlers
+   * nor the other lane's open request hold: never more than maxInFlight messages in the member.
+   */
   async #fetchLoop(): Promise<void> {
-    // Fetching once half the slots are free: fewer, fuller pull requests (one round trip each).
-    while (await this.#pool.slot(Math.ceil(this.#maxInFlight / 2))) {
+    const lanes = this.#maxInFlight >= 2 ? 2 : 1;
+    const size = Math.floor(this.#maxInFlight / lanes);
+    await Promise.all(Array.from({ length: lanes }, (_, lane) => this.#lane(lane, size)));
+  }
+
+  async #lane(lane: number, size: number): Promise<void> {
+    const other = 1 - lane;
+    const reservedByOther = () => this.#reserved[other] ?? 0;
+    while (await this.#pool.slot(size + reservedByOther())) {
+      const want = Math.min(size, this.#pool.free - reservedByOther());
+      if (want < 1) continue;
+      this.#reserved[lane] = want;
+      let batch: ConsumerMessages | undefined;
       try {
-        this.#batch = await this.#wiring.fetch(this.#pool.free);
-        for await (const m of this.#batch) {
+        batch = await this.#wiring.fetch(want);
+        this.#batches.add(batch);
+        if (this.#pool.closing) batch.stop();
+        for await (const m of batch) {
+          this.#reserved[lane] = Math.max(0, (this.#reserved[lane] ?? 0) - 1);
           if (this.#pool.closing) {
             m.nak(HAND_BACK_DELAY_MS);
             continue;
@@ -292,6 +316,9 @@ class NatsGroupMember implements TransportSubscription {
         if (this.#pool.closing) return;
         this.#wiring.onError(error instanceof Error ? error : new Error(String(error)));
         await new Promise((resolve) => setTimeout(resolve, 250));
+      } finally {
+        this.#reserved[lane] = 0;
+        if (batch) this.#batches.delete(batch);
       }
     }
   }
