@@ -189,7 +189,8 @@ class RedisGroupMember implements TransportSubscription {
   readonly #ackTimeoutMs: number;
   readonly #maxInFlight: number;
   readonly #pool: DeliveryPool;
-  #acks: Array<{ id: string; settled: (error?: Error) => void }> = [];
+  #acks: string[] = [];
+  readonly #ackSends = new Set<Promise<void>>();
   readonly #wiring: MemberWiring;
   readonly #loops: Promise<void>[];
   #closing: Promise<void> | undefined;
@@ -244,6 +245,7 @@ class RedisGroupMember implements TransportSubscription {
       if (id !== undefined) await this.#redis.client("UNBLOCK", id, "TIMEOUT").catch(() => undefined);
       await Promise.all(this.#loops);
       await drained;
+      await this.#flushAcks();
       this.#blocking.disconnect();
       this.#wiring.forget(this);
       this.#resolveClosed();
@@ -358,23 +360,35 @@ class RedisGroupMember implements TransportSubscription {
     });
   }
 
-  // Acks settled in the same tick go out in one XACK; each ack() resolves once Redis answered it.
+  // Acks settled in the same tick go out in one XACK. ack() resolves once its id is queued: the
+  // handler's slot is free for the next read while the XACK is on its way, and close() awaits every
+  // XACK sent. An XACK that fails is reported; its entries stay pending and are redelivered.
   #queueAck(id: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.#acks.length === 0) setImmediate(() => void this.#sendAcks());
-      this.#acks.push({ id, settled: (error) => (error ? reject(error) : resolve()) });
-    });
+    if (this.#acks.length === 0) setImmediate(() => this.#sendAcks());
+    this.#acks.push(id);
+    return Promise.resolve();
   }
 
-  async #sendAcks(): Promise<void> {
+  #sendAcks(): void {
     const batch = this.#acks;
     this.#acks = [];
-    try {
-      await this.#redis.xack(this.#key, this.group, ...batch.map((a) => a.id));
-      for (const a of batch) a.settled();
-    } catch (error) {
-      for (const a of batch) a.settled(error instanceof Error ? error : new Error(String(error)));
-    }
+    const sent: Promise<void> = this.#redis.xack(this.#key, this.group, ...batch).then(
+      () => undefined,
+      (error: unknown) =>
+        this.#wiring.onError(
+          new Error(`XACK of ${batch.length} entries of ${this.#key} failed (they will be redelivered)`, {
+            cause: error,
+          }),
+        ),
+    );
+    this.#ackSends.add(sent);
+    void sent.finally(() => this.#ackSends.delete(sent));
+  }
+
+  /** Waits for every queued and sent XACK. */
+  async #flushAcks(): Promise<void> {
+    if (this.#acks.length > 0) this.#sendAcks();
+    await Promise.all(this.#ackSends);
   }
 
   /** Stays pending; becomes claimable (idle ≥ ackTimeoutMs) once `delayMs` has passed. */
