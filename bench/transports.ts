@@ -5,8 +5,9 @@
 //   (PubAck, XADD reply, publisher confirm, PUBACK) with CONCURRENCY publishes awaited at once; both
 //   ack every message they consume, with the same prefetch / pull size (64, Herald's maxInFlight).
 //   publish: COUNT single-event publishes: events/s and latency p50/p99 (ms) per side.
-//   consume: COUNT stored events, one member acking each: events/s (the time to handle a backlog;
-//            per-message latency is not meaningful there). MQTT keeps nothing for a group that has no
+//   consume: COUNT stored events, one member acking each: events/s from subscribing to the last ack,
+//            and "steady" events/s from the first message to the last ack (without the member's
+//            setup: declaring a group, connecting); per-message latency of a backlog means nothing. MQTT keeps nothing for a group that has no
 //            member connected (Mosquitto queues at most 1 000 messages for an offline session): its
 //            consume phase subscribes first, then publishes COUNT and waits until every one is handled,
 //            for both sides alike.
@@ -53,6 +54,8 @@ const PREFETCH = 64;
 
 interface Figures {
   readonly eventsPerSec: number;
+  /** Consume only: from the first message to the last ack (without subscribing, the member's setup). */
+  readonly steadyPerSec?: number;
   readonly p50ms?: number;
   readonly p99ms?: number;
 }
@@ -93,10 +96,21 @@ async function publishPhase(count: number, publish: (i: number) => Promise<void>
   return { eventsPerSec: perSecond(count, performance.now() - started), p50ms: p.p50, p99ms: p.p99 };
 }
 
+/** When the consume phase under way saw its first message (set by every side's per-message code). */
+let firstAt: number | undefined;
+const seen = () => {
+  firstAt ??= performance.now();
+};
+
 async function consumePhase(count: number, consume: () => Promise<void>): Promise<Figures> {
+  firstAt = undefined;
   const started = performance.now();
   await consume();
-  return { eventsPerSec: perSecond(count, performance.now() - started) };
+  const ended = performance.now();
+  return {
+    eventsPerSec: perSecond(count, ended - started),
+    steadyPerSec: perSecond(count - 1, ended - (firstAt ?? started)),
+  };
 }
 
 function counter(count: number): { tick: () => void; all: Promise<void> } {
@@ -118,6 +132,7 @@ function heraldSide(transport: Transport, topic: string, live: boolean): Side {
       const sub = await transport.subscribe(
         { topic: consumeTopic, group: "bench", maxInFlight: PREFETCH },
         async (m) => {
+          seen();
           await m.ack();
           tick();
         },
@@ -167,6 +182,7 @@ async function natsRaw(): Promise<Side> {
       const messages = await (await js.consumers.get(stream, "bench")).consume({ max_messages: PREFETCH });
       let n = 0;
       for await (const m of messages) {
+        seen();
         decodeNats({ headers: natsHeaderRecord(m.headers), data: m.data });
         m.ack();
         if (++n === count) break;
@@ -225,6 +241,7 @@ async function redisRaw(): Promise<Side> {
           ">",
         )) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
         const entries = answer?.[0]?.[1] ?? [];
+        if (entries.length > 0) seen();
         for (const [, f] of entries) redisDecode(f);
         if (entries.length > 0) await redis.xack(key, "bench", ...entries.map(([id]) => id.toString()));
         n += entries.length;
@@ -273,6 +290,7 @@ async function amqpRaw(): Promise<Side> {
       await new Promise<void>((resolve) => {
         void channel.consume(name, (m) => {
           if (!m) return;
+          seen();
           const applicationProperties: Record<string, string | number | boolean | Uint8Array> = {};
           for (const [h, value] of Object.entries(m.properties.headers ?? {}))
             if (h.startsWith("cloudEvents")) applicationProperties[h] = value as string;
@@ -319,6 +337,7 @@ async function mqttRaw(): Promise<Side> {
       });
       const { tick, all } = counter(count);
       subscriber.on("message", (_t, payload, packet) => {
+        seen();
         decodeMqtt({ payload, properties: packet.properties ?? {} });
         tick();
       });
@@ -339,6 +358,9 @@ interface PhaseResult {
   /** Median over the rounds of Herald's rate / the raw client's rate in the same round. */
   readonly heraldOverRaw: number;
   readonly ratios: readonly number[];
+  /** Consume only: the same, of the steady rates (first message to last ack). */
+  readonly steadyHeraldOverRaw?: number;
+  readonly steadyRatios?: readonly number[];
 }
 
 interface EngineResult {
@@ -353,9 +375,10 @@ function median(values: readonly number[]): number {
 }
 
 function medianFigures(all: readonly Figures[]): Figures {
-  const out: { eventsPerSec: number; p50ms?: number; p99ms?: number } = {
+  const out: { eventsPerSec: number; steadyPerSec?: number; p50ms?: number; p99ms?: number } = {
     eventsPerSec: median(all.map((f) => f.eventsPerSec)),
   };
+  if (all[0]?.steadyPerSec !== undefined) out.steadyPerSec = median(all.map((f) => f.steadyPerSec ?? 0));
   if (all[0]?.p50ms !== undefined) {
     out.p50ms = median(all.map((f) => f.p50ms ?? 0));
     out.p99ms = median(all.map((f) => f.p99ms ?? 0));
@@ -413,17 +436,23 @@ async function runEngine(
       rounds.push(result);
       console.log(
         `  ${engine} round ${r + 1}: publish ${result.herald.publish.eventsPerSec} vs ${result.raw.publish.eventsPerSec}/s, ` +
-          `consume ${result.herald.consume.eventsPerSec} vs ${result.raw.consume.eventsPerSec}/s`,
+          `consume ${result.herald.consume.eventsPerSec} vs ${result.raw.consume.eventsPerSec}/s ` +
+          `(steady ${result.herald.consume.steadyPerSec} vs ${result.raw.consume.steadyPerSec}/s)`,
       );
     }
     const phase = (p: "publish" | "consume"): PhaseResult => {
       const ratios = rounds.map((r) => ratio(r.herald[p].eventsPerSec, r.raw[p].eventsPerSec));
-      return {
+      const result: PhaseResult = {
         herald: medianFigures(rounds.map((r) => r.herald[p])),
         raw: medianFigures(rounds.map((r) => r.raw[p])),
         heraldOverRaw: median(ratios),
         ratios,
       };
+      if (p === "publish") return result;
+      const steadyRatios = rounds.map((r) =>
+        ratio(r.herald[p].steadyPerSec ?? 0, r.raw[p].steadyPerSec ?? 0),
+      );
+      return { ...result, steadyHeraldOverRaw: median(steadyRatios), steadyRatios };
     };
     return { engine, publish: phase("publish"), consume: phase("consume") };
   } finally {
@@ -492,7 +521,7 @@ for (const engine of ENGINES) {
   if (run) results.push(await run());
 }
 const fmt = (f: Figures) =>
-  `${String(f.eventsPerSec).padStart(7)}/s${f.p50ms === undefined ? "" : ` p50 ${f.p50ms} p99 ${f.p99ms} ms`}`;
+  `${String(f.eventsPerSec).padStart(7)}/s${f.p50ms === undefined ? "" : ` p50 ${f.p50ms} p99 ${f.p99ms} ms`}${f.steadyPerSec === undefined ? "" : ` (steady ${f.steadyPerSec}/s)`}`;
 console.log(`count ${COUNT}, ${ROUNDS} rounds (median), concurrency ${CONCURRENCY}, prefetch ${PREFETCH}`);
 console.log(
   "engine  phase    herald                                raw                                   herald/raw",
@@ -504,7 +533,10 @@ for (const r of results) {
   }
   for (const p of ["publish", "consume"] as const)
     console.log(
-      `${r.engine.padEnd(7)} ${p.padEnd(8)} ${fmt(r[p].herald).padEnd(37)} ${fmt(r[p].raw).padEnd(37)} ${r[p].heraldOverRaw} (${r[p].ratios.join(", ")})`,
+      `${r.engine.padEnd(7)} ${p.padEnd(8)} ${fmt(r[p].herald).padEnd(37)} ${fmt(r[p].raw).padEnd(37)} ${r[p].heraldOverRaw} (${r[p].ratios.join(", ")})` +
+        (r[p].steadyRatios === undefined
+          ? ""
+          : `; steady ${r[p].steadyHeraldOverRaw} (${r[p].steadyRatios!.join(", ")})`),
     );
 }
 console.log(

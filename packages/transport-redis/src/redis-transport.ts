@@ -371,6 +371,7 @@ class RedisGroupMember implements TransportSubscription {
 
   #sendAcks(): void {
     const batch = this.#acks;
+    if (batch.length === 0) return;
     this.#acks = [];
     const sent: Promise<void> = this.#redis.xack(this.#key, this.group, ...batch).then(
       () => undefined,
