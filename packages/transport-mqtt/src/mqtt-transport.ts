@@ -505,7 +505,7 @@ class MqttGroupMember implements TransportSubscription {
     this.#sweeper ??= setInterval(
       () => this.#sweep(),
       Math.max(10, Math.min(1_000, this.#ackTimeoutMs / 10)),
-    );
+    ).unref();
     this.#pool.deliver(event, count, {
       ack: () => this.#ack(h),
       nack: (delayMs) => this.#retry(h, count, delayMs > 0 ? Date.now() + delayMs : undefined),

@@ -287,9 +287,12 @@ class NatsGroupMember implements TransportSubscription {
    * nor the other lane's open request hold: never more than maxInFlight messages in the member.
    */
   async #fetchLoop(): Promise<void> {
-    const lanes = this.#maxInFlight >= 2 ? 2 : 1;
-    const size = Math.floor(this.#maxInFlight / lanes);
-    await Promise.all(Array.from({ length: lanes }, (_, lane) => this.#lane(lane, size)));
+    // Sizes add up to maxInFlight (one lane when it is 1).
+    const sizes =
+      this.#maxInFlight >= 2
+        ? [Math.ceil(this.#maxInFlight / 2), Math.floor(this.#maxInFlight / 2)]
+        : [this.#maxInFlight];
+    await Promise.all(sizes.map((size, lane) => this.#lane(lane, size)));
   }
 
   async #lane(lane: number, size: number): Promise<void> {
