@@ -96,6 +96,8 @@ export class AmqpTransport implements Transport {
   readonly #options: AmqpTransportOptions;
   /** Resolves while connected; replaced by a pending one while reconnecting. */
   #ready: Promise<void> = Promise.resolve();
+  /** False while reconnecting: publishes then wait for #ready (connected, they go at once). */
+  #up = true;
   #closed = false;
   readonly #mode: ContentMode;
   readonly #prefix: string;
@@ -125,7 +127,12 @@ export class AmqpTransport implements Transport {
     connection.on("error", (error: Error) => this.#onError(error));
     confirm.on("error", (error: Error) => this.#onError(error));
     connection.once("close", () => {
-      if (!this.#closed && this.#options.reconnect !== false) this.#ready = this.#reconnect();
+      if (!this.#closed && this.#options.reconnect !== false) {
+        this.#up = false;
+        this.#ready = this.#reconnect().then(() => {
+          this.#up = true;
+        });
+      }
     });
   }
 
@@ -154,6 +161,8 @@ export class AmqpTransport implements Transport {
 
   /** Waits for the connection while reconnecting (at most `publishWaitMs`). */
   async #connected(): Promise<void> {
+    // Connected: no timer and no race per publish.
+    if (this.#up) return;
     const policy = this.#options.reconnect === false ? {} : (this.#options.reconnect ?? {});
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -180,7 +189,7 @@ export class AmqpTransport implements Transport {
   async publishBatch(topic: string, events: readonly CloudEvent[]): Promise<void> {
     if (events.length === 0) return;
     const { exchange } = this.names(topic, "");
-    await this.#connected();
+    if (!this.#up) await this.#connected();
     await this.#ensureExchange(exchange);
     await Promise.all(events.map((e) => this.#send(exchange, "", e, {})));
   }

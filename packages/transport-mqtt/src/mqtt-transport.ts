@@ -305,7 +305,12 @@ interface Holding {
   /** Deliveries before this one. */
   readonly before: number;
   settled: boolean;
+  /** The not-before wait of a retried message. */
   timer?: NodeJS.Timeout;
+  /** When the ack timeout hands it back (set once delivered to a handler). */
+  deadline?: number;
+  /** Its delivery count, for that hand-back. */
+  count?: number;
 }
 
 class MqttGroupMember implements TransportSubscription {
@@ -324,6 +329,7 @@ class MqttGroupMember implements TransportSubscription {
   readonly #forget: (member: MqttGroupMember) => void;
   /** Received, not yet PUBACKed (running, or waiting for their not-before). */
   readonly #holding = new Set<Holding>();
+  #sweeper: NodeJS.Timeout | undefined;
   readonly #adopting = new Set<string>();
   /** Open adoptions, stopped when this member closes (the session they hold waits for the next one). */
   readonly #adopters = new Set<MqttClient>();
@@ -454,6 +460,7 @@ class MqttGroupMember implements TransportSubscription {
       client.end(true);
     } finally {
       for (const h of this.#holding) clearTimeout(h.timer);
+      clearInterval(this.#sweeper);
       this.#forget(this);
       this.#resolveClosed();
     }
@@ -491,15 +498,29 @@ class MqttGroupMember implements TransportSubscription {
     if (h.settled) return;
     if (this.#pool.closing) return;
     const count = h.before + 1;
-    // Neither acked nor nacked in ackTimeoutMs: handed back (a late settlement is then ignored).
-    h.timer = setTimeout(
-      () => void this.#retry(h, count, undefined).catch(this.#settings.onError),
-      this.#ackTimeoutMs,
-    );
+    // Neither acked nor nacked in ackTimeoutMs: handed back (a late settlement is then ignored). One
+    // sweep per member rather than a timer per message.
+    h.deadline = Date.now() + this.#ackTimeoutMs;
+    h.count = count;
+    this.#sweeper ??= setInterval(
+      () => this.#sweep(),
+      Math.max(10, Math.min(1_000, this.#ackTimeoutMs / 10)),
+    ).unref();
     this.#pool.deliver(event, count, {
       ack: () => this.#ack(h),
       nack: (delayMs) => this.#retry(h, count, delayMs > 0 ? Date.now() + delayMs : undefined),
     });
+  }
+
+  /** Hands back what is past its ack timeout (at most a tenth of ackTimeoutMs, or 1 s, late). */
+  #sweep(): void {
+    const now = Date.now();
+    for (const h of this.#holding) {
+      if (h.settled || h.deadline === undefined || h.deadline > now) continue;
+      // A hand-back that fails (connection lost) is tried again after another ack timeout.
+      h.deadline = now + this.#ackTimeoutMs;
+      void this.#retry(h, h.count ?? h.before + 1, undefined).catch(this.#settings.onError);
+    }
   }
 
   async #ack(h: Holding): Promise<void> {

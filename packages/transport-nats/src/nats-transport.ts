@@ -170,6 +170,7 @@ export class NatsTransport implements Transport {
     const consumer = await this.#js.consumers.get(stream, durable);
     const member = new NatsGroupMember(options, handler, {
       fetch: (max) => consumer.fetch({ max_messages: max, expires: FETCH_EXPIRES_MS }),
+      flush: () => this.connection.flush(),
       deadLetter: (event) => this.#publishDeadLetter(options.topic, event),
       onError: this.#onError,
       forget: (m) => this.#subscriptions.delete(m),
@@ -235,6 +236,7 @@ function headerRecord(h: MsgHdrs | undefined): Record<string, string> {
 
 interface MemberWiring {
   fetch(max: number): Promise<ConsumerMessages>;
+  flush(): Promise<void>;
   deadLetter(event: CloudEvent): Promise<void>;
   onError(error: Error): void;
   forget(member: NatsGroupMember): void;
@@ -247,7 +249,10 @@ class NatsGroupMember implements TransportSubscription {
   readonly #pool: DeliveryPool;
   readonly #wiring: MemberWiring;
   readonly #loop: Promise<void>;
-  #batch: ConsumerMessages | undefined;
+  readonly #maxInFlight: number;
+  readonly #batches = new Set<ConsumerMessages>();
+  /** Messages each pull lane asked for and has not received yet. */
+  readonly #reserved = [0, 0];
   #closing: Promise<void> | undefined;
   #resolveClosed!: () => void;
 
@@ -255,9 +260,10 @@ class NatsGroupMember implements TransportSubscription {
     this.topic = options.topic;
     this.group = options.group;
     this.#wiring = wiring;
+    this.#maxInFlight = options.maxInFlight ?? TRANSPORT_DEFAULTS.maxInFlight;
     this.#pool = new DeliveryPool(handler, {
       topic: options.topic,
-      maxInFlight: options.maxInFlight ?? TRANSPORT_DEFAULTS.maxInFlight,
+      maxInFlight: this.#maxInFlight,
       maxDeliveries: options.maxDeliveries ?? TRANSPORT_DEFAULTS.maxDeliveries,
       deadLetter: (letter) => wiring.deadLetter(deadLetterEvent(letter, options.group)),
       // Longer than a pull request lives (fetch expires = 1 s): a nak that lands while the closing
@@ -274,21 +280,51 @@ class NatsGroupMember implements TransportSubscription {
   close(options: { readonly drainMs?: number } = {}): Promise<void> {
     this.#closing ??= (async () => {
       const drained = this.#pool.drain(options.drainMs ?? TRANSPORT_DEFAULTS.drainMs);
-      this.#batch?.stop();
+      for (const batch of this.#batches) batch.stop();
       await this.#loop;
-      // Acks are ackAck (confirmed by the server): once the handlers are done, they are flushed.
       await drained;
+      // Acks are written without waiting for the server's confirmation (as a plain client does): a
+      // flush (PING/PONG, answered after the server has read every ack before it) makes them durable.
+      await this.#wiring
+        .flush()
+        .catch((error: unknown) =>
+          this.#wiring.onError(error instanceof Error ? error : new Error(String(error))),
+        );
       this.#wiring.forget(this);
       this.#resolveClosed();
     })();
     return this.#closing;
   }
 
+  /**
+   * Two pull lanes, each asking for half the slots, so that one pull request is open on the server
+   * while the other one's messages are handled (one open at a time leaves the member idle for a
+   * pull's round trip and the server's batching). A lane asks only for slots neither the handlers
+   * nor the other lane's open request hold: never more than maxInFlight messages in the member.
+   */
   async #fetchLoop(): Promise<void> {
-    while (await this.#pool.slot()) {
+    // Sizes add up to maxInFlight (one lane when it is 1).
+    const sizes =
+      this.#maxInFlight >= 2
+        ? [Math.ceil(this.#maxInFlight / 2), Math.floor(this.#maxInFlight / 2)]
+        : [this.#maxInFlight];
+    await Promise.all(sizes.map((size, lane) => this.#lane(lane, size)));
+  }
+
+  async #lane(lane: number, size: number): Promise<void> {
+    const other = 1 - lane;
+    const reservedByOther = () => this.#reserved[other] ?? 0;
+    while (await this.#pool.slot(size + reservedByOther())) {
+      const want = Math.min(size, this.#pool.free - reservedByOther());
+      if (want < 1) continue;
+      this.#reserved[lane] = want;
+      let batch: ConsumerMessages | undefined;
       try {
-        this.#batch = await this.#wiring.fetch(this.#pool.free);
-        for await (const m of this.#batch) {
+        batch = await this.#wiring.fetch(want);
+        this.#batches.add(batch);
+        if (this.#pool.closing) batch.stop();
+        for await (const m of batch) {
+          this.#reserved[lane] = Math.max(0, (this.#reserved[lane] ?? 0) - 1);
           if (this.#pool.closing) {
             m.nak(HAND_BACK_DELAY_MS);
             continue;
@@ -299,6 +335,9 @@ class NatsGroupMember implements TransportSubscription {
         if (this.#pool.closing) return;
         this.#wiring.onError(error instanceof Error ? error : new Error(String(error)));
         await new Promise((resolve) => setTimeout(resolve, 250));
+      } finally {
+        this.#reserved[lane] = 0;
+        if (batch) this.#batches.delete(batch);
       }
     }
   }
@@ -317,9 +356,9 @@ class NatsGroupMember implements TransportSubscription {
       return;
     }
     this.#pool.deliver(event, m.info.deliveryCount, {
-      ack: async () => {
-        if (!(await m.ackAck())) throw new Error(`ack of message ${m.seq} on ${m.subject} not confirmed`);
-      },
+      // Queued on the connection; close() flushes. Lost only with the connection, and then the server
+      // redelivers (at least once), as it would for a lost ackAck.
+      ack: async () => m.ack(),
       nack: async (delayMs) => m.nak(delayMs),
     });
   }

@@ -189,11 +189,16 @@ class RedisGroupMember implements TransportSubscription {
   readonly #ackTimeoutMs: number;
   readonly #maxInFlight: number;
   readonly #pool: DeliveryPool;
-  #acks: Array<{ id: string; settled: (error?: Error) => void }> = [];
+  #acks: string[] = [];
+  readonly #ackSends = new Set<Promise<void>>();
   readonly #wiring: MemberWiring;
   readonly #loops: Promise<void>[];
   #closing: Promise<void> | undefined;
   #resolveClosed!: () => void;
+  /** The blocking connection's CLIENT ID, so close() can end its XREADGROUP BLOCK at once. */
+  #blockingId: Promise<number | undefined>;
+  /** Wakes the claim loop's pause (on close). */
+  #wakeClaim: (() => void) | undefined;
 
   constructor(
     redis: Redis,
@@ -207,6 +212,12 @@ class RedisGroupMember implements TransportSubscription {
     this.#redis = redis;
     // XREADGROUP BLOCK holds its connection: it gets one of its own.
     this.#blocking = redis.duplicate();
+    const blockingId = () => (this.#blocking.client("ID") as Promise<number>).catch(() => undefined);
+    this.#blockingId = blockingId();
+    // A reconnect (a restarted Redis) gives the connection a new ID.
+    this.#blocking.on("ready", () => {
+      this.#blockingId = blockingId();
+    });
     this.#key = key;
     this.#ackTimeoutMs = options.ackTimeoutMs ?? TRANSPORT_DEFAULTS.ackTimeoutMs;
     this.#wiring = wiring;
@@ -227,8 +238,14 @@ class RedisGroupMember implements TransportSubscription {
   close(options: { readonly drainMs?: number } = {}): Promise<void> {
     this.#closing ??= (async () => {
       const drained = this.#pool.drain(options.drainMs ?? TRANSPORT_DEFAULTS.drainMs);
+      this.#wakeClaim?.();
+      // A read blocked in XREADGROUP returns at once with nothing read (CLIENT UNBLOCK … TIMEOUT), rather
+      // than after its BLOCK time; what a read got just before is handed back by the read loop.
+      const id = await this.#blockingId;
+      if (id !== undefined) await this.#redis.client("UNBLOCK", id, "TIMEOUT").catch(() => undefined);
       await Promise.all(this.#loops);
       await drained;
+      await this.#flushAcks();
       this.#blocking.disconnect();
       this.#wiring.forget(this);
       this.#resolveClosed();
@@ -268,7 +285,13 @@ class RedisGroupMember implements TransportSubscription {
   async #claimLoop(): Promise<void> {
     let cursor = "0-0";
     while (!this.#pool.closing) {
-      await pause(this.#wiring.claimIntervalMs);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#wiring.claimIntervalMs);
+        this.#wakeClaim = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
       if (this.#pool.closing) return;
       const free = this.#pool.free;
       if (free === 0) continue;
@@ -337,23 +360,36 @@ class RedisGroupMember implements TransportSubscription {
     });
   }
 
-  // Acks settled in the same tick go out in one XACK; each ack() resolves once Redis answered it.
+  // Acks settled in the same tick go out in one XACK. ack() resolves once its id is queued: the
+  // handler's slot is free for the next read while the XACK is on its way, and close() awaits every
+  // XACK sent. An XACK that fails is reported; its entries stay pending and are redelivered.
   #queueAck(id: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.#acks.length === 0) setImmediate(() => void this.#sendAcks());
-      this.#acks.push({ id, settled: (error) => (error ? reject(error) : resolve()) });
-    });
+    if (this.#acks.length === 0) setImmediate(() => this.#sendAcks());
+    this.#acks.push(id);
+    return Promise.resolve();
   }
 
-  async #sendAcks(): Promise<void> {
+  #sendAcks(): void {
     const batch = this.#acks;
+    if (batch.length === 0) return;
     this.#acks = [];
-    try {
-      await this.#redis.xack(this.#key, this.group, ...batch.map((a) => a.id));
-      for (const a of batch) a.settled();
-    } catch (error) {
-      for (const a of batch) a.settled(error instanceof Error ? error : new Error(String(error)));
-    }
+    const sent: Promise<void> = this.#redis.xack(this.#key, this.group, ...batch).then(
+      () => undefined,
+      (error: unknown) =>
+        this.#wiring.onError(
+          new Error(`XACK of ${batch.length} entries of ${this.#key} failed (they will be redelivered)`, {
+            cause: error,
+          }),
+        ),
+    );
+    this.#ackSends.add(sent);
+    void sent.finally(() => this.#ackSends.delete(sent));
+  }
+
+  /** Waits for every queued and sent XACK. */
+  async #flushAcks(): Promise<void> {
+    if (this.#acks.length > 0) this.#sendAcks();
+    await Promise.all(this.#ackSends);
   }
 
   /** Stays pending; becomes claimable (idle ≥ ackTimeoutMs) once `delayMs` has passed. */
