@@ -7,7 +7,7 @@
 // bridge addresses an existing exchange with a routing key (the AMQP transport owns its fanout
 // exchanges) and survives the channel a refused publish closes.
 import { randomUUID } from "node:crypto";
-import { type CloudEvent, encodeAmqp, encodeMqtt5 } from "@herald/cloudevents";
+import { type CloudEvent, encodeMqtt5 } from "@herald/cloudevents";
 import type { EngineUrl } from "@herald/server";
 
 export type ContentMode = "binary" | "structured";
@@ -152,6 +152,7 @@ async function openAmqpChannel(
   model: import("amqplib").ChannelModel,
   onClosed: () => void,
 ): Promise<AmqpChannel> {
+  const { amqpMessage } = await import("@herald/transport-amqp");
   const channel = await model.createConfirmChannel();
   let closeError: (Error & { code?: number }) | undefined;
   // Messages returned as unroutable (mandatory), by the id given at publish.
@@ -165,17 +166,7 @@ async function openAmqpChannel(
   });
   return {
     publish: (target, event, mode) => {
-      const message = encodeAmqp(event, mode);
-      const headers: Record<string, unknown> = {};
-      for (const [name, value] of Object.entries(message.applicationProperties)) {
-        headers[name] = value instanceof Uint8Array ? Buffer.from(value) : value;
-      }
-      const body =
-        message.body === null
-          ? Buffer.alloc(0)
-          : typeof message.body === "string"
-            ? Buffer.from(message.body)
-            : Buffer.from(message.body);
+      const { body, headers, contentType } = amqpMessage(event, mode);
       const messageId = randomUUID();
       return new Promise<void>((resolve, reject) => {
         const settle = (error: unknown) => {
@@ -202,7 +193,7 @@ async function openAmqpChannel(
               mandatory: true,
               messageId,
               headers,
-              ...(message.contentType === undefined ? {} : { contentType: message.contentType }),
+              ...(contentType === undefined ? {} : { contentType }),
             },
             settle,
           );

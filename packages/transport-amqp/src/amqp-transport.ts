@@ -83,6 +83,31 @@ export async function connectAmqpTransport(options: AmqpTransportOptions = {}): 
   return new AmqpTransport(model, confirm, options);
 }
 
+/** An event as amqplib publishes it: the AMQP binding's application properties become headers. */
+export interface AmqpMessage {
+  readonly body: Buffer;
+  readonly headers: Record<string, unknown>;
+  readonly contentType?: string;
+}
+
+/** Encodes `event` with the CloudEvents AMQP binding into amqplib's publish arguments. */
+export function amqpMessage(event: CloudEvent, mode: ContentMode): AmqpMessage {
+  const message = encodeAmqp(event, mode);
+  const headers: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(message.applicationProperties)) {
+    headers[name] = value instanceof Uint8Array ? Buffer.from(value) : value;
+  }
+  const body =
+    message.body === null
+      ? Buffer.alloc(0)
+      : typeof message.body === "string"
+        ? Buffer.from(message.body)
+        : Buffer.from(message.body);
+  return message.contentType === undefined
+    ? { body, headers }
+    : { body, headers, contentType: message.contentType };
+}
+
 export class AmqpTransport implements Transport {
   readonly name = "amqp";
   readonly capabilities: TransportCapabilities = {
@@ -269,17 +294,9 @@ export class AmqpTransport implements Transport {
     event: CloudEvent,
     extra: { expiration?: string; headers?: Record<string, number> },
   ): Promise<void> {
-    const message = encodeAmqp(event, this.#mode);
-    const headers: Record<string, unknown> = { ...extra.headers };
-    for (const [name, value] of Object.entries(message.applicationProperties)) {
-      headers[name] = value instanceof Uint8Array ? Buffer.from(value) : value;
-    }
-    const body =
-      message.body === null
-        ? Buffer.alloc(0)
-        : typeof message.body === "string"
-          ? Buffer.from(message.body)
-          : Buffer.from(message.body);
+    const message = amqpMessage(event, this.#mode);
+    const headers: Record<string, unknown> = { ...extra.headers, ...message.headers };
+    const body = message.body;
     return new Promise<void>((resolve, reject) => {
       this.#confirm.publish(
         exchange,
