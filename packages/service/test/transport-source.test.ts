@@ -1,4 +1,4 @@
-// Transport sources on the real engines (NATS JetStream, RabbitMQ, Redis Streams), one case list run
+// Transport sources on the real engines (NATS JetStream, RabbitMQ, Redis Streams, MQTT 5), one case list run
 // over each: the outcome model (ack; RetryableError → nack with its delay, redelivered; invalid data,
 // refused source, unmatched type → dead-lettered at once with the reason, the handler never called),
 // over the SDK transport contract. Each case has its own topic. MQTT keys parse (trigger tests); its
@@ -20,11 +20,12 @@ import {
   triggerKey,
 } from "@herald/service";
 import { type AmqpTransport, connectAmqpTransport } from "@herald/transport-amqp";
+import { connectMqttTransport, type MqttTransport } from "@herald/transport-mqtt";
 import { connectNatsTransport, type NatsTransport } from "@herald/transport-nats";
 import { connectRedisTransport, type RedisTransport } from "@herald/transport-redis";
 import { Type } from "@sinclair/typebox";
 
-type Engine = "nats" | "rabbitmq" | "redis";
+type Engine = "nats" | "rabbitmq" | "redis" | "mqtt";
 interface EngineUnderTest {
   readonly engine: Engine;
   readonly connect: () => Promise<Transport>;
@@ -55,6 +56,13 @@ const ENGINES: readonly EngineUnderTest[] = [
       connectRedisTransport({ url: process.env["HERALD_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379" }),
     deadLetters: (t, topic) => (t as RedisTransport).deadLetters(topic),
     key: (topic, group) => `redis.${topic}.${group}` as const,
+  },
+  {
+    engine: "mqtt",
+    connect: () =>
+      connectMqttTransport({ url: process.env["HERALD_TEST_MQTT_URL"] ?? "mqtt://127.0.0.1:1883" }),
+    deadLetters: (t, topic) => (t as MqttTransport).deadLetters(topic, DEFAULT_TRANSPORT_GROUP),
+    key: (topic) => `mqtt.${topic}` as const,
   },
 ];
 
@@ -157,8 +165,9 @@ for (const engine of ENGINES) {
         for (const data of byId.values()) {
           assert.equal(data.attempts, 1, "dead-lettered at the first delivery, not after maxDeliveries");
           assert.equal(data.reason, "non-retryable");
-          // rabbitmq.<queue> names no group: the members share the app's default one.
-          assert.equal(data.consumer, engine.engine === "rabbitmq" ? DEFAULT_TRANSPORT_GROUP : group);
+          // rabbitmq.<queue> and mqtt.<topic> name no group: the members share the app's default one.
+          const named = engine.engine === "nats" || engine.engine === "redis";
+          assert.equal(data.consumer, named ? group : DEFAULT_TRANSPORT_GROUP);
         }
         assert.match(byId.get("bad")!.lastError, /total/);
         assert.match(byId.get("intruder")!.lastError, /may not emit/);
