@@ -81,6 +81,10 @@ describe("herald app", () => {
       const noEngine = await runCli(["app", "run", dir, "--port", "0"]);
       assert.equal(noEngine.code, 2);
       assert.match(noEngine.stderr, /nats\.orders\.placed\.billing needs --nats/);
+      await writeFile(join(dir, "events.yaml"), "mqtt.shop/orders:\n  fn: ./h.mjs\n");
+      const noMqtt = await runCli(["app", "run", dir, "--port", "0"]);
+      assert.equal(noMqtt.code, 2);
+      assert.match(noMqtt.stderr, /mqtt\.shop\/orders needs --mqtt/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
