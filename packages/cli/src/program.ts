@@ -117,7 +117,8 @@ export function createProgram(context: ProgramContext): Command {
       )
       .option("--nats <servers>", "NATS servers for nats.* sources, e.g. 127.0.0.1:4222")
       .option("--amqp <url>", "RabbitMQ URL for rabbitmq.* sources, e.g. amqp://guest:guest@127.0.0.1:5672")
-      .option("--redis <url>", "Redis URL for redis.* sources, e.g. redis://127.0.0.1:6379"),
+      .option("--redis <url>", "Redis URL for redis.* sources, e.g. redis://127.0.0.1:6379")
+      .option("--mqtt <url>", "MQTT 5 broker URL for mqtt.* sources, e.g. mqtt://127.0.0.1:1883"),
   ).action(
     async (
       dir: string,

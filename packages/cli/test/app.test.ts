@@ -7,6 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
+import { randomUUID } from "node:crypto";
+import { CloudEvent } from "@herald/cloudevents";
+import { connectMqttTransport } from "@herald/transport-mqtt";
 import { runCli, startCli } from "./support/cli.js";
 import { type HeraldProcess, startHerald } from "./support/herald-server.js";
 
@@ -81,7 +84,52 @@ describe("herald app", () => {
       const noEngine = await runCli(["app", "run", dir, "--port", "0"]);
       assert.equal(noEngine.code, 2);
       assert.match(noEngine.stderr, /nats\.orders\.placed\.billing needs --nats/);
+      await writeFile(join(dir, "events.yaml"), "mqtt.shop/orders:\n  fn: ./h.mjs\n");
+      const noMqtt = await runCli(["app", "run", dir, "--port", "0"]);
+      assert.equal(noMqtt.code, 2);
+      assert.match(noMqtt.stderr, /mqtt\.shop\/orders needs --mqtt/);
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("run --mqtt: an mqtt.* source takes events from a real MQTT 5 broker", async (t) => {
+    const url = process.env["HERALD_TEST_MQTT_URL"] ?? "mqtt://127.0.0.1:1883";
+    let publisher: Awaited<ReturnType<typeof connectMqttTransport>>;
+    try {
+      publisher = await connectMqttTransport({ url });
+    } catch (error) {
+      if (process.env["CI"] === "true") throw error;
+      t.skip(`no MQTT broker at ${url}`);
+      return;
+    }
+    const dir = await mkdtemp(join(tmpdir(), "herald-app-"));
+    const topic = `app-run/${randomUUID()}`;
+    try {
+      await writeFile(
+        join(dir, "h.mjs"),
+        'export default (event) => { process.stderr.write("took " + event.id + " " + event.data.sku + "\\n"); };\n',
+      );
+      await writeFile(
+        join(dir, "events.yaml"),
+        `mqtt.${topic}:\n  fn: ./h.mjs\n  types: [order.placed]\n  data:\n    type: object\n    required: [sku]\n`,
+      );
+      const app = startCli(["app", "run", dir, "--port", "0", "--mqtt", url]);
+      try {
+        await app.waitFor("stderr", /herald app listening on/, 20_000);
+        const id = randomUUID();
+        await publisher.publish(
+          topic,
+          new CloudEvent({ id, source: "/test", type: "order.placed", data: { sku: "tea" } }),
+        );
+        await app.waitFor("stderr", new RegExp(`took ${id} tea`), 20_000);
+      } finally {
+        app.child.kill("SIGTERM");
+      }
+      const result = await app.done;
+      assert.equal(result.code, 0, result.stderr);
+    } finally {
+      await publisher.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -95,6 +95,7 @@ export class App {
       host: options.host,
       port: options.port,
       ...(options.onInvalid?.http ? { onInvalid: options.onInvalid.http } : {}),
+      ...(options.onInvalid?.ws ? { onInvalidWs: options.onInvalid.ws } : {}),
     });
     const crons = options.definitions.filter((d) => d.kind === "cron");
     const clock = options.clock ?? systemClock;

@@ -84,9 +84,24 @@ export type AsyncInvalidHook = (
   issues: readonly DataIssue[],
 ) => AsyncInvalidDecision | Promise<AsyncInvalidDecision>;
 
+/**
+ * WebSocket: what to do with a message whose `data` does not match its schema. `{ data }` replies
+ * `{ "id", "data" }` instead of the default `{ "id", "problem" }` (`input-invalid` listing each
+ * field); `{ close }` closes the connection with that code (4000–4999 or 1008) and reason; undefined
+ * keeps the default. The outcome is counted `invalid` either way; the output schema does not apply.
+ */
+export type WsInvalidAnswer =
+  | { readonly data: unknown }
+  | { readonly close: { readonly code: number; readonly reason?: string } };
+export type WsInvalidHook = (
+  errors: readonly InputError[],
+  ctx: { readonly key: string; readonly principal: Principal },
+) => WsInvalidAnswer | undefined | Promise<WsInvalidAnswer | undefined>;
+
 /** Source-level hooks (AppOptions.onInvalid): used by every definition that has no `onInvalid` of its own. */
 export interface InvalidHooks {
   readonly http?: HttpInvalidHook;
+  readonly ws?: WsInvalidHook;
   readonly async?: AsyncInvalidHook;
 }
 
@@ -152,6 +167,8 @@ export interface WsEventSpec<M extends TSchema | undefined, R extends TSchema | 
   readonly output?: { readonly message?: R };
   readonly auth?: AuthRequirement;
   readonly authorize?: (message: StaticOr<M, unknown>, ctx: SourceContext) => boolean | Promise<boolean>;
+  /** Invalid message data: this event's answer instead of the default problem (see WsInvalidHook). */
+  readonly onInvalid?: WsInvalidHook;
   /** Returns the reply's data, or undefined for no reply. */
   readonly handler: (
     message: StaticOr<M, unknown>,
@@ -279,6 +296,7 @@ export interface WsDefinition extends Described {
   readonly output: JsonSchema | undefined;
   readonly auth: AuthRequirement | undefined;
   readonly authorize: Erased | undefined;
+  readonly onInvalid: WsInvalidHook | undefined;
   readonly handler: Erased;
 }
 export interface CronDefinition extends Described {
@@ -386,6 +404,7 @@ export function defineEventSource(
         output: s.output?.message,
         auth: s.auth,
         authorize: s.authorize,
+        onInvalid: s.onInvalid,
         handler: s.handler,
       };
     }

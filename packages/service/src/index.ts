@@ -25,6 +25,8 @@ export {
   type HttpInvalidHook,
   type InputError,
   type InvalidHooks,
+  type WsInvalidAnswer,
+  type WsInvalidHook,
   type HttpOutputSchemas,
   type Principal,
   type SourceContext,

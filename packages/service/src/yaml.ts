@@ -4,7 +4,7 @@
 //     fn: ./handlers/orders.js#place      # module (relative to the file) and export (default: default)
 //     input: { body: { $ref: ./schemas/order.json } }
 //     output: { 201: { type: object } }
-//     onInvalid: ./handlers/orders.js#invalid   # optional validation-error hook (http, herald.*, transports)
+//     onInvalid: ./handlers/orders.js#invalid   # optional validation-error hook (http, ws, herald.*, transports)
 //
 // Schemas are inline JSON Schema or `{ $ref: <file>[#/json/pointer] }` (JSON or YAML, relative to the
 // file). Every load error names the file, line, column and key: an EventFileError.
@@ -78,6 +78,7 @@ const SHAPES: Record<Trigger["kind"], object> = {
       ...common,
       auth,
       authorize: { type: "string" },
+      onInvalid: { type: "string" },
       input: { type: "object", additionalProperties: false, properties: { message: schemaValue } },
       output: { type: "object", additionalProperties: false, properties: { message: schemaValue } },
     },

@@ -6,7 +6,7 @@ import { Parser } from "@asyncapi/parser";
 import { validate } from "@readme/openapi-parser";
 import { defineEvent, HeraldClient } from "@herald/sdk";
 import { Type } from "@sinclair/typebox";
-import { createApp, defineEventSource, http } from "../src/index.js";
+import { asyncApiDocument, createApp, defineEventSource, http } from "../src/index.js";
 import { quietLogger } from "./support.js";
 
 const Order = Type.Object({ sku: Type.String(), qty: Type.Integer({ minimum: 1 }) });
@@ -126,6 +126,81 @@ describe("generated documents", () => {
       ["cron.0_3______.Europe_Paris", "herald.audit", "herald.billing", "ws._echo"],
     );
     await client.close();
+  });
+
+  it("AsyncAPI 3.0 writes transport sources with the envelope each binding publishes, and parses", async () => {
+    const definitions = [
+      defineEventSource({
+        trigger: "nats.orders.billing",
+        types: ["order.placed"],
+        data: Order,
+        handler: () => {},
+      }),
+      defineEventSource({ trigger: "rabbitmq.orders", types: ["order.placed"], handler: () => {} }),
+      defineEventSource({
+        trigger: "redis.orders.audit",
+        types: ["order.placed"],
+        data: Order,
+        handler: () => {},
+      }),
+      defineEventSource({ trigger: "mqtt.shop/orders", types: ["order.placed"], handler: () => {} }),
+    ];
+    type Message = {
+      headers?: { properties: Record<string, unknown>; required: string[] };
+      payload: Record<string, unknown>;
+      contentType?: string;
+    };
+    const doc = asyncApiDocument(definitions, { title: "shop", version: "1" }) as {
+      servers: Record<string, { protocol: string }>;
+      components: { messages: Record<string, Message> };
+    };
+    const m = doc.components.messages;
+    const nats = m["nats.orders.order.placed"]!;
+    assert.deepEqual(nats.headers!.required, ["ce-specversion", "ce-id", "ce-source", "ce-type"]);
+    assert.deepEqual(nats.headers!.properties["ce-type"], { type: "string", const: "order.placed" });
+    assert.ok("ce-datacontenttype" in nats.headers!.properties, "NATS carries ce-datacontenttype");
+    assert.deepEqual(nats.payload, OrderJson);
+    const amqp = m["rabbitmq.orders.order.placed"]!;
+    assert.deepEqual(amqp.headers!.required, [
+      "cloudEvents_specversion",
+      "cloudEvents_id",
+      "cloudEvents_source",
+      "cloudEvents_type",
+    ]);
+    assert.ok(
+      !("cloudEvents_datacontenttype" in amqp.headers!.properties),
+      "AMQP: datacontenttype is content-type",
+    );
+    const mqtt = m["mqtt.shop_orders.order.placed"]!;
+    assert.deepEqual(mqtt.headers!.required, ["specversion", "id", "source", "type"]);
+    assert.ok(
+      !("datacontenttype" in mqtt.headers!.properties),
+      "MQTT 5: datacontenttype is the Content Type",
+    );
+    const redis = m["redis.orders.order.placed"]!;
+    assert.equal(redis.headers, undefined, "a stream entry has no headers: its fields are the payload");
+    assert.deepEqual(redis.payload["required"], ["ce-specversion", "ce-id", "ce-source", "ce-type", "data"]);
+    assert.deepEqual(Object.fromEntries(Object.entries(doc.servers).map(([k, v]) => [k, v.protocol])), {
+      herald: "http",
+      app: "ws",
+      nats: "nats",
+      rabbitmq: "amqp",
+      redis: "redis",
+      mqtt: "mqtt",
+    });
+    const parsed = await new Parser().parse(JSON.stringify(doc));
+    assert.deepEqual(
+      parsed.diagnostics.filter((d) => d.severity === 0),
+      [],
+    );
+    assert.deepEqual(
+      parsed
+        .document!.operations()
+        .all()
+        .map((o) => o.id())
+        .sort(),
+      ["mqtt.shop_orders", "nats.orders.billing", "rabbitmq.orders", "redis.orders.audit"],
+    );
   });
 
   it("a running app serves both at /openapi.json and /asyncapi.json", async () => {

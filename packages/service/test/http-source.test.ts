@@ -113,6 +113,25 @@ describe("HTTP source", () => {
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { id: 21, twice: 42 });
   });
+  it("routes raw request targets as a URL would: dot segments, encoded parameters, query strings", async () => {
+    const { request } = await import("node:http");
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(`${app.url}${path}`, { path }, (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => {
+            body += c.toString();
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    assert.deepEqual(await get("/x/../orders/21"), { status: 200, body: '{"id":21,"twice":42}' });
+    assert.deepEqual(await get("/orders/%32%31?x=1"), { status: 200, body: '{"id":21,"twice":42}' });
+    assert.equal((await get("/orders/21/")).status, 200);
+    assert.equal((await get("/nowhere?x=/orders/21")).status, 404);
+  });
   it("lists every invalid field (input-invalid)", async () => {
     const body = await expectProblem(
       await post("/orders?dry=maybe", { qty: 0, extra: true }, { "x-api-key": "key-alice" }),

@@ -1,5 +1,5 @@
 // Validation-error hooks: per event (`onInvalid` on the definition) and per source (AppOptions.onInvalid),
-// the event's own winning. HTTP on a real server; asynchronous sources on the real Redis Streams (the
+// the event's own winning. HTTP and WebSocket on a real server; asynchronous sources on the real Redis Streams (the
 // transport contract), where ack / nack / dead-letter decide what becomes of an invalid event.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -8,6 +8,7 @@ import { CloudEvent } from "@herald/cloudevents";
 import type { DeadLetterData } from "@herald/protocol";
 import { connectRedisTransport } from "@herald/transport-redis";
 import { Type } from "@sinclair/typebox";
+import WebSocket from "ws";
 import { createApp, defineEventSource } from "../src/index.js";
 import { deferred, quietLogger } from "./support.js";
 
@@ -172,3 +173,83 @@ describe(
     });
   },
 );
+
+describe("validation-error hooks: WebSocket", () => {
+  it("the event's hook replies or closes; else the source's; undefined keeps the default problem", async () => {
+    const seen: string[] = [];
+    const app = createApp({
+      logger: quietLogger(),
+      onInvalid: {
+        ws: (errors, ctx) => {
+          seen.push(`${ctx.key} ${errors.map((e) => e.field).join(",")}`);
+          return ctx.key === "ws./quiet" ? undefined : { data: { source: "app", errors } };
+        },
+      },
+      definitions: [
+        defineEventSource({
+          trigger: "ws./own",
+          input: { message: Order },
+          onInvalid: (errors) =>
+            errors.some((e) => e.field === "message/data/sku")
+              ? { close: { code: 4400, reason: "bad order" } }
+              : { data: { own: errors.length } },
+          handler: (order) => ({ ok: order.sku }),
+        }),
+        defineEventSource({ trigger: "ws./shared", input: { message: Order }, handler: () => ({ ok: 1 }) }),
+        defineEventSource({ trigger: "ws./quiet", input: { message: Order }, handler: () => ({ ok: 1 }) }),
+      ],
+    });
+    await app.start();
+    const sockets: WebSocket[] = [];
+    try {
+      const open = async (path: string) => {
+        const socket = new WebSocket(`${app.url.replace("http", "ws")}${path}`);
+        sockets.push(socket);
+        await new Promise((resolve, reject) => {
+          socket.once("open", resolve);
+          socket.once("error", reject);
+        });
+        return socket;
+      };
+      const exchange = (socket: WebSocket, frame: unknown) =>
+        new Promise<unknown>((resolve) => {
+          socket.once("message", (raw) => resolve(JSON.parse(raw.toString())));
+          socket.send(JSON.stringify(frame));
+        });
+      const own = await open("/own");
+      assert.deepEqual(await exchange(own, { id: 1, data: { sku: "a", qty: 0 } }), {
+        id: 1,
+        data: { own: 1 },
+      });
+      assert.deepEqual(await exchange(own, { id: 2, data: { sku: "a", qty: 2 } }), {
+        id: 2,
+        data: { ok: "a" },
+      });
+      const closed = new Promise<[number, string]>((resolve) =>
+        own.once("close", (code, reason) => resolve([code, reason.toString()])),
+      );
+      own.send(JSON.stringify({ id: 3, data: { sku: "", qty: 1 } }));
+      assert.deepEqual(await closed, [4400, "bad order"]);
+
+      const shared = await open("/shared");
+      assert.deepEqual(await exchange(shared, { data: { qty: 1 } }), {
+        data: { source: "app", errors: [{ field: "message/data/sku", reason: "is required" }] },
+      });
+      const quiet = await open("/quiet");
+      const answer = (await exchange(quiet, { id: "q", data: { sku: "a" } })) as {
+        id: string;
+        problem: { code: string; errors: unknown[] };
+      };
+      assert.equal(answer.id, "q");
+      assert.equal(answer.problem.code, "input-invalid");
+      assert.deepEqual(answer.problem.errors, [{ field: "message/data/qty", reason: "is required" }]);
+      assert.deepEqual(seen, ["ws./shared message/data/sku", "ws./quiet message/data/qty"]);
+      assert.equal(app.outcomes.get("ws./own", "invalid"), 2);
+      assert.equal(app.outcomes.get("ws./own", "handled"), 1);
+      assert.equal(app.outcomes.get("ws./quiet", "invalid"), 1);
+    } finally {
+      for (const socket of sockets) socket.terminate();
+      await app.stop();
+    }
+  });
+});

@@ -1,7 +1,7 @@
 // `herald app run <dir>`: loads the YAML event definitions under <dir> (docs/event-sources.md) and runs
 // them as one app until SIGINT/SIGTERM. `herald app docs <dir>`: prints the app's OpenAPI 3.1 or
 // AsyncAPI 3.0 document. Transport sources connect to their engine when its flag names it
-// (`--nats`, `--amqp`, `--redis`); the transport packages are loaded only then.
+// (`--nats`, `--amqp`, `--redis`, `--mqtt`); the transport packages are loaded only then.
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { HeraldClient, Transport } from "@herald/sdk";
@@ -28,6 +28,7 @@ export interface AppRunOptions {
   readonly nats?: string;
   readonly amqp?: string;
   readonly redis?: string;
+  readonly mqtt?: string;
 }
 
 export interface AppDocsOptions {
@@ -132,6 +133,12 @@ async function connectTransports(
         if (options.redis === undefined) throw new UsageError(`${key} needs --redis <url>`);
         const { connectRedisTransport } = await import("@herald/transport-redis");
         transports.redis = connectRedisTransport({ url: options.redis });
+        break;
+      }
+      case "mqtt": {
+        if (options.mqtt === undefined) throw new UsageError(`${key} needs --mqtt <url>`);
+        const { connectMqttTransport } = await import("@herald/transport-mqtt");
+        transports.mqtt = await connectMqttTransport({ url: options.mqtt });
         break;
       }
       default:

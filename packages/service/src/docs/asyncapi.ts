@@ -5,6 +5,11 @@
 //   push (HTTP sink, binary mode by default): the `ce-` headers carry the attributes and the payload
 //     is `data` itself.
 // WebSocket events are a `receive` operation with a `reply` (request/response over one socket).
+// Transport sources (nats., rabbitmq., redis., mqtt.) are written as Herald's transports publish by
+// default (binary mode, @herald/cloudevents bindings): NATS `ce-` headers (ce-datacontenttype
+// included), AMQP `cloudEvents_` application properties (the binding's current prefix; `cloudEvents:`
+// is also read) with the AMQP content-type, MQTT 5 unprefixed User Properties with the Content Type,
+// Redis Streams entries whose fields are the NATS headers plus a `data` field holding the payload.
 import { CRON_FIRED_TYPE, cronSource } from "../sources/cron.js";
 import type { EventSourceDefinition } from "../definition.js";
 import type { JsonSchema } from "../schema.js";
@@ -54,6 +59,100 @@ export function binaryHeaders(type: string | undefined): Record<string, unknown>
   };
 }
 
+const TRANSPORT_SERVERS = {
+  nats: { host: "localhost:4222", protocol: "nats", description: "NATS (JetStream)" },
+  rabbitmq: { host: "localhost:5672", protocol: "amqp", description: "RabbitMQ (AMQP 0-9-1)" },
+  redis: { host: "localhost:6379", protocol: "redis", description: "Redis Streams" },
+  mqtt: { host: "localhost:1883", protocol: "mqtt", protocolVersion: "5", description: "MQTT 5 broker" },
+} as const;
+
+/** The binary-mode attributes of events of `type` as `<prefix><name>` properties. */
+function prefixedAttributes(
+  prefix: string,
+  type: string | undefined,
+  withContentType: boolean,
+): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(CE_ATTRIBUTES)) {
+    if (name === "datacontenttype" && !withContentType) continue;
+    properties[`${prefix}${name}`] =
+      name === "type" && type !== undefined ? { type: "string", const: type } : schema;
+  }
+  return {
+    type: "object",
+    required: ["specversion", "id", "source", "type"].map((n) => `${prefix}${n}`),
+    properties,
+    additionalProperties: { type: "string", description: "CloudEvents extension attributes" },
+  };
+}
+
+/** One event type as a transport engine's binary-mode message. */
+export function transportMessage(
+  engine: keyof typeof TRANSPORT_SERVERS,
+  type: string | undefined,
+  data: JsonSchema | undefined,
+): Record<string, unknown> {
+  const name = type ?? "any";
+  const payload = data ?? {};
+  switch (engine) {
+    case "nats":
+      return {
+        name,
+        title: `${type ?? "any event"} (NATS binary mode)`,
+        summary: "CloudEvents attributes as percent-encoded `ce-` NATS headers; the payload is `data`.",
+        headers: prefixedAttributes("ce-", type, true),
+        contentType: "application/json",
+        payload,
+      };
+    case "rabbitmq":
+      return {
+        name,
+        title: `${type ?? "any event"} (AMQP binary mode)`,
+        summary:
+          "CloudEvents attributes as `cloudEvents_` application properties (AMQP 0-9-1 headers); " +
+          "datacontenttype is the AMQP content-type; the body is `data`.",
+        headers: prefixedAttributes("cloudEvents_", type, false),
+        contentType: "application/json",
+        payload,
+        bindings: { amqp: { bindingVersion: "0.3.0" } },
+      };
+    case "mqtt":
+      return {
+        name,
+        title: `${type ?? "any event"} (MQTT 5 binary mode)`,
+        summary:
+          "CloudEvents attributes as unprefixed MQTT 5 User Properties; datacontenttype is the Content Type; " +
+          "the payload is `data`.",
+        headers: prefixedAttributes("", type, false),
+        contentType: "application/json",
+        payload,
+        bindings: { mqtt: { contentType: "application/json", bindingVersion: "0.2.0" } },
+      };
+    case "redis": {
+      const fields = prefixedAttributes("ce-", type, true);
+      return {
+        name,
+        title: `${type ?? "any event"} (Redis Streams entry)`,
+        summary:
+          "A stream entry: the NATS binding's `ce-` headers as fields, then a `data` field holding the " +
+          "encoded data (JSON text).",
+        payload: {
+          ...fields,
+          required: [...(fields["required"] as string[]), "data"],
+          properties: {
+            ...(fields["properties"] as Record<string, unknown>),
+            data: {
+              type: "string",
+              description: "the data, encoded as ce-datacontenttype says",
+              "x-data": payload,
+            },
+          },
+        },
+      };
+    }
+  }
+}
+
 function messageId(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
@@ -65,6 +164,7 @@ export function asyncApiDocument(
   const channels: Record<string, Record<string, unknown>> = {};
   const operations: Record<string, unknown> = {};
   const messages: Record<string, unknown> = {};
+  const usedEngines = new Set<keyof typeof TRANSPORT_SERVERS>();
   const addChannel = (
     id: string,
     channel: Record<string, unknown>,
@@ -152,6 +252,35 @@ export function asyncApiDocument(
           definition.summary ?? `Fires ${definition.trigger.schedule} in ${definition.trigger.timezone}`,
         messages: [{ $ref: ref }],
       };
+    } else if (definition.kind === "transport") {
+      const { engine, topic, group } = definition.trigger;
+      usedEngines.add(engine);
+      const id = messageId(definition.key);
+      const types = definition.types ?? [undefined];
+      const refs = types.map((type) =>
+        addChannel(
+          id,
+          {
+            address: topic,
+            title: `${engine} ${topic}`,
+            servers: [{ $ref: `#/servers/${engine}` }],
+          },
+          {
+            name: `${engine}.${topic}.${type ?? "any"}`,
+            body: transportMessage(engine, type, definition.data),
+          },
+        ),
+      );
+      const grouping = engine === "nats" || engine === "redis" ? ` in consumer group ${group}` : "";
+      operations[messageId(definition.key)] = {
+        action: "receive",
+        channel: { $ref: `#/channels/${id}` },
+        ...(definition.summary ? { summary: definition.summary } : {}),
+        description:
+          definition.description ??
+          `Handled by the app${grouping}; unmatched types are ${definition.unmatched === "nack" ? "nacked" : "dead-lettered"}.`,
+        messages: refs.map((ref) => ({ $ref: ref })),
+      };
     } else if (definition.kind === "ws") {
       const id = messageId(definition.key);
       const inRef = addChannel(
@@ -216,6 +345,7 @@ export function asyncApiDocument(
         protocol: appUrl.protocol === "https:" ? "wss" : "ws",
         description: "this app",
       },
+      ...Object.fromEntries([...usedEngines].map((engine) => [engine, TRANSPORT_SERVERS[engine]])),
     },
     channels,
     operations,
