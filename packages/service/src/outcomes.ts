@@ -50,14 +50,15 @@ export class Outcomes {
     this.#logger = logger;
   }
 
-  count(key: string, outcome: Outcome, fields: Record<string, unknown> = {}): void {
+  count(key: string, outcome: Outcome, fields?: Record<string, unknown>): void {
     let byOutcome = this.#counts.get(key);
     if (!byOutcome) {
       byOutcome = new Map();
       this.#counts.set(key, byOutcome);
     }
     byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + 1);
-    if (LOGGED.has(outcome) && Object.keys(fields).length > 0)
+    // No default `{}` and no key array per count: this runs once per request.
+    if (fields !== undefined && LOGGED.has(outcome) && Object.keys(fields).length > 0)
       this.#logger.warn({ key, outcome, ...fields }, outcome);
   }
 

@@ -59,6 +59,73 @@ interface CompiledWs {
 
 const MAX_BODY = 1024 * 1024;
 const NO_ERRORS: InputError[] = [];
+const NO_ANSWER: HttpAnswer = {};
+// Shared by every request without a query string: read only (by the authenticator and queryObject).
+const EMPTY_SEARCH = new URLSearchParams();
+
+function more(errors: InputError[], found: InputError[]): InputError[] {
+  if (found.length === 0) return errors;
+  return errors.length === 0 ? found : [...errors, ...found];
+}
+
+type HttpInput = Parameters<HttpDefinition["handler"]>[0];
+
+/** The headers of a JSON answer as one object (no spread copies when the handler adds none). */
+function jsonHeaders(
+  json: string | undefined,
+  extra: Readonly<Record<string, string>> | undefined,
+): http.OutgoingHttpHeaders | undefined {
+  if (json === undefined) return extra === undefined ? undefined : { ...extra };
+  const headers: http.OutgoingHttpHeaders = {
+    [CONTENT_TYPE_HEADER]: "application/json",
+    "content-length": Buffer.byteLength(json),
+  };
+  return extra === undefined ? headers : Object.assign(headers, extra);
+}
+
+/**
+ * A handler's context: a class, not an object literal with a getter (cheaper to build per request);
+ * the signal is made on first use, as most handlers never look at it.
+ */
+class RequestContext implements SourceContext {
+  readonly key: string;
+  readonly principal: Principal;
+  readonly client: HeraldClient | undefined;
+  readonly #stopping: AbortSignal;
+  readonly #res: http.ServerResponse;
+  #signal: AbortSignal | undefined;
+
+  constructor(
+    key: string,
+    principal: Principal,
+    client: HeraldClient | undefined,
+    stopping: AbortSignal,
+    res: http.ServerResponse,
+  ) {
+    this.key = key;
+    this.principal = principal;
+    this.client = client;
+    this.#stopping = stopping;
+    this.#res = res;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#signal) return this.#signal;
+    const res = this.#res;
+    const stopping = this.#stopping;
+    const aborted = new AbortController();
+    // The response closes when it is sent, or when the connection drops first (the caller went away).
+    res.once("close", () => {
+      if (!res.writableFinished) aborted.abort(new Error("the caller went away"));
+    });
+    const onStop = () => aborted.abort(stopping.reason);
+    if (stopping.aborted) onStop();
+    else stopping.addEventListener("abort", onStop, { once: true });
+    res.once("close", () => stopping.removeEventListener("abort", onStop));
+    this.#signal = aborted.signal;
+    return this.#signal;
+  }
+}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -128,11 +195,13 @@ export class HttpSource {
 
   async start(): Promise<string> {
     const server = http.createServer((req, res) => {
-      this.#serve(req, res).catch((error: unknown) => {
+      try {
+        this.#serve(req, res);
+      } catch (error) {
         this.#options.outcomes.error("http", error);
         if (!res.headersSent) answer(res, problemBody("internal-error", "the request failed (logged)"));
         else res.destroy();
-      });
+      }
     });
     server.on("upgrade", (req, socket, head) => {
       this.#upgrade(req, socket, head).catch((error: unknown) => {
@@ -166,7 +235,10 @@ export class HttpSource {
     });
   }
 
-  async #serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  // The request pipeline runs on callbacks, synchronously wherever it can: no promise (and no
+  // microtask) per step for a request that needs no async authentication, hook or handler. Every
+  // failure after routing goes through #fail, exactly as the former try/catch around the pipeline.
+  #serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     const { pathname, search } = splitTarget(req.url ?? "/");
     const method = (req.method ?? "GET").toLowerCase();
     const document = method === "get" ? this.#options.documents[pathname] : undefined;
@@ -174,145 +246,183 @@ export class HttpSource {
       res.writeHead(200, { [CONTENT_TYPE_HEADER]: "application/json" }).end(JSON.stringify(document()));
       return;
     }
-    let allowed: string[] = [];
+    let allowed: string[] | undefined;
     for (const route of this.#routes) {
       const params = route.match(pathname);
       if (params === undefined) continue;
       if (route.definition.trigger.method !== method) {
+        if (allowed === undefined) allowed = [];
         allowed.push(route.definition.trigger.method.toUpperCase());
         continue;
       }
-      allowed = [];
-      return this.#run(route, params, new URLSearchParams(search), req, res);
+      this.#run(route, params, search === "" ? EMPTY_SEARCH : new URLSearchParams(search), req, res);
+      return;
     }
-    if (allowed.length > 0) {
+    if (allowed !== undefined) {
       res.setHeader("allow", allowed.join(", "));
-      return answer(res, problemBody("method-not-allowed", `${req.method} is not defined on ${pathname}`));
+      answer(res, problemBody("method-not-allowed", `${req.method} is not defined on ${pathname}`));
+      return;
     }
     answer(res, problemBody("route-not-found", `no event is defined on ${pathname}`));
   }
 
-  async #run(
+  #run(
     route: CompiledRoute,
     params: Record<string, string>,
     searchParams: URLSearchParams,
     req: http.IncomingMessage,
     res: http.ServerResponse,
-  ): Promise<void> {
+  ): void {
     const { definition } = route;
-    const outcomes = this.#options.outcomes;
-    try {
-      const authenticator = this.#options.authenticator;
-      // Nothing to check (no credential configured, none required): skip the async round.
-      const principal =
-        !authenticator.configured && !definition.auth?.required && !definition.auth?.scopes?.length
-          ? ANONYMOUS
-          : await authenticator.authenticate(req.headers, searchParams, definition.auth);
-      const body = await readJsonBody(req, this.#options.maxBodyBytes ?? MAX_BODY);
-      const query = queryObject(searchParams);
-      // Coercion writes into what it validates: give it a copy, never the request's own headers.
-      const headers = route.headers ? { ...req.headers } : req.headers;
-      // No array per part when the input is valid (the common case).
-      let errors: InputError[] = NO_ERRORS;
-      const add = (found: InputError[] | undefined) => {
-        if (found !== undefined && found.length > 0)
-          errors = errors.length === 0 ? found : [...errors, ...found];
-      };
-      add(route.body?.check(body, "body"));
-      add(route.params?.check(params, "params"));
-      add(route.query?.check(query, "query"));
-      add(route.headers?.check(headers, "headers"));
-      if (errors.length > 0) {
-        outcomes.count(definition.key, "invalid");
-        const hook = definition.onInvalid ?? this.#options.onInvalid;
-        const custom =
-          hook === undefined ? undefined : await hook(errors, { key: definition.key, principal });
-        if (custom === undefined)
-          throw new SourceProblem("input-invalid", `the input of ${definition.key} is invalid`, { errors });
-        const json = custom.body === undefined ? undefined : JSON.stringify(custom.body);
-        res.writeHead(custom.status ?? 400, {
-          ...(json === undefined
-            ? {}
-            : { [CONTENT_TYPE_HEADER]: "application/json", "content-length": Buffer.byteLength(json) }),
-          ...custom.headers,
-        });
-        res.end(json);
-        return;
-      }
-      const input = { body, params, query, headers };
-      const ctx = this.#context(definition.key, principal, res);
-      if (definition.authorize && !(await definition.authorize(input, ctx))) {
-        outcomes.count(definition.key, "refused");
-        throw new SourceProblem(
-          "authorization-refused",
-          `${principal.subject} may not call ${definition.key}`,
-        );
-      }
-      // A synchronous handler's answer is used as it is: no extra microtask per request.
-      const returned: unknown = definition.handler(input, ctx);
-      const result = ((isThenable(returned) ? await returned : returned) ?? {}) as HttpAnswer;
-      const status = result.status ?? (result.body === undefined ? 204 : 200);
-      if (route.output) {
-        const validator = route.output.get(status);
-        const problems =
-          validator === undefined
-            ? [{ field: "status", reason: `${status} is not a declared output status` }]
-            : validator.check(result.body, "body");
-        if (problems.length > 0) {
-          outcomes.count(definition.key, "output-invalid");
-          outcomes.log(
-            "error",
-            { key: definition.key, errors: problems },
-            "handler output breaks its schema",
-          );
-          throw new SourceProblem(
-            "output-invalid",
-            `the handler of ${definition.key} answered an undeclared output`,
-          );
-        }
-      }
-      outcomes.count(definition.key, "handled");
-      const json = result.body === undefined ? undefined : JSON.stringify(result.body);
-      res.writeHead(status, {
-        ...(json === undefined
-          ? {}
-          : { [CONTENT_TYPE_HEADER]: "application/json", "content-length": Buffer.byteLength(json) }),
-        ...result.headers,
-      });
-      res.end(json);
-    } catch (error) {
-      const problem = toProblem(error);
-      if (problem.problem.status >= 500 && !(error instanceof SourceProblem))
-        outcomes.error(definition.key, error);
-      if (!(error instanceof SourceProblem)) outcomes.count(definition.key, "failed");
-      answer(res, problem.problem, problem.headers);
+    const authenticator = this.#options.authenticator;
+    // Nothing to check (no credential configured, none required): skip the async round.
+    if (!authenticator.configured && !definition.auth?.required && !definition.auth?.scopes?.length) {
+      this.#read(route, ANONYMOUS, params, searchParams, req, res);
+      return;
     }
+    authenticator.authenticate(req.headers, searchParams, definition.auth).then(
+      (principal) => this.#read(route, principal, params, searchParams, req, res),
+      (error: unknown) => this.#fail(definition, res, error),
+    );
   }
 
-  #context(key: string, principal: Principal, res: http.ServerResponse): SourceContext {
-    const stopping = this.#stopping.signal;
-    const client = this.#options.client;
-    let signal: AbortSignal | undefined;
-    // Built on first use: most handlers never look at it, and a signal per request is not free.
-    return {
-      key,
+  #read(
+    route: CompiledRoute,
+    principal: Principal,
+    params: Record<string, string>,
+    searchParams: URLSearchParams,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): void {
+    readJsonBody(req, this.#options.maxBodyBytes ?? MAX_BODY, (error, body) => {
+      if (error !== undefined) {
+        this.#fail(route.definition, res, error);
+        return;
+      }
+      try {
+        this.#validate(route, principal, body, params, searchParams, req, res);
+      } catch (thrown) {
+        this.#fail(route.definition, res, thrown);
+      }
+    });
+  }
+
+  #validate(
+    route: CompiledRoute,
+    principal: Principal,
+    body: unknown,
+    params: Record<string, string>,
+    searchParams: URLSearchParams,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): void {
+    const { definition } = route;
+    const query = queryObject(searchParams);
+    // Coercion writes into what it validates: give it a copy, never the request's own headers.
+    const headers = route.headers ? { ...req.headers } : req.headers;
+    // No array per part when the input is valid (the common case).
+    let errors: InputError[] = NO_ERRORS;
+    if (route.body) errors = more(errors, route.body.check(body, "body"));
+    if (route.params) errors = more(errors, route.params.check(params, "params"));
+    if (route.query) errors = more(errors, route.query.check(query, "query"));
+    if (route.headers) errors = more(errors, route.headers.check(headers, "headers"));
+    if (errors.length > 0) {
+      this.#invalid(definition, principal, errors, res).catch((error: unknown) =>
+        this.#fail(definition, res, error),
+      );
+      return;
+    }
+    const input = { body, params, query, headers };
+    const ctx = new RequestContext(
+      definition.key,
       principal,
-      client,
-      get signal(): AbortSignal {
-        if (signal) return signal;
-        const aborted = new AbortController();
-        // The response closes when it is sent, or when the connection drops first (the caller went away).
-        res.once("close", () => {
-          if (!res.writableFinished) aborted.abort(new Error("the caller went away"));
-        });
-        const onStop = () => aborted.abort(stopping.reason);
-        if (stopping.aborted) onStop();
-        else stopping.addEventListener("abort", onStop, { once: true });
-        res.once("close", () => stopping.removeEventListener("abort", onStop));
-        signal = aborted.signal;
-        return signal;
-      },
-    };
+      this.#options.client,
+      this.#stopping.signal,
+      res,
+    );
+    if (definition.authorize) {
+      Promise.resolve(definition.authorize(input, ctx))
+        .then((allowed) => {
+          if (!allowed) {
+            this.#options.outcomes.count(definition.key, "refused");
+            throw new SourceProblem(
+              "authorization-refused",
+              `${principal.subject} may not call ${definition.key}`,
+            );
+          }
+          this.#handle(route, input, ctx, res);
+        })
+        .catch((error: unknown) => this.#fail(definition, res, error));
+      return;
+    }
+    this.#handle(route, input, ctx, res);
+  }
+
+  /** Runs the handler; a synchronous handler's answer is used as it is (no extra microtask). */
+  #handle(route: CompiledRoute, input: HttpInput, ctx: SourceContext, res: http.ServerResponse): void {
+    const returned: unknown = route.definition.handler(input, ctx);
+    if (isThenable(returned)) {
+      Promise.resolve(returned)
+        .then((result) => this.#answer(route, result as HttpAnswer | undefined, res))
+        .catch((error: unknown) => this.#fail(route.definition, res, error));
+      return;
+    }
+    this.#answer(route, returned as HttpAnswer | undefined, res);
+  }
+
+  async #invalid(
+    definition: HttpDefinition,
+    principal: Principal,
+    errors: InputError[],
+    res: http.ServerResponse,
+  ): Promise<void> {
+    this.#options.outcomes.count(definition.key, "invalid");
+    const hook = definition.onInvalid ?? this.#options.onInvalid;
+    const custom = hook === undefined ? undefined : await hook(errors, { key: definition.key, principal });
+    if (custom === undefined)
+      throw new SourceProblem("input-invalid", `the input of ${definition.key} is invalid`, { errors });
+    const json = custom.body === undefined ? undefined : JSON.stringify(custom.body);
+    res.writeHead(custom.status ?? 400, jsonHeaders(json, custom.headers));
+    res.end(json);
+  }
+
+  #answer(route: CompiledRoute, answered: HttpAnswer | undefined, res: http.ServerResponse): void {
+    const { definition } = route;
+    const outcomes = this.#options.outcomes;
+    const result = answered ?? NO_ANSWER;
+    const status = result.status ?? (result.body === undefined ? 204 : 200);
+    if (route.output) {
+      const validator = route.output.get(status);
+      const problems =
+        validator === undefined
+          ? [{ field: "status", reason: `${status} is not a declared output status` }]
+          : validator.check(result.body, "body");
+      if (problems.length > 0) {
+        outcomes.count(definition.key, "output-invalid");
+        outcomes.log("error", { key: definition.key, errors: problems }, "handler output breaks its schema");
+        throw new SourceProblem(
+          "output-invalid",
+          `the handler of ${definition.key} answered an undeclared output`,
+        );
+      }
+    }
+    outcomes.count(definition.key, "handled");
+    const json = result.body === undefined ? undefined : JSON.stringify(result.body);
+    res.writeHead(status, jsonHeaders(json, result.headers));
+    res.end(json);
+  }
+
+  #fail(definition: HttpDefinition, res: http.ServerResponse, error: unknown): void {
+    const outcomes = this.#options.outcomes;
+    const problem = toProblem(error);
+    if (problem.problem.status >= 500 && !(error instanceof SourceProblem))
+      outcomes.error(definition.key, error);
+    if (!(error instanceof SourceProblem)) outcomes.count(definition.key, "failed");
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    answer(res, problem.problem, problem.headers);
   }
 
   async #upgrade(
@@ -485,34 +595,51 @@ function queryObject(search: URLSearchParams): Record<string, string | string[]>
   return query;
 }
 
-/** The JSON body (undefined when there is none); refusals as SourceProblem. */
-async function readJsonBody(req: http.IncomingMessage, limit: number): Promise<unknown> {
-  const chunks: Buffer[] = [];
+/**
+ * Calls back once with the JSON body (undefined when there is none) or a SourceProblem. Events and a
+ * callback, not `for await` or a promise: this runs once per request.
+ */
+function readJsonBody(
+  req: http.IncomingMessage,
+  limit: number,
+  done: (error: unknown, body?: unknown) => void,
+): void {
+  let first: Buffer | undefined;
+  let chunks: Buffer[] | undefined;
   let size = 0;
-  // Events, not `for await`: the async iterator costs a promise per chunk on the hot path.
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.off("data", onData);
-        req.resume();
-        reject(new SourceProblem("payload-too-large", `the body is larger than ${limit} bytes`));
-      } else chunks.push(chunk);
-    };
-    req.on("data", onData);
-    req.once("end", resolve);
-    req.once("error", reject);
+  let settled = false;
+  const settle = (error: unknown, body?: unknown) => {
+    if (settled) return;
+    settled = true;
+    done(error, body);
+  };
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) {
+      req.off("data", onData);
+      req.resume();
+      settle(new SourceProblem("payload-too-large", `the body is larger than ${limit} bytes`));
+    } else if (first === undefined) first = chunk;
+    else if (chunks === undefined) chunks = [first, chunk];
+    else chunks.push(chunk);
+  };
+  req.on("data", onData);
+  req.once("error", (error) => settle(error));
+  req.once("end", () => {
+    if (settled) return;
+    if (size === 0 || first === undefined) return settle(undefined, undefined);
+    const type = String(req.headers[CONTENT_TYPE_HEADER] ?? "")
+      .split(";")[0]!
+      .trim()
+      .toLowerCase();
+    if (type !== "application/json" && !type.endsWith("+json"))
+      return settle(new SourceProblem("unsupported-media-type", "send the body as application/json"));
+    let body: unknown;
+    try {
+      body = JSON.parse((chunks === undefined ? first : Buffer.concat(chunks)).toString("utf8"));
+    } catch {
+      return settle(new SourceProblem("json-invalid", "the body is not valid JSON"));
+    }
+    settle(undefined, body);
   });
-  if (size === 0) return undefined;
-  const type = String(req.headers[CONTENT_TYPE_HEADER] ?? "")
-    .split(";")[0]!
-    .trim()
-    .toLowerCase();
-  if (type !== "application/json" && !type.endsWith("+json"))
-    throw new SourceProblem("unsupported-media-type", "send the body as application/json");
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch {
-    throw new SourceProblem("json-invalid", "the body is not valid JSON");
-  }
 }
