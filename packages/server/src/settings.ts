@@ -312,11 +312,11 @@ function nodeId(): SettingType<string> {
   };
 }
 
-function retentionRules(): SettingType<RetentionRuleConfig[]> {
+/** An array setting given as JSON in text (env var), checked by `check`; shown as a count of `noun`. */
+function jsonArray<T>(describe: string, check: SettingType<T[]>["check"], noun: string): SettingType<T[]> {
   return {
-    describe:
-      "array of `{streamPrefix?, type?, maxAge?, maxCount?, dropUnacked?}` (`maxAge` a duration; text: JSON)",
-    check: checkRetentionRules,
+    describe,
+    check,
     fromText(text, at, issues) {
       try {
         return JSON.parse(text);
@@ -325,8 +325,16 @@ function retentionRules(): SettingType<RetentionRuleConfig[]> {
         return undefined;
       }
     },
-    show: (value) => (value.length === 0 ? "[]" : `${value.length} rules`),
+    show: (value) => (value.length === 0 ? "[]" : `${value.length} ${noun}`),
   };
+}
+
+function retentionRules(): SettingType<RetentionRuleConfig[]> {
+  return jsonArray(
+    "array of `{streamPrefix?, type?, maxAge?, maxCount?, dropUnacked?}` (`maxAge` a duration; text: JSON)",
+    checkRetentionRules,
+    "rules",
+  );
 }
 
 /** One inbound bridge of `inbound`: an engine Herald ingests from (see docs/transports.md, Bridges). */
@@ -359,20 +367,11 @@ const INBOUND_KEYS = new Set([
 ]);
 
 function inboundSources(): SettingType<InboundSourceConfig[]> {
-  return {
-    describe:
-      "array of `{url, name?, group?, typePrefixes?, maxInFlight?, maxDeliveries?, ackTimeout?}` (`url` an engine URL; text: JSON)",
-    check: checkInboundSources,
-    fromText(text, at, issues) {
-      try {
-        return JSON.parse(text);
-      } catch (error) {
-        issues.push({ setting: at, reason: `is not valid JSON (${(error as Error).message})` });
-        return undefined;
-      }
-    },
-    show: (value) => (value.length === 0 ? "[]" : `${value.length} sources`),
-  };
+  return jsonArray(
+    "array of `{url, name?, group?, typePrefixes?, maxInFlight?, maxDeliveries?, ackTimeout?}` (`url` an engine URL; text: JSON)",
+    checkInboundSources,
+    "sources",
+  );
 }
 
 function checkInboundSources(

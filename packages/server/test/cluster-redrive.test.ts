@@ -3,54 +3,12 @@
 // moves the live checkpoint; a reset asked of any instance moves every partition, on every instance.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type HeraldServer, startServer } from "@herald/server";
+import type { HeraldServer } from "@herald/server";
 import { ack, createSubscription, type PulledMessage, pull } from "./support/consumer.js";
 import { api } from "./support/harness.js";
-import { databaseUrl, freshSchema, needsPostgres } from "./support/pg.js";
+import { eventually, owned, publish, startNode } from "./support/cluster.js";
+import { freshSchema, needsPostgres } from "./support/pg.js";
 import { startSink } from "./support/sink.js";
-
-const LEASE_MS = 900;
-
-function startNode(schema: string, nodeId: string): Promise<HeraldServer> {
-  return startServer({
-    port: 0,
-    logLevel: "silent",
-    storage: "postgres",
-    database: { url: databaseUrl, schema },
-    nodeId,
-    cluster: { partitions: 6, leaseMs: LEASE_MS },
-  });
-}
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-async function publish(base: string, stream: string, n: number): Promise<void> {
-  const res = await fetch(`${base}/streams/${stream}`, {
-    method: "POST",
-    headers: { "content-type": "application/cloudevents+json" },
-    body: JSON.stringify({
-      specversion: "1.0",
-      id: `${stream}-${n}`,
-      source: "/cluster-redrive",
-      type: "com.example.job",
-      data: { stream, n },
-    }),
-  });
-  assert.equal(res.status, 200, await res.text());
-}
-
-async function owned(base: string, id: string): Promise<number[]> {
-  const ready = await api(base, "GET", "/readyz");
-  return (ready.body as { cluster: { owned: Record<string, number[]> } }).cluster.owned[id] ?? [];
-}
 
 async function spread(nodes: readonly HeraldServer[], id: string): Promise<void> {
   await eventually("partitions spread over every instance", async () => {
@@ -75,7 +33,7 @@ describe("cluster: redrive and reset across instances", { ...needsPostgres, time
       res.writeHead(rejecting ? 400 : 204);
       res.end();
     });
-    const nodes = await Promise.all(["a", "b", "c"].map((n) => startNode(schema, `node-${n}`)));
+    const nodes = await Promise.all(["a", "b", "c"].map((n) => startNode(schema, `node-${n}`, 6)));
     const [a, b, c] = nodes as [HeraldServer, HeraldServer, HeraldServer];
     try {
       await createSubscription(b.url, { id: "pay", sink: sink.url, config: { ordering: "key" } });
@@ -125,7 +83,7 @@ describe("cluster: redrive and reset across instances", { ...needsPostgres, time
 
   it("reset: asked of one instance, every partition on every instance moves (beginning, then now)", async () => {
     const schema = freshSchema();
-    const nodes = await Promise.all(["a", "b", "c"].map((n) => startNode(schema, `node-${n}`)));
+    const nodes = await Promise.all(["a", "b", "c"].map((n) => startNode(schema, `node-${n}`, 6)));
     const [a, b, c] = nodes as [HeraldServer, HeraldServer, HeraldServer];
     const seen: string[] = [];
     let stop = false;
@@ -183,7 +141,7 @@ describe("cluster: redrive and reset across instances", { ...needsPostgres, time
       await Promise.all(consumers);
       consumers = [];
       await Promise.all(nodes.splice(0).map((n) => n.close()));
-      const restarted = await Promise.all(["d", "e"].map((n) => startNode(schema, `node-${n}`)));
+      const restarted = await Promise.all(["d", "e"].map((n) => startNode(schema, `node-${n}`, 6)));
       nodes.push(...restarted);
       const pulls = restarted.map((n) => pull(n.url, "jobs", 100, 200));
       await eventually("partitions spread over the restarted instances", async () => {

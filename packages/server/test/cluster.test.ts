@@ -3,57 +3,12 @@
 // deliver part of it, per-stream order holds, and one that leaves hands its partitions over.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type HeraldServer, startServer } from "@herald/server";
+import type { HeraldServer } from "@herald/server";
 import { ack, createSubscription, type PulledMessage, pull } from "./support/consumer.js";
 import { api } from "./support/harness.js";
-import { databaseUrl, freshSchema, needsPostgres } from "./support/pg.js";
+import { eventually, owned, publish, startNode } from "./support/cluster.js";
+import { freshSchema, needsPostgres } from "./support/pg.js";
 import { startSink } from "./support/sink.js";
-
-// Long enough that a loaded CI machine (2 cores, two test files at once) does not lapse a live lease
-// between heartbeats: a lapsed lease moves a partition mid-test and its acks answer 0.
-const LEASE_MS = 2_000;
-
-function startNode(schema: string, nodeId: string): Promise<HeraldServer> {
-  return startServer({
-    port: 0,
-    logLevel: "silent",
-    storage: "postgres",
-    database: { url: databaseUrl, schema },
-    nodeId,
-    cluster: { partitions: 8, leaseMs: LEASE_MS },
-  });
-}
-
-/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-async function publish(base: string, stream: string, version: number): Promise<void> {
-  const res = await fetch(`${base}/streams/${stream}`, {
-    method: "POST",
-    headers: { "content-type": "application/cloudevents+json" },
-    body: JSON.stringify({
-      specversion: "1.0",
-      id: `${stream}-${version}`,
-      source: "/cluster-test",
-      type: "com.example.cluster",
-      data: { stream, version },
-    }),
-  });
-  assert.equal(res.status, 200, await res.text());
-}
-
-async function owned(base: string, id: string): Promise<number[]> {
-  const ready = await api(base, "GET", "/readyz");
-  return ((ready.body as { cluster: { owned: Record<string, number[]> } }).cluster.owned[id] ?? []).slice();
-}
 
 /** Every stream's versions, first deliveries only, must come in order. */
 function assertStreamOrder(deliveries: ReadonlyArray<{ stream: string; version: number }>): void {
