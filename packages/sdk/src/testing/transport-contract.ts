@@ -338,7 +338,10 @@ export function transportContract(
         });
         await transport.publish(topic, event(topic));
         await until("the redelivery", () => deliveries.length >= 2, 15_000);
-        assert.equal(deliveries[1]!.count, 2);
+        // At least 2, not exactly: a redelivery the engine sent into a pull request that expired on the
+        // client as it arrived (JetStream under load; seen once in CI with count 3) is a delivery too,
+        // and deliveryCount counts every delivery.
+        assert.ok(deliveries[1]!.count >= 2, `redelivery count ${deliveries[1]!.count}`);
         assert.ok(deliveries[1]!.at - deliveries[0]!.at >= 900, "not redelivered before the ack timeout");
       },
     );
