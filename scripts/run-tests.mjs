@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Runs every compiled test file (packages/*/dist/test/**/*.test.js) with node's test runner.
+// Runs every compiled test file (packages/*/dist/test/**/*.test.js, examples/mallbots/*/dist/test/**) with node's test runner.
 // Node 20's `node --test` does not expand globs, so the files are listed here.
-// Usage: node scripts/run-tests.mjs [package-name ...]   (e.g. `log cloudevents`)
+// Usage: node scripts/run-tests.mjs [package-name ...]   (e.g. `log cloudevents`, `mallbots/orders`, `mallbots`)
 // Property tests: one fast-check seed per run (HERALD_FC_SEED, else random), printed first and handed to
 // every test process through scripts/fast-check-preload.mjs.
 import { spawn } from "node:child_process";
@@ -20,10 +20,19 @@ function walk(dir) {
     else if (name.endsWith(".test.js")) files.push(path);
   }
 }
-for (const pkg of readdirSync(join(root, "packages"))) {
-  if (only.length > 0 && !only.includes(pkg)) continue;
-  const testDir = join(root, "packages", pkg, "dist", "test");
-  if (existsSync(testDir)) walk(testDir);
+// The product's packages, then the example systems' packages (examples/mallbots/*: name them
+// `mallbots/<package>` or `mallbots` for all of them).
+const groups = [
+  ["packages", ""],
+  [join("examples", "mallbots"), "mallbots"],
+];
+for (const [dir, group] of groups) {
+  for (const pkg of readdirSync(join(root, dir))) {
+    const name = group === "" ? pkg : `${group}/${pkg}`;
+    if (only.length > 0 && !only.includes(name) && !(group !== "" && only.includes(group))) continue;
+    const testDir = join(root, dir, pkg, "dist", "test");
+    if (existsSync(testDir)) walk(testDir);
+  }
 }
 if (files.length === 0) {
   console.error("no compiled test files found: run `npm run build` first");

@@ -1,0 +1,5 @@
+export * from "./config.js";
+export * from "./events.js";
+export * from "./names.js";
+export * from "./runtime.js";
+export * from "./demo.js";
