@@ -3,3 +3,4 @@ export * from "./events.js";
 export * from "./names.js";
 export * from "./runtime.js";
 export * from "./demo.js";
+export * from "./http.js";
