@@ -36,6 +36,8 @@ export const DEFAULT_PORTS = Object.freeze({
   payments: 3103,
   depot: 3104,
   analytics: 3105,
+  /** The saga's process (a small HTTP API: the instance of an order). */
+  orchestrator: 3106,
 });
 export type ServiceName = keyof typeof DEFAULT_PORTS;
 
