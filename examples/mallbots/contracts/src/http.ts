@@ -10,7 +10,9 @@ export const Problem = Type.Object({
   status: Type.Integer(),
   code: Type.String(),
   detail: Type.String(),
-  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), reason: Type.String() }))),
+  errors: Type.Optional(
+    Type.Readonly(Type.Array(Type.Object({ field: Type.String(), reason: Type.String() }))),
+  ),
 });
 export type Problem = Static<typeof Problem>;
 
