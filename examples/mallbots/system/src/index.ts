@@ -1,2 +1,9 @@
-// Scaffold: replaced by the service's code.
-export {};
+export {
+  defaultRoles,
+  HERALD_PORT,
+  MallbotsSystem,
+  REPO_ROOT,
+  type Role,
+  type SystemOptions,
+  startSystem,
+} from "./system.js";

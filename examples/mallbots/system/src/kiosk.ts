@@ -1,0 +1,74 @@
+// A customer's view of MallBots: the gateway's kiosk REST API. The launcher's demo order and the
+// end-to-end tests both speak through it.
+
+export type OrderStatus = "placed" | "paid" | "ready" | "picked-up" | "cancelled";
+
+/** The order as Orders' read model shows it (GET /orders/:orderId). */
+export interface OrderView {
+  readonly orderId: string;
+  readonly customerId: string;
+  readonly items: readonly {
+    productId: string;
+    storeId: string;
+    name: string;
+    price: number;
+    quantity: number;
+  }[];
+  readonly total: number;
+  readonly status: OrderStatus;
+  readonly paymentId?: string | null;
+  readonly reason?: string | null;
+  readonly placedAt?: string;
+  readonly updatedAt?: string;
+}
+
+export interface Answer<T = unknown> {
+  readonly status: number;
+  readonly body: T;
+}
+
+export interface OrderRequest {
+  readonly customerId: string;
+  readonly items: readonly { productId: string; quantity: number }[];
+  readonly orderId?: string;
+}
+
+export class Kiosk {
+  readonly #url: string;
+  readonly #key: string;
+
+  constructor(gatewayUrl: string, key: string) {
+    this.#url = gatewayUrl.replace(/\/$/, "");
+    this.#key = key;
+  }
+
+  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<Answer<T>> {
+    const headers: Record<string, string> = { "x-api-key": this.#key, accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const response = await fetch(`${this.#url}${path}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      // Not JSON (an HTML page, a proxy's error): keep the text.
+    }
+    return { status: response.status, body: parsed as T };
+  }
+
+  placeOrder(order: OrderRequest): Promise<Answer<{ orderId: string; total: number; status: OrderStatus }>> {
+    return this.call("POST", "/orders", order);
+  }
+
+  order(orderId: string): Promise<Answer<OrderView>> {
+    return this.call("GET", `/orders/${encodeURIComponent(orderId)}`);
+  }
+
+  pickup(orderId: string): Promise<Answer<{ orderId: string; taskId: string }>> {
+    return this.call("POST", `/orders/${encodeURIComponent(orderId)}/pickup`);
+  }
+}
