@@ -3,16 +3,16 @@
 import { problemBody } from "@herald/service";
 import { type Static, Type } from "@sinclair/typebox";
 
-/** A problem answer (application/problem+json), as @herald/service and herald serve write them. */
+/**
+ * A problem answer (application/problem+json), as @herald/service and herald serve write them; other
+ * members (`errors`, `requiredScope`…) are allowed.
+ */
 export const Problem = Type.Object({
   type: Type.String(),
   title: Type.String(),
   status: Type.Integer(),
   code: Type.String(),
   detail: Type.String(),
-  errors: Type.Optional(
-    Type.Readonly(Type.Array(Type.Object({ field: Type.String(), reason: Type.String() }))),
-  ),
 });
 export type Problem = Static<typeof Problem>;
 
