@@ -169,12 +169,20 @@ export interface WsEventSpec<M extends TSchema | undefined, R extends TSchema | 
   readonly authorize?: (message: StaticOr<M, unknown>, ctx: SourceContext) => boolean | Promise<boolean>;
   /** Invalid message data: this event's answer instead of the default problem (see WsInvalidHook). */
   readonly onInvalid?: WsInvalidHook;
-  /** Returns the reply's data, or undefined for no reply. */
+  /**
+   * Returns the reply's data, undefined for no reply, or an AsyncIterable (an async generator) for a
+   * streamed reply: each item is a `{ id, data }` frame, then `{ id, done: true }`; the socket closing
+   * aborts `ctx.signal` and calls the iterator's `return()`.
+   */
   readonly handler: (
     message: StaticOr<M, unknown>,
     ctx: SourceContext,
+  ) =>
+    | StaticOr<R, unknown>
+    | void
+    | AsyncIterable<StaticOr<R, unknown>>
     // biome-ignore lint/suspicious/noConfusingVoidType: a handler that sends no reply returns nothing
-  ) => StaticOr<R, unknown> | void | Promise<StaticOr<R, unknown> | void>;
+    | Promise<StaticOr<R, unknown> | void | AsyncIterable<StaticOr<R, unknown>>>;
 }
 
 // ---------- cron ----------

@@ -307,10 +307,14 @@ export function asyncApiDocument(
             contentType: "application/json",
             payload: {
               type: "object",
+              description:
+                "The reply to the message of the same id. A streamed reply is several frames with that " +
+                "id, each with `data`, then one with `done: true` (or one with `problem`).",
               properties: {
                 id: {},
                 data: definition.output ?? {},
                 problem: { type: "object", description: "problem+json with a catalog code" },
+                done: { const: true, description: "a streamed reply has ended" },
               },
             },
           },

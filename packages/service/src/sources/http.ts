@@ -407,6 +407,12 @@ export class HttpSource {
       }
     }
     outcomes.count(definition.key, "handled");
+    const raw = rawBody(result);
+    if (raw !== undefined) {
+      res.writeHead(status, { ...result.headers, "content-length": raw.byteLength });
+      res.end(raw);
+      return;
+    }
     const json = result.body === undefined ? undefined : JSON.stringify(result.body);
     res.writeHead(status, jsonHeaders(json, result.headers));
     res.end(json);
@@ -445,10 +451,20 @@ export class HttpSource {
       return rejectUpgrade(socket, toProblem(error).problem);
     }
     this.#wss.handleUpgrade(req, socket, head, (client) => {
+      // One signal per connection: aborted when the socket closes or the app stops, so streamed
+      // replies (and any handler waiting on something) end with the connection.
+      const closed = new AbortController();
+      const onStop = () => closed.abort(this.#stopping.signal.reason);
+      if (this.#stopping.signal.aborted) onStop();
+      else this.#stopping.signal.addEventListener("abort", onStop, { once: true });
+      client.once("close", () => {
+        this.#stopping.signal.removeEventListener("abort", onStop);
+        closed.abort(new Error("the socket closed"));
+      });
       const ctx: SourceContext = {
         key: route.definition.key,
         principal,
-        signal: this.#stopping.signal,
+        signal: closed.signal,
         client: this.#options.client,
       };
       client.on("message", (raw) => {
@@ -497,6 +513,10 @@ export class HttpSource {
         );
       }
       const reply: unknown = await definition.handler(data, ctx);
+      if (isAsyncIterable(reply)) {
+        await this.#stream(route, client, ctx, id, reply);
+        return;
+      }
       if (reply === undefined) {
         outcomes.count(definition.key, "handled");
         return;
@@ -521,6 +541,106 @@ export class HttpSource {
       client.send(JSON.stringify(id === undefined ? { problem } : { id, problem }));
     }
   }
+
+  /**
+   * A streamed reply: each item the handler's iterable yields is an `{ id, data }` frame (validated
+   * like a reply), then `{ id, done: true }`. A throw or an invalid item ends it with `{ id, problem }`
+   * (thrown to #message). The socket closing aborts ctx.signal and calls the iterator's return(), so a
+   * generator's `finally` runs. Backpressure: past WS_HIGH_WATER bytes buffered on the socket, the
+   * next item is pulled only once the socket has written what it holds.
+   */
+  async #stream(
+    route: CompiledWs,
+    client: WebSocket,
+    ctx: SourceContext,
+    id: unknown,
+    iterable: AsyncIterable<unknown>,
+  ): Promise<void> {
+    const { definition } = route;
+    const outcomes = this.#options.outcomes;
+    const iterator = iterable[Symbol.asyncIterator]();
+    let finished = false;
+    const onClose = () => {
+      // Queued behind a pending next() for a generator; its finally runs once it is released.
+      if (!finished) void Promise.resolve(iterator.return?.()).catch(() => undefined);
+    };
+    ctx.signal.addEventListener("abort", onClose, { once: true });
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done || ctx.signal.aborted) break;
+        const problems = route.output?.check(next.value, "data") ?? [];
+        if (problems.length > 0) {
+          outcomes.count(definition.key, "output-invalid");
+          outcomes.log(
+            "error",
+            { key: definition.key, errors: problems },
+            "handler output breaks its schema",
+          );
+          throw new SourceProblem(
+            "output-invalid",
+            `the stream of ${definition.key} yielded an undeclared output`,
+          );
+        }
+        await sendFrame(client, id === undefined ? { data: next.value } : { id, data: next.value });
+      }
+      finished = true;
+      if (ctx.signal.aborted) return;
+      outcomes.count(definition.key, "handled");
+      client.send(JSON.stringify(id === undefined ? { done: true } : { id, done: true }));
+    } catch (error) {
+      // The socket is gone: nobody to tell (the abort is what ended the iterator).
+      if (ctx.signal.aborted) return;
+      throw error;
+    } finally {
+      ctx.signal.removeEventListener("abort", onClose);
+      if (!finished) {
+        finished = true;
+        await Promise.resolve(iterator.return?.()).catch(() => undefined);
+      }
+    }
+  }
+}
+
+/**
+ * A body sent as it is: a string or bytes with a `content-type` of the handler's that is not JSON
+ * (a page, a script). Everything else is serialized as JSON.
+ */
+function rawBody(answer: HttpAnswer): Buffer | undefined {
+  const { body, headers } = answer;
+  if (typeof body !== "string" && !(body instanceof Uint8Array)) return undefined;
+  let type: string | undefined;
+  for (const name in headers) if (name.toLowerCase() === CONTENT_TYPE_HEADER) type = headers[name];
+  if (type === undefined) return undefined;
+  const media = type.split(";")[0]!.trim().toLowerCase();
+  if (media === "application/json" || media.endsWith("+json")) return undefined;
+  return typeof body === "string"
+    ? Buffer.from(body, "utf8")
+    : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/** Bytes buffered on a socket past which a stream waits for the socket to drain. */
+const WS_HIGH_WATER = 1024 * 1024;
+
+/** Sends a frame; resolves at once unless the socket holds more than WS_HIGH_WATER bytes unsent. */
+function sendFrame(client: WebSocket, frame: unknown): Promise<void> {
+  return new Promise((resolve) => {
+    let waiting = false;
+    // Called once the frame is written to the OS (or failed: the socket closed, ending the stream).
+    client.send(JSON.stringify(frame), () => {
+      if (waiting) resolve();
+    });
+    if (client.bufferedAmount > WS_HIGH_WATER) waiting = true;
+    else resolve();
+  });
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === "function"
+  );
 }
 
 /** Maps what a pipeline threw to a catalog problem. */
