@@ -1,0 +1,4 @@
+import { readConfig, runProcess } from "@mallbots/contracts";
+import { startOrchestrator } from "./index.js";
+
+await runProcess("orchestrator", () => startOrchestrator(readConfig()));
