@@ -4,3 +4,4 @@ export * from "./names.js";
 export * from "./runtime.js";
 export * from "./demo.js";
 export * from "./http.js";
+export * from "./orders.js";
