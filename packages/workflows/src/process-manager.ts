@@ -25,6 +25,7 @@ import {
   RetryableError,
   type SubscriptionConfig,
   sleep,
+  withTraceContext,
 } from "@herald/sdk";
 import { InstanceConflictError, StepError } from "./errors.js";
 import {
@@ -78,6 +79,22 @@ export interface RunOptions {
 /** Timers a little early (clock skew between broker and manager) are handled; earlier ones wait. */
 const EARLY_TOLERANCE_MS = 25;
 const CONFLICT_BACKOFF = { baseMs: 5, capMs: 200 };
+
+/**
+ * The trace a step's events continue, stamped when the step is decided (so a dispatch after a crash
+ * or from a later delivery sends the same): the span the step runs in (the consumer's delivery span
+ * when an OpenTelemetry SDK is registered), else the input event's own `traceparent`/`tracestate`.
+ * An event the step gave a traceparent keeps it.
+ */
+function traced(event: CloudEvent, input: CloudEvent): CloudEvent {
+  const active = withTraceContext(event);
+  if (active !== event || typeof input["traceparent"] !== "string") return active;
+  const tracestate = input["tracestate"];
+  return event.cloneWith({
+    traceparent: input["traceparent"],
+    ...(typeof tracestate === "string" && tracestate !== "" ? { tracestate } : {}),
+  });
+}
 
 export function instanceStream(process: string, key: string): string {
   return `workflow.${process}.${key}`;
@@ -302,7 +319,7 @@ export class ProcessManager<State, Events extends EventMap> {
         causationid: typeof init["causationid"] === "string" ? init["causationid"] : input.id,
         correlationid: typeof init["correlationid"] === "string" ? init["correlationid"] : correlationid,
       });
-      return event.toJSON();
+      return traced(event, input).toJSON();
     });
     const timers = (transition.timeouts ?? []).map((request) => {
       const at =
@@ -333,7 +350,7 @@ export class ProcessManager<State, Events extends EventMap> {
         datacontenttype: "application/json",
         data,
       });
-      return { event: event.toJSON(), at: data.at };
+      return { event: traced(event, input).toJSON(), at: data.at };
     });
     const cancel: EventRef[] = enters ? folded.active : [];
     return {

@@ -186,6 +186,34 @@ test("emitted events carry causationid (the handled event) and correlationid (it
   }
 });
 
+test("emitted events and timers continue the handled event's trace (traceparent, tracestate)", async () => {
+  const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  const h = new WorkflowHarness(ping);
+  try {
+    await h.deliver(
+      new CloudEvent({
+        source: "urn:test",
+        type: "ping.start",
+        id: "s1",
+        correlationid: "k1",
+        traceparent,
+        tracestate: "vendor=1",
+        data: { n: 1 },
+      }),
+    );
+    assert.equal(h.published[0]?.["traceparent"], traceparent);
+    assert.equal(h.published[0]?.["tracestate"], "vendor=1");
+    // The timer carries it too, so what the timeout step sends stays in the same trace.
+    const [pending] = h.clock.pending();
+    assert.equal(pending?.timer["traceparent"], traceparent);
+    // An event that carries no trace starts none.
+    await h.deliver(ev("ping.start", "k2", "s2"));
+    assert.equal(h.published[1]?.["traceparent"], undefined);
+  } finally {
+    await h.close();
+  }
+});
+
 test("a timer fires only while the instance is in the entry that scheduled it, and never early", async () => {
   const h = new WorkflowHarness(ping);
   try {

@@ -47,9 +47,7 @@ export async function startOrchestrator(
     store: heraldStore(client),
     publish: heraldPublisher(client),
     timers: heraldTimers(client),
-    ...(options.onHandled
-      ? { onHandled: (event, outcome) => options.onHandled?.(event.type, outcome) }
-      : {}),
+    ...(options.onHandled ? { onHandled: (event, outcome) => options.onHandled?.(event.type, outcome) } : {}),
   });
 
   // Where is order 42? The saga's own answer (the correlation trail in the console tells the rest).

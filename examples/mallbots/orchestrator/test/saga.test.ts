@@ -179,10 +179,7 @@ test("a late ShoppingCompleted while the cancel is under way is ignored: the can
     .when([shopped, cancelled])
     .then({
       status: SAGA_STATUS.compensating("authorize"),
-      emitted: [
-        outcome(SAGA_EVENTS.stepCompensated, { step: "shop", attempt: 1 }),
-        cmd(ReleasePayment.type),
-      ],
+      emitted: [outcome(SAGA_EVENTS.stepCompensated, { step: "shop", attempt: 1 }), cmd(ReleasePayment.type)],
       timers: ["compensation-retry"],
     });
 });
