@@ -1,36 +1,12 @@
 // A customer's view of MallBots: the gateway's kiosk REST API. The launcher's demo order and the
-// end-to-end tests both speak through it.
+// end-to-end tests both speak through it. The bodies are the contracts' (the gateway declares the same).
+import type { OrderView, PlacedOrder, PlaceOrderRequest } from "@mallbots/contracts";
 
-export type OrderStatus = "placed" | "paid" | "ready" | "picked-up" | "cancelled";
-
-/** The order as Orders' read model shows it (GET /orders/:orderId). */
-export interface OrderView {
-  readonly orderId: string;
-  readonly customerId: string;
-  readonly items: readonly {
-    productId: string;
-    storeId: string;
-    name: string;
-    price: number;
-    quantity: number;
-  }[];
-  readonly total: number;
-  readonly status: OrderStatus;
-  readonly paymentId?: string | null;
-  readonly reason?: string | null;
-  readonly placedAt?: string;
-  readonly updatedAt?: string;
-}
+export type { OrderStatus, OrderView } from "@mallbots/contracts";
 
 export interface Answer<T = unknown> {
   readonly status: number;
   readonly body: T;
-}
-
-export interface OrderRequest {
-  readonly customerId: string;
-  readonly items: readonly { productId: string; quantity: number }[];
-  readonly orderId?: string;
 }
 
 export class Kiosk {
@@ -60,7 +36,7 @@ export class Kiosk {
     return { status: response.status, body: parsed as T };
   }
 
-  placeOrder(order: OrderRequest): Promise<Answer<{ orderId: string; total: number; status: OrderStatus }>> {
+  placeOrder(order: PlaceOrderRequest): Promise<Answer<PlacedOrder>> {
     return this.call("POST", "/orders", order);
   }
 
