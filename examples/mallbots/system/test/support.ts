@@ -236,3 +236,38 @@ export function seeded(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * The customers of many orders: one poller reads Orders' list (rather than a poller per order) and
+ * picks each order up when it is ready; resolves when every order is picked up or cancelled.
+ */
+export async function completeAll(
+  system: MallbotsSystem,
+  orderIds: readonly string[],
+  timeoutMs = 120_000,
+): Promise<Map<string, OrderView>> {
+  const kiosk = kioskOf(system);
+  const wanted = new Set(orderIds);
+  const pickedUp = new Set<string>();
+  let ended = new Map<string, OrderView>();
+  await waitFor(
+    () => `every order picked up or cancelled (${ended.size} of ${orderIds.length} did)`,
+    async () => {
+      const { orders } = await internal<{ orders: OrderView[] }>(system, "orders", "/orders?limit=1000");
+      ended = new Map();
+      for (const order of orders) {
+        if (!wanted.has(order.orderId)) continue;
+        if (order.status === "ready" && !pickedUp.has(order.orderId)) {
+          const answer = await kiosk.pickup(order.orderId);
+          assert.equal(answer.status, 200, `pickup of ${order.orderId}: ${JSON.stringify(answer.body)}`);
+          pickedUp.add(order.orderId);
+        }
+        if (order.status === "picked-up" || order.status === "cancelled") ended.set(order.orderId, order);
+      }
+      return ended.size === wanted.size ? ended : undefined;
+    },
+    timeoutMs,
+    250,
+  );
+  return ended;
+}
