@@ -5,3 +5,4 @@ export * from "./runtime.js";
 export * from "./demo.js";
 export * from "./http.js";
 export * from "./orders.js";
+export * from "./propagation.js";
