@@ -1,0 +1,4 @@
+import { readConfig, runProcess } from "@mallbots/contracts";
+import { startAnalytics } from "./index.js";
+
+await runProcess("analytics", () => startAnalytics(readConfig()));
