@@ -4,7 +4,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_PORTS, type Flow, readConfig } from "@mallbots/contracts";
+import {
+  DEFAULT_PORTS,
+  DEMO_PRODUCTS,
+  type Flow,
+  ProductAdded,
+  readConfig,
+  SUBSCRIPTIONS,
+} from "@mallbots/contracts";
 import { Child } from "./process.js";
 
 export type Role =
@@ -55,6 +62,9 @@ const START_ORDER: readonly (readonly Role[])[] = [
 
 export const HERALD_PORT = 8080;
 
+/** The subscriptions through which Orders and Depot copy the catalog. */
+const CATALOG_COPIES: readonly string[] = [SUBSCRIPTIONS.ordersCatalog, SUBSCRIPTIONS.depotCatalog];
+
 /** The repository root, from this file's place in it (examples/mallbots/system/dist/src). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL("../../../../../", import.meta.url)));
 
@@ -77,6 +87,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<Mallbots
     for (const group of START_ORDER) {
       await Promise.all(group.filter((role) => roles.has(role)).map((role) => system.start(role)));
     }
+    if (roles.has("stores")) await system.settled();
   } catch (error) {
     await system.close();
     throw error;
@@ -174,6 +185,32 @@ export class MallbotsSystem {
     });
     this.#children.set(role, child);
     this.#urls.set(role, url);
+  }
+
+  /**
+   * Waits until the catalog is out (Stores' seed in the log) and the catalog copies have caught up, so
+   * Orders and Depot know every product: a kiosk's first order is not refused for an unknown product.
+   */
+  async settled(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const get = async <T>(path: string): Promise<T> =>
+      (await (await fetch(`${this.#heraldUrl}${path}`)).json()) as T;
+    const filter = encodeURIComponent(`type = '${ProductAdded.type}'`);
+    for (;;) {
+      const products = await get<{ events: unknown[] }>(`/events?limit=1000&filter=${filter}`);
+      const stats = await get<{ subscriptions: { id: string; lag: number; inFlight: number }[] }>(
+        "/stats/subscriptions",
+      );
+      const behind = stats.subscriptions
+        .filter((s) => CATALOG_COPIES.includes(s.id) && (s.lag > 0 || s.inFlight > 0))
+        .map((s) => s.id);
+      if (products.events.length >= DEMO_PRODUCTS.length && behind.length === 0) return;
+      if (Date.now() > deadline)
+        throw new Error(
+          `the system did not settle in ${timeoutMs} ms: ${products.events.length} products in the log, behind: ${behind.join(", ")}`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** SIGTERM (a graceful stop) and wait for the exit. */
