@@ -1,0 +1,4 @@
+import { readConfig, runProcess } from "@mallbots/contracts";
+import { startDepot } from "./index.js";
+
+await runProcess("depot", () => startDepot(readConfig()));
