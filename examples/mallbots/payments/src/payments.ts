@@ -131,7 +131,9 @@ export class Payments {
       }
       const payment: Payment = {
         paymentId: `pay-${randomUUID()}`,
-        ...request,
+        orderId,
+        customerId: request.customerId,
+        amount: request.amount,
         status: "authorized",
         authorizedAt: new Date().toISOString(),
       };
@@ -149,22 +151,16 @@ export class Payments {
   release(cause: CloudEvent, orderId: string): void {
     this.#once(cause, () => {
       const payment = this.#byOrder(orderId);
-      if (payment?.status === "captured")
-        throw new NonRetryableError(
-          `payment ${payment.paymentId} of order ${orderId} is captured: no release`,
-        );
-      if (payment?.status === "authorized") this.#setStatus(payment.paymentId, "released", "released_at");
-      if (payment === undefined)
-        return [
-          PaymentReleased.create({ ...answer(cause, orderId, `${orderId}:released`), data: { orderId } }),
-        ];
-      const { paymentId } = payment;
-      return [
-        PaymentReleased.create({
-          ...answer(cause, orderId, `${paymentId}:released`),
-          data: { orderId, paymentId },
-        }),
-      ];
+      if (payment === undefined) {
+        const id = `${orderId}:released`;
+        return [PaymentReleased.create({ ...answer(cause, orderId, id), data: { orderId } })];
+      }
+      const { paymentId, status } = payment;
+      if (status === "captured")
+        throw new NonRetryableError(`payment ${paymentId} of order ${orderId} is captured: no release`);
+      if (status === "authorized") this.#setStatus(paymentId, "released", "released_at");
+      const id = `${paymentId}:released`;
+      return [PaymentReleased.create({ ...answer(cause, orderId, id), data: { orderId, paymentId } })];
     });
   }
 
