@@ -22,6 +22,8 @@ export interface ChildOptions {
   readonly log: (name: string, line: string) => void;
   /** How long the child may take to get ready. */
   readonly startTimeoutMs?: number;
+  /** The child ended after it was ready without being asked to (a crash): its last stderr lines. */
+  readonly onCrash?: (name: string, code: number | string | null, lines: readonly string[]) => void;
 }
 
 const KEPT_LINES = 40;
@@ -31,6 +33,7 @@ export class Child {
   readonly #process: ChildProcess;
   readonly #exited: Promise<void>;
   readonly #lines: string[] = [];
+  #stopping = false;
 
   private constructor(name: string, child: ChildProcess) {
     this.name = name;
@@ -52,6 +55,10 @@ export class Child {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const child = new Child(options.name, spawned);
+    let ready = false;
+    spawned.once("exit", (code, signal) => {
+      if (ready && !child.#stopping) options.onCrash?.(options.name, signal ?? code, child.#lines);
+    });
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
         spawned.kill("SIGKILL");
@@ -61,6 +68,7 @@ export class Child {
         if (stream === "stderr") child.#keep(line, options.log);
         const match = stream === options.readyOn ? options.ready.exec(line) : null;
         if (match) {
+          ready = true;
           clearTimeout(timer);
           resolve(match[1] ?? "");
         }
@@ -95,6 +103,7 @@ export class Child {
   /** Sends `signal` and waits for the exit; SIGTERM turns into SIGKILL after `graceMs`. */
   async stop(signal: NodeJS.Signals = "SIGTERM", graceMs = 15_000): Promise<void> {
     if (!this.running) return this.#exited;
+    this.#stopping = true;
     this.#process.kill(signal);
     const timer = setTimeout(() => this.#process.kill("SIGKILL"), graceMs);
     await this.#exited;

@@ -166,6 +166,7 @@ export class MallbotsSystem {
       ready: HERALD_LISTENING,
       readyOn: "stderr",
       log: this.#log,
+      onCrash: this.#crashed,
     });
     this.#herald = child;
     this.#heraldUrl = url;
@@ -182,6 +183,7 @@ export class MallbotsSystem {
       ready: READY,
       readyOn: "stdout",
       log: this.#log,
+      onCrash: this.#crashed,
     });
     this.#children.set(role, child);
     this.#urls.set(role, url);
@@ -237,6 +239,13 @@ export class MallbotsSystem {
   }
 
   readonly #log = (role: string, line: string) => this.#options.log?.(role, line);
+
+  /** A child that dies on its own is always told, with its last lines, even when logs are dropped. */
+  readonly #crashed = (role: string, code: number | string | null, lines: readonly string[]) => {
+    process.stderr.write(
+      `mallbots: ${role} exited on its own (${code}); its last lines:\n${lines.join("\n")}\n`,
+    );
+  };
 
   /** The environment every child shares: this process's, minus MallBots and Herald settings, plus the system's. */
   #baseEnv(): NodeJS.ProcessEnv {
