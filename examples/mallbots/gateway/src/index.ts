@@ -72,7 +72,13 @@ export async function startGateway(config: MallbotsConfig): Promise<RunningServi
     handler: (event) => {
       feed.publish({
         kind: "event",
-        event: { type: event.type, subject: event.subject, time: event.time, data: event.data },
+        // The event's time, else when the gateway saw it (the page's "updated" column).
+        event: {
+          type: event.type,
+          subject: event.subject,
+          time: event.time ?? new Date().toISOString(),
+          data: event.data,
+        },
       });
     },
   });
