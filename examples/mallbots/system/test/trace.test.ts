@@ -1,0 +1,73 @@
+// One trace across the services: every process writes its spans to MALLBOTS_TRACE_FILE (one JSON line
+// each); the kiosk's order request starts a trace in the gateway, and the trace context travels with
+// every HTTP call and every event (traceparent), so the order's steps in Orders, Payments, the saga and
+// Depot are spans of that one trace.
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { kioskOf, Log, only, pickUpWhenReady, placeOrder, systemForSuite, T, waitFor } from "./support.js";
+
+interface Span {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId?: string | null;
+  readonly name: string;
+  readonly service: string;
+}
+
+function spansIn(file: string): Span[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as Span);
+}
+
+const traceIdOf = (traceparent: unknown) => String(traceparent).split("-")[1];
+
+describe("one trace across the services", { timeout: 180_000 }, () => {
+  it("an order's spans share one trace id across the gateway, Orders, Payments, the saga and Depot", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "mallbots-trace-"));
+    const file = join(dataDir, "traces.jsonl");
+    const system = await systemForSuite({
+      dataDir,
+      bots: 1,
+      botStepMs: 20,
+      env: { MALLBOTS_TRACE_FILE: file },
+    });
+    const kiosk = kioskOf(system);
+    const log = new Log(system.heraldUrl);
+
+    const orderId = await placeOrder(kiosk, "ada");
+    await pickUpWhenReady(kiosk, orderId);
+    const events = await log.correlation(orderId);
+    const placed = only(events, T.placed);
+    assert.match(
+      String(placed["traceparent"]),
+      /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/,
+      "order-placed carries a traceparent",
+    );
+    const traceId = traceIdOf(placed["traceparent"]);
+
+    // Up to the task, each step is caused by an event of the one before: all in the request's trace.
+    for (const type of [T.authorize, T.authorized, T.approve, T.paid, T.assign, T.taskCreated])
+      assert.equal(traceIdOf(only(events, type)["traceparent"]), traceId, `${type} is in the order's trace`);
+
+    const spans = await waitFor(`spans of trace ${traceId} from the services`, () => {
+      const found = spansIn(file).filter((span) => span.traceId === traceId);
+      return new Set(found.map((span) => span.service)).size >= 5 ? found : undefined;
+    });
+    const services = new Set(spans.map((span) => span.service));
+    for (const service of ["gateway", "orders", "payments", "orchestrator", "depot"])
+      assert.ok(services.has(service), `${service} has spans in the trace: ${[...services].join(", ")}`);
+    // It starts at the gateway: the kiosk's request is the one span without a parent.
+    const roots = spans.filter((span) => !span.parentSpanId);
+    assert.deepEqual(
+      roots.map((span) => span.service),
+      ["gateway"],
+      `one root: ${roots.map((s) => `${s.service} ${s.name}`).join(", ")}`,
+    );
+  });
+});
