@@ -159,6 +159,8 @@ export {
   contextFromEvent,
   formatTraceparent,
   parseTraceparent,
+  type RequestSpan,
+  runInRequestSpan,
   withTraceContext,
 } from "./tracing/trace-context.js";
 export {

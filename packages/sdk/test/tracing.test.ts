@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
 import { CloudEvent } from "@herald/cloudevents";
 import { ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
-import { compose, formatTraceparent, parseTraceparent, tracing, withTraceContext } from "@herald/sdk";
+import {
+  compose,
+  formatTraceparent,
+  parseTraceparent,
+  runInRequestSpan,
+  tracing,
+  withTraceContext,
+} from "@herald/sdk";
 import { exporter, spanNamed } from "./support/otel.js";
 import { event, unitFor } from "./support/events.js";
 
@@ -54,4 +61,36 @@ test("withTraceContext injects the active span once, and parseTraceparent reads 
   assert.equal(again["traceparent"], e["traceparent"], "an event's existing trace is kept");
   span.end();
   assert.equal(parseTraceparent(new CloudEvent({ source: "/s", type: "t" })), undefined);
+});
+
+test("runInRequestSpan: a SERVER span continuing the request's traceparent header, active in the handler (after awaits too)", async () => {
+  const stamped = await runInRequestSpan(
+    "GET /orders/:id",
+    { traceparent: `00-${producerTrace}-${producerSpan}-01`, tracestate: "vendor=x" },
+    { "http.request.method": "GET" },
+    async (request) => {
+      assert.equal(request.recording, true);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const out = withTraceContext(new CloudEvent({ source: "/s", type: "placed" }));
+      request.end(201);
+      request.end(500); // once only
+      return out;
+    },
+  );
+  const span = spanNamed("GET /orders/:id");
+  assert.equal(span.kind, SpanKind.SERVER);
+  assert.equal(span.spanContext().traceId, producerTrace);
+  assert.equal(span.parentSpanContext?.spanId, producerSpan);
+  assert.equal(span.attributes["http.response.status_code"], 201);
+  assert.equal(span.status.code, 0);
+  assert.equal(stamped["traceparent"], formatTraceparent(span.spanContext()));
+  assert.equal(stamped["tracestate"], "vendor=x");
+});
+
+test("runInRequestSpan: without a valid traceparent header the request starts a trace; a 5xx is an error", () => {
+  runInRequestSpan("POST /orders", { traceparent: "00-bogus" }, {}, (request) => request.end(503));
+  const span = spanNamed("POST /orders");
+  assert.equal(span.parentSpanContext, undefined);
+  assert.notEqual(span.spanContext().traceId, producerTrace);
+  assert.equal(span.status.code, 2);
 });

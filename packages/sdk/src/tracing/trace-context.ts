@@ -8,6 +8,8 @@ import {
   createTraceState,
   isSpanContextValid,
   type SpanContext,
+  SpanKind,
+  SpanStatusCode,
   trace,
   type Tracer,
 } from "@opentelemetry/api";
@@ -22,13 +24,11 @@ export function formatTraceparent(span: SpanContext): string {
   return `00-${span.traceId}-${span.spanId}-${(span.traceFlags & 0xff).toString(16).padStart(2, "0")}`;
 }
 
-/** The span context an event carries, if its traceparent is well formed. */
-export function parseTraceparent(event: CloudEvent): SpanContext | undefined {
-  const raw = event["traceparent"];
-  if (typeof raw !== "string") return undefined;
-  const m = TRACEPARENT.exec(raw);
+/** The remote span context of a W3C `traceparent` (and `tracestate`), if it is well formed. */
+function remoteSpanContext(traceparent: unknown, tracestate: unknown): SpanContext | undefined {
+  if (typeof traceparent !== "string") return undefined;
+  const m = TRACEPARENT.exec(traceparent);
   if (!m) return undefined;
-  const tracestate = event["tracestate"];
   const span: SpanContext = {
     traceId: m[1]!,
     spanId: m[2]!,
@@ -39,6 +39,11 @@ export function parseTraceparent(event: CloudEvent): SpanContext | undefined {
       : {}),
   };
   return isSpanContextValid(span) ? span : undefined;
+}
+
+/** The span context an event carries, if its traceparent is well formed. */
+export function parseTraceparent(event: CloudEvent): SpanContext | undefined {
+  return remoteSpanContext(event["traceparent"], event["tracestate"]);
 }
 
 /** `base` (default: active) with the event's trace as parent, when it carries one. */
@@ -59,4 +64,48 @@ export function withTraceContext<E extends CloudEvent>(event: E, ctx: Context = 
   const state = span.traceState?.serialize();
   if (state) patch["tracestate"] = state;
   return event.cloneWith(patch) as E;
+}
+
+/** A server span of an incoming request (see runInRequestSpan); end it once the answer is sent. */
+export interface RequestSpan {
+  /** False without an OpenTelemetry SDK (or not sampled): nothing is recorded. */
+  readonly recording: boolean;
+  /** Ends the span with the answer's HTTP status (5xx marks it an error). */
+  end(status: number): void;
+}
+
+const NOT_RECORDING: RequestSpan = { recording: false, end: () => {} };
+
+/**
+ * Runs `fn` in a SERVER span for an incoming HTTP request, child of the W3C trace context of its
+ * `traceparent`/`tracestate` headers when they are valid (the caller's trace goes on), else of the
+ * active context. Inside `fn` (and what it awaits) the span is active: events sent or stamped with
+ * `withTraceContext` carry it. Without an OpenTelemetry SDK this costs one no-op span and runs `fn`
+ * as it is.
+ */
+export function runInRequestSpan<T>(
+  name: string,
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>,
+  attributes: Readonly<Record<string, string | number>>,
+  fn: (span: RequestSpan) => T,
+): T {
+  const remote = remoteSpanContext(headers["traceparent"], headers["tracestate"]);
+  const parent = remote ? trace.setSpanContext(context.active(), remote) : context.active();
+  const span = sdkTracer().startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
+  if (!span.isRecording()) {
+    span.end();
+    return fn(NOT_RECORDING);
+  }
+  let ended = false;
+  const handle: RequestSpan = {
+    recording: true,
+    end(status) {
+      if (ended) return;
+      ended = true;
+      span.setAttribute("http.response.status_code", status);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    },
+  };
+  return context.with(trace.setSpan(parent, span), () => fn(handle));
 }

@@ -6,7 +6,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { CONTENT_TYPE_HEADER, PROBLEM_JSON_MEDIA_TYPE, RETRY_AFTER_HEADER } from "@herald/protocol";
-import { type HeraldClient, NonRetryableError, RetryableError } from "@herald/sdk";
+import { type HeraldClient, NonRetryableError, RetryableError, runInRequestSpan } from "@herald/sdk";
 import { type WebSocket, WebSocketServer } from "ws";
 import { ANONYMOUS, type Authenticator } from "../auth.js";
 import type {
@@ -255,7 +255,17 @@ export class HttpSource {
         allowed.push(route.definition.trigger.method.toUpperCase());
         continue;
       }
-      this.#run(route, params, search === "" ? EMPTY_SEARCH : new URLSearchParams(search), req, res);
+      const query = search === "" ? EMPTY_SEARCH : new URLSearchParams(search);
+      // The caller's trace goes on (its traceparent header); the handler runs in this request's span.
+      runInRequestSpan(
+        `${req.method} ${route.definition.trigger.path}`,
+        req.headers,
+        { "http.request.method": req.method ?? "GET", "http.route": route.definition.trigger.path },
+        (span) => {
+          if (span.recording) res.once("close", () => span.end(res.statusCode));
+          this.#run(route, params, query, req, res);
+        },
+      );
       return;
     }
     if (allowed !== undefined) {
