@@ -2,7 +2,7 @@
 // command or event is one transaction: the inbox (a redelivered event is handled once), the row, and
 // the answer in the outbox. Idempotent by order too: a second command for the same order (another id)
 // answers the same event again, with the same id, so Herald's source+id dedupe keeps one.
-import { randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { CloudEvent } from "@herald/cloudevents";
 import { inboxKey, NonRetryableError, type TransactionalInbox } from "@herald/sdk";
 import {
@@ -130,7 +130,7 @@ export class Payments {
         ];
       }
       const payment: Payment = {
-        paymentId: `pay-${randomUUID()}`,
+        paymentId: paymentIdOf(orderId),
         orderId,
         customerId: request.customerId,
         amount: request.amount,
@@ -206,6 +206,14 @@ export class Payments {
       .prepare(`UPDATE payments SET status = ?, ${column} = ? WHERE payment_id = ?`)
       .run(status, new Date().toISOString(), paymentId);
   }
+}
+
+/**
+ * An order has one payment, so its id is derived from the order (opaque: a hash). Handled again
+ * into an empty database (a replay of the subscription), an order gets the same answers, same ids.
+ */
+export function paymentIdOf(orderId: string): string {
+  return `pay-${createHash("sha256").update(orderId).digest("hex").slice(0, 24)}`;
 }
 
 function authorized(cause: CloudEvent, payment: Payment): CloudEvent {

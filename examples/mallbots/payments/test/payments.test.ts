@@ -1,6 +1,7 @@
 // Payments against a real herald serve, in both flows: the trigger events or commands go in through
 // the SDK client, the answers are read back from the log.
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import type { CloudEvent } from "@herald/cloudevents";
 import { HeraldClient, type JsonEventObject } from "@herald/sdk";
@@ -11,6 +12,7 @@ import {
   DEMO_KEYS,
   FLOWS,
   type Flow,
+  type MallbotsConfig,
   OrderCancelled,
   OrderPickedUp,
   OrderPlaced,
@@ -72,6 +74,7 @@ for (const flow of FLOWS) {
     let client: HeraldClient;
     let dir: ReturnType<typeof tempDir>;
     let payments: RunningService;
+    let config: MallbotsConfig;
     const ask = trigger(flow);
     let n = 0;
     const newOrder = () => `order-${flow}-${++n}`;
@@ -80,9 +83,11 @@ for (const flow of FLOWS) {
       server = await startServer({ memory: true, port: 0, logLevel: "silent" });
       client = new HeraldClient({ url: server.url });
       dir = tempDir();
-      payments = await startPayments(
-        testConfig(server.url, dir.path, { MALLBOTS_FLOW: flow, MALLBOTS_PAYMENT_LIMIT: String(LIMIT) }),
-      );
+      config = testConfig(server.url, dir.path, {
+        MALLBOTS_FLOW: flow,
+        MALLBOTS_PAYMENT_LIMIT: String(LIMIT),
+      });
+      payments = await startPayments(config);
     });
     after(async () => {
       await payments?.stop();
@@ -105,13 +110,17 @@ for (const flow of FLOWS) {
       return all;
     }
     const details = (paymentId: string) => call(`${payments.url}/payments/${paymentId}`, DEMO_KEYS.internal);
-    const outboxRows = () => {
+    const outboxRows = (where = "") => {
       const db = new Database(`${dir.path}/payments/payments.db`, { readonly: true });
       try {
-        return (db.prepare("SELECT count(*) AS n FROM herald_outbox").get() as { n: number }).n;
+        return (db.prepare(`SELECT count(*) AS n FROM herald_outbox ${where}`).get() as { n: number }).n;
       } finally {
         db.close();
       }
+    };
+    const caughtUp = async () => {
+      const stats = await client.subscriptionStats(SUBSCRIPTIONS.payments);
+      return stats.lag === 0 && stats.inFlight === 0 && outboxRows("WHERE sent_at IS NULL") === 0;
     };
 
     it("authorizes, and refuses an amount over the limit and a broke- customer", async () => {
@@ -266,6 +275,23 @@ for (const flow of FLOWS) {
       const [payment] = (await call(`${payments.url}/payments?orderId=${released}`, DEMO_KEYS.internal))
         .body as Payment[];
       assert.equal(payment!.status, "released");
+    });
+
+    it("lost its database: replaying the whole subscription answers the same events, nothing new", async () => {
+      await waitFor(caughtUp, "caught up");
+      const ids = async () => (await eventsFrom(client, SOURCES.payments)).map((e) => e.id);
+      const published = await ids();
+      assert.ok(published.length >= 10);
+      await payments.stop();
+      rmSync(`${dir.path}/payments`, { recursive: true });
+      payments = await startPayments(config);
+      const { redeliver } = await client.resetSubscription(SUBSCRIPTIONS.payments, { to: "beginning" });
+      await waitFor(
+        async () => payments.app.outcomes.get(KEY, "handled") >= redeliver - 2 && (await caughtUp()),
+        "the replay handled (all but the two dead letters) and published",
+      );
+      assert.ok(outboxRows() >= published.length, "the replay answered every order again");
+      assert.deepEqual(await ids(), published);
     });
   });
 }
