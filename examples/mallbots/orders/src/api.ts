@@ -3,19 +3,18 @@
 // milliseconds later, so a GET right after a POST may still answer 404 (read your writes from the
 // POST's answer, or retry the GET).
 import { randomUUID } from "node:crypto";
-import { formatTraceparent } from "@herald/sdk";
 import { defineEventSource, type EventSourceDefinition, http } from "@herald/service";
 import {
   notFound,
   OrderList,
   OrderStatusSchema,
   OrderView,
+  outgoingTraceparent,
   PlacedOrder,
   PlaceOrderRequest,
   Problem,
   SCOPES,
 } from "@mallbots/contracts";
-import { context, isSpanContextValid, trace } from "@opentelemetry/api";
 import { Type } from "@sinclair/typebox";
 import type { Catalog } from "./catalog.js";
 import type { OrderCommands } from "./commands.js";
@@ -23,14 +22,15 @@ import type { orderQueries } from "./read-model.js";
 
 const auth = { scopes: [SCOPES.internal] };
 
-/** The trace the order joins: the active span (a traced HTTP server), else the caller's header. */
+const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** The trace the new order joins: the active span's (a traced HTTP server), else the caller's header. */
 function traceOf(headers: Readonly<Record<string, string | string[] | undefined>>): Record<string, string> {
-  const span = trace.getSpanContext(context.active());
-  if (span !== undefined && isSpanContextValid(span)) return { traceparent: formatTraceparent(span) };
   const header = headers["traceparent"];
-  return typeof header === "string" && /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(header)
-    ? { traceparent: header }
-    : {};
+  const traceparent = outgoingTraceparent(
+    typeof header === "string" && TRACEPARENT.test(header) ? header : undefined,
+  );
+  return traceparent === undefined ? {} : { traceparent };
 }
 
 export function apiSources(

@@ -1,6 +1,11 @@
 // Orders' copy of the catalog (event-carried state transfer): Stores' product events carry the whole
 // product, so Orders prices and names an order from its own table and never calls Stores. The
 // subscription starts at the beginning of Herald's log: a fresh database rebuilds the copy from history.
+//
+// The newest change wins by delivery order: Stores publishes a store's catalog events as one stream
+// (subject = the store), and the subscription (ordering "key", the default) hands them over in log
+// order, the next only once the previous was acked; the inbox skips a redelivered copy. (A handler is
+// not told an event's log position, so it cannot compare positions itself.)
 import type { CloudEvent } from "@herald/cloudevents";
 import { inboxKey, NonRetryableError, sqliteInboxIn } from "@herald/sdk";
 import { defineEventSource, type EventSourceDefinition } from "@herald/service";
@@ -24,51 +29,34 @@ interface ProductRow {
 }
 
 export function openCatalog(db: SqliteDatabase) {
-  // A removed product stays as a tombstone with its change time, so an older copy of it arriving late
-  // (a redriven dead letter, a replay) cannot bring it back.
+  // A removed product stays as a tombstone: an order placed before keeps its lines, a new one is refused.
   db.exec(`CREATE TABLE IF NOT EXISTS products (
     product_id TEXT PRIMARY KEY, store_id TEXT NOT NULL, name TEXT NOT NULL, price INTEGER NOT NULL,
-    removed INTEGER NOT NULL DEFAULT 0, changed_at INTEGER NOT NULL, event_id TEXT NOT NULL)`);
+    removed INTEGER NOT NULL DEFAULT 0)`);
   const inbox = sqliteInboxIn(db);
   const upsert = db.prepare(
-    `INSERT INTO products (product_id, store_id, name, price, removed, changed_at, event_id)
-     VALUES (:productId, :storeId, :name, :price, :removed, :changedAt, :eventId)
+    `INSERT INTO products (product_id, store_id, name, price, removed)
+     VALUES (:productId, :storeId, :name, :price, 0)
      ON CONFLICT (product_id) DO UPDATE SET store_id = excluded.store_id, name = excluded.name,
-       price = excluded.price, removed = excluded.removed, changed_at = excluded.changed_at,
-       event_id = excluded.event_id
-     WHERE excluded.changed_at >= products.changed_at`,
+       price = excluded.price, removed = 0`,
   );
-  const tombstone = db.prepare(
-    `INSERT INTO products (product_id, store_id, name, price, removed, changed_at, event_id)
-     VALUES (:productId, :storeId, '', 0, 1, :changedAt, :eventId)
-     ON CONFLICT (product_id) DO UPDATE SET removed = 1, changed_at = excluded.changed_at,
-       event_id = excluded.event_id
-     WHERE excluded.changed_at >= products.changed_at`,
-  );
+  const tombstone = db.prepare("UPDATE products SET removed = 1 WHERE product_id = ?");
   const byId = db.prepare<[string], ProductRow>(
     "SELECT product_id, store_id, name, price, removed FROM products WHERE product_id = ?",
   );
-
-  // The newest change wins. Herald delivers a product's events in log order (one stream per product,
-  // ordering "key"); the event's `time` also orders copies that come again later. (The delivery
-  // context carries no log position, which would be the better clock.)
-  const changedAt = (event: CloudEvent) => {
-    const time = event.time === undefined ? Number.NaN : Date.parse(event.time);
-    return Number.isNaN(time) ? Date.now() : time;
-  };
   /** The change and its inbox record commit together: a redelivered event is applied once. */
   const apply = db.transaction((event: CloudEvent, write: () => void) => {
     if (inbox.firstTime(inboxKey(event))) write();
   });
 
   return {
+    /** The product as the event carries it replaces the copy's row. */
     upsert(event: CloudEvent, product: { productId: string; storeId: string; name: string; price: number }) {
-      apply(event, () =>
-        upsert.run({ ...product, removed: 0, changedAt: changedAt(event), eventId: event.id }),
-      );
+      const { productId, storeId, name, price } = product;
+      apply(event, () => upsert.run({ productId, storeId, name, price }));
     },
-    remove(event: CloudEvent, product: { productId: string; storeId: string }) {
-      apply(event, () => tombstone.run({ ...product, changedAt: changedAt(event), eventId: event.id }));
+    remove(event: CloudEvent, productId: string) {
+      apply(event, () => tombstone.run(productId));
     },
     /** The order's lines, named and priced from the copy; an unknown product is refused (422). */
     price(lines: readonly { productId: string; quantity: number }[]): OrderItem[] {
@@ -108,7 +96,7 @@ export function catalogSources(catalog: Catalog): EventSourceDefinition[] {
       trigger,
       event: ProductRemoved,
       authorize: fromStores,
-      handler: (event) => catalog.remove(event, event.data),
+      handler: (event) => catalog.remove(event, event.data.productId),
     }),
   ];
 }

@@ -259,7 +259,7 @@ describe("Orders, orchestrated", () => {
     assert.deepEqual(cancelled?.data, { orderId: "o-compensated", reason: "authorize failed" });
   });
 
-  it("keeps the newest copy of each product: updates price later orders, removals refuse them, stale copies are ignored", async () => {
+  it("keeps the newest copy of each product: updates price later orders, removals refuse them, forgeries are refused", async () => {
     await place(base, "o-before-update", [{ productId: "prod-tea", quantity: 1 }]);
     const copy = new Database(join(running.dataDir, "orders", "orders.db"), { readonly: true });
     try {
@@ -279,33 +279,21 @@ describe("Orders, orchestrated", () => {
         description: "50 bags",
         sku: "GG-010",
       };
-      const now = Date.now();
-      const update = ProductUpdated.create({
-        source: SOURCES.stores,
-        subject: "prod-tea",
-        time: new Date(now),
-        data: { ...tea, price: 600 },
-      });
-      const stale = ProductUpdated.create({
-        source: SOURCES.stores,
-        subject: "prod-tea",
-        time: new Date(now - 60_000),
-        data: { ...tea, price: 1 },
-      });
+      // Stores' events of one store are one stream (subject = the store): they arrive in log order.
+      const fromStores = { source: SOURCES.stores, subject: "store-greengrocer" };
+      const first = ProductUpdated.create({ ...fromStores, data: { ...tea, price: 550 } });
+      const update = ProductUpdated.create({ ...fromStores, data: { ...tea, price: 600 } });
       const removed = ProductRemoved.create({
-        source: SOURCES.stores,
-        subject: "prod-pears",
+        ...fromStores,
         data: { productId: "prod-pears", storeId: "store-greengrocer" },
       });
       // A product event from anyone but Stores is refused.
       const forged = ProductUpdated.create({
         source: SOURCES.gateway,
-        subject: "prod-tea",
-        time: new Date(now + 60_000),
+        subject: "store-greengrocer",
         data: { ...tea, price: 2 },
       });
-      for (const event of [update, stale, removed, forged]) await send(running, event);
-      await waitFor("the stale copy handled", () => handled(stale));
+      for (const event of [first, update, removed, forged]) await send(running, event);
       await waitFor("the removal handled", () => handled(removed));
       assert.deepEqual(priceOf("prod-tea"), { price: 600, removed: 0 });
       assert.equal(priceOf("prod-pears")?.removed, 1);
