@@ -94,3 +94,10 @@ test("runInRequestSpan: without a valid traceparent header the request starts a 
   assert.notEqual(span.spanContext().traceId, producerTrace);
   assert.equal(span.status.code, 2);
 });
+
+test("the handling span names the event's subject (find an order's spans by its id)", async () => {
+  const run = compose([tracing()], () => {});
+  const e = event({ type: "subject.thing", subject: "order-42" });
+  await run(e, unitFor(e).context);
+  assert.equal(spanNamed("herald handle subject.thing").attributes["cloudevents.event_subject"], "order-42");
+});

@@ -103,7 +103,13 @@ export class Publisher {
         "messaging.batch.message_count": events.length,
         ...(batch
           ? {}
-          : { "cloudevents.event_id": events[0]!.id, "cloudevents.event_type": events[0]!.type }),
+          : {
+              "cloudevents.event_id": events[0]!.id,
+              "cloudevents.event_type": events[0]!.type,
+              ...(events[0]!.subject === undefined
+                ? {}
+                : { "cloudevents.event_subject": events[0]!.subject }),
+            }),
       },
     });
     const spanCtx = trace.setSpan(context.active(), span);

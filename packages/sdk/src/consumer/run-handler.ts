@@ -48,6 +48,7 @@ export async function runHandler(
         "messaging.message.id": event.id,
         "cloudevents.event_id": event.id,
         "cloudevents.event_type": event.type,
+        ...(event.subject === undefined ? {} : { "cloudevents.event_subject": event.subject }),
         "herald.delivery.transport": options.transport,
         "herald.delivery.attempt": options.attempt,
       },

@@ -21,6 +21,7 @@ export function tracing(): Middleware {
           "cloudevents.event_id": event.id,
           "cloudevents.event_source": event.source,
           "cloudevents.event_type": event.type,
+          ...(event.subject === undefined ? {} : { "cloudevents.event_subject": event.subject }),
           "herald.delivery.attempt": ctx.attempt,
         },
       },
