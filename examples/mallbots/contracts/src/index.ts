@@ -6,3 +6,5 @@ export * from "./demo.js";
 export * from "./http.js";
 export * from "./orders.js";
 export * from "./propagation.js";
+export * from "./tracing.js";
+export * from "./trace-report.js";

@@ -9,18 +9,25 @@ import { type ApiKeyEntry, type App, createApp, type EventSourceDefinition } fro
 import Database from "better-sqlite3";
 import { DEFAULT_PORTS, type MallbotsConfig, type ServiceName } from "./config.js";
 import { SCOPES } from "./names.js";
+import { activeTrace, startTracing } from "./tracing.js";
 
 export type SqliteDatabase = Database.Database;
 
 /**
  * Attributes for an event written because of `cause`: the same conversation (`correlationid`), this
  * cause (`causationid`) and its trace (`traceparent`), so the console's lineage and the trace follow
- * an order across services even when the event leaves through an outbox.
+ * an order across services even when the event leaves through an outbox. The trace is the active
+ * span's when tracing is on (the handler's `herald deliver` span, itself the child of the cause's
+ * trace), else the cause's own `traceparent`/`tracestate`.
  */
 export function follow(cause: CloudEvent): Record<string, string> {
   const attributes: Record<string, string> = { correlationid: correlationOf(cause), causationid: cause.id };
+  const active = activeTrace();
+  if (active["traceparent"] !== undefined) return { ...attributes, ...active };
   const traceparent = cause["traceparent"];
   if (typeof traceparent === "string") attributes["traceparent"] = traceparent;
+  const tracestate = cause["tracestate"];
+  if (typeof tracestate === "string" && tracestate !== "") attributes["tracestate"] = tracestate;
   return attributes;
 }
 
@@ -118,12 +125,15 @@ export async function runProcess(
   name: string,
   start: () => Promise<{ readonly url: string; stop(): Promise<void> }>,
 ) {
+  // Before the service starts, so its first request and delivery are traced (MALLBOTS_TRACE_FILE).
+  const tracing = startTracing(name);
   const service = await start();
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     await service.stop();
+    await tracing?.shutdown();
     process.exit(0);
   };
   process.once("SIGTERM", () => void stop());
