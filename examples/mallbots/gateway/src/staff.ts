@@ -20,6 +20,7 @@ const FILES = {
   "/staff": { file: "staff.html", type: "text/html; charset=utf-8" },
   "/staff/staff.js": { file: "staff.js", type: "text/javascript; charset=utf-8" },
   "/staff/staff.css": { file: "staff.css", type: "text/css; charset=utf-8" },
+  "/staff/favicon.svg": { file: "favicon.svg", type: "image/svg+xml" },
 } as const;
 
 /** No inline script or style anywhere: the page's own files only (the live socket is same-origin). */

@@ -289,6 +289,7 @@ describe("documents and the page", () => {
       "/orders/{orderId}",
       "/orders/{orderId}/pickup",
       "/staff",
+      "/staff/favicon.svg",
       "/staff/staff.css",
       "/staff/staff.js",
       "/stores",
