@@ -5,7 +5,7 @@
 // A task: queued → shopping (a bot has it) → shopped → awaiting-pickup → picked-up, or cancelled.
 // Dispatch hands queued tasks, oldest first, to idle bots, longest idle first; it runs in every
 // transaction that queues a task or frees a bot.
-import { randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { type CloudEvent, DELIVERAT } from "@herald/cloudevents";
 import { inboxKey, NonRetryableError, sqliteInboxIn } from "@herald/sdk";
 import {
@@ -68,6 +68,13 @@ export interface TaskFilter {
   readonly orderId?: string;
   readonly status?: TaskStatus;
 }
+
+/**
+ * An order's task id, derived from the order, so the task's events have ids a re-creation repeats
+ * (a Depot that lost its database and replays the log publishes TaskCreated again: Herald keeps one).
+ */
+export const taskIdOf = (orderId: string) =>
+  `task-${createHash("sha256").update(orderId).digest("base64url").slice(0, 22)}`;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -183,7 +190,7 @@ export class Depot {
   createTask(cause: CloudEvent, orderId: string, items: readonly OrderItem[]): string | undefined {
     if (this.#taskOf(orderId) !== undefined) return undefined;
     const stops = this.#catalog.stopsFor(items);
-    const taskId = `task-${randomUUID()}`;
+    const taskId = taskIdOf(orderId);
     const now = Date.now();
     const attributes = follow(cause);
     this.#db

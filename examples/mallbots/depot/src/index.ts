@@ -16,7 +16,7 @@ import { catalogSources, flowSources } from "./flow.js";
 import { startTimerOutbox } from "./timer-outbox.js";
 
 export { CatalogCopy } from "./catalog-copy.js";
-export { type AddEvents, Depot, type DepotOptions, type TaskFilter } from "./depot.js";
+export { type AddEvents, Depot, type DepotOptions, type TaskFilter, taskIdOf } from "./depot.js";
 export { BOT_STATUS, type BotStatus, BotTask, BotView, TaskView } from "./views.js";
 
 export async function startDepot(config: MallbotsConfig): Promise<RunningService> {
