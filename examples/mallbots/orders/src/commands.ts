@@ -20,8 +20,9 @@ export function orderCommands(log: EventLog) {
      * an event asked for, `{ correlationid: orderId }` (and the trace) for a new order.
      */
     run(orderId: string, command: OrderCommand, conversation: Readonly<Record<string, string>>) {
+      // `time` goes on to the integration event: when the order changed, not when it was published.
       return handler.handle(orderStream(orderId), command, {
-        attributes: { ...conversation, subject: orderId },
+        attributes: { ...conversation, subject: orderId, time: new Date().toISOString() },
       });
     },
   };

@@ -20,6 +20,7 @@ import {
   type RunningService,
   SAGA_NAME,
   SOURCES,
+  SUBSCRIPTIONS,
   ShoppingCompleted,
   ShoppingFailed,
 } from "@mallbots/contracts";
@@ -65,9 +66,15 @@ async function startAll(flow: "orchestrated" | "choreography"): Promise<Running>
 }
 
 /** Places an order once the catalog copy has its products (422 until then). */
-async function place(base: string, orderId: string, items = [apples, novel], customerId = "ada") {
+async function place(
+  base: string,
+  orderId: string,
+  items = [apples, novel],
+  customerId = "ada",
+  headers: Record<string, string> = {},
+) {
   return waitFor(`order ${orderId} placed`, async () => {
-    const answer = await call(base, "POST", "/orders", { orderId, customerId, items });
+    const answer = await call(base, "POST", "/orders", { orderId, customerId, items }, headers);
     return answer.status === 422 ? undefined : answer;
   });
 }
@@ -115,8 +122,8 @@ describe("Orders, orchestrated", () => {
   });
   after(() => running.close());
 
-  it("prices and names an order from its catalog copy", async () => {
-    const answer = await place(base, "o-price");
+  it("prices and names an order from its catalog copy; its first event starts the conversation and joins the caller's trace", async () => {
+    const answer = await place(base, "o-price", [apples, novel], "ada", { traceparent: TRACE });
     assert.equal(answer.status, 201);
     assert.deepEqual(answer.body, { orderId: "o-price", total: 2 * 349 + 1299, status: "placed" });
     const order = await statusOf(base, "o-price", "placed");
@@ -132,6 +139,38 @@ describe("Orders, orchestrated", () => {
     ]);
     assert.equal(order.customerId, "ada");
     assert.equal(order.paymentId, null);
+    const [placed] = await published(running, "o-price", ["order-placed"]);
+    assert.equal(placed?.["correlationid"], "o-price");
+    assert.deepEqual(placed?.data, {
+      orderId: "o-price",
+      customerId: "ada",
+      items: order.items,
+      total: 1997,
+    });
+    // The same trace (a traced HTTP server puts its own span in between: compare the trace id).
+    assert.equal(String(placed?.["traceparent"]).split("-")[1], TRACE.split("-")[1]);
+    assert.equal(placed?.time, order.placedAt);
+  });
+
+  it("dead-letters a command the order refuses, and the order stays as it was", async () => {
+    const orderId = "o-refused";
+    await place(base, orderId);
+    const early = CompletePickup.create({ ...about(orderId), data: { orderId } });
+    await send(running, early);
+    const dead = await waitFor("the refused command dead-lettered", async () => {
+      const page = await running.herald.client.deadLetters(SUBSCRIPTIONS.ordersFlow);
+      return page.deadLetters.find((d) => d.event.id === early.id);
+    });
+    assert.equal(dead.reason, "max-deliveries"); // a pull consumer hands it back until Herald gives up
+    const failures = running.orders.app.outcomes.snapshot()["herald.mallbots-orders"];
+    assert.ok((failures?.failed ?? 0) >= 1);
+    // Its order's later commands are not held back by it.
+    await send(running, ApproveOrder.create({ ...about(orderId), data: { orderId, paymentId: "p" } }));
+    await statusOf(base, orderId, "paid");
+    assert.deepEqual(
+      (await orderEvents(running.herald.client, orderId)).map((e) => e.type),
+      ["mallbots.orders.order-placed", "mallbots.orders.order-paid"],
+    );
   });
 
   it("answers a retried order id with the order placed first (200), not a second order", async () => {

@@ -66,10 +66,17 @@ export interface Answer {
 }
 
 /** A call to Orders with the internal key. */
-export async function call(base: string, method: string, path: string, body?: unknown): Promise<Answer> {
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const response = await fetch(`${base}${path}`, {
     method,
     headers: {
+      ...headers,
       "x-api-key": DEMO_KEYS.internal,
       ...(body === undefined ? {} : { "content-type": "application/json" }),
     },
