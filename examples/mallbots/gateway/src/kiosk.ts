@@ -1,7 +1,8 @@
 // The kiosk REST API: browse the mall, order, follow the order, pick it up. Each route forwards to the
 // service that owns the answer; the schemas are the services' own (contracts), so /openapi.json shows
 // the real shapes. A service's problem (422 unknown product, 404 unknown order) comes back unchanged.
-import { defineEventSource, type EventSourceDefinition, http } from "@herald/service";
+import { setTimeout as sleep } from "node:timers/promises";
+import { defineEventSource, type EventSourceDefinition, http, SourceProblem } from "@herald/service";
 import {
   OrderView,
   PlacedOrder,
@@ -12,7 +13,7 @@ import {
   Store,
 } from "@mallbots/contracts";
 import { Type } from "@sinclair/typebox";
-import type { Upstream } from "./upstream.js";
+import type { CallOptions, Upstream } from "./upstream.js";
 
 const Id = Type.String({ minLength: 1, maxLength: 100 });
 /** The caller's W3C trace context, passed on to the services. */
@@ -98,12 +99,39 @@ export function kioskApi(upstream: Upstream): EventSourceDefinition[] {
       auth,
       handler: async ({ params, headers }, ctx) => ({
         status: 200,
-        body: await upstream.call<{ orderId: string; taskId: string }>("depot", "POST", "/pickups", {
-          body: { orderId: params.orderId },
+        body: await pickUp(upstream, params.orderId, {
           traceparent: headers.traceparent,
           signal: ctx.signal,
         }),
       }),
     }),
   ];
+}
+
+/** How long a pickup of an order Orders calls ready may wait for Depot to hold it. */
+const PICKUP_GRACE_MS = 5_000;
+
+/**
+ * Depot `POST /pickups`. Orders says `ready` a moment before Depot holds the order (the saga's
+ * hold-for-pickup, or Depot's copy of order-ready, is on its way), so while Orders says ready a
+ * refusal is retried for a short while: what the kiosk sees (ready) is what it can do.
+ */
+async function pickUp(upstream: Upstream, orderId: string, options: CallOptions) {
+  const deadline = Date.now() + PICKUP_GRACE_MS;
+  for (let delayMs = 50; ; delayMs = Math.min(delayMs * 2, 500)) {
+    try {
+      return await upstream.call<{ orderId: string; taskId: string }>("depot", "POST", "/pickups", {
+        ...options,
+        body: { orderId },
+      });
+    } catch (error) {
+      if (!(error instanceof SourceProblem) || error.problem.status !== 422 || Date.now() > deadline)
+        throw error;
+      const order = await upstream
+        .call<OrderView>("orders", "GET", `/orders/${path(orderId)}`, options)
+        .catch(() => undefined);
+      if (order?.status !== "ready") throw error;
+      await sleep(delayMs, undefined, options.signal ? { signal: options.signal } : {});
+    }
+  }
 }

@@ -68,6 +68,8 @@ before(async () => {
       return { status: 201, body: { orderId: "order-2", total: 1895, status: "placed" } };
     }
     if (method === "GET" && path === "/orders/order-1") return { status: 200, body: ORDER };
+    if (method === "GET" && path === "/orders/order-late")
+      return { status: 200, body: { ...ORDER, orderId: "order-late", status: "ready" } };
     if (method === "GET" && path.startsWith("/orders?")) return { status: 200, body: { orders: [ORDER] } };
     if (method === "GET" && path === "/orders/crash")
       return { status: 500, body: "<html>oops</html>", type: "text/html" };
@@ -106,6 +108,9 @@ before(async () => {
       };
     if (method === "POST" && path === "/pickups") {
       const { orderId } = body as { orderId: string };
+      // order-late: Orders says ready, Depot holds it from its third pickup call on.
+      if (orderId === "order-late" && depot.callsTo("POST", "/pickups").filter(late).length >= 3)
+        return { status: 200, body: { orderId, taskId: "task-late" } };
       return orderId === "order-1"
         ? { status: 200, body: { orderId, taskId: "task-1" } }
         : { status: 422, body: problem("handler-refused", `order ${orderId} is not ready`) };
@@ -163,6 +168,7 @@ async function open(path: string, key: string): Promise<Socket> {
 }
 
 const last = (list: Call[]) => list.at(-1)!;
+const late = (c: Call) => (c.body as { orderId?: string }).orderId === "order-late";
 
 describe("kiosk REST", () => {
   it("forwards to the services with the internal key and the caller's traceparent", async () => {
@@ -205,6 +211,13 @@ describe("kiosk REST", () => {
     assert.deepEqual(last(depot.callsTo("POST", "/pickups")).body, { orderId: "order-1" });
   });
 
+  it("retries a pickup Depot refuses while Orders already says the order is ready", async () => {
+    const res = await call("POST", "/orders/order-late/pickup", keys.kiosk);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { orderId: "order-late", taskId: "task-late" });
+    assert.equal(depot.callsTo("POST", "/pickups").filter(late).length, 3);
+  });
+
   it("answers the services' problems with the same status and body", async () => {
     const unknown = await call("POST", "/orders", keys.kiosk, {
       customerId: "ada",
@@ -218,9 +231,15 @@ describe("kiosk REST", () => {
     assert.equal(missing.status, 404);
     assert.deepEqual(await missing.json(), problem("route-not-found", "no order at /orders/order-404"));
 
+    // Not ready at Orders either: Depot's refusal at once (one call).
     const early = await call("POST", "/orders/order-3/pickup", keys.kiosk);
     assert.equal(early.status, 422);
     assert.equal(((await early.json()) as { detail: string }).detail, "order order-3 is not ready");
+    assert.equal(
+      depot.callsTo("POST", "/pickups").filter((c) => (c.body as { orderId: string }).orderId === "order-3")
+        .length,
+      1,
+    );
 
     // Not a catalog problem (a crash page): 503, the service is not answering properly.
     const crash = await call("GET", "/orders/crash", keys.kiosk);
