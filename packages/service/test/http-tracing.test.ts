@@ -32,7 +32,7 @@ before(async () => {
     definitions: [
       defineEventSource({
         trigger: http.post("/orders/:id"),
-        input: { params: Type.Object({ id: Type.String() }) },
+        input: { params: Type.Object({ id: Type.String() }), body: Type.Object({ note: Type.String() }) },
         output: { 201: Type.Object({ traceparent: Type.String() }) },
         auth: { required: false },
         handler: async ({ params }) => {
@@ -70,7 +70,9 @@ async function spanNamed(name: string) {
 test("a request with a traceparent header runs in a child SERVER span; what the handler stamps carries it", async () => {
   const response = await fetch(`${app.url}/orders/o1`, {
     method: "POST",
-    headers: { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` },
+    // A body: read from the socket's events, after the request's span was entered.
+    headers: { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01`, "content-type": "application/json" },
+    body: JSON.stringify({ note: "x".repeat(200_000) }),
   });
   assert.equal(response.status, 201);
   const { traceparent } = (await response.json()) as { traceparent: string };

@@ -72,16 +72,22 @@ export interface RequestSpan {
   readonly recording: boolean;
   /** Ends the span with the answer's HTTP status (5xx marks it an error). */
   end(status: number): void;
+  /**
+   * Runs the listeners of `emitter` (the request: its `data`/`end` events come from the socket, in
+   * the connection's context) or the function `target` in the span's context.
+   */
+  bind<T extends object>(target: T): T;
 }
 
-const NOT_RECORDING: RequestSpan = { recording: false, end: () => {} };
+const NOT_RECORDING: RequestSpan = { recording: false, end: () => {}, bind: (target) => target };
 
 /**
  * Runs `fn` in a SERVER span for an incoming HTTP request, child of the W3C trace context of its
  * `traceparent`/`tracestate` headers when they are valid (the caller's trace goes on), else of the
  * active context. Inside `fn` (and what it awaits) the span is active: events sent or stamped with
- * `withTraceContext` carry it. Without an OpenTelemetry SDK this costs one no-op span and runs `fn`
- * as it is.
+ * `withTraceContext` carry it — but callbacks of emitters created outside it (a request body's
+ * `data` events) run in their own context: `span.bind(req)` first. Without an OpenTelemetry SDK this
+ * costs one no-op span and runs `fn` as it is.
  */
 export function runInRequestSpan<T>(
   name: string,
@@ -97,8 +103,10 @@ export function runInRequestSpan<T>(
     return fn(NOT_RECORDING);
   }
   let ended = false;
+  const active = trace.setSpan(parent, span);
   const handle: RequestSpan = {
     recording: true,
+    bind: (target) => context.bind(active, target),
     end(status) {
       if (ended) return;
       ended = true;
@@ -107,5 +115,5 @@ export function runInRequestSpan<T>(
       span.end();
     },
   };
-  return context.with(trace.setSpan(parent, span), () => fn(handle));
+  return context.with(active, () => fn(handle));
 }

@@ -262,7 +262,10 @@ export class HttpSource {
         req.headers,
         { "http.request.method": req.method ?? "GET", "http.route": route.definition.trigger.path },
         (span) => {
-          if (span.recording) res.once("close", () => span.end(res.statusCode));
+          if (span.recording) {
+            span.bind(req); // the body's data/end events continue in the request's span
+            res.once("close", () => span.end(res.statusCode));
+          }
           this.#run(route, params, query, req, res);
         },
       );
