@@ -29,6 +29,12 @@ export interface BotOptions {
 class Refused extends Error {
   override readonly name = "Refused";
 }
+/** A problem that says "not now" (Depot restarting: 503): the report is made again. */
+class Unavailable extends Error {
+  override readonly name = "Unavailable";
+}
+const transient = (status: number | undefined) =>
+  status === undefined || status >= 500 || status === 408 || status === 429;
 class Disconnected extends Error {
   override readonly name = "Disconnected";
 }
@@ -67,6 +73,7 @@ export class Bot {
   /** Completed or recalled: a late copy of such a task is ignored. */
   readonly #finished = new Set<string>();
   #attempt = 0;
+  #openedAt = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #connections = 0;
@@ -113,7 +120,7 @@ export class Bot {
     const socket = new WebSocket(this.#options.streamUrl);
     this.#socket = socket;
     socket.on("open", () => {
-      this.#attempt = 0;
+      this.#openedAt = Date.now();
       this.#connections++;
       this.#send(HELLO_ID, { type: "hello", botId: this.botId });
       this.#onConnected?.();
@@ -132,9 +139,12 @@ export class Bot {
     this.#queue = [];
     this.#current?.abort.abort(new Disconnected("the socket closed"));
     if (this.#stopped) return;
-    const { baseMs = 200, capMs = 5_000 } = this.#options.reconnect ?? {};
-    const delay = Math.min(capMs, baseMs * 2 ** this.#attempt++) * (0.5 + Math.random() / 2);
-    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+    // A connection that lived a while starts the backoff over; one that ends at once (the gateway
+    // cannot reach Depot yet) backs off further, so a bot does not hammer a gateway that is waiting.
+    const { capMs = 5_000 } = this.#options.reconnect ?? {};
+    if (this.#openedAt > 0 && Date.now() - this.#openedAt > capMs) this.#attempt = 0;
+    this.#openedAt = 0;
+    this.#reconnectTimer = setTimeout(() => this.#connect(), this.#backoff(this.#attempt++));
   }
 
   #send(id: number, data: BotMessage): void {
@@ -164,8 +174,12 @@ export class Bot {
     const pending = typeof frame.id === "number" ? this.#pending.get(frame.id) : undefined;
     if (pending === undefined) return;
     this.#pending.delete(frame.id as number);
-    if (frame.problem) pending.reject(new Refused(frame.problem.detail ?? frame.problem.code ?? "refused"));
-    else pending.resolve();
+    const problem = frame.problem;
+    if (problem === undefined) pending.resolve();
+    else {
+      const reason = problem.detail ?? problem.code ?? "refused";
+      pending.reject(transient(problem.status) ? new Unavailable(reason) : new Refused(reason));
+    }
   }
 
   #take(task: Task): void {
@@ -211,13 +225,13 @@ export class Bot {
         if (reported.has(stop.storeId)) continue;
         await sleep(this.#options.stepMs, signal);
         const { botId } = this;
-        await this.#request(
+        await this.#report(
           { type: "stop-shopped", botId, taskId: task.taskId, storeId: stop.storeId },
           signal,
         );
         reported.add(stop.storeId);
       }
-      await this.#request({ type: "completed", botId: this.botId, taskId: task.taskId }, signal);
+      await this.#report({ type: "completed", botId: this.botId, taskId: task.taskId }, signal);
       this.#finished.add(task.taskId);
       this.#reported.delete(task.taskId);
     } catch (error) {
@@ -225,11 +239,32 @@ export class Bot {
       if (error instanceof Refused) {
         this.#reported.delete(task.taskId);
         this.#log(`${this.botId}: dropped ${task.taskId}: ${error.message}`);
-      } else if (!(error instanceof Disconnected)) throw error;
+      } else if (!(error instanceof Disconnected)) {
+        // A bug, not the gateway's answer: say so, and let the bot take its next task.
+        this.#log(`${this.botId}: ${task.taskId} failed: ${String(error)}`);
+      }
     }
   }
 
-  /** Sends a report and waits for its `{ ok: true }`; a problem answer is Refused. */
+  /** A report, made again (with backoff) while the answer is "unavailable": the bot keeps its task. */
+  async #report(data: BotMessage, signal: AbortSignal): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#request(data, signal);
+      } catch (error) {
+        if (!(error instanceof Unavailable)) throw error;
+        this.#log(`${this.botId}: ${data.type} not taken (${error.message}), again`);
+        await sleep(this.#backoff(attempt), signal);
+      }
+    }
+  }
+
+  #backoff(attempt: number): number {
+    const { baseMs = 200, capMs = 5_000 } = this.#options.reconnect ?? {};
+    return Math.min(capMs, baseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+  }
+
+  /** Sends a report and waits for its `{ ok: true }`; a problem answer is Refused or Unavailable. */
   #request(data: BotMessage, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return Promise.reject(signal.reason);
     const id = this.#nextId++;

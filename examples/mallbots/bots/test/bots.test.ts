@@ -100,6 +100,14 @@ test("a refused report drops the task", async () => {
   assert.deepEqual(kinds("t-1"), ["s-a"]);
 });
 
+test("a report answered 'unavailable' (Depot restarting) is made again; the bot keeps its task", async () => {
+  await start();
+  gateway.unavailable.set("t-1", 3);
+  gateway.push("bot-1", task("t-1", ["s-a", "s-b"]));
+  await waitFor("t-1 completed", () => kinds("t-1").includes("completed"));
+  assert.deepEqual(kinds("t-1"), ["s-a", "s-a", "s-a", "s-a", "s-b", "completed"]);
+});
+
 test("stall takes a task and never finishes it", async () => {
   const { bots: all } = await start({ behaviour: "stall", stepMs: 10 });
   gateway.push("bot-1", task("t-1", ["s-a", "s-b"]));

@@ -23,6 +23,8 @@ export class FakeGateway {
   readonly received: Received[] = [];
   /** Reports about these tasks are answered with a problem (Depot refused them). */
   readonly refuse = new Set<string>();
+  /** The next reports about these tasks are answered 503 (Depot restarting), this many times. */
+  readonly unavailable = new Map<string, number>();
   readonly #server: WebSocketServer;
   readonly #sockets = new Map<string, WebSocket>();
   readonly #connections = new Map<string, number>();
@@ -47,12 +49,20 @@ export class FakeGateway {
         }
         this.received.push({ at: Date.now(), connection, id: frame.id, data: frame.data });
         if (frame.data.type === "hello") return;
-        const refused = frame.data.taskId !== undefined && this.refuse.has(frame.data.taskId);
+        const taskId = frame.data.taskId ?? "";
+        const refused = this.refuse.has(taskId);
+        const unavailable = this.unavailable.get(taskId) ?? 0;
+        if (unavailable > 0) this.unavailable.set(taskId, unavailable - 1);
         socket.send(
           JSON.stringify(
             refused
               ? { id: frame.id, problem: { status: 422, code: "handler-refused", detail: "task cancelled" } }
-              : { id: frame.id, data: { ok: true } },
+              : unavailable > 0
+                ? {
+                    id: frame.id,
+                    problem: { status: 503, code: "handler-unavailable", detail: "depot is down" },
+                  }
+                : { id: frame.id, data: { ok: true } },
           ),
         );
       });
