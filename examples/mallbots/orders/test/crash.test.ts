@@ -108,21 +108,20 @@ it("SIGKILLed three times under load: every accepted order exists, each domain e
         approved.add(orderId);
       }
     };
-    const workers = Array.from({ length: WORKERS }, worker);
     const before = accepted.size;
-    // Kill once this round placed a few orders, at a varying moment.
-    await waitFor(
-      `round ${round} under load`,
-      () => (accepted.size >= before + 5 ? true : undefined),
-      60_000,
-    );
+    const load = Promise.all(Array.from({ length: WORKERS }, worker));
+    // Kill once this round placed a few orders, at a varying moment (a failing request fails the test).
+    await Promise.race([
+      waitFor(`round ${round} under load`, () => (accepted.size >= before + 5 ? true : undefined), 60_000),
+      load,
+    ]);
     await new Promise((resolve) => setTimeout(resolve, 100 + Math.floor(Math.random() * 400)));
     const exited = once(child, "exit");
     dead = true;
     child.kill("SIGKILL");
     const [code, signal] = await exited;
     assert.equal(signal, "SIGKILL", `exit ${String(code)}`);
-    await Promise.all(workers);
+    await load;
   }
 
   // A last start, no kill: it catches up (its projection, its relay, the redelivered commands).
