@@ -39,6 +39,7 @@ export async function placeDemoOrder(options: DemoOrderOptions): Promise<boolean
   console.log(`order ${orderId} placed: ${(total / 100).toFixed(2)} for ${options.customerId}`);
   const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
   let last: OrderStatus | undefined;
+  let pickedUp = false;
   let ended = false;
   while (!ended && Date.now() < deadline) {
     const { status, body } = await kiosk.order(orderId);
@@ -47,13 +48,15 @@ export async function placeDemoOrder(options: DemoOrderOptions): Promise<boolean
       console.log(
         `  ${new Date().toISOString().slice(11, 23)}  ${last}${body.reason ? ` (${body.reason})` : ""}`,
       );
-      if (last === "ready" && options.pickup) {
-        const pickup = await kiosk.pickup(orderId);
-        console.log(`  the customer comes to the depot: pickup ${pickup.status}`);
-      }
+    }
+    if (last === "ready" && options.pickup && !pickedUp) {
+      // Depot holds the order for pickup a moment after Orders says ready: a 422 is tried again.
+      const pickup = await kiosk.pickup(orderId);
+      pickedUp = pickup.status === 200;
+      if (pickedUp) console.log("  the customer comes to the depot: pickup 200");
     }
     ended = last === "picked-up" || last === "cancelled" || (last === "ready" && !options.pickup);
-    if (!ended) await new Promise((resolve) => setTimeout(resolve, 250));
+    if (!ended) await new Promise((resolve) => setTimeout(resolve, 100));
   }
   // The first event of the order's correlation is its order-placed: the root of the lineage view.
   const correlation = (await (

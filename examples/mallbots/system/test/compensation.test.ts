@@ -2,7 +2,7 @@
 // bot that never finishes (behaviour "stall") runs into the bot timeout: the task is cancelled, the bot
 // recalled, the authorization released and the order cancelled. Nothing is ever captured.
 import assert from "node:assert/strict";
-import { before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import type { MallbotsSystem } from "../src/system.js";
 import {
   countTypes,
@@ -12,7 +12,7 @@ import {
   Log,
   only,
   placeOrder,
-  systemForSuite,
+  startTestSystem,
   T,
   types,
   waitFor,
@@ -25,27 +25,27 @@ interface Task {
   readonly taskId: string;
   readonly orderId: string;
   readonly status: string;
-  readonly botId?: string | null;
+  readonly botId?: string;
 }
 interface Bot {
   readonly botId: string;
   readonly status: string;
-  readonly taskId?: string | null;
+  readonly taskId?: string;
 }
 
 for (const flow of ["orchestrated", "choreography"] as const) {
   describe(`compensation (${flow})`, { timeout: 180_000 }, () => {
+    // One system for the suite's three orders.
     let system: MallbotsSystem;
-    let log: Log;
-
     before(async () => {
-      system = await systemForSuite({ flow, bots: 1, botBehaviour: "stall", botTimeoutMs: BOT_TIMEOUT_MS });
-      log = new Log(system.heraldUrl);
+      system = await startTestSystem({ flow, bots: 1, botBehaviour: "stall", botTimeoutMs: BOT_TIMEOUT_MS });
     });
+    after(() => system?.close());
 
     /** The order ended cancelled (reason given) with no shopping, no capture. */
     async function assertRefused(orderId: string) {
       const kiosk = kioskOf(system);
+      const log = new Log(system.heraldUrl);
       const order = await waitForStatus(kiosk, orderId, ["cancelled"]);
       assert.ok(order.reason, "a cancelled order says why");
       // The saga's outcome (orchestrated) or Orders' reaction (choreography) is the last word: wait for it.
@@ -64,15 +64,15 @@ for (const flow of ["orchestrated", "choreography"] as const) {
         );
         assert.equal(countTypes(await log.about(orderId))[T.sagaCompleted] ?? 0, 0);
       }
-      const tasks = await internal<Task[] | { tasks: Task[] }>(system, "depot", `/tasks?orderId=${orderId}`);
-      assert.deepEqual(Array.isArray(tasks) ? tasks : tasks.tasks, [], "Depot made no task");
+      const tasks = await internal<Task[]>(system, "depot", `/tasks?orderId=${orderId}`);
+      assert.deepEqual(tasks, [], "Depot made no task");
     }
 
     it("an amount over the payment limit is refused: the order is cancelled, nothing shopped", async () => {
       // The demo drill (649.00) is over the default limit (500.00).
       const orderId = await placeOrder(kioskOf(system), "ada", [{ productId: "prod-drill", quantity: 1 }]);
       await assertRefused(orderId);
-      const refused = only(await log.about(orderId), T.refused);
+      const refused = only(await new Log(system.heraldUrl).about(orderId), T.refused);
       assert.equal(dataOf(refused)["orderId"], orderId);
     });
 
@@ -83,6 +83,7 @@ for (const flow of ["orchestrated", "choreography"] as const) {
 
     it("a bot that does not finish in time: task cancelled, bot recalled, payment released, order cancelled", async () => {
       const kiosk = kioskOf(system);
+      const log = new Log(system.heraldUrl);
       const orderId = await placeOrder(kiosk, "ada");
       const paid = await waitForStatus(kiosk, orderId, ["paid", "cancelled"]);
       assert.ok(paid.paymentId, "it was paid before the bot took it");
@@ -123,8 +124,7 @@ for (const flow of ["orchestrated", "choreography"] as const) {
       const task = await internal<Task>(system, "depot", `/tasks/${taskId}`);
       assert.equal(task.status, "cancelled");
       const bot = await waitFor(`bot ${botId} idle again`, async () => {
-        const answer = await internal<Bot[] | { bots: Bot[] }>(system, "depot", "/bots");
-        const found = (Array.isArray(answer) ? answer : answer.bots).find((b) => b.botId === botId);
+        const found = (await internal<Bot[]>(system, "depot", "/bots")).find((b) => b.botId === botId);
         return found?.status === "idle" ? found : undefined;
       });
       assert.ok(!bot.taskId, "the recalled bot holds no task");

@@ -135,8 +135,8 @@ for (const flow of ["orchestrated", "choreography"] as const) {
         },
       );
       assert.match(stdout, /order \S+ placed: 19\.97 for grace/);
-      for (const status of ["paid", "ready", "picked-up"])
-        assert.match(stdout, new RegExp(`\\s${status}\\n`));
+      // It prints each status it sees (a fast flow may pass paid and ready between two looks).
+      assert.match(stdout, /\splaced\n[\s\S]*pickup 200\n[\s\S]*\spicked-up\n/);
       assert.match(stdout, /#\/lineage\?position=\d+/);
     });
   });
