@@ -86,9 +86,11 @@ export async function startOrchestrator(
   });
   try {
     // From the beginning: orders placed while no orchestrator ran are taken up when it starts.
+    // Many deliveries: an event dead-lettered would leave its order stuck mid-saga (a step that
+    // fails, e.g. Herald refusing a publish for a while, is retried rather than given up on).
     consumer = await manager.run(client, {
       subscription: SUBSCRIPTIONS.saga,
-      config: { start: "beginning" },
+      config: { start: "beginning", maxDeliveries: 100 },
     });
   } catch (error) {
     await service.stop();
