@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { CloudEvent } from "@herald/cloudevents";
 import {
+  activeTrace,
   type Product,
   ProductAdded,
   ProductRemoved,
@@ -164,10 +165,11 @@ export class Catalog {
 
 /**
  * Every catalog event's subject is its store: Herald keeps one store's events in one stream, so a
- * consumer sees a store created before its products, and a product's changes in order.
+ * consumer sees a store created before its products, and a product's changes in order. The request's
+ * trace goes along (`activeTrace`: none for the seed), so the consumers' copies join it.
  */
 function eventAttributes(storeId: string, ids: ChangeIds = {}) {
-  return { id: ids.eventId ?? randomUUID(), subject: storeId };
+  return { ...activeTrace(), id: ids.eventId ?? randomUUID(), subject: storeId };
 }
 
 function sameProduct(a: Product, b: Product): boolean {

@@ -16,6 +16,7 @@ import {
   type RunningService,
   SOURCES,
   StoreCreated,
+  startTracing,
 } from "@mallbots/contracts";
 import Database from "better-sqlite3";
 import { startStores } from "../src/index.js";
@@ -188,5 +189,30 @@ describe("stores", () => {
       404,
       "a product is found under its own store only",
     );
+  });
+
+  it("a change made over HTTP carries the caller's trace to its event", async () => {
+    const tracing = startTracing("stores-test", { MALLBOTS_TRACE_FILE: `${dir.path}/spans.jsonl` });
+    assert.ok(tracing);
+    try {
+      const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+      const added = await call(
+        `${stores.url}/stores/store-tools/products`,
+        admin,
+        "POST",
+        { name: "Spirit level", description: "60 cm", sku: "BH-020", price: 1250 },
+        { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      );
+      assert.equal(added.status, 201);
+      const { productId } = added.body as Product;
+      await waitFor(
+        async () => (await catalogEvents()).some((e) => (e.data as Product).productId === productId),
+        "the product in the log",
+      );
+      const event = (await catalogEvents()).find((e) => (e.data as Product).productId === productId)!;
+      assert.match(String(event["traceparent"]), new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    } finally {
+      await tracing.shutdown();
+    }
   });
 });

@@ -45,8 +45,9 @@ export async function call(
   key: string | undefined,
   method = "GET",
   body?: unknown,
+  extraHeaders: Record<string, string> = {},
 ): Promise<{ readonly status: number; readonly body: unknown }> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...extraHeaders };
   if (key !== undefined) headers["x-api-key"] = key;
   if (body !== undefined) headers["content-type"] = "application/json";
   const response = await fetch(url, {
