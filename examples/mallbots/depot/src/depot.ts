@@ -127,6 +127,8 @@ export class Depot {
     this.#timers = options.timers;
     this.#botTimeoutMs = options.botTimeoutMs;
     this.#inbox = sqliteInboxIn(options.db);
+    // Records past their TTL (7 days) are only dead weight: dropped at each start.
+    this.#inbox.sweep();
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS tasks (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL UNIQUE, order_id TEXT NOT NULL UNIQUE,
