@@ -15,12 +15,6 @@ const auth = { scopes: [SCOPES.internal] };
 
 const noTask = (taskId: string) => notFound(`no task ${taskId}`);
 
-/** The caller's W3C trace (the gateway forwards the bot's or kiosk's), for the events a call causes. */
-function traceOf(headers: Readonly<Record<string, string | string[] | undefined>>): string | undefined {
-  const value = headers["traceparent"];
-  return typeof value === "string" ? value : undefined;
-}
-
 export function depotApi(depot: Depot): EventSourceDefinition[] {
   return [
     defineEventSource({
@@ -51,8 +45,8 @@ export function depotApi(depot: Depot): EventSourceDefinition[] {
       input: { params: Type.Object({ taskId: Id, storeId: Id }), body: BotBody },
       output: { 200: TaskView, 404: Problem },
       auth,
-      handler: ({ params, body, headers }) => {
-        const task = depot.stopShopped(params.taskId, params.storeId, body.botId, traceOf(headers));
+      handler: ({ params, body }) => {
+        const task = depot.stopShopped(params.taskId, params.storeId, body.botId);
         return task ? { status: 200, body: task } : noTask(params.taskId);
       },
     }),
@@ -62,8 +56,8 @@ export function depotApi(depot: Depot): EventSourceDefinition[] {
       input: { params: TaskParams, body: BotBody },
       output: { 200: TaskView, 404: Problem },
       auth,
-      handler: ({ params, body, headers }) => {
-        const task = depot.complete(params.taskId, body.botId, traceOf(headers));
+      handler: ({ params, body }) => {
+        const task = depot.complete(params.taskId, body.botId);
         return task ? { status: 200, body: task } : noTask(params.taskId);
       },
     }),
@@ -73,8 +67,8 @@ export function depotApi(depot: Depot): EventSourceDefinition[] {
       input: { body: Type.Object({ orderId: Id }, { additionalProperties: false }) },
       output: { 200: Type.Object({ orderId: Id, taskId: Id }) },
       auth,
-      handler: ({ body, headers }) => {
-        const task = depot.pickup(body.orderId, traceOf(headers));
+      handler: ({ body }) => {
+        const task = depot.pickup(body.orderId);
         return { status: 200, body: { orderId: task.orderId, taskId: task.taskId } };
       },
     }),

@@ -99,16 +99,16 @@ const botTask = (row: TaskRow): BotTask => ({
 });
 
 /**
- * Attributes of an event a task causes without an event causing it (a bot's call, a pickup): the
- * order's conversation and the event that created the task, and the caller's trace when it sent one.
+ * Attributes of an event a task causes without an event causing it (a dispatch, a bot's report, a
+ * pickup): the order's conversation, the event that created the task, and the order's trace. Not the
+ * caller's: a bot's report belongs to the bot's session, and the order's events stay in one trace.
  */
-function taskAttributes(row: TaskRow, traceparent?: string): Record<string, string> {
-  const trace = traceparent ?? row.traceparent ?? undefined;
+function taskAttributes(row: TaskRow): Record<string, string> {
   return {
     subject: row.order_id,
     correlationid: row.correlation_id,
     causationid: row.cause_id,
-    ...(trace !== undefined ? { traceparent: trace } : {}),
+    ...(row.traceparent !== null ? { traceparent: row.traceparent } : {}),
   };
 }
 
@@ -323,7 +323,7 @@ export class Depot {
   }
 
   /** The bot has a store's items: StopShopped, once per store. Undefined: no such task. */
-  stopShopped(taskId: string, storeId: string, botId: string, traceparent?: string): TaskView | undefined {
+  stopShopped(taskId: string, storeId: string, botId: string): TaskView | undefined {
     return this.#db.transaction(() => {
       const task = this.#task(taskId);
       if (task === undefined) return undefined;
@@ -339,7 +339,7 @@ export class Depot {
       this.#outbox([
         StopShopped.create({
           id: `${taskId}:stop:${storeId}`,
-          ...taskAttributes(task, traceparent),
+          ...taskAttributes(task),
           data: { botId, taskId, orderId: task.order_id, storeId },
         }),
       ]);
@@ -348,7 +348,7 @@ export class Depot {
   }
 
   /** The bot is back with everything: ShoppingCompleted once, the bot is free for the next task. */
-  complete(taskId: string, botId: string, traceparent?: string): TaskView | undefined {
+  complete(taskId: string, botId: string): TaskView | undefined {
     return this.#db.transaction(() => {
       const task = this.#task(taskId);
       if (task === undefined) return undefined;
@@ -361,7 +361,7 @@ export class Depot {
       this.#outbox([
         ShoppingCompleted.create({
           id: `${taskId}:completed`,
-          ...taskAttributes(task, traceparent),
+          ...taskAttributes(task),
           data: { taskId, orderId: task.order_id, botId },
         }),
       ]);
@@ -371,7 +371,7 @@ export class Depot {
   }
 
   /** The customer is at the counter: only an order awaiting pickup is handed over (once). */
-  pickup(orderId: string, traceparent?: string): TaskView {
+  pickup(orderId: string): TaskView {
     return this.#db.transaction(() => {
       const task = this.#taskOf(orderId);
       if (task?.status === "picked-up") return taskView(task);
@@ -385,7 +385,7 @@ export class Depot {
       this.#outbox([
         OrderHandedOver.create({
           id: `${task.task_id}:handed-over`,
-          ...taskAttributes(task, traceparent),
+          ...taskAttributes(task),
           data: { orderId, taskId: task.task_id },
         }),
       ]);

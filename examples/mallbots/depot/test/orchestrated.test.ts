@@ -57,12 +57,20 @@ after(async () => {
   dir?.remove();
 });
 
+/** The order's trace: the saga's commands carry it. */
+const traceOf = (orderId: string) =>
+  `00-${Buffer.from(orderId.padEnd(16, "-")).toString("hex").slice(0, 32)}-00f067aa0ba902b7-01`;
+
 const assign = (orderId: string, quantities: Record<string, number>) =>
   AssignShopping.create({
     subject: orderId,
     correlationid: orderId,
+    traceparent: traceOf(orderId),
     data: { orderId, items: items(quantities) },
   });
+
+const traceIdOf = (event: { readonly [attribute: string]: unknown } | undefined) =>
+  String(event?.["traceparent"]).split("-")[1];
 
 const taskIn = (orderId: string, status: string) =>
   waitFor(`${orderId}'s task ${status}`, async () => {
@@ -172,6 +180,9 @@ test("dispatch: queued tasks go to idle bots first come first served; completion
   const [done] = await waitForEvents(ShoppingCompleted.type, "o-a", 1);
   assert.deepEqual(done?.data, { taskId: taskA.taskId, orderId: "o-a", botId: "bot-1" });
   assert.equal(done?.["correlationid"], "o-a");
+  // A bot's report is not the order's conversation, but its events stay in the order's trace.
+  assert.equal(traceIdOf(done), traceOf("o-a").split("-")[1]);
+  assert.equal(traceIdOf(dispatched), traceOf("o-a").split("-")[1]);
   await waitForEvents(BotDispatched.type, "o-c", 1);
   assert.equal((await eventsAbout(ShoppingCompleted.type, "o-a")).length, 1);
   assert.deepEqual(
