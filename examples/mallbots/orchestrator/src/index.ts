@@ -5,7 +5,7 @@
 import { heraldPublisher, heraldStore } from "@herald/eventsourcing";
 import type { Consumer } from "@herald/sdk";
 import { defineEventSource } from "@herald/service";
-import { heraldTimers, type HandleOutcome, ProcessManager } from "@herald/workflows";
+import { heraldTimers, ProcessManager } from "@herald/workflows";
 import {
   heraldClient,
   type MallbotsConfig,
@@ -21,11 +21,6 @@ import { orderSaga } from "./saga.js";
 
 export { type OrderSagaData, type OrderSagaOptions, orderSaga } from "./saga.js";
 
-export interface OrchestratorOptions {
-  /** Sees every event the saga handled and what it did (the tests count steps with it). */
-  readonly onHandled?: (type: string, outcome: HandleOutcome) => void;
-}
-
 const SagaView = Type.Object({
   orderId: Type.String(),
   /** running:<step>, compensating:<step>, completed, compensated or failed. */
@@ -37,17 +32,13 @@ const SagaView = Type.Object({
   undispatched: Type.Integer(),
 });
 
-export async function startOrchestrator(
-  config: MallbotsConfig,
-  options: OrchestratorOptions = {},
-): Promise<RunningService> {
+export async function startOrchestrator(config: MallbotsConfig): Promise<RunningService> {
   const client = heraldClient(config);
   const manager = new ProcessManager({
     definition: orderSaga({ botTimeoutMs: config.botTimeoutMs }),
     store: heraldStore(client),
     publish: heraldPublisher(client),
     timers: heraldTimers(client),
-    ...(options.onHandled ? { onHandled: (event, outcome) => options.onHandled?.(event.type, outcome) } : {}),
   });
 
   // Where is order 42? The saga's own answer (the correlation trail in the console tells the rest).
