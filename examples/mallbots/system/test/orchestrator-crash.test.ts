@@ -28,7 +28,8 @@ describe("the orchestrator killed mid-flow", { timeout: 300_000 }, () => {
     t.diagnostic(`seed ${seed} (replay: MALLBOTS_CRASH_SEED=${seed})`);
     console.log(`orchestrator crash test: seed ${seed} (replay: MALLBOTS_CRASH_SEED=${seed})`);
     const random = seeded(seed);
-    const system = await systemForSuite({ bots: 4, botStepMs: 40 });
+    // Slow enough bots (two stops of 150 ms, 4 bots for 16 orders) that orders are in every step at the kills.
+    const system = await systemForSuite({ bots: 4, botStepMs: 150 });
     const kiosk = kioskOf(system);
     const log = new Log(system.heraldUrl);
 
@@ -36,18 +37,21 @@ describe("the orchestrator killed mid-flow", { timeout: 300_000 }, () => {
     const placing = (async () => {
       for (let i = 0; i < ORDERS; i++) orderIds.push(await placeOrder(kiosk, customer(i)));
     })();
+    // The customers pick their orders up while the orchestrator dies and comes back.
+    const completing = placing.then(() => completeAll(system, orderIds, 180_000));
     // Two crashes, each some time into the flow, the orchestrator started again after a short while.
     for (const crash of [1, 2]) {
       const waitMs = Math.round(300 + random() * 2_500);
       const downMs = Math.round(random() * 1_000);
-      t.diagnostic(`crash ${crash}: SIGKILL after ${waitMs} ms, restart ${downMs} ms later`);
       await new Promise((resolve) => setTimeout(resolve, waitMs));
       await system.kill("orchestrator");
+      t.diagnostic(
+        `crash ${crash}: SIGKILL after ${waitMs} ms (${orderIds.length} orders placed), restart ${downMs} ms later`,
+      );
       await new Promise((resolve) => setTimeout(resolve, downMs));
       await system.start("orchestrator");
     }
-    await placing;
-    const ended = await completeAll(system, orderIds, 180_000);
+    const ended = await completing;
 
     for (const orderId of orderIds) {
       const status = ended.get(orderId)?.status;
