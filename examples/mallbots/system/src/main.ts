@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The MallBots launcher: `npm run mallbots` starts herald serve and every service on their default
 // ports with their databases under ./data/mallbots; `npm run mallbots -- order` places a demo order
-// through the kiosk API and follows it. Usage: main.js --help.
+// through the kiosk API and follows it; `npm run mallbots -- trace <orderId>` draws its trace.
+// Usage: main.js --help.
 import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_PORTS, DEMO_KEYS, FLOWS, type Flow } from "@mallbots/contracts";
+import { DEFAULT_PORTS, DEMO_KEYS, FLOWS, type Flow, traceTree } from "@mallbots/contracts";
 import { placeDemoOrder } from "./demo-order.js";
 import { HERALD_PORT, type Role, startSystem } from "./system.js";
 
@@ -14,6 +15,7 @@ const USAGE = `Usage: npm run mallbots -- [command] [options]
 Commands:
   start (default)         start herald serve and every service; Ctrl-C stops them
   order                   place a demo order at the kiosk API and follow it until picked up
+  trace <orderId|traceId> print the order's trace (the spans every service wrote) as a tree
 
 Options of start:
   --flow <flow>           orchestrated (default: the saga) or choreography
@@ -114,6 +116,13 @@ async function main() {
     return;
   }
   if (command === "start") return start();
+  if (command === "trace") {
+    const id = positionals[1];
+    if (id === undefined) throw new RangeError("trace needs an order id (or a trace id)");
+    const file = process.env["MALLBOTS_TRACE_FILE"] ?? join(resolve("data", "mallbots"), "traces.jsonl");
+    process.stdout.write(`${traceTree(file, id)}\n`);
+    return;
+  }
   if (command === "order") {
     const ok = await placeDemoOrder({
       gatewayUrl: process.env["MALLBOTS_GATEWAY_URL"] ?? GATEWAY,

@@ -3,29 +3,25 @@
 // every HTTP call and every event (traceparent), so the order's steps in Orders, Payments, the saga and
 // Depot are spans of that one trace.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { promisify } from "node:util";
+import type { SpanLine } from "@mallbots/contracts";
+import { REPO_ROOT } from "../src/system.js";
 import { kioskOf, Log, only, pickUpWhenReady, placeOrder, systemForSuite, T, waitFor } from "./support.js";
 
-interface Span {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly parentSpanId?: string | null;
-  readonly name: string;
-  readonly service: string;
-}
-
-function spansIn(file: string): Span[] {
+function spansIn(file: string): SpanLine[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, "utf8")
     .split("\n")
     .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as Span);
+    .map((line) => JSON.parse(line) as SpanLine);
 }
 
-const traceIdOf = (traceparent: unknown) => String(traceparent).split("-")[1];
+const traceIdOf = (traceparent: unknown) => String(traceparent).split("-")[1] ?? "";
 
 describe("one trace across the services", { timeout: 180_000 }, () => {
   it("an order's spans share one trace id across the gateway, Orders, Payments, the saga and Depot", async () => {
@@ -69,5 +65,15 @@ describe("one trace across the services", { timeout: 180_000 }, () => {
       ["gateway"],
       `one root: ${roots.map((s) => `${s.service} ${s.name}`).join(", ")}`,
     );
+
+    // The launcher draws it: `npm run mallbots -- trace <orderId>`.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(REPO_ROOT, "examples/mallbots/system/dist/src/main.js"), "trace", orderId],
+      { env: { ...process.env, MALLBOTS_TRACE_FILE: file } },
+    );
+    assert.ok(stdout.includes(traceId), `the tree names trace ${traceId}:\n${stdout}`);
+    for (const service of ["gateway", "orders", "payments", "orchestrator", "depot"])
+      assert.ok(stdout.includes(service), `the tree shows ${service}:\n${stdout}`);
   });
 });
