@@ -112,12 +112,17 @@ for (const flow of ["orchestrated", "choreography"] as const) {
       if (flow === "orchestrated") {
         for (const type of [T.cancelShopping, T.shoppingCancelled, T.release])
           assert.equal(counts[type], 1, type);
+        // The saga undoes its steps in reverse: the shopping first, then the authorization.
+        assert.ok(seen.indexOf(T.release) > seen.indexOf(T.shoppingCancelled), seen.join(", "));
         await waitFor("the saga's compensated outcome", async () =>
           (await log.about(orderId)).some((e) => e.type === T.sagaCompensated) ? true : undefined,
         );
       } else {
         assert.equal(counts[T.shoppingFailed], 1, "Depot's own deadline failed the task");
         assert.equal(dataOf(only(events, T.shoppingFailed))["reason"], "bot timeout");
+        // Orders cancels because the shopping failed; Payments releases because the order was cancelled.
+        assert.ok(seen.indexOf(T.cancelled) > seen.indexOf(T.shoppingFailed), seen.join(", "));
+        assert.ok(seen.indexOf(T.released) > seen.indexOf(T.cancelled), seen.join(", "));
       }
 
       // Depot's view: the task is cancelled and the bot is free again (a new task may go to it).

@@ -4,11 +4,11 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import type { CloudEvent } from "@herald/cloudevents";
 import type { Flow } from "@mallbots/contracts";
-import { REPO_ROOT } from "../src/system.js";
+import { type MallbotsSystem, REPO_ROOT } from "../src/system.js";
 import {
   BASKET,
   countTypes,
@@ -20,7 +20,7 @@ import {
   pickUpWhenReady,
   placeOrder,
   priceOf,
-  systemForSuite,
+  startTestSystem,
   T,
   types,
   waitFor,
@@ -64,8 +64,13 @@ const CHAIN: Record<Flow, readonly (readonly [string, string | null])[]> = {
 
 for (const flow of ["orchestrated", "choreography"] as const) {
   describe(`the happy path (${flow})`, { timeout: 180_000 }, () => {
+    let system: MallbotsSystem;
+    before(async () => {
+      system = await startTestSystem({ flow, bots: 2, botStepMs: 30 });
+    });
+    after(() => system?.close());
+
     it("an order is paid, shopped by a bot, picked up and captured; its correlation is the whole chain", async () => {
-      const system = await systemForSuite({ flow, bots: 2, botStepMs: 30 });
       const kiosk = kioskOf(system);
       const log = new Log(system.heraldUrl);
 
@@ -121,7 +126,6 @@ for (const flow of ["orchestrated", "choreography"] as const) {
     });
 
     it("the launcher's demo order command places an order and follows it to picked-up", async () => {
-      const system = await systemForSuite({ flow, bots: 1, botStepMs: 20 });
       const { stdout } = await promisify(execFile)(
         process.execPath,
         [join(REPO_ROOT, "examples/mallbots/system/dist/src/main.js"), "order", "--customer", "grace"],
