@@ -56,9 +56,19 @@ function count(name: string, raw: string | undefined): number | undefined {
 }
 
 const HOST = "http://127.0.0.1";
+const KEY_VARIABLE = /^MALLBOTS_(INTERNAL|ADMIN|KIOSK|STAFF|BOT)_KEY$/;
 const GATEWAY = `${HOST}:${DEFAULT_PORTS.gateway}`;
 const HERALD = `${HOST}:${HERALD_PORT}`;
 const CONSOLE = `${HERALD}/console`;
+
+/** API keys set in the shell (MALLBOTS_KIOSK_KEY, …) reach every service; no other MALLBOTS_ variable does. */
+function keysFromShell(): Record<string, string> {
+  const keys: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (KEY_VARIABLE.test(name) && value) keys[name] = value;
+  }
+  return keys;
+}
 
 async function start() {
   const flow = values.flow as Flow;
@@ -77,8 +87,11 @@ async function start() {
     bots: count("bots", values.bots),
     botStepMs: count("bot-step-ms", values["bot-step-ms"]),
     botTimeoutMs: count("bot-timeout-ms", values["bot-timeout-ms"]),
-    // Every service writes its spans here (when tracing is built in); see the README's trace step.
-    env: { MALLBOTS_TRACE_FILE: join(dataDir, "traces.jsonl") },
+    env: {
+      ...keysFromShell(),
+      // Every service writes its spans here; `npm run mallbots -- trace <orderId>` draws them.
+      MALLBOTS_TRACE_FILE: join(dataDir, "traces.jsonl"),
+    },
     log: (role, line) => process.stderr.write(`${`[${role}]`.padEnd(15)}${line}\n`),
   });
   const kiosk = `-H 'X-API-Key: ${system.keys.kiosk}'`;
