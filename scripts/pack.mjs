@@ -20,10 +20,13 @@ if (args.some((arg, i) => arg !== "--out" && i !== outIndex + 1) || (outIndex >=
 const out = resolve(outIndex >= 0 ? args[outIndex + 1] : join(root, "dist", "packages"));
 
 const rootManifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-const packages = rootManifest.workspaces.map((dir) => ({
-  dir,
-  manifest: JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")),
-}));
+// The product's packages only: the example systems (examples/…) are private workspaces, never published.
+const packages = rootManifest.workspaces
+  .filter((dir) => dir.startsWith("packages/"))
+  .map((dir) => ({
+    dir,
+    manifest: JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")),
+  }));
 const versions = new Map(packages.map(({ manifest }) => [manifest.name, manifest.version]));
 
 const problems = [];
@@ -58,11 +61,15 @@ if (problems.length > 0) {
 
 mkdirSync(out, { recursive: true });
 const packed = JSON.parse(
-  execFileSync("npm", ["pack", "--json", "--workspaces", "--pack-destination", out], {
-    cwd: root,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  }),
+  execFileSync(
+    "npm",
+    ["pack", "--json", ...packages.flatMap(({ dir }) => ["--workspace", dir]), "--pack-destination", out],
+    {
+      cwd: root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  ),
 );
 const strays = [];
 for (const { name, files } of packed) {
