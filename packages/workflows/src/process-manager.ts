@@ -87,6 +87,7 @@ const CONFLICT_BACKOFF = { baseMs: 5, capMs: 200 };
  * An event the step gave a traceparent keeps it.
  */
 function traced(event: CloudEvent, input: CloudEvent): CloudEvent {
+  if (typeof event["traceparent"] === "string") return event;
   const active = withTraceContext(event);
   if (active !== event || typeof input["traceparent"] !== "string") return active;
   const tracestate = input["tracestate"];

@@ -54,6 +54,9 @@ export function startOutbox(db: SqliteDatabase, client: HeraldClient) {
     publish: heraldPublisher(client),
     // Short: each step of an order waits for the previous service's relay.
     pollIntervalMs: 25,
+    // One relay per service process: a lease only has to outlive one publish to the local broker
+    // (the client's retries included), and it is what a restarted process waits out after a SIGKILL.
+    leaseMs: 10_000,
     retention: { sentMaxAgeMs: 24 * 3_600_000 },
     onError: (error) => console.error(`outbox relay: ${String(error)}`),
   });
