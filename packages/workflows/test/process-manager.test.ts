@@ -214,6 +214,37 @@ test("emitted events and timers continue the handled event's trace (traceparent,
   }
 });
 
+test("an event a step gives its own traceparent keeps it (the handled event's does not replace it)", async () => {
+  const own = "00-11111111111111111111111111111111-2222222222222222-01";
+  const linked: ProcessDefinition<Ping, PingEvents> = {
+    ...ping,
+    on: {
+      ...ping.on,
+      "ping.start": () => ({
+        status: "waiting",
+        emit: [{ type: "ping.sent", traceparent: own, data: { n: 1 } }],
+      }),
+    },
+  };
+  const h = new WorkflowHarness(linked);
+  try {
+    const handled = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    await h.deliver(
+      new CloudEvent({
+        source: "urn:test",
+        type: "ping.start",
+        id: "s1",
+        correlationid: "k1",
+        traceparent: handled,
+        data: { n: 1 },
+      }),
+    );
+    assert.equal(h.published[0]?.["traceparent"], own);
+  } finally {
+    await h.close();
+  }
+});
+
 test("a timer fires only while the instance is in the entry that scheduled it, and never early", async () => {
   const h = new WorkflowHarness(ping);
   try {
