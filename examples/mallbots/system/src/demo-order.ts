@@ -38,16 +38,18 @@ export async function placeDemoOrder(options: DemoOrderOptions): Promise<boolean
   const { orderId, total } = placed.body;
   console.log(`order ${orderId} placed: ${(total / 100).toFixed(2)} for ${options.customerId}`);
   const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
-  let last: OrderStatus | undefined;
+  const say = (status: OrderStatus, reason?: string | null) =>
+    console.log(`  ${new Date().toISOString().slice(11, 23)}  ${status}${reason ? ` (${reason})` : ""}`);
+  // The kiosk's answer is the first status: a fast flow may be past it by the first look.
+  let last: OrderStatus | undefined = placed.body.status;
+  say(last);
   let pickedUp = false;
   let ended = false;
   while (!ended && Date.now() < deadline) {
     const { status, body } = await kiosk.order(orderId);
     if (status === 200 && body.status !== last) {
       last = body.status;
-      console.log(
-        `  ${new Date().toISOString().slice(11, 23)}  ${last}${body.reason ? ` (${body.reason})` : ""}`,
-      );
+      say(last, body.reason);
     }
     if (last === "ready" && options.pickup && !pickedUp) {
       // Depot holds the order for pickup a moment after Orders says ready: a 422 is tried again.
